@@ -1,0 +1,14 @@
+//! Database schema, one file per change; run at start-up and by `docpush migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261101_000001_create_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261101_000001_create_core::Migration)]
+    }
+}

@@ -1,0 +1,445 @@
+//! Accounts, keys, credits, templates, jobs, files, events and deliveries.
+//!
+//! Times are stored as unix milliseconds (BIGINT) so that lease and schedule
+//! comparisons behave the same on SQLite and PostgreSQL.
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+fn id(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).string().not_null().primary_key().to_owned()
+}
+fn text(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).text().not_null().to_owned()
+}
+fn opt_text(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).text().null().to_owned()
+}
+fn big(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().to_owned()
+}
+fn opt_big(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).big_integer().null().to_owned()
+}
+fn serial(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Accounts::Table)
+                .col(id(Accounts::Id))
+                .col(text(Accounts::Name).unique_key().to_owned())
+                .col(big(Accounts::Credits))
+                .col(big(Accounts::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(ApiKeys::Table)
+                .col(id(ApiKeys::Id))
+                .col(text(ApiKeys::AccountId))
+                .col(text(ApiKeys::KeyHash).unique_key().to_owned())
+                .col(text(ApiKeys::Prefix))
+                .col(big(ApiKeys::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(CreditLedger::Table)
+                .col(serial(CreditLedger::Id))
+                .col(text(CreditLedger::AccountId))
+                .col(opt_text(CreditLedger::JobId))
+                .col(opt_text(CreditLedger::FileId))
+                .col(big(CreditLedger::Delta))
+                .col(big(CreditLedger::BalanceAfter))
+                .col(text(CreditLedger::Reason))
+                .col(big(CreditLedger::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("credit_ledger_file")
+                .table(CreditLedger::Table)
+                .col(CreditLedger::FileId)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Templates::Table)
+                .col(id(Templates::Id))
+                .col(text(Templates::AccountId))
+                .col(text(Templates::Name))
+                .col(text(Templates::Fields))
+                .col(text(Templates::Options))
+                .col(opt_text(Templates::WebhookUrl))
+                .col(opt_text(Templates::WebhookHeaders))
+                .col(opt_text(Templates::WebhookSecret))
+                .col(opt_text(Templates::WebhookEvents))
+                .col(big(Templates::CreatedAt))
+                .col(big(Templates::UpdatedAt))
+                .col(opt_big(Templates::DeletedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("templates_account")
+                .table(Templates::Table)
+                .col(Templates::AccountId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Jobs::Table)
+                .col(id(Jobs::Id))
+                .col(text(Jobs::AccountId))
+                .col(text(Jobs::TemplateId))
+                .col(text(Jobs::Status))
+                .col(opt_text(Jobs::Error))
+                .col(text(Jobs::StaticValues))
+                .col(text(Jobs::SourceName))
+                .col(text(Jobs::SourceKind))
+                .col(opt_text(Jobs::BlobKey))
+                .col(text(Jobs::Skipped))
+                .col(opt_text(Jobs::IdempotencyKey))
+                .col(opt_text(Jobs::RequestHash))
+                .col(opt_text(Jobs::LeaseOwner))
+                .col(opt_big(Jobs::LeaseExpiresAt))
+                .col(big(Jobs::Claims))
+                .col(big(Jobs::CreatedAt))
+                .col(big(Jobs::UpdatedAt))
+                .col(opt_big(Jobs::FinishedAt))
+                .col(opt_big(Jobs::PurgedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("jobs_idempotency")
+                .table(Jobs::Table)
+                .col(Jobs::AccountId)
+                .col(Jobs::IdempotencyKey)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("jobs_claim")
+                .table(Jobs::Table)
+                .col(Jobs::FinishedAt)
+                .col(Jobs::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(JobTransitions::Table)
+                .col(serial(JobTransitions::Id))
+                .col(text(JobTransitions::JobId))
+                .col(text(JobTransitions::Status))
+                .col(big(JobTransitions::At))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("job_transitions_job")
+                .table(JobTransitions::Table)
+                .col(JobTransitions::JobId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Files::Table)
+                .col(id(Files::Id))
+                .col(text(Files::JobId))
+                .col(big(Files::Ordinal))
+                .col(text(Files::FileName))
+                .col(text(Files::Kind))
+                .col(opt_text(Files::BlobKey))
+                .col(text(Files::Status))
+                .col(opt_big(Files::Pages))
+                .col(opt_text(Files::Error))
+                .col(opt_text(Files::Result))
+                .col(opt_text(Files::Warnings))
+                .col(opt_text(Files::ResultStatus))
+                .col(big(Files::CreatedAt))
+                .col(big(Files::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("files_job")
+                .table(Files::Table)
+                .col(Files::JobId)
+                .col(Files::Ordinal)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Events::Table)
+                .col(id(Events::Id))
+                .col(text(Events::AccountId))
+                .col(text(Events::JobId))
+                .col(opt_text(Events::FileId))
+                .col(text(Events::EventType))
+                .col(text(Events::Payload))
+                .col(big(Events::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("events_job")
+                .table(Events::Table)
+                .col(Events::JobId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Deliveries::Table)
+                .col(id(Deliveries::Id))
+                .col(text(Deliveries::EventId))
+                .col(text(Deliveries::AccountId))
+                .col(text(Deliveries::JobId))
+                .col(opt_text(Deliveries::FileId))
+                .col(text(Deliveries::TemplateId))
+                .col(text(Deliveries::EventType))
+                .col(text(Deliveries::Status))
+                .col(big(Deliveries::Attempts))
+                .col(big(Deliveries::NextAttemptAt))
+                .col(opt_text(Deliveries::LeaseOwner))
+                .col(opt_big(Deliveries::LeaseExpiresAt))
+                .col(opt_text(Deliveries::LastError))
+                .col(big(Deliveries::CreatedAt))
+                .col(big(Deliveries::UpdatedAt))
+                .col(opt_big(Deliveries::SucceededAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("deliveries_due")
+                .table(Deliveries::Table)
+                .col(Deliveries::Status)
+                .col(Deliveries::NextAttemptAt)
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("deliveries_file")
+                .table(Deliveries::Table)
+                .col(Deliveries::FileId)
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(DeliveryAttempts::Table)
+                .col(serial(DeliveryAttempts::Id))
+                .col(text(DeliveryAttempts::DeliveryId))
+                .col(big(DeliveryAttempts::AttemptedAt))
+                .col(opt_big(DeliveryAttempts::StatusCode))
+                .col(big(DeliveryAttempts::LatencyMs))
+                .col(opt_text(DeliveryAttempts::ResponseBody))
+                .col(opt_text(DeliveryAttempts::Error))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("delivery_attempts_delivery")
+                .table(DeliveryAttempts::Table)
+                .col(DeliveryAttempts::DeliveryId)
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            DeliveryAttempts::Table.into_iden(),
+            Deliveries::Table.into_iden(),
+            Events::Table.into_iden(),
+            Files::Table.into_iden(),
+            JobTransitions::Table.into_iden(),
+            Jobs::Table.into_iden(),
+            Templates::Table.into_iden(),
+            CreditLedger::Table.into_iden(),
+            ApiKeys::Table.into_iden(),
+            Accounts::Table.into_iden(),
+        ] {
+            m.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+enum Accounts {
+    Table,
+    Id,
+    Name,
+    Credits,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ApiKeys {
+    Table,
+    Id,
+    AccountId,
+    KeyHash,
+    Prefix,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum CreditLedger {
+    Table,
+    Id,
+    AccountId,
+    JobId,
+    FileId,
+    Delta,
+    BalanceAfter,
+    Reason,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Templates {
+    Table,
+    Id,
+    AccountId,
+    Name,
+    Fields,
+    Options,
+    WebhookUrl,
+    WebhookHeaders,
+    WebhookSecret,
+    WebhookEvents,
+    CreatedAt,
+    UpdatedAt,
+    DeletedAt,
+}
+
+#[derive(DeriveIden)]
+enum Jobs {
+    Table,
+    Id,
+    AccountId,
+    TemplateId,
+    Status,
+    Error,
+    StaticValues,
+    SourceName,
+    SourceKind,
+    BlobKey,
+    Skipped,
+    IdempotencyKey,
+    RequestHash,
+    LeaseOwner,
+    LeaseExpiresAt,
+    Claims,
+    CreatedAt,
+    UpdatedAt,
+    FinishedAt,
+    PurgedAt,
+}
+
+#[derive(DeriveIden)]
+enum JobTransitions {
+    Table,
+    Id,
+    JobId,
+    Status,
+    At,
+}
+
+#[derive(DeriveIden)]
+enum Files {
+    Table,
+    Id,
+    JobId,
+    Ordinal,
+    FileName,
+    Kind,
+    BlobKey,
+    Status,
+    Pages,
+    Error,
+    Result,
+    Warnings,
+    ResultStatus,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Events {
+    Table,
+    Id,
+    AccountId,
+    JobId,
+    FileId,
+    EventType,
+    Payload,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Deliveries {
+    Table,
+    Id,
+    EventId,
+    AccountId,
+    JobId,
+    FileId,
+    TemplateId,
+    EventType,
+    Status,
+    Attempts,
+    NextAttemptAt,
+    LeaseOwner,
+    LeaseExpiresAt,
+    LastError,
+    CreatedAt,
+    UpdatedAt,
+    SucceededAt,
+}
+
+#[derive(DeriveIden)]
+enum DeliveryAttempts {
+    Table,
+    Id,
+    DeliveryId,
+    AttemptedAt,
+    StatusCode,
+    LatencyMs,
+    ResponseBody,
+    Error,
+}

@@ -1,0 +1,198 @@
+//! `POST /process-job`: JSON with base64 (or a data: URL) and multipart both
+//! become the same [`Upload`], with sizes checked while reading.
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde_json::{Map, Value};
+
+use super::auth::Account;
+use crate::error::{AppError, AppResult};
+use crate::jobs::service::Upload;
+use crate::state::AppState;
+
+pub async fn process_job(
+    req: HttpRequest,
+    payload: web::Payload,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let idempotency_key = match req.headers().get("idempotency-key") {
+        None => None,
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| AppError::BadRequest("Idempotency-Key must be visible ASCII".into()))?
+                .trim();
+            if k.is_empty() || k.len() > 255 {
+                return Err(AppError::BadRequest("Idempotency-Key must be 1 to 255 characters".into()));
+            }
+            Some(k.to_string())
+        }
+    };
+    let limit = state.settings.limits.max_upload_bytes;
+    let content_type = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut upload = if content_type.starts_with("multipart/form-data") {
+        from_multipart(Multipart::new(req.headers(), payload), limit).await?
+    } else {
+        // base64 is 4/3 of the document, plus room for the other JSON members.
+        let body_limit = (limit / 3 + 1) * 4 + 1024 * 1024;
+        let body = read_limited(payload, body_limit).await?;
+        from_json(&body, limit)?
+    };
+    upload.idempotency_key = idempotency_key;
+    let accepted = state.submit_job(&account.0, upload).await?;
+    Ok(HttpResponse::Accepted().json(accepted))
+}
+
+async fn read_limited(mut payload: web::Payload, limit: u64) -> AppResult<web::BytesMut> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("reading the request body failed: {e}")))?;
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(AppError::PayloadTooLarge(format!("the request body is over {limit} bytes")));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn bad(msg: impl Into<String>) -> AppError {
+    AppError::BadRequest(msg.into())
+}
+
+fn parse_static_values(v: Option<&Value>) -> AppResult<Map<String, Value>> {
+    match v {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(m)) => Ok(m.clone()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
+        Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
+            Ok(Value::Object(m)) => Ok(m),
+            _ => Err(bad("static_values must be a JSON object")),
+        },
+        Some(_) => Err(bad("static_values must be a JSON object")),
+    }
+}
+
+fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
+    let obj = v.as_object().ok_or_else(|| bad("the body must be a JSON object"))?;
+    let template_id = obj
+        .get("template_id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| bad("template_id is required"))?
+        .trim()
+        .to_string();
+    let image = obj
+        .get("actual_image")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad("actual_image is required: the document as base64 or a data: URL"))?;
+    let bytes = decode_base64(image, limit)?;
+    let file_name = obj.get("file_name").and_then(Value::as_str).map(str::to_string);
+    Ok(Upload {
+        template_id,
+        bytes,
+        file_name,
+        static_values: parse_static_values(obj.get("static_values"))?,
+        idempotency_key: None,
+    })
+}
+
+/// Decodes plain or data: URL base64, refusing an oversized document before decoding it.
+pub fn decode_base64(raw: &str, limit: u64) -> AppResult<Vec<u8>> {
+    let data = match raw.trim_start().strip_prefix("data:") {
+        Some(rest) => {
+            let (meta, data) = rest
+                .split_once(',')
+                .ok_or_else(|| bad("actual_image is a data: URL without a comma"))?;
+            if !meta.ends_with(";base64") {
+                return Err(bad("actual_image data: URLs must be base64-encoded"));
+            }
+            data
+        }
+        None => raw,
+    };
+    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    if compact.is_empty() {
+        return Err(bad("actual_image is empty"));
+    }
+    if (compact.len() as u64 / 4) * 3 > limit + 3 {
+        return Err(AppError::PayloadTooLarge(format!("the document is over the limit of {limit} bytes")));
+    }
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
+        .iter()
+        .find_map(|e| e.decode(&compact).ok())
+        .ok_or_else(|| bad("actual_image is not valid base64"))
+}
+
+async fn from_multipart(mut form: Multipart, limit: u64) -> AppResult<Upload> {
+    let mut template_id = None;
+    let mut bytes: Option<Vec<u8>> = None;
+    let mut file_name = None;
+    let mut static_values = Map::new();
+    while let Some(part) = form.next().await {
+        let mut part = part.map_err(|e| bad(format!("malformed multipart body: {e}")))?;
+        let name = part.name().unwrap_or_default().to_string();
+        let filename = part
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string);
+        let cap = if name == "actual_image" { limit } else { 1024 * 1024 };
+        let mut data = Vec::new();
+        while let Some(chunk) = part.next().await {
+            let chunk = chunk.map_err(|e| bad(format!("malformed multipart body: {e}")))?;
+            if (data.len() + chunk.len()) as u64 > cap {
+                return Err(AppError::PayloadTooLarge(format!("{name} is over the limit of {cap} bytes")));
+            }
+            data.extend_from_slice(&chunk);
+        }
+        let text = || String::from_utf8(data.clone()).map_err(|_| bad(format!("{name} must be UTF-8 text")));
+        match name.as_str() {
+            "template_id" => template_id = Some(text()?.trim().to_string()),
+            "file_name" => file_name = Some(text()?),
+            "static_values" => static_values = parse_static_values(Some(&Value::String(text()?)))?,
+            "actual_image" => {
+                file_name = file_name.or(filename);
+                bytes = Some(data);
+            }
+            _ => {}
+        }
+    }
+    let template_id = template_id.filter(|t| !t.is_empty()).ok_or_else(|| bad("template_id is required"))?;
+    let bytes = bytes.ok_or_else(|| bad("actual_image is required: the document as a file part"))?;
+    if bytes.is_empty() {
+        return Err(bad("actual_image is empty"));
+    }
+    Ok(Upload {
+        template_id,
+        bytes,
+        file_name,
+        static_values,
+        idempotency_key: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_forms() {
+        assert_eq!(decode_base64("aGk=", 100).unwrap(), b"hi");
+        assert_eq!(decode_base64("aGk", 100).unwrap(), b"hi");
+        assert_eq!(decode_base64("data:application/pdf;base64,aGk=", 100).unwrap(), b"hi");
+        assert_eq!(decode_base64("aG\nk=", 100).unwrap(), b"hi");
+        assert!(matches!(decode_base64("", 100), Err(AppError::BadRequest(_))));
+        assert!(matches!(decode_base64("!!!", 100), Err(AppError::BadRequest(_))));
+        assert!(matches!(decode_base64("data:text/plain,hi", 100), Err(AppError::BadRequest(_))));
+        assert!(matches!(decode_base64(&"A".repeat(400), 100), Err(AppError::PayloadTooLarge(_))));
+    }
+}

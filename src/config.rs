@@ -1,0 +1,296 @@
+//! Settings: one typed struct, built from defaults and `DOCPUSH_*` environment variables.
+//!
+//! The names fixed by the product contract (`DOCPUSH_BIND`, `DOCPUSH_DATA_DIR`,
+//! `DATABASE_URL`, `DOCPUSH_ALLOWED_NETWORKS`, `DOCPUSH_WORKERS`) are read here and
+//! nowhere else; every other setting is listed with its default in `.env.example`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use ipnet::IpNet;
+
+/// Everything the service can be told at start-up.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Address the HTTP API listens on; port 0 picks a free port.
+    pub bind: String,
+    /// Directory of the embedded SQLite file, the blobs and the generated key.
+    pub data_dir: PathBuf,
+    /// Database URL; `None` means the SQLite file `docpush.db` in `data_dir`.
+    pub database_url: Option<String>,
+    /// Run the HTTP API in this process.
+    pub api_enabled: bool,
+    /// Run the job and delivery workers in this process.
+    pub workers_enabled: bool,
+    /// Number of concurrent job workers.
+    pub workers: usize,
+    /// How long a claimed job stays with its worker without a heartbeat.
+    pub job_lease: Duration,
+    /// Upload, archive and decoding limits.
+    pub limits: Limits,
+    /// Outbound delivery settings.
+    pub delivery: DeliverySettings,
+    /// How long results and files are kept after a job finishes.
+    pub retention: Duration,
+    /// How often the retention purge runs.
+    pub retention_interval: Duration,
+    /// 32-byte key (base64) that encrypts secrets at rest; generated into the data dir when unset.
+    pub secret_key: Option<String>,
+    /// Create the development account on first start.
+    pub dev_account: bool,
+    /// Log as JSON lines instead of human-readable text.
+    pub log_json: bool,
+}
+
+/// Limits on what a client may send.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest decoded document or archive, in bytes.
+    pub max_upload_bytes: u64,
+    /// Most entries a ZIP may hold.
+    pub zip_max_entries: usize,
+    /// Largest total uncompressed size of a ZIP, in bytes.
+    pub zip_max_total_bytes: u64,
+    /// Largest compression ratio of one ZIP entry.
+    pub zip_max_ratio: u64,
+    /// Most pages one PDF may have.
+    pub max_pages: u32,
+}
+
+/// Outbound delivery settings.
+#[derive(Clone, Debug)]
+pub struct DeliverySettings {
+    /// Delays before each retry; after the last one a delivery is dead-lettered.
+    pub retry_schedule: Vec<Duration>,
+    /// Timeout of one HTTP attempt.
+    pub timeout: Duration,
+    /// Concurrent delivery attempts in this process.
+    pub concurrency: usize,
+    /// Networks exempt from the SSRF guard.
+    pub allowed_networks: Vec<IpNet>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            api_enabled: true,
+            workers_enabled: true,
+            workers: default_workers(),
+            job_lease: Duration::from_secs(60),
+            limits: Limits {
+                max_upload_bytes: 50 * 1024 * 1024,
+                zip_max_entries: 1000,
+                zip_max_total_bytes: 1024 * 1024 * 1024,
+                zip_max_ratio: 200,
+                max_pages: 2000,
+            },
+            delivery: DeliverySettings {
+                retry_schedule: default_schedule(),
+                timeout: Duration::from_secs(15),
+                concurrency: 32,
+                allowed_networks: Vec::new(),
+            },
+            retention: Duration::from_secs(24 * 3600),
+            retention_interval: Duration::from_secs(60),
+            secret_key: None,
+            dev_account: true,
+            log_json: false,
+        }
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// SPEC §4: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h, then every 6 h up to 24 h.
+pub fn default_schedule() -> Vec<Duration> {
+    let mut s: Vec<Duration> = [5, 30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600]
+        .into_iter()
+        .map(Duration::from_secs)
+        .collect();
+    let mut elapsed: u64 = s.iter().map(Duration::as_secs).sum();
+    while elapsed + 6 * 3600 <= 24 * 3600 {
+        s.push(Duration::from_secs(6 * 3600));
+        elapsed += 6 * 3600;
+    }
+    s
+}
+
+impl Settings {
+    /// Defaults overridden by the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Defaults overridden by whatever `get` returns for each variable name.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let mut s = Settings::default();
+        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("DOCPUSH_BIND") {
+            s.bind = v;
+        }
+        if let Some(v) = var("DOCPUSH_DATA_DIR") {
+            s.data_dir = PathBuf::from(v);
+        }
+        s.database_url = var("DATABASE_URL");
+        if let Some(v) = var("DOCPUSH_WORKERS") {
+            s.workers = parse_num(&v, "DOCPUSH_WORKERS")?;
+            if s.workers == 0 {
+                bail!("DOCPUSH_WORKERS must be at least 1");
+            }
+        }
+        if let Some(v) = var("DOCPUSH_ALLOWED_NETWORKS") {
+            s.delivery.allowed_networks = parse_networks(&v)?;
+        }
+        if let Some(v) = var("DOCPUSH_JOB_LEASE") {
+            s.job_lease = parse_duration(&v).context("DOCPUSH_JOB_LEASE")?;
+        }
+        if let Some(v) = var("DOCPUSH_MAX_UPLOAD_BYTES") {
+            s.limits.max_upload_bytes = parse_num(&v, "DOCPUSH_MAX_UPLOAD_BYTES")?;
+        }
+        if let Some(v) = var("DOCPUSH_ZIP_MAX_ENTRIES") {
+            s.limits.zip_max_entries = parse_num(&v, "DOCPUSH_ZIP_MAX_ENTRIES")?;
+        }
+        if let Some(v) = var("DOCPUSH_ZIP_MAX_TOTAL_BYTES") {
+            s.limits.zip_max_total_bytes = parse_num(&v, "DOCPUSH_ZIP_MAX_TOTAL_BYTES")?;
+        }
+        if let Some(v) = var("DOCPUSH_ZIP_MAX_RATIO") {
+            s.limits.zip_max_ratio = parse_num(&v, "DOCPUSH_ZIP_MAX_RATIO")?;
+        }
+        if let Some(v) = var("DOCPUSH_MAX_PAGES") {
+            s.limits.max_pages = parse_num(&v, "DOCPUSH_MAX_PAGES")?;
+        }
+        if let Some(v) = var("DOCPUSH_RETRY_SCHEDULE") {
+            s.delivery.retry_schedule = v
+                .split(',')
+                .map(parse_duration)
+                .collect::<anyhow::Result<_>>()
+                .context("DOCPUSH_RETRY_SCHEDULE")?;
+        }
+        if let Some(v) = var("DOCPUSH_DELIVERY_TIMEOUT") {
+            s.delivery.timeout = parse_duration(&v).context("DOCPUSH_DELIVERY_TIMEOUT")?;
+        }
+        if let Some(v) = var("DOCPUSH_DELIVERY_CONCURRENCY") {
+            s.delivery.concurrency = parse_num(&v, "DOCPUSH_DELIVERY_CONCURRENCY")?;
+        }
+        if let Some(v) = var("DOCPUSH_RETENTION") {
+            s.retention = parse_duration(&v).context("DOCPUSH_RETENTION")?;
+        }
+        if let Some(v) = var("DOCPUSH_RETENTION_INTERVAL") {
+            s.retention_interval = parse_duration(&v).context("DOCPUSH_RETENTION_INTERVAL")?;
+        }
+        s.secret_key = var("DOCPUSH_SECRET_KEY");
+        if let Some(v) = var("DOCPUSH_DEV_ACCOUNT") {
+            s.dev_account = parse_bool(&v, "DOCPUSH_DEV_ACCOUNT")?;
+        }
+        if let Some(v) = var("DOCPUSH_LOG_FORMAT") {
+            s.log_json = match v.as_str() {
+                "json" => true,
+                "pretty" | "text" => false,
+                other => bail!("DOCPUSH_LOG_FORMAT must be json or text, not {other:?}"),
+            };
+        }
+        Ok(s)
+    }
+
+    /// The database URL in effect: the configured one or the embedded SQLite file.
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("docpush.db").display()
+            ),
+        }
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(v: &str, name: &str) -> anyhow::Result<T> {
+    v.trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{name} must be a whole number, not {v:?}"))
+}
+
+fn parse_bool(v: &str, name: &str) -> anyhow::Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => bail!("{name} must be true or false, not {v:?}"),
+    }
+}
+
+/// Parses `250ms`, `5s`, `2m`, `3h`, `1d` or a bare number of seconds.
+pub fn parse_duration(v: &str) -> anyhow::Result<Duration> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{v:?} is not a duration such as 250ms, 5s, 2m, 3h"))?;
+    Ok(match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n * 60),
+        "h" => Duration::from_secs(n * 3600),
+        "d" => Duration::from_secs(n * 86400),
+        other => bail!("unknown duration unit {other:?} in {v:?}"),
+    })
+}
+
+/// Parses a comma-separated list of CIDRs or bare addresses.
+pub fn parse_networks(v: &str) -> anyhow::Result<Vec<IpNet>> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| anyhow::anyhow!("{p:?} is not a CIDR such as 127.0.0.0/8"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_schedule_follows_the_spec() {
+        let s = default_schedule();
+        assert_eq!(s[0], Duration::from_secs(5));
+        assert_eq!(s[7], Duration::from_secs(6 * 3600));
+        let total: u64 = s.iter().map(Duration::as_secs).sum();
+        assert!(total <= 24 * 3600, "{total}");
+        assert!(total + 6 * 3600 > 24 * 3600);
+    }
+
+    #[test]
+    fn durations_and_networks_parse() {
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert!(parse_duration("soon").is_err());
+        let n = parse_networks("127.0.0.0/8, ::1").unwrap();
+        assert_eq!(n.len(), 2);
+        assert!(parse_networks("nope").is_err());
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        let s = Settings::from_lookup(|k| match k {
+            "DOCPUSH_WORKERS" => Some("3".into()),
+            "DOCPUSH_RETRY_SCHEDULE" => Some("10ms,20ms".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.workers, 3);
+        assert_eq!(s.delivery.retry_schedule.len(), 2);
+        assert!(Settings::from_lookup(|k| (k == "DOCPUSH_WORKERS").then(|| "0".into())).is_err());
+    }
+}

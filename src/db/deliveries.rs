@@ -1,0 +1,225 @@
+//! Events, their deliveries (one per destination) and every delivery attempt.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+
+use super::entities::{deliveries, delivery_attempts, events};
+use super::{is_postgres, now_ms};
+
+pub const PENDING: &str = "pending";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+
+pub async fn insert_event(
+    db: &impl ConnectionTrait,
+    event: events::Model,
+    new_deliveries: Vec<deliveries::Model>,
+) -> Result<(), DbErr> {
+    event.into_active_model().insert(db).await?;
+    for d in new_deliveries {
+        d.into_active_model().insert(db).await?;
+    }
+    Ok(())
+}
+
+pub async fn get_event(db: &DatabaseConnection, id: &str) -> Result<Option<events::Model>, DbErr> {
+    events::Entity::find_by_id(id.to_string()).one(db).await
+}
+
+pub async fn events_of_job(db: &DatabaseConnection, job_id: &str) -> Result<Vec<events::Model>, DbErr> {
+    events::Entity::find()
+        .filter(events::Column::JobId.eq(job_id))
+        .order_by_asc(events::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// Claims the delivery that has been due longest.
+pub async fn claim_due(db: &DatabaseConnection, owner: &str, lease_ms: i64) -> Result<Option<deliveries::Model>, DbErr> {
+    let now = now_ms();
+    let lock = if is_postgres(db) { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
+         WHERE id = (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
+                     AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+                     ORDER BY next_attempt_at LIMIT 1{lock}) \
+         AND status = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+         RETURNING id"
+    );
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            vec![owner.into(), (now + lease_ms).into(), now.into()],
+        ))
+        .await?;
+    match row {
+        Some(r) => {
+            let id: String = r.try_get("", "id")?;
+            deliveries::Entity::find_by_id(id).one(db).await
+        }
+        None => Ok(None),
+    }
+}
+
+/// When the next pending delivery falls due, if any.
+pub async fn next_due_at(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+    Ok(deliveries::Entity::find()
+        .filter(deliveries::Column::Status.eq(PENDING))
+        .order_by_asc(deliveries::Column::NextAttemptAt)
+        .one(db)
+        .await?
+        .map(|d| d.next_attempt_at.max(d.lease_expires_at.unwrap_or(0))))
+}
+
+pub struct Attempt<'a> {
+    pub delivery_id: &'a str,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+pub async fn record_attempt(db: &impl ConnectionTrait, a: Attempt<'_>) -> Result<(), DbErr> {
+    delivery_attempts::ActiveModel {
+        delivery_id: Set(a.delivery_id.to_string()),
+        attempted_at: Set(now_ms()),
+        status_code: Set(a.status_code),
+        latency_ms: Set(a.latency_ms),
+        response_body: Set(a.response_body),
+        error: Set(a.error),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Ends or reschedules a claimed delivery; `false` if the lease was lost meanwhile.
+pub async fn settle(
+    db: &impl ConnectionTrait,
+    id: &str,
+    owner: &str,
+    status: &str,
+    next_attempt_at: i64,
+    last_error: Option<&str>,
+) -> Result<bool, DbErr> {
+    let now = now_ms();
+    let mut q = deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value(status))
+        .col_expr(deliveries::Column::Attempts, Expr::col(deliveries::Column::Attempts).add(1))
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(next_attempt_at))
+        .col_expr(deliveries::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(deliveries::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+        .col_expr(deliveries::Column::LastError, Expr::value(last_error))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now));
+    if status == SUCCEEDED {
+        q = q.col_expr(deliveries::Column::SucceededAt, Expr::value(now));
+    }
+    let res = q
+        .filter(deliveries::Column::Id.eq(id))
+        .filter(deliveries::Column::LeaseOwner.eq(owner))
+        .filter(deliveries::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Deliveries of a file's event that have not succeeded yet.
+pub async fn unsettled_for_file(
+    db: &impl ConnectionTrait,
+    file_id: &str,
+    event_type: &str,
+) -> Result<u64, DbErr> {
+    deliveries::Entity::find()
+        .filter(deliveries::Column::FileId.eq(file_id))
+        .filter(deliveries::Column::EventType.eq(event_type))
+        .filter(deliveries::Column::Status.ne(SUCCEEDED))
+        .count(db)
+        .await
+}
+
+pub async fn get(db: &DatabaseConnection, account_id: &str, id: &str) -> Result<Option<deliveries::Model>, DbErr> {
+    deliveries::Entity::find_by_id(id.to_string())
+        .filter(deliveries::Column::AccountId.eq(account_id))
+        .one(db)
+        .await
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    account_id: &str,
+    status: Option<&str>,
+    job_id: Option<&str>,
+    limit: u64,
+) -> Result<Vec<deliveries::Model>, DbErr> {
+    let mut q = deliveries::Entity::find().filter(deliveries::Column::AccountId.eq(account_id));
+    if let Some(s) = status {
+        q = q.filter(deliveries::Column::Status.eq(s));
+    }
+    if let Some(j) = job_id {
+        q = q.filter(deliveries::Column::JobId.eq(j));
+    }
+    q.order_by_desc(deliveries::Column::CreatedAt).limit(limit).all(db).await
+}
+
+pub async fn attempts_of(db: &DatabaseConnection, delivery_id: &str) -> Result<Vec<delivery_attempts::Model>, DbErr> {
+    delivery_attempts::Entity::find()
+        .filter(delivery_attempts::Column::DeliveryId.eq(delivery_id))
+        .order_by_asc(delivery_attempts::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Puts a failed delivery back in the queue, due now; `false` if it was not failed.
+pub async fn requeue_failed(db: &DatabaseConnection, id: &str) -> Result<bool, DbErr> {
+    let res = deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value(PENDING))
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now_ms()))
+        .col_expr(deliveries::Column::Attempts, Expr::value(0))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(deliveries::Column::Id.eq(id))
+        .filter(deliveries::Column::Status.eq(FAILED))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Deletes the events, deliveries and attempts of a purged job.
+pub async fn purge_job(db: &DatabaseConnection, job_id: &str) -> Result<(), DbErr> {
+    let ids: Vec<String> = deliveries::Entity::find()
+        .filter(deliveries::Column::JobId.eq(job_id))
+        .filter(deliveries::Column::Status.ne(PENDING))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    if !ids.is_empty() {
+        delivery_attempts::Entity::delete_many()
+            .filter(delivery_attempts::Column::DeliveryId.is_in(ids.clone()))
+            .exec(db)
+            .await?;
+        deliveries::Entity::delete_many()
+            .filter(deliveries::Column::Id.is_in(ids))
+            .exec(db)
+            .await?;
+    }
+    // Events still owed to a destination stay until their delivery ends.
+    let owed: Vec<String> = deliveries::Entity::find()
+        .filter(deliveries::Column::JobId.eq(job_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.event_id)
+        .collect();
+    events::Entity::delete_many()
+        .filter(events::Column::JobId.eq(job_id))
+        .filter(events::Column::Id.is_not_in(owed))
+        .exec(db)
+        .await?;
+    Ok(())
+}

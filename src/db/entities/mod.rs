@@ -1,0 +1,12 @@
+//! Table models, one module per table, kept free of behaviour.
+
+pub mod accounts;
+pub mod api_keys;
+pub mod credit_ledger;
+pub mod deliveries;
+pub mod delivery_attempts;
+pub mod events;
+pub mod files;
+pub mod job_transitions;
+pub mod jobs;
+pub mod templates;

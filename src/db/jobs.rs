@@ -1,0 +1,291 @@
+//! Jobs, their status transitions and their files.
+//!
+//! A worker owns a job while its lease lasts. Every move is a compare-and-set on
+//! the current status and the lease owner, so a worker whose lease expired and
+//! was taken over cannot write over the new owner's progress.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+};
+
+use super::entities::{files, job_transitions, jobs};
+use super::{is_postgres, now_ms};
+use crate::jobs::status::JobStatus;
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    job: jobs::Model,
+    new_files: Vec<files::Model>,
+) -> Result<(), DbErr> {
+    let (id, status, at) = (job.id.clone(), job.status.clone(), job.created_at);
+    job.into_active_model().insert(db).await?;
+    record_transition(db, &id, &status, at).await?;
+    insert_files(db, new_files).await
+}
+
+pub async fn insert_files(db: &impl ConnectionTrait, new_files: Vec<files::Model>) -> Result<(), DbErr> {
+    for f in new_files {
+        f.into_active_model().insert(db).await?;
+    }
+    Ok(())
+}
+
+async fn record_transition(db: &impl ConnectionTrait, job_id: &str, status: &str, at: i64) -> Result<(), DbErr> {
+    job_transitions::ActiveModel {
+        job_id: Set(job_id.to_string()),
+        status: Set(status.to_string()),
+        at: Set(at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The job an idempotency key created since `since_ms`.
+pub async fn find_by_idempotency_key(
+    db: &DatabaseConnection,
+    account_id: &str,
+    key: &str,
+    since_ms: i64,
+) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::AccountId.eq(account_id))
+        .filter(jobs::Column::IdempotencyKey.eq(key))
+        .filter(jobs::Column::CreatedAt.gte(since_ms))
+        .one(db)
+        .await
+}
+
+/// Frees a key older than the idempotency window so it can be used again.
+pub async fn forget_idempotency_key(
+    db: &DatabaseConnection,
+    account_id: &str,
+    key: &str,
+) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::IdempotencyKey, Expr::value(Option::<String>::None))
+        .filter(jobs::Column::AccountId.eq(account_id))
+        .filter(jobs::Column::IdempotencyKey.eq(key))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A job of the account.
+pub async fn get(db: &DatabaseConnection, account_id: &str, id: &str) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find_by_id(id.to_string())
+        .filter(jobs::Column::AccountId.eq(account_id))
+        .one(db)
+        .await
+}
+
+pub async fn get_any(db: &DatabaseConnection, id: &str) -> Result<Option<jobs::Model>, DbErr> {
+    jobs::Entity::find_by_id(id.to_string()).one(db).await
+}
+
+pub async fn files_of(db: &impl ConnectionTrait, job_id: &str) -> Result<Vec<files::Model>, DbErr> {
+    files::Entity::find()
+        .filter(files::Column::JobId.eq(job_id))
+        .order_by_asc(files::Column::Ordinal)
+        .all(db)
+        .await
+}
+
+pub async fn get_file(db: &DatabaseConnection, file_id: &str) -> Result<Option<files::Model>, DbErr> {
+    files::Entity::find_by_id(file_id.to_string()).one(db).await
+}
+
+pub async fn transitions(db: &DatabaseConnection, job_id: &str) -> Result<Vec<job_transitions::Model>, DbErr> {
+    job_transitions::Entity::find()
+        .filter(job_transitions::Column::JobId.eq(job_id))
+        .order_by_asc(job_transitions::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Claims the oldest unfinished job whose lease is free or expired.
+pub async fn claim_next(db: &DatabaseConnection, owner: &str, lease_ms: i64) -> Result<Option<jobs::Model>, DbErr> {
+    let now = now_ms();
+    let lock = if is_postgres(db) { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE jobs SET lease_owner = $1, lease_expires_at = $2, claims = claims + 1, updated_at = $3 \
+         WHERE id = (SELECT id FROM jobs WHERE finished_at IS NULL \
+                     AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+                     ORDER BY created_at LIMIT 1{lock}) \
+         AND finished_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+         RETURNING id"
+    );
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            vec![owner.into(), (now + lease_ms).into(), now.into()],
+        ))
+        .await?;
+    match row {
+        Some(r) => {
+            let id: String = r.try_get("", "id")?;
+            get_any(db, &id).await
+        }
+        None => Ok(None),
+    }
+}
+
+/// Extends the lease; `false` when the job is no longer ours.
+pub async fn renew_lease(db: &DatabaseConnection, id: &str, owner: &str, lease_ms: i64) -> Result<bool, DbErr> {
+    let res = jobs::Entity::update_many()
+        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(now_ms() + lease_ms))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::LeaseOwner.eq(owner))
+        .filter(jobs::Column::FinishedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Gives the job back so that another worker can take it at once.
+pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the job from `from` to `to` if `owner` still holds it; records the transition.
+pub async fn move_status(
+    db: &impl ConnectionTrait,
+    id: &str,
+    owner: &str,
+    from: JobStatus,
+    to: JobStatus,
+    error: Option<&str>,
+) -> Result<bool, DbErr> {
+    debug_assert!(from.can_move_to(to), "{from} -> {to}");
+    let now = now_ms();
+    let mut q = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(to.as_str()))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now));
+    if let Some(e) = error {
+        q = q.col_expr(jobs::Column::Error, Expr::value(e));
+    }
+    if to.is_final() {
+        q = q
+            .col_expr(jobs::Column::FinishedAt, Expr::value(now))
+            .col_expr(jobs::Column::LeaseOwner, Expr::value(Option::<String>::None))
+            .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None));
+    }
+    let res = q
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::Status.eq(from.as_str()))
+        .filter(jobs::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    if res.rows_affected != 1 {
+        return Ok(false);
+    }
+    record_transition(db, id, to.as_str(), now).await?;
+    Ok(true)
+}
+
+pub async fn set_skipped(db: &impl ConnectionTrait, id: &str, skipped_json: &str) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::Skipped, Expr::value(skipped_json))
+        .filter(jobs::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear_blob_key(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::BlobKey, Expr::value(Option::<String>::None))
+        .filter(jobs::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a file as being processed (a resumed file may already be marked).
+pub async fn start_file(db: &DatabaseConnection, file_id: &str) -> Result<(), DbErr> {
+    files::Entity::update_many()
+        .col_expr(files::Column::Status, Expr::value(JobStatus::ProcessingImage.as_str()))
+        .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(files::Column::Id.eq(file_id))
+        .filter(files::Column::Status.eq(JobStatus::New.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The outcome of one file, written once.
+pub struct FileOutcome<'a> {
+    pub status: JobStatus,
+    pub pages: Option<i64>,
+    pub error: Option<&'a str>,
+    pub result: Option<String>,
+    pub warnings: Option<String>,
+    pub result_status: Option<&'a str>,
+}
+
+/// Writes a file's outcome unless one was already written; `false` if it was.
+pub async fn finish_file(db: &impl ConnectionTrait, file_id: &str, o: FileOutcome<'_>) -> Result<bool, DbErr> {
+    let res = files::Entity::update_many()
+        .col_expr(files::Column::Status, Expr::value(o.status.as_str()))
+        .col_expr(files::Column::Pages, Expr::value(o.pages))
+        .col_expr(files::Column::Error, Expr::value(o.error))
+        .col_expr(files::Column::Result, Expr::value(o.result))
+        .col_expr(files::Column::Warnings, Expr::value(o.warnings))
+        .col_expr(files::Column::ResultStatus, Expr::value(o.result_status))
+        .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(files::Column::Id.eq(file_id))
+        .filter(files::Column::Status.is_in([JobStatus::New.as_str(), JobStatus::ProcessingImage.as_str()]))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+pub async fn clear_file_blob(db: &impl ConnectionTrait, file_id: &str) -> Result<(), DbErr> {
+    files::Entity::update_many()
+        .col_expr(files::Column::BlobKey, Expr::value(Option::<String>::None))
+        .filter(files::Column::Id.eq(file_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Finished jobs older than `before_ms` whose results are still kept.
+pub async fn expired(db: &DatabaseConnection, before_ms: i64, limit: u64) -> Result<Vec<jobs::Model>, DbErr> {
+    jobs::Entity::find()
+        .filter(jobs::Column::FinishedAt.lt(before_ms))
+        .filter(jobs::Column::PurgedAt.is_null())
+        .order_by_asc(jobs::Column::FinishedAt)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Drops a job's results and blob references, keeping the row so that later calls answer 410.
+pub async fn mark_purged(db: &DatabaseConnection, job_id: &str) -> Result<(), DbErr> {
+    files::Entity::update_many()
+        .col_expr(files::Column::Result, Expr::value(Option::<String>::None))
+        .col_expr(files::Column::Warnings, Expr::value(Option::<String>::None))
+        .col_expr(files::Column::BlobKey, Expr::value(Option::<String>::None))
+        .filter(files::Column::JobId.eq(job_id))
+        .exec(db)
+        .await?;
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::PurgedAt, Expr::value(now_ms()))
+        .col_expr(jobs::Column::BlobKey, Expr::value(Option::<String>::None))
+        .col_expr(jobs::Column::StaticValues, Expr::value("{}"))
+        .filter(jobs::Column::Id.eq(job_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

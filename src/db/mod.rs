@@ -1,0 +1,90 @@
+//! The only place that builds queries. `connect` chooses the backend by URL.
+
+pub mod accounts;
+pub mod deliveries;
+pub mod entities;
+pub mod jobs;
+pub mod templates;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
+    Statement, Value,
+};
+
+/// Milliseconds since the unix epoch: every time column uses this unit.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Connects and, for SQLite, turns on WAL and a busy timeout.
+pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_timeout(Duration::from_secs(10));
+    if url.starts_with("sqlite:") {
+        // One connection: SQLite serialises writers anyway, and a single
+        // connection rules out SQLITE_BUSY when a read transaction upgrades.
+        opts.max_connections(1).min_connections(1);
+        opts.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    } else {
+        opts.max_connections(16).min_connections(1);
+    }
+    Database::connect(opts)
+        .await
+        .with_context(|| format!("connecting to the database at {}", mask_url(url)))
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await.context("running migrations")
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:****{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Runs one statement written with `$1…` placeholders, which both backends accept.
+pub(crate) async fn exec(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<ExecResult, DbErr> {
+    db.execute(Statement::from_sql_and_values(db.get_database_backend(), sql, values))
+        .await
+}
+
+pub(crate) fn is_postgres(db: &impl ConnectionTrait) -> bool {
+    db.get_database_backend() == DbBackend::Postgres
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            super::mask_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:****@h:5432/db"
+        );
+        assert_eq!(super::mask_url("sqlite://x.db"), "sqlite://x.db");
+    }
+}

@@ -1,0 +1,65 @@
+//! Events → destinations. An event is stored once; each destination that wants
+//! it gets a delivery row, worked by [`worker`] with retries until it succeeds
+//! or is dead-lettered. Every attempt is logged.
+
+pub mod events;
+pub mod ssrf;
+pub mod webhook;
+pub mod worker;
+
+use sea_orm::{ConnectionTrait, DbErr};
+use serde_json::Value;
+
+use crate::db::{self, entities};
+use crate::templates::service::Webhook;
+use events::EventType;
+
+/// An event about to be stored.
+pub struct NewEvent<'a> {
+    pub event_type: EventType,
+    pub account_id: &'a str,
+    pub job_id: &'a str,
+    pub file_id: Option<&'a str>,
+    pub template_id: &'a str,
+    pub data: Value,
+}
+
+/// Stores the event and a delivery for the template webhook when it subscribes;
+/// call inside the transaction that makes the event true.
+pub async fn emit(db: &impl ConnectionTrait, ev: NewEvent<'_>, webhook: Option<&Webhook>) -> Result<String, DbErr> {
+    let id = events::new_event_id();
+    let now = db::now_ms();
+    let body = events::envelope(ev.event_type, &id, ev.data);
+    let mut deliveries = Vec::new();
+    if webhook.is_some_and(|w| w.wants(ev.event_type)) {
+        deliveries.push(entities::deliveries::Model {
+            id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+            event_id: id.clone(),
+            account_id: ev.account_id.to_string(),
+            job_id: ev.job_id.to_string(),
+            file_id: ev.file_id.map(str::to_string),
+            template_id: ev.template_id.to_string(),
+            event_type: ev.event_type.as_str().to_string(),
+            status: db::deliveries::PENDING.to_string(),
+            attempts: 0,
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_expires_at: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            succeeded_at: None,
+        });
+    }
+    let event = entities::events::Model {
+        id: id.clone(),
+        account_id: ev.account_id.to_string(),
+        job_id: ev.job_id.to_string(),
+        file_id: ev.file_id.map(str::to_string),
+        event_type: ev.event_type.as_str().to_string(),
+        payload: body.to_string(),
+        created_at: now,
+    };
+    db::deliveries::insert_event(db, event, deliveries).await?;
+    Ok(id)
+}

@@ -1,0 +1,249 @@
+//! The page model every reader produces: words with boxes, assembled into lines
+//! in reading order. Template rules only ever see this model, so text PDFs and
+//! OCR'd images are located the same way.
+
+/// One word and its box, in the page's own units with the origin top-left.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub left: f32,
+    pub top: f32,
+    pub right: f32,
+    pub bottom: f32,
+}
+
+impl Word {
+    pub fn new(text: impl Into<String>, left: f32, top: f32, right: f32, bottom: f32) -> Self {
+        Self {
+            text: text.into(),
+            left,
+            top,
+            right,
+            bottom,
+        }
+    }
+
+    fn height(&self) -> f32 {
+        (self.bottom - self.top).max(0.0)
+    }
+
+    fn centre(&self) -> (f32, f32) {
+        (
+            (self.left + self.right) / 2.0,
+            (self.top + self.bottom) / 2.0,
+        )
+    }
+}
+
+/// A run of words on one baseline with no column gap between them.
+#[derive(Clone, Debug)]
+pub struct Line {
+    pub words: Vec<Word>,
+    /// The line's words joined by single spaces.
+    pub text: String,
+    /// Byte offset in `text` where each word starts.
+    pub offsets: Vec<usize>,
+    pub left: f32,
+    pub top: f32,
+    pub right: f32,
+    pub bottom: f32,
+    /// Index of the visual row the line belongs to; lines of one row share a baseline.
+    pub row: usize,
+}
+
+impl Line {
+    fn from_words(words: Vec<Word>, row: usize) -> Self {
+        let mut text = String::new();
+        let mut offsets = Vec::with_capacity(words.len());
+        for w in &words {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            offsets.push(text.len());
+            text.push_str(&w.text);
+        }
+        let fold = |init: f32, f: fn(f32, f32) -> f32, g: fn(&Word) -> f32| {
+            words.iter().map(g).fold(init, f)
+        };
+        Self {
+            left: fold(f32::MAX, f32::min, |w| w.left),
+            top: fold(f32::MAX, f32::min, |w| w.top),
+            right: fold(f32::MIN, f32::max, |w| w.right),
+            bottom: fold(f32::MIN, f32::max, |w| w.bottom),
+            words,
+            text,
+            offsets,
+            row,
+        }
+    }
+
+    /// The horizontal extent of the words touching the byte range `start..end` of `text`.
+    pub fn span_x(&self, start: usize, end: usize) -> (f32, f32) {
+        let mut left = f32::MAX;
+        let mut right = f32::MIN;
+        for (w, &off) in self.words.iter().zip(&self.offsets) {
+            let w_end = off + w.text.len();
+            if off < end && w_end > start {
+                left = left.min(w.left);
+                right = right.max(w.right);
+            }
+        }
+        (left, right)
+    }
+}
+
+/// One page: its size and its lines in reading order.
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// 1-based page number.
+    pub number: u32,
+    pub width: f32,
+    pub height: f32,
+    pub lines: Vec<Line>,
+}
+
+impl Page {
+    /// Builds lines from loose words: rows by shared baseline, split at column gaps.
+    pub fn from_words(number: u32, width: f32, height: f32, mut words: Vec<Word>) -> Self {
+        words.retain(|w| !w.text.trim().is_empty());
+        words.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.left.total_cmp(&b.left)));
+
+        // Rows: a word joins the row whose vertical band overlaps it by half the smaller height.
+        let mut rows: Vec<(f32, f32, Vec<Word>)> = Vec::new();
+        for w in words {
+            let slot = rows.iter().rposition(|(top, bottom, _)| {
+                let overlap = bottom.min(w.bottom) - top.max(w.top);
+                let smaller = (bottom - top).min(w.height()).max(0.1);
+                overlap >= smaller * 0.5
+            });
+            match slot {
+                Some(i) => {
+                    let row = &mut rows[i];
+                    row.0 = row.0.min(w.top);
+                    row.1 = row.1.max(w.bottom);
+                    row.2.push(w);
+                }
+                None => rows.push((w.top, w.bottom, vec![w])),
+            }
+        }
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+        let mut lines = Vec::new();
+        for (row_index, (_, _, mut row)) in rows.into_iter().enumerate() {
+            row.sort_by(|a, b| a.left.total_cmp(&b.left));
+            let mut current: Vec<Word> = Vec::new();
+            for w in row {
+                if let Some(prev) = current.last() {
+                    let text_height = prev.height().max(w.height());
+                    if w.left - prev.right > 3.0 * text_height {
+                        lines.push(Line::from_words(std::mem::take(&mut current), row_index));
+                    }
+                }
+                current.push(w);
+            }
+            if !current.is_empty() {
+                lines.push(Line::from_words(current, row_index));
+            }
+        }
+        Self {
+            number,
+            width,
+            height,
+            lines,
+        }
+    }
+
+    /// The page's lines joined by `\n`.
+    pub fn text(&self) -> String {
+        let parts: Vec<&str> = self.lines.iter().map(|l| l.text.as_str()).collect();
+        parts.join("\n")
+    }
+
+    /// Words whose centres lie in the rectangle given in page fractions, in reading order.
+    pub fn words_in(&self, x: f64, y: f64, width: f64, height: f64) -> Vec<&Word> {
+        let (w, h) = (self.width.max(f32::EPSILON) as f64, self.height.max(f32::EPSILON) as f64);
+        self.lines
+            .iter()
+            .flat_map(|l| &l.words)
+            .filter(|word| {
+                let (cx, cy) = word.centre();
+                let (fx, fy) = (cx as f64 / w, cy as f64 / h);
+                fx >= x && fx <= x + width && fy >= y && fy <= y + height
+            })
+            .collect()
+    }
+}
+
+/// The pages of one document, in order.
+#[derive(Clone, Debug, Default)]
+pub struct Document {
+    pub pages: Vec<Page>,
+}
+
+impl Document {
+    /// All pages' text: lines joined by `\n`, pages by `\f`.
+    pub fn text(&self) -> String {
+        let parts: Vec<String> = self.pages.iter().map(Page::text).collect();
+        parts.join("\u{c}")
+    }
+
+    pub fn page(&self, number: u32) -> Option<&Page> {
+        self.pages.iter().find(|p| p.number == number)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(text: &str, left: f32, top: f32, width: f32) -> Word {
+        Word::new(text, left, top, left + width, top + 10.0)
+    }
+
+    #[test]
+    fn words_on_one_baseline_form_a_line_in_left_to_right_order() {
+        let p = Page::from_words(
+            1,
+            600.0,
+            800.0,
+            vec![w("No:", 80.0, 100.0, 20.0), w("Invoice", 40.0, 101.0, 36.0)],
+        );
+        assert_eq!(p.lines.len(), 1);
+        assert_eq!(p.lines[0].text, "Invoice No:");
+    }
+
+    #[test]
+    fn a_column_gap_splits_a_row_into_two_lines() {
+        let p = Page::from_words(
+            1,
+            600.0,
+            800.0,
+            vec![
+                w("Total", 40.0, 100.0, 30.0),
+                w("due", 74.0, 100.0, 20.0),
+                w("$12.00", 400.0, 100.0, 40.0),
+                w("Next", 40.0, 130.0, 30.0),
+            ],
+        );
+        let texts: Vec<&str> = p.lines.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, ["Total due", "$12.00", "Next"]);
+        assert_eq!(p.lines[0].row, p.lines[1].row);
+        assert_ne!(p.lines[1].row, p.lines[2].row);
+    }
+
+    #[test]
+    fn zone_selects_words_by_their_centre() {
+        let p = Page::from_words(
+            1,
+            100.0,
+            100.0,
+            vec![w("in", 10.0, 10.0, 10.0), w("out", 60.0, 60.0, 10.0)],
+        );
+        let got: Vec<&str> = p
+            .words_in(0.0, 0.0, 0.5, 0.5)
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect();
+        assert_eq!(got, ["in"]);
+    }
+}

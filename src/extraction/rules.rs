@@ -1,0 +1,282 @@
+//! Template rules (SPEC §2) applied to a document: pure, no I/O.
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::document::{Document, Line, Page};
+use super::values;
+use crate::templates::fields::{Direction, Field, Locator, Options};
+
+/// What a template yields for one document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Extracted {
+    /// Every field of the template, in template order; `null` where nothing was found or parsed.
+    pub values: Map<String, Value>,
+    /// Names of the fields whose located text did not parse as their type.
+    pub warnings: Vec<String>,
+    /// A required field is `null`.
+    pub needs_review: bool,
+}
+
+impl Extracted {
+    pub fn result_status(&self) -> &'static str {
+        if self.needs_review {
+            "needs_review"
+        } else {
+            "ok"
+        }
+    }
+}
+
+/// Locates and parses every field of the template in `doc`.
+pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted {
+    let decimal = options.decimal_separator.chars().next().unwrap_or('.');
+    let mut out = Extracted {
+        values: Map::new(),
+        warnings: Vec::new(),
+        needs_review: false,
+    };
+    for field in fields {
+        let raw = locate(doc, field).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let value = match raw {
+            None => Value::Null,
+            Some(text) => match values::parse(field.ty, &text, decimal, &field.date_formats) {
+                Some(v) => v,
+                None => {
+                    out.warnings.push(field.name.clone());
+                    Value::Null
+                }
+            },
+        };
+        if field.required && value.is_null() {
+            out.needs_review = true;
+        }
+        out.values.insert(field.name.clone(), value);
+    }
+    out
+}
+
+/// The raw text a field's locator points at, if any.
+pub fn locate(doc: &Document, field: &Field) -> Option<String> {
+    match &field.locator {
+        Locator::Regex(re) => {
+            let text = match field.page {
+                Some(n) => doc.page(n)?.text(),
+                None => doc.text(),
+            };
+            first_capture(re, &text)
+        }
+        Locator::Anchor { label, direction } => {
+            let pages = doc.pages.iter().filter(|p| field.page.is_none_or(|n| p.number == n));
+            let matcher = label_regex(label);
+            pages
+                .flat_map(|p| p.lines.iter().enumerate().map(move |(i, l)| (p, i, l)))
+                .find_map(|(page, i, line)| {
+                    let m = matcher.find(&line.text)?;
+                    Some(match direction {
+                        Direction::Right => right_of(page, i, line, m.end()),
+                        Direction::Below => below(page, line, m.start(), m.end()),
+                    })
+                })
+                .flatten()
+        }
+        Locator::Zone(z) => {
+            let page = doc.page(z.page)?;
+            let words = page.words_in(z.x, z.y, z.width, z.height);
+            let parts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+            Some(parts.join(" "))
+        }
+    }
+}
+
+fn first_capture(re: &Regex, text: &str) -> Option<String> {
+    let caps = re.captures(text)?;
+    let m = caps.get(1).or_else(|| caps.get(0))?;
+    Some(m.as_str().to_string())
+}
+
+/// A case-insensitive whole-word matcher for a label; whitespace inside it matches any run.
+fn label_regex(label: &str) -> Regex {
+    let words: Vec<String> = label.split_whitespace().map(regex::escape).collect();
+    let body = words.join(r"\s+");
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let start = if is_word(label.chars().next()) { r"\b" } else { "" };
+    let end = if is_word(label.chars().last()) { r"\b" } else { "" };
+    Regex::new(&format!("(?i){start}{body}{end}")).expect("escaped label is a valid regex")
+}
+
+/// The rest of the label's line after any `:`; when the label ends its line, the
+/// next line on the same row (a value set apart by a column gap).
+fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<String> {
+    let rest = line.text[end..].trim_start_matches(|c: char| c.is_whitespace() || c == ':');
+    if !rest.trim().is_empty() {
+        return Some(rest.to_string());
+    }
+    page.lines
+        .get(index + 1)
+        .filter(|next| next.row == line.row)
+        .map(|next| next.text.clone())
+}
+
+/// The nearest line under the label that overlaps the label's words horizontally.
+fn below(page: &Page, line: &Line, start: usize, end: usize) -> Option<String> {
+    let (left, right) = line.span_x(start, end);
+    let label_bottom = line.bottom;
+    let slack = (line.bottom - line.top) * 0.3;
+    page.lines
+        .iter()
+        .filter(|l| l.row != line.row && l.top >= label_bottom - slack)
+        .filter(|l| l.left <= right && l.right >= left)
+        .min_by(|a, b| a.top.total_cmp(&b.top))
+        .map(|l| l.text.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extraction::document::Word;
+    use crate::templates::fields::parse_fields;
+    use serde_json::json;
+
+    /// A page of 600×800 units from `(text, left, top)` with 10-unit-high text and
+    /// 6 units per character, so that layout is explicit in each case.
+    fn page(number: u32, items: &[(&str, f32, f32)]) -> Page {
+        let mut words = Vec::new();
+        for (text, left, top) in items {
+            let mut x = *left;
+            for w in text.split(' ') {
+                let width = 6.0 * w.chars().count() as f32;
+                words.push(Word::new(w, x, *top, x + width, top + 10.0));
+                x += width + 4.0;
+            }
+        }
+        Page::from_words(number, 600.0, 800.0, words)
+    }
+
+    fn invoice() -> Document {
+        Document {
+            pages: vec![
+                page(
+                    1,
+                    &[
+                        ("ACME Supplies Ltd", 40.0, 30.0),
+                        ("Invoice No: INV-2026-001", 40.0, 100.0),
+                        ("Date: 03/02/2026", 40.0, 120.0),
+                        ("Total due", 400.0, 300.0),
+                        ("1.234,56", 400.0, 315.0),
+                        ("Paid", 40.0, 340.0),
+                        ("yes", 300.0, 340.0),
+                        ("Amount (12.00)", 40.0, 360.0),
+                        ("Qty: 1,250", 40.0, 380.0),
+                        ("Due date: soon", 40.0, 400.0),
+                    ],
+                ),
+                page(
+                    2,
+                    &[
+                        ("Notes", 40.0, 40.0),
+                        ("Reference REF-77", 40.0, 700.0),
+                        ("Total due", 40.0, 720.0),
+                        ("999.00", 40.0, 735.0),
+                    ],
+                ),
+            ],
+        }
+    }
+
+    fn run(fields: serde_json::Value, options: Options) -> Extracted {
+        let (_, fields) = parse_fields(&fields).unwrap();
+        extract(&invoice(), &fields, &options)
+    }
+
+    fn comma() -> Options {
+        Options {
+            decimal_separator: ",".into(),
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn every_locator_and_type() {
+        struct Case {
+            field: serde_json::Value,
+            options: Options,
+            want: serde_json::Value,
+            warning: bool,
+        }
+        let case = |field, want, warning| Case { field, options: Options::default(), want, warning };
+        let cases = vec![
+            case(json!({"name": "n", "type": "string", "regex": "Invoice\\s*No:?\\s*([A-Z0-9-]+)"}), json!("INV-2026-001"), false),
+            case(json!({"name": "n", "type": "string", "regex": "INV-\\d+"}), json!("INV-2026"), false),
+            case(json!({"name": "n", "type": "string", "regex": "REF-(\\d+)", "page": 1}), json!(null), false),
+            case(json!({"name": "n", "type": "integer", "regex": "REF-(\\d+)", "page": 2}), json!(77), false),
+            case(json!({"name": "d", "type": "date", "anchor": "date", "direction": "right", "date_formats": ["%d/%m/%Y"]}), json!("2026-02-03"), false),
+            case(json!({"name": "p", "type": "boolean", "anchor": "Paid", "direction": "right"}), json!(true), false),
+            case(json!({"name": "a", "type": "number", "anchor": "Amount", "direction": "right"}), json!(-12.0), false),
+            case(json!({"name": "q", "type": "integer", "anchor": "Qty", "direction": "right"}), json!(1250), false),
+            case(json!({"name": "x", "type": "string", "anchor": "Missing label", "direction": "right"}), json!(null), false),
+            case(json!({"name": "dd", "type": "date", "anchor": "Due date", "direction": "right"}), json!(null), true),
+            case(json!({"name": "v", "type": "string", "zone": {"page": 1, "x": 0.0, "y": 0.0, "width": 0.5, "height": 0.06}}), json!("ACME Supplies Ltd"), false),
+            case(json!({"name": "r", "type": "string", "zone": {"page": 2, "x": 0.0, "y": 0.85, "width": 0.5, "height": 0.05}}), json!("Reference REF-77"), false),
+            case(json!({"name": "e", "type": "string", "zone": {"page": 3, "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}}), json!(null), false),
+            Case {
+                field: json!({"name": "t", "type": "number", "anchor": "Total due", "direction": "below"}),
+                options: comma(),
+                want: json!(1234.56),
+                warning: false,
+            },
+            case(json!({"name": "t", "type": "number", "anchor": "total DUE", "direction": "below", "page": 2}), json!(999.0), false),
+            case(json!({"name": "t", "type": "number", "anchor": "Total due", "direction": "below"}), json!(null), true),
+        ];
+        for c in cases {
+            let name = c.field["name"].as_str().unwrap().to_string();
+            let got = run(json!([c.field.clone()]), c.options);
+            assert_eq!(got.values[&name], c.want, "{}", c.field);
+            assert_eq!(got.warnings.contains(&name), c.warning, "{}", c.field);
+        }
+    }
+
+    #[test]
+    fn anchor_is_a_whole_word_and_the_first_occurrence_wins() {
+        let doc = Document {
+            pages: vec![page(1, &[("Subtotal: 5", 40.0, 10.0), ("Total: 7", 40.0, 30.0), ("Total: 9", 40.0, 50.0)])],
+        };
+        let (_, fields) = parse_fields(&json!([{"name": "t", "type": "integer", "anchor": "Total"}])).unwrap();
+        assert_eq!(extract(&doc, &fields, &Options::default()).values["t"], json!(7));
+    }
+
+    #[test]
+    fn right_takes_a_value_across_a_column_gap() {
+        let doc = Document {
+            pages: vec![page(1, &[("Balance", 40.0, 10.0), ("$ 42.10", 400.0, 10.0)])],
+        };
+        let (_, fields) = parse_fields(&json!([{"name": "b", "type": "number", "anchor": "Balance"}])).unwrap();
+        assert_eq!(extract(&doc, &fields, &Options::default()).values["b"], json!(42.1));
+    }
+
+    #[test]
+    fn required_null_needs_review_and_values_keep_template_order() {
+        let got = run(
+            json!([
+                {"name": "z_last", "type": "string", "regex": "ACME"},
+                {"name": "missing", "type": "string", "regex": "NOPE", "required": true},
+                {"name": "a_first", "type": "string", "regex": "Notes"}
+            ]),
+            Options::default(),
+        );
+        assert!(got.needs_review);
+        assert_eq!(got.result_status(), "needs_review");
+        let keys: Vec<&String> = got.values.keys().collect();
+        assert_eq!(keys, ["z_last", "missing", "a_first"]);
+    }
+
+    #[test]
+    fn regex_sees_pages_joined_by_form_feed() {
+        let got = run(json!([{"name": "s", "type": "string", "regex": "(?s)Question (.*)"}]), Options::default());
+        assert!(got.values["s"].is_null());
+        let got = run(json!([{"name": "s", "type": "string", "regex": "due\\n1\\.234,56\\n"}]), Options::default());
+        assert_eq!(got.values["s"], json!("due\n1.234,56"));
+        let got = run(json!([{"name": "s", "type": "string", "regex": "soon\\x0cNotes"}]), Options::default());
+        assert_eq!(got.values["s"], json!("soon\u{c}Notes"));
+    }
+}

@@ -1,0 +1,9 @@
+//! The job: its statuses, submission, workers, archives and retention.
+
+pub mod retention;
+pub mod service;
+pub mod status;
+pub mod unzip;
+pub mod worker;
+
+pub use status::JobStatus;

@@ -1,0 +1,382 @@
+//! Job workers: claim a job under a lease, move it through its statuses, extract
+//! each document and queue its events.
+//!
+//! Every step is recorded, so a job whose worker died resumes where it stopped
+//! once its lease expires. A file's outcome, its credit deduction and its event
+//! are written in one transaction guarded by a compare-and-set on the file's
+//! status: a document is charged and announced exactly once.
+
+use std::time::Duration;
+
+use sea_orm::TransactionTrait;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
+
+use super::service::new_file;
+use super::status::JobStatus;
+use super::unzip;
+use crate::db::{self, entities::{files, jobs}};
+use crate::delivery::{self, events::EventType, NewEvent};
+use crate::extraction::{rules, DocKind};
+use crate::state::AppState;
+use crate::storage::keys;
+use crate::templates::service::LoadedTemplate;
+
+/// What one call of [`try_run_one`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Processed,
+    Idle,
+}
+
+/// Starts `workers` loops that process jobs until `token` is cancelled.
+pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker) {
+    for n in 0..state.settings.workers {
+        let state = state.clone();
+        let token = token.clone();
+        let owner = format!("job-{}-{n}", uuid::Uuid::new_v4().simple());
+        tracker.spawn(async move {
+            loop {
+                let outcome = tokio::select! {
+                    _ = token.cancelled() => break,
+                    r = try_run_one(&state, &owner) => r,
+                };
+                let pause = match outcome {
+                    Ok(Outcome::Processed) => continue,
+                    Ok(Outcome::Idle) => Duration::from_millis(500),
+                    Err(e) => {
+                        tracing::error!(error.cause_chain = ?e, "job worker step failed");
+                        Duration::from_secs(1)
+                    }
+                };
+                tokio::select! {
+                    _ = token.cancelled() => break,
+                    _ = state.jobs_ready.notified() => {}
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        });
+    }
+}
+
+/// Claims and processes one job, if any is waiting.
+pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcome> {
+    let lease_ms = state.settings.job_lease.as_millis() as i64;
+    let Some(job) = db::jobs::claim_next(&state.db, owner, lease_ms).await? else {
+        return Ok(Outcome::Idle);
+    };
+    let span = tracing::info_span!("job", job_id = %job.id, claims = job.claims);
+    let lost = CancellationToken::new();
+    let heartbeat = tokio::spawn(keep_lease(state.clone(), job.id.clone(), owner.to_string(), lost.clone()));
+    let result = process(state, owner, &job, &lost).instrument(span).await;
+    heartbeat.abort();
+    if let Err(e) = &result {
+        tracing::error!(job_id = %job.id, error.cause_chain = ?e, "job step failed; releasing it for a retry");
+        db::jobs::release(&state.db, &job.id, owner).await.ok();
+    }
+    result.map(|_| Outcome::Processed)
+}
+
+async fn keep_lease(state: AppState, job_id: String, owner: String, lost: CancellationToken) {
+    let lease = state.settings.job_lease;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        match db::jobs::renew_lease(&state.db, &job_id, &owner, lease.as_millis() as i64).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(job_id, "lease lost; another worker owns the job now");
+                lost.cancel();
+                return;
+            }
+            Err(e) => tracing::warn!(job_id, error = %e, "lease renewal failed"),
+        }
+    }
+}
+
+async fn process(state: &AppState, owner: &str, job: &jobs::Model, lost: &CancellationToken) -> anyhow::Result<()> {
+    let mut status: JobStatus = job.status.parse().map_err(anyhow::Error::msg)?;
+    let template = match state.load_template(&job.template_id).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = ?e, "template missing; failing the job");
+            return fail_without_files(state, owner, job, status, "the job's template no longer exists").await;
+        }
+    };
+    let kind: DocKind = job.source_kind.parse().map_err(anyhow::Error::msg)?;
+
+    if status == JobStatus::New && kind == DocKind::Zip {
+        step(state, job, owner, status, JobStatus::UnzippingFile, None).await?;
+        status = JobStatus::UnzippingFile;
+    }
+    if status == JobStatus::UnzippingFile {
+        status = unpack(state, owner, job, &template).await?;
+        if status.is_final() {
+            return Ok(());
+        }
+    }
+    if matches!(status, JobStatus::New | JobStatus::UnzipFileSuccess) {
+        step(state, job, owner, status, JobStatus::ProcessingImage, None).await?;
+        status = JobStatus::ProcessingImage;
+    }
+    if status == JobStatus::ProcessingImage {
+        for file in db::jobs::files_of(&state.db, &job.id).await? {
+            if lost.is_cancelled() {
+                anyhow::bail!("lease lost while processing");
+            }
+            let file_status: JobStatus = file.status.parse().map_err(anyhow::Error::msg)?;
+            if matches!(file_status, JobStatus::New | JobStatus::ProcessingImage) {
+                process_file(state, job, &template, &file).await?;
+            }
+        }
+        let files = db::jobs::files_of(&state.db, &job.id).await?;
+        let ok = files.iter().filter(|f| f.status == JobStatus::ProcessImageSuccess.as_str()).count();
+        let error = match (ok, files.as_slice()) {
+            (0, [only]) => only.error.clone(),
+            (0, []) => Some("the archive holds no document to process".into()),
+            (0, _) => Some("no document of the batch could be extracted".into()),
+            _ => None,
+        };
+        let next = if ok > 0 { JobStatus::ProcessImageSuccess } else { JobStatus::ProcessImageFailed };
+        step(state, job, owner, status, next, error.as_deref()).await?;
+        status = next;
+    }
+    let last = match status {
+        JobStatus::ProcessImageSuccess => JobStatus::Success,
+        JobStatus::ProcessImageFailed => JobStatus::Failed,
+        other => anyhow::bail!("job {} is in {other}, which has no next step", job.id),
+    };
+    finish(state, owner, job, &template, status, last, None).await
+}
+
+/// One status move that must succeed: failing means the lease was lost.
+async fn step(
+    state: &AppState,
+    job: &jobs::Model,
+    owner: &str,
+    from: JobStatus,
+    to: JobStatus,
+    error: Option<&str>,
+) -> anyhow::Result<()> {
+    if !db::jobs::move_status(&state.db, &job.id, owner, from, to, error).await? {
+        anyhow::bail!("job {} moved on without us ({from} -> {to} refused)", job.id);
+    }
+    tracing::info!(status = %to, "job status");
+    Ok(())
+}
+
+/// The final move, with `batch.completed`, in one transaction.
+async fn finish(
+    state: &AppState,
+    owner: &str,
+    job: &jobs::Model,
+    template: &LoadedTemplate,
+    from: JobStatus,
+    to: JobStatus,
+    error: Option<&str>,
+) -> anyhow::Result<()> {
+    let txn = state.db.begin().await?;
+    if !db::jobs::move_status(&txn, &job.id, owner, from, to, error).await? {
+        anyhow::bail!("job {} moved on without us ({from} -> {to} refused)", job.id);
+    }
+    let files = db::jobs::files_of(&txn, &job.id).await?;
+    delivery::emit(
+        &txn,
+        NewEvent {
+            event_type: EventType::BatchCompleted,
+            account_id: &job.account_id,
+            job_id: &job.id,
+            file_id: None,
+            template_id: &job.template_id,
+            data: json!({
+                "job_id": job.id,
+                "template_id": job.template_id,
+                "status": to.as_str(),
+                "static_values": static_values(job),
+                "files": files.iter().map(|f| json!({
+                    "file_id": f.id, "file_name": f.file_name, "status": f.status, "pages": f.pages, "error": f.error,
+                })).collect::<Vec<_>>(),
+            }),
+        },
+        template.webhook.as_ref(),
+    )
+    .await?;
+    txn.commit().await?;
+    state.deliveries_ready.notify_one();
+    tracing::info!(status = %to, "job finished");
+    Ok(())
+}
+
+async fn fail_without_files(
+    state: &AppState,
+    owner: &str,
+    job: &jobs::Model,
+    mut status: JobStatus,
+    reason: &str,
+) -> anyhow::Result<()> {
+    for next in [JobStatus::ProcessingImage, JobStatus::ProcessImageFailed, JobStatus::Failed] {
+        if status.can_move_to(next) {
+            let err = (next == JobStatus::ProcessImageFailed).then_some(reason);
+            step(state, job, owner, status, next, err).await?;
+            status = next;
+        }
+    }
+    Ok(())
+}
+
+fn static_values(job: &jobs::Model) -> Value {
+    serde_json::from_str(&job.static_values).unwrap_or_else(|_| json!({}))
+}
+
+/// Opens a ZIP job into its documents, or fails the job with the reason.
+async fn unpack(state: &AppState, owner: &str, job: &jobs::Model, template: &LoadedTemplate) -> anyhow::Result<JobStatus> {
+    let key = job.blob_key.clone().unwrap_or_else(|| keys::upload(&job.id));
+    let bytes = state.blobs.get(&key).await?;
+    let limits = state.settings.limits.clone();
+    let unzipped = tokio::task::spawn_blocking(move || unzip::unzip(&bytes, &limits)).await?;
+    match unzipped {
+        Err(unsafe_archive) => {
+            let reason = unsafe_archive.to_string();
+            tracing::warn!(reason, "archive refused");
+            step(state, job, owner, JobStatus::UnzippingFile, JobStatus::UnzipFileFailed, Some(&reason)).await?;
+            finish(state, owner, job, template, JobStatus::UnzipFileFailed, JobStatus::Failed, None).await?;
+            state.blobs.delete(&key).await?;
+            db::jobs::clear_blob_key(&state.db, &job.id).await?;
+            Ok(JobStatus::Failed)
+        }
+        Ok(unzipped) => {
+            let now = db::now_ms();
+            let mut rows = Vec::with_capacity(unzipped.entries.len());
+            for (i, e) in unzipped.entries.iter().enumerate() {
+                let entry_key = keys::entry(&job.id, i);
+                state.blobs.put(&entry_key, &e.bytes).await?;
+                rows.push(new_file(&job.id, i as i64, &e.name, e.kind, &entry_key, now));
+            }
+            let txn = state.db.begin().await?;
+            db::jobs::insert_files(&txn, rows).await?;
+            db::jobs::set_skipped(&txn, &job.id, &serde_json::to_string(&unzipped.skipped)?).await?;
+            if !db::jobs::move_status(&txn, &job.id, owner, JobStatus::UnzippingFile, JobStatus::UnzipFileSuccess, None).await? {
+                anyhow::bail!("job {} moved on while unzipping", job.id);
+            }
+            txn.commit().await?;
+            state.blobs.delete(&key).await?;
+            db::jobs::clear_blob_key(&state.db, &job.id).await?;
+            tracing::info!(documents = unzipped.entries.len(), skipped = unzipped.skipped.len(), "archive unpacked");
+            Ok(JobStatus::UnzipFileSuccess)
+        }
+    }
+}
+
+#[tracing::instrument(skip_all, fields(file_id = %file.id, file_name = %file.file_name))]
+async fn process_file(state: &AppState, job: &jobs::Model, template: &LoadedTemplate, file: &files::Model) -> anyhow::Result<()> {
+    db::jobs::start_file(&state.db, &file.id).await?;
+    let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
+    let key = file.blob_key.as_deref().ok_or_else(|| anyhow::anyhow!("file {} has no stored document", file.id))?;
+    let bytes = state.blobs.get(key).await?;
+    let read = state.reader.read(kind, bytes).await;
+    let extracted = match read {
+        Ok(doc) => {
+            let pages = doc.pages.len() as i64;
+            let fields = template.fields.clone();
+            let options = template.options.clone();
+            let ex = tokio::task::spawn_blocking(move || rules::extract(&doc, &fields, &options)).await?;
+            Ok((pages, ex))
+        }
+        Err(e) => Err(e.to_string()),
+    };
+
+    let txn = state.db.begin().await?;
+    let (outcome_status, event, data) = match extracted {
+        Ok((pages, ex)) => {
+            if db::accounts::charge(&txn, &job.account_id, &job.id, &file.id, pages).await? {
+                let result = Value::Object(ex.values.clone());
+                let outcome = db::jobs::FileOutcome {
+                    status: JobStatus::ProcessImageSuccess,
+                    pages: Some(pages),
+                    error: None,
+                    result: Some(result.to_string()),
+                    warnings: Some(serde_json::to_string(&ex.warnings)?),
+                    result_status: Some(ex.result_status()),
+                };
+                if !db::jobs::finish_file(&txn, &file.id, outcome).await? {
+                    return Ok(()); // already finished by an earlier owner; the transaction rolls back
+                }
+                let data = event_data(job, file, Some(pages), result, Some(ex.result_status()), &ex.warnings, None);
+                (JobStatus::ProcessImageSuccess, EventType::ExtractionProcessed, data)
+            } else {
+                let balance = db::accounts::get(&txn, &job.account_id).await?.map_or(0, |a| a.credits);
+                let error = format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
+                failed_outcome(&txn, job, file, Some(pages), &error).await?
+            }
+        }
+        Err(error) => failed_outcome(&txn, job, file, None, &error).await?,
+    };
+    if outcome_status == JobStatus::ProcessImageFailed && data.is_null() {
+        return Ok(());
+    }
+    delivery::emit(
+        &txn,
+        NewEvent {
+            event_type: event,
+            account_id: &job.account_id,
+            job_id: &job.id,
+            file_id: Some(&file.id),
+            template_id: &job.template_id,
+            data,
+        },
+        template.webhook.as_ref(),
+    )
+    .await?;
+    txn.commit().await?;
+    state.deliveries_ready.notify_one();
+    tracing::info!(status = %outcome_status, "document finished");
+    Ok(())
+}
+
+/// Writes a failed outcome; returns `Value::Null` data when the file was already finished.
+async fn failed_outcome(
+    txn: &sea_orm::DatabaseTransaction,
+    job: &jobs::Model,
+    file: &files::Model,
+    pages: Option<i64>,
+    error: &str,
+) -> anyhow::Result<(JobStatus, EventType, Value)> {
+    let outcome = db::jobs::FileOutcome {
+        status: JobStatus::ProcessImageFailed,
+        pages,
+        error: Some(error),
+        result: None,
+        warnings: None,
+        result_status: None,
+    };
+    if !db::jobs::finish_file(txn, &file.id, outcome).await? {
+        return Ok((JobStatus::ProcessImageFailed, EventType::ExtractionFailed, Value::Null));
+    }
+    tracing::warn!(error, "document failed");
+    let data = event_data(job, file, pages, Value::Null, None, &[], Some(error));
+    Ok((JobStatus::ProcessImageFailed, EventType::ExtractionFailed, data))
+}
+
+fn event_data(
+    job: &jobs::Model,
+    file: &files::Model,
+    pages: Option<i64>,
+    result: Value,
+    result_status: Option<&str>,
+    warnings: &[String],
+    error: Option<&str>,
+) -> Value {
+    json!({
+        "job_id": job.id,
+        "template_id": job.template_id,
+        "file_id": file.id,
+        "file_name": file.file_name,
+        "pages": pages,
+        "static_values": static_values(job),
+        "result": result,
+        "result_status": result_status,
+        "warnings": warnings,
+        "error": error,
+    })
+}

@@ -1,0 +1,23 @@
+//! docpush: documents in, template fields out, results pushed to webhooks.
+//!
+//! The modules follow the pipeline: configuration and state, the HTTP API,
+//! jobs and their workers, extraction, delivery, then storage and the database.
+
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod state;
+pub mod startup;
+pub mod telemetry;
+
+pub mod api;
+pub mod jobs;
+pub mod templates;
+pub mod extraction;
+pub mod delivery;
+
+pub mod storage;
+pub mod db;
+
+pub mod bench;
+pub mod samples;

@@ -1,0 +1,216 @@
+//! Sample documents: a minimal PDF writer (Helvetica text at given positions)
+//! and the invoice used by the quickstart, the benchmark and the tests.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+/// One run of text: position in points from the page's top-left, font size, text.
+#[derive(Clone, Debug)]
+pub struct Text {
+    pub x: f32,
+    pub y: f32,
+    pub size: f32,
+    pub text: String,
+}
+
+pub fn text(x: f32, y: f32, size: f32, s: impl Into<String>) -> Text {
+    Text { x, y, size, text: s.into() }
+}
+
+pub const PAGE_WIDTH: f32 = 612.0;
+pub const PAGE_HEIGHT: f32 = 792.0;
+
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '(' | ')' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if c.is_ascii() => out.push(c),
+            _ => out.push('?'),
+        }
+    }
+    out
+}
+
+/// A PDF with one Letter-size page per item of `pages`, with a real text layer.
+pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
+    let n = pages.len();
+    // Objects: 1 catalog, 2 pages, 3 font, then (page, contents) pairs.
+    let mut objects: Vec<String> = Vec::new();
+    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
+    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into());
+    for (i, items) in pages.iter().enumerate() {
+        let mut content = String::new();
+        for t in items {
+            let _ = writeln!(
+                content,
+                "BT /F1 {} Tf {} {} Td ({}) Tj ET",
+                t.size,
+                t.x,
+                PAGE_HEIGHT - t.y - t.size,
+                escape(&t.text)
+            );
+        }
+        objects.push(format!(
+            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
+             /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
+            5 + 2 * i
+        ));
+        objects.push(format!("<< /Length {} >>\nstream\n{content}endstream", content.len()));
+    }
+    let mut out: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
+    let mut offsets = Vec::with_capacity(objects.len());
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        let _ = write!(out, "{} 0 obj\n{body}\nendobj\n", i + 1);
+    }
+    let xref = out.len();
+    let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
+    for off in offsets {
+        let _ = write!(out, "{off:010} 00000 n \n");
+    }
+    let _ = write!(
+        out,
+        "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+        objects.len() + 1
+    );
+    out
+}
+
+/// The values written into a sample invoice.
+#[derive(Clone, Debug)]
+pub struct Invoice {
+    pub vendor: String,
+    pub number: String,
+    /// Written as dd/mm/yyyy.
+    pub date: (u32, u32, i32),
+    pub total: String,
+    pub reference: String,
+}
+
+impl Invoice {
+    pub fn numbered(i: usize) -> Self {
+        Self {
+            vendor: "ACME Supplies Ltd".into(),
+            number: format!("INV-{:04}", 1000 + i),
+            date: (1 + (i % 28) as u32, 1 + (i % 12) as u32, 2026),
+            total: format!("{},{:03}.{:02}", 1 + i % 9, (i * 37) % 1000, i % 100),
+            reference: format!("REF-{}", 70 + i),
+        }
+    }
+
+    /// A two-page invoice: header and totals on page 1, a reference on page 2.
+    pub fn pdf(&self) -> Vec<u8> {
+        let (d, m, y) = self.date;
+        pdf(&[
+            vec![
+                text(40.0, 40.0, 16.0, &self.vendor),
+                text(40.0, 62.0, 10.0, "12 Harbour Road, Leeds"),
+                text(360.0, 40.0, 12.0, format!("Invoice No: {}", self.number)),
+                text(360.0, 60.0, 11.0, format!("Date: {d:02}/{m:02}/{y}")),
+                text(40.0, 200.0, 11.0, "Description"),
+                text(400.0, 200.0, 11.0, "Amount"),
+                text(40.0, 220.0, 11.0, "Consulting services"),
+                text(400.0, 220.0, 11.0, &self.total),
+                text(400.0, 300.0, 11.0, "Total due"),
+                text(400.0, 316.0, 11.0, format!("$ {}", self.total)),
+                text(40.0, 360.0, 10.0, "Paid: no"),
+            ],
+            vec![
+                text(40.0, 40.0, 12.0, "Terms and notes"),
+                text(40.0, 700.0, 10.0, format!("Reference: {}", self.reference)),
+            ],
+        ])
+    }
+
+    /// The total as the template's `number` type reads it.
+    pub fn total_value(&self) -> f64 {
+        self.total.replace(',', "").parse().expect("sample totals are numbers")
+    }
+
+    pub fn iso_date(&self) -> String {
+        let (d, m, y) = self.date;
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+}
+
+/// The template that reads [`Invoice`], using all three locator kinds.
+pub fn invoice_template_fields() -> serde_json::Value {
+    serde_json::json!([
+        {"name": "invoice_number", "type": "string", "regex": "Invoice\\s*(?:No|#)\\.?:?\\s*([A-Z0-9-]+)"},
+        {"name": "invoice_date", "type": "date", "anchor": "Date", "direction": "right", "date_formats": ["%d/%m/%Y"]},
+        {"name": "total", "type": "number", "anchor": "Total due", "direction": "below", "required": true},
+        {"name": "vendor", "type": "string", "zone": {"page": 1, "x": 0.0, "y": 0.03, "width": 0.5, "height": 0.05}},
+        {"name": "reference", "type": "string", "regex": "Reference:\\s*(\\S+)", "page": 2},
+        {"name": "paid", "type": "boolean", "anchor": "Paid", "direction": "right"}
+    ])
+}
+
+/// A ZIP of named entries (a name ending in `/` is a folder).
+pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use zip::write::SimpleFileOptions;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        if name.ends_with('/') {
+            w.add_directory(*name, SimpleFileOptions::default()).expect("zip folder");
+        } else {
+            w.start_file(*name, SimpleFileOptions::default()).expect("zip entry");
+            w.write_all(data).expect("zip write");
+        }
+    }
+    w.finish().expect("zip finish").into_inner()
+}
+
+/// Writes the quickstart's files into `dir`: a two-page invoice and a batch ZIP
+/// of three invoices, one document in a folder and one text file.
+pub fn write_quickstart(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let invoice = dir.join("invoice.pdf");
+    std::fs::write(&invoice, Invoice::numbered(1).pdf())?;
+    let (a, b, c, d) = (
+        Invoice::numbered(2).pdf(),
+        Invoice::numbered(3).pdf(),
+        Invoice::numbered(4).pdf(),
+        Invoice::numbered(5).pdf(),
+    );
+    let batch = dir.join("batch.zip");
+    std::fs::write(
+        &batch,
+        zip(&[
+            ("invoice-2.pdf", &a),
+            ("invoice-3.pdf", &b),
+            ("invoice-4.pdf", &c),
+            ("archive/", b""),
+            ("archive/invoice-5.pdf", &d),
+            ("readme.txt", b"not a document"),
+        ]),
+    )?;
+    let template = dir.join("template.json");
+    std::fs::write(
+        &template,
+        serde_json::to_string_pretty(&serde_json::json!({
+            "name": "Sample invoices",
+            "fields": invoice_template_fields(),
+        }))?,
+    )?;
+    Ok(vec![invoice, batch, template])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pdf_has_a_valid_xref() {
+        let bytes = pdf(&[vec![text(10.0, 10.0, 12.0, "Hi (there)")]]);
+        let s = String::from_utf8_lossy(&bytes);
+        let start: usize = s.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        assert!(bytes[start..].starts_with(b"xref"));
+        assert!(s.contains("(Hi \\(there\\)) Tj"));
+    }
+}

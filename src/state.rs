@@ -1,0 +1,26 @@
+//! What the API handlers, workers and loops share.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::Notify;
+
+use crate::config::Settings;
+use crate::crypto::SecretBox;
+use crate::extraction::Reader;
+use crate::storage::BlobStore;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub settings: Arc<Settings>,
+    pub blobs: BlobStore,
+    pub secrets: SecretBox,
+    pub reader: Reader,
+    /// Client for outbound deliveries: SSRF-guarded resolver, no redirects.
+    pub http: reqwest::Client,
+    /// Wakes job workers when a job is submitted in this process.
+    pub jobs_ready: Arc<Notify>,
+    /// Wakes delivery workers when a delivery is queued in this process.
+    pub deliveries_ready: Arc<Notify>,
+}

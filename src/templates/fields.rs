@@ -1,0 +1,320 @@
+//! The template format of SPEC §2: field definitions as clients send them, and
+//! their validated form with compiled regexes that the extraction rules use.
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A field as stored and returned: the client's definition, normalised.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FieldDef {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub direction: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<ZoneDef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_formats: Option<Vec<String>>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ZoneDef {
+    pub page: u32,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Template-wide options.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Options {
+    #[serde(default = "default_decimal")]
+    pub decimal_separator: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            decimal_separator: default_decimal(),
+            language: default_language(),
+        }
+    }
+}
+
+fn default_decimal() -> String {
+    ".".into()
+}
+fn default_language() -> String {
+    "eng".into()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldType {
+    String,
+    Number,
+    Integer,
+    Date,
+    Boolean,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Right,
+    Below,
+}
+
+#[derive(Clone, Debug)]
+pub enum Locator {
+    Regex(Regex),
+    Anchor { label: String, direction: Direction },
+    Zone(ZoneDef),
+}
+
+/// A validated field, ready to locate.
+#[derive(Clone, Debug)]
+pub struct Field {
+    pub name: String,
+    pub ty: FieldType,
+    pub locator: Locator,
+    pub page: Option<u32>,
+    pub required: bool,
+    pub date_formats: Vec<String>,
+}
+
+/// The validation failure reported to the client as 422.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidTemplate(pub String);
+
+fn invalid(msg: impl Into<String>) -> InvalidTemplate {
+    InvalidTemplate(msg.into())
+}
+
+/// Parses the client's `fields` array, naming the field and the problem on failure.
+pub fn parse_fields(raw: &Value) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidTemplate> {
+    let items = raw
+        .as_array()
+        .ok_or_else(|| invalid("fields: must be an array of field definitions"))?;
+    if items.is_empty() {
+        return Err(invalid("fields: at least one field is required"));
+    }
+    let mut defs = Vec::with_capacity(items.len());
+    let mut fields: Vec<Field> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let label = item
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("fields[{i}]"), |n| format!("field {n:?}"));
+        let def: FieldDef = serde_json::from_value(item.clone())
+            .map_err(|e| invalid(format!("{label}: {e}")))?;
+        let field = compile(&def).map_err(|e| invalid(format!("{label}: {e}")))?;
+        if fields.iter().any(|f| f.name == field.name) {
+            return Err(invalid(format!("{label}: the name is used by another field")));
+        }
+        defs.push(def);
+        fields.push(field);
+    }
+    Ok((defs, fields))
+}
+
+/// Compiles one stored definition.
+pub fn compile(def: &FieldDef) -> Result<Field, String> {
+    let name = def.name.trim();
+    if name.is_empty() {
+        return Err("name must not be empty".into());
+    }
+    if name.len() > 200 {
+        return Err("name is longer than 200 characters".into());
+    }
+    let ty = match def.ty.as_str() {
+        "string" => FieldType::String,
+        "number" => FieldType::Number,
+        "integer" => FieldType::Integer,
+        "date" => FieldType::Date,
+        "boolean" => FieldType::Boolean,
+        other => {
+            return Err(format!(
+                "unknown type {other:?} (expected string, number, integer, date or boolean)"
+            ))
+        }
+    };
+    let locators = [
+        def.regex.is_some(),
+        def.anchor.is_some(),
+        def.zone.is_some(),
+    ];
+    let locator = match locators.iter().filter(|x| **x).count() {
+        0 => return Err("needs one locator: regex, anchor or zone".into()),
+        1 => {
+            if let Some(re) = &def.regex {
+                Locator::Regex(
+                    regex::RegexBuilder::new(re)
+                        .size_limit(1 << 20)
+                        .build()
+                        .map_err(|e| format!("invalid regex: {e}"))?,
+                )
+            } else if let Some(label) = &def.anchor {
+                if label.trim().is_empty() {
+                    return Err("anchor must not be empty".into());
+                }
+                let direction = match def.direction.as_deref().unwrap_or("right") {
+                    "right" => Direction::Right,
+                    "below" => Direction::Below,
+                    other => {
+                        return Err(format!(
+                            "unknown direction {other:?} (expected right or below)"
+                        ))
+                    }
+                };
+                Locator::Anchor {
+                    label: label.trim().to_string(),
+                    direction,
+                }
+            } else {
+                let z = def.zone.expect("one locator is set");
+                check_zone(&z)?;
+                Locator::Zone(z)
+            }
+        }
+        _ => return Err("has more than one locator; use exactly one of regex, anchor, zone".into()),
+    };
+    if def.direction.is_some() && def.anchor.is_none() {
+        return Err("direction applies only to an anchor".into());
+    }
+    if def.page == Some(0) {
+        return Err("page is 1-based and must be at least 1".into());
+    }
+    let date_formats = def.date_formats.clone().unwrap_or_default();
+    if !date_formats.is_empty() && ty != FieldType::Date {
+        return Err("date_formats applies only to type date".into());
+    }
+    for f in &date_formats {
+        let bad = chrono::format::StrftimeItems::new(f)
+            .any(|i| matches!(i, chrono::format::Item::Error));
+        if bad || f.is_empty() {
+            return Err(format!("date format {f:?} is not a valid chrono format"));
+        }
+    }
+    Ok(Field {
+        name: name.to_string(),
+        ty,
+        locator,
+        page: def.page,
+        required: def.required,
+        date_formats,
+    })
+}
+
+fn check_zone(z: &ZoneDef) -> Result<(), String> {
+    if z.page == 0 {
+        return Err("zone.page is 1-based and must be at least 1".into());
+    }
+    for (k, v) in [("x", z.x), ("y", z.y), ("width", z.width), ("height", z.height)] {
+        if !(0.0..=1.0).contains(&v) || v.is_nan() {
+            return Err(format!("zone.{k} is {v}, outside 0..1"));
+        }
+    }
+    if z.width <= 0.0 || z.height <= 0.0 {
+        return Err("zone.width and zone.height must be greater than 0".into());
+    }
+    const SLACK: f64 = 1e-9;
+    if z.x + z.width > 1.0 + SLACK || z.y + z.height > 1.0 + SLACK {
+        return Err("zone extends past the page (x + width or y + height is over 1)".into());
+    }
+    Ok(())
+}
+
+/// Parses `options`, rejecting values the rules cannot use.
+pub fn parse_options(raw: Option<&Value>) -> Result<Options, InvalidTemplate> {
+    let opts: Options = match raw {
+        None | Some(Value::Null) => Options::default(),
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| invalid(format!("options: {e}")))?,
+    };
+    if opts.decimal_separator != "." && opts.decimal_separator != "," {
+        return Err(invalid(format!(
+            "options.decimal_separator must be \".\" or \",\", not {:?}",
+            opts.decimal_separator
+        )));
+    }
+    let lang_ok = !opts.language.is_empty()
+        && opts
+            .language
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '+');
+    if !lang_ok {
+        return Err(invalid(format!(
+            "options.language {:?} is not a language code such as eng or deu+eng",
+            opts.language
+        )));
+    }
+    Ok(opts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn err(fields: Value) -> String {
+        parse_fields(&fields).unwrap_err().0
+    }
+
+    #[test]
+    fn the_spec_example_is_valid() {
+        let (defs, fields) = parse_fields(&json!([
+            {"name": "invoice_number", "type": "string", "regex": "Invoice\\s*(?:No|#)\\.?:?\\s*([A-Z0-9-]+)"},
+            {"name": "invoice_date", "type": "date", "anchor": "Date", "direction": "right", "date_formats": ["%d/%m/%Y", "%B %d, %Y"]},
+            {"name": "total", "type": "number", "anchor": "Total due", "direction": "below", "required": true},
+            {"name": "vendor", "type": "string", "zone": {"page": 1, "x": 0.05, "y": 0.03, "width": 0.45, "height": 0.08}}
+        ]))
+        .unwrap();
+        assert_eq!(defs.len(), 4);
+        assert!(fields[2].required);
+        assert!(matches!(fields[1].locator, Locator::Anchor { direction: Direction::Right, .. }));
+    }
+
+    #[test]
+    fn invalid_fields_are_named_with_the_problem() {
+        let cases = [
+            (json!([{"name": "a", "type": "string", "regex": "("}]), "field \"a\": invalid regex"),
+            (json!([{"name": "a", "type": "string", "regex": "x", "anchor": "y"}]), "more than one locator"),
+            (json!([{"name": "a", "type": "money", "regex": "x"}]), "unknown type \"money\""),
+            (json!([{"name": "a", "type": "string"}]), "needs one locator"),
+            (json!([{"name": "z", "type": "string", "zone": {"page": 1, "x": 0.5, "y": 0, "width": 1.5, "height": 0.1}}]), "zone.width is 1.5"),
+            (json!([{"name": "z", "type": "string", "zone": {"page": 1, "x": 0.8, "y": 0, "width": 0.5, "height": 0.1}}]), "extends past the page"),
+            (json!([{"name": "a", "type": "string", "regex": "x"}, {"name": "a", "type": "string", "regex": "y"}]), "used by another field"),
+            (json!([{"name": "a", "type": "string", "anchor": "x", "direction": "up"}]), "unknown direction"),
+            (json!([{"name": "d", "type": "date", "regex": "x", "date_formats": ["%Q"]}]), "not a valid chrono format"),
+            (json!([]), "at least one field"),
+            (json!({"a": 1}), "must be an array"),
+        ];
+        for (fields, want) in cases {
+            let got = err(fields.clone());
+            assert!(got.contains(want), "{fields}: {got}");
+        }
+    }
+
+    #[test]
+    fn options_are_checked() {
+        assert_eq!(parse_options(None).unwrap().decimal_separator, ".");
+        assert!(parse_options(Some(&json!({"decimal_separator": ";"}))).is_err());
+        assert!(parse_options(Some(&json!({"language": "../etc"}))).is_err());
+        assert_eq!(
+            parse_options(Some(&json!({"decimal_separator": ","}))).unwrap().decimal_separator,
+            ","
+        );
+    }
+}
