@@ -1,0 +1,10 @@
+//! Integration tests: the real service on port 0 with a real database, real
+//! pdfium and real HTTP receivers.
+
+mod delivery;
+mod helpers;
+mod jobs;
+mod quickstart;
+mod submission;
+mod templates;
+mod workers;
