@@ -52,7 +52,9 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     settings.delivery.allowed_networks = vec!["127.0.0.0/8".parse()?];
     let app = Application::build(settings).await?;
     let port = app.port();
-    let (_, key) = crate::db::accounts::create(&app.state().db, "bench", (args.documents as i64) * 2 + 10).await?;
+    let (_, key) =
+        crate::db::accounts::create(&app.state().db, "bench", (args.documents as i64) * 2 + 10)
+            .await?;
     let stop = tokio_util::sync::CancellationToken::new();
     let stopped = stop.clone();
     let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
@@ -98,7 +100,9 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
 
     let pdf_dir = dir.join("pdfs");
     std::fs::create_dir_all(&pdf_dir)?;
-    let docs: Vec<Vec<u8>> = (0..args.documents).map(|i| Invoice::numbered(i).pdf()).collect();
+    let docs: Vec<Vec<u8>> = (0..args.documents)
+        .map(|i| Invoice::numbered(i).pdf())
+        .collect();
     for (i, d) in docs.iter().enumerate() {
         std::fs::write(pdf_dir.join(format!("{i}.pdf")), d)?;
     }
@@ -115,7 +119,12 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         })
         .collect();
 
-    println!("docpush bench: {} two-page text PDFs, {} in flight, SQLite, {} job workers", args.documents, args.concurrency, std::thread::available_parallelism().map_or(2, |n| n.get()));
+    println!(
+        "docpush bench: {} two-page text PDFs, {} in flight, SQLite, {} job workers",
+        args.documents,
+        args.concurrency,
+        std::thread::available_parallelism().map_or(2, |n| n.get())
+    );
     let started = Instant::now();
     let latencies: Vec<anyhow::Result<Duration>> = futures_util::stream::iter(bodies)
         .map(|body| {
@@ -147,7 +156,11 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     while received.load(Ordering::SeqCst) < args.documents {
         if Instant::now() > deadline {
-            bail!("only {} of {} webhooks arrived within 10 minutes", received.load(Ordering::SeqCst), args.documents);
+            bail!(
+                "only {} of {} webhooks arrived within 10 minutes",
+                received.load(Ordering::SeqCst),
+                args.documents
+            );
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -157,7 +170,11 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     receiver_handle.stop(true).await;
 
     let ours = args.documents as f64 / end_to_end.as_secs_f64();
-    println!("submitted {} documents in {:.2} s", args.documents, submitted_in.as_secs_f64());
+    println!(
+        "submitted {} documents in {:.2} s",
+        args.documents,
+        submitted_in.as_secs_f64()
+    );
     println!(
         "submit latency: p50 {:.1} ms, p99 {:.1} ms",
         percentile(&latencies, 0.50).as_secs_f64() * 1000.0,
@@ -186,7 +203,10 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     let raw = args.documents as f64 / t.elapsed().as_secs_f64();
-    println!("pdftotext -layout, one file at a time: {:.2} s = {raw:.1} documents/s", t.elapsed().as_secs_f64());
+    println!(
+        "pdftotext -layout, one file at a time: {:.2} s = {raw:.1} documents/s",
+        t.elapsed().as_secs_f64()
+    );
     println!("ratio docpush end-to-end / pdftotext: {:.2}", ours / raw);
     Ok(())
 }

@@ -6,18 +6,18 @@
 pub mod config;
 pub mod crypto;
 pub mod error;
-pub mod state;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 
 pub mod api;
+pub mod delivery;
+pub mod extraction;
 pub mod jobs;
 pub mod templates;
-pub mod extraction;
-pub mod delivery;
 
-pub mod storage;
 pub mod db;
+pub mod storage;
 
 pub mod bench;
 pub mod samples;

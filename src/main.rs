@@ -79,8 +79,14 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::from_env()?;
     telemetry::init(settings.log_json);
-    match cli.command.unwrap_or(Command::Serve { api_only: false, worker_only: false }) {
-        Command::Serve { api_only, worker_only } => {
+    match cli.command.unwrap_or(Command::Serve {
+        api_only: false,
+        worker_only: false,
+    }) {
+        Command::Serve {
+            api_only,
+            worker_only,
+        } => {
             settings.api_enabled = !worker_only;
             settings.workers_enabled = !api_only;
             let app = Application::build(settings).await?;
@@ -99,11 +105,17 @@ async fn main() -> anyhow::Result<()> {
             match command {
                 AccountCommand::Create { name, credits } => {
                     anyhow::ensure!(credits >= 0, "credits must not be negative");
-                    if db::accounts::find_by_name_or_id(&state.db, &name).await?.is_some() {
+                    if db::accounts::find_by_name_or_id(&state.db, &name)
+                        .await?
+                        .is_some()
+                    {
                         anyhow::bail!("an account named {name:?} already exists");
                     }
                     let (acc, key) = db::accounts::create(&state.db, &name, credits).await?;
-                    println!("account {} ({}) created with {} credits; API key:", acc.name, acc.id, acc.credits);
+                    println!(
+                        "account {} ({}) created with {} credits; API key:",
+                        acc.name, acc.id, acc.credits
+                    );
                     println!("{key}");
                 }
                 AccountCommand::List => {
@@ -122,7 +134,9 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Key { command: KeyCommand::Create { account } } => {
+        Command::Key {
+            command: KeyCommand::Create { account },
+        } => {
             let state = startup::build_state(settings).await?;
             let key = db::accounts::create_key(&state.db, &account)
                 .await?

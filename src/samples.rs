@@ -14,7 +14,12 @@ pub struct Text {
 }
 
 pub fn text(x: f32, y: f32, size: f32, s: impl Into<String>) -> Text {
-    Text { x, y, size, text: s.into() }
+    Text {
+        x,
+        y,
+        size,
+        text: s.into(),
+    }
 }
 
 pub const PAGE_WIDTH: f32 = 612.0;
@@ -42,8 +47,13 @@ pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
     let mut objects: Vec<String> = Vec::new();
     objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
     let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")));
-    objects.push("<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into());
+    objects.push(format!(
+        "<< /Type /Pages /Kids [{}] /Count {n} >>",
+        kids.join(" ")
+    ));
+    objects.push(
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
+    );
     for (i, items) in pages.iter().enumerate() {
         let mut content = String::new();
         for t in items {
@@ -61,7 +71,10 @@ pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
              /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
             5 + 2 * i
         ));
-        objects.push(format!("<< /Length {} >>\nstream\n{content}endstream", content.len()));
+        objects.push(format!(
+            "<< /Length {} >>\nstream\n{content}endstream",
+            content.len()
+        ));
     }
     let mut out: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
@@ -72,7 +85,7 @@ pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
     let xref = out.len();
     let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for off in offsets {
-        let _ = write!(out, "{off:010} 00000 n \n");
+        let _ = writeln!(out, "{off:010} 00000 n ");
     }
     let _ = write!(
         out,
@@ -130,7 +143,10 @@ impl Invoice {
 
     /// The total as the template's `number` type reads it.
     pub fn total_value(&self) -> f64 {
-        self.total.replace(',', "").parse().expect("sample totals are numbers")
+        self.total
+            .replace(',', "")
+            .parse()
+            .expect("sample totals are numbers")
     }
 
     pub fn iso_date(&self) -> String {
@@ -157,9 +173,11 @@ pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     for (name, data) in entries {
         if name.ends_with('/') {
-            w.add_directory(*name, SimpleFileOptions::default()).expect("zip folder");
+            w.add_directory(*name, SimpleFileOptions::default())
+                .expect("zip folder");
         } else {
-            w.start_file(*name, SimpleFileOptions::default()).expect("zip entry");
+            w.start_file(*name, SimpleFileOptions::default())
+                .expect("zip entry");
             w.write_all(data).expect("zip write");
         }
     }
@@ -209,7 +227,15 @@ mod tests {
     fn pdf_has_a_valid_xref() {
         let bytes = pdf(&[vec![text(10.0, 10.0, 12.0, "Hi (there)")]]);
         let s = String::from_utf8_lossy(&bytes);
-        let start: usize = s.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+        let start: usize = s
+            .rsplit("startxref\n")
+            .next()
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(bytes[start..].starts_with(b"xref"));
         assert!(s.contains("(Hi \\(there\\)) Tj"));
     }

@@ -33,8 +33,12 @@ pub struct Application {
 
 /// Connects, migrates and builds the shared state, without starting anything.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&settings.data_dir)
-        .with_context(|| format!("creating the data directory {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "creating the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     let db = db::connect(&settings.effective_database_url()).await?;
     db::migrate(&db).await?;
     let secrets = SecretBox::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)?;
@@ -58,14 +62,24 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let listener = if settings.api_enabled {
-            Some(TcpListener::bind(&settings.bind).with_context(|| format!("binding {}", settings.bind))?)
+            Some(
+                TcpListener::bind(&settings.bind)
+                    .with_context(|| format!("binding {}", settings.bind))?,
+            )
         } else {
             None
         };
-        let port = listener.as_ref().map_or(0, |l| l.local_addr().map_or(0, |a| a.port()));
+        let port = listener
+            .as_ref()
+            .map_or(0, |l| l.local_addr().map_or(0, |a| a.port()));
         let state = build_state(settings).await?;
         let dev_key = ensure_dev_account(&state).await?;
-        Ok(Self { state, listener, port, dev_key })
+        Ok(Self {
+            state,
+            listener,
+            port,
+            dev_key,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -84,12 +98,18 @@ impl Application {
     /// Serves the API and runs the workers until `shutdown` completes, then
     /// stops taking work and waits (bounded) for the work in hand.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
-        let Self { state, listener, .. } = self;
+        let Self {
+            state, listener, ..
+        } = self;
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
         if state.settings.workers_enabled {
             jobs::worker::spawn(&state, &token, &tracker);
-            tracker.spawn(delivery::worker::run(state.clone(), token.clone(), tracker.clone()));
+            tracker.spawn(delivery::worker::run(
+                state.clone(),
+                token.clone(),
+                tracker.clone(),
+            ));
             tracker.spawn(jobs::retention::run(state.clone(), token.clone()));
         }
         let server = match listener {
@@ -103,7 +123,11 @@ impl Application {
                         .app_data(web::PayloadConfig::new(usize::MAX))
                         .configure(api::configure)
                 })
-                .workers(std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 8))
+                .workers(
+                    std::thread::available_parallelism()
+                        .map_or(2, |n| n.get())
+                        .clamp(2, 8),
+                )
                 .disable_signals()
                 .shutdown_timeout(10)
                 .listen(listener)?
@@ -124,7 +148,10 @@ impl Application {
             t.await.ok();
         }
         tracker.close();
-        if tokio::time::timeout(Duration::from_secs(30), tracker.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(30), tracker.wait())
+            .await
+            .is_err()
+        {
             tracing::warn!("work still in hand after 30 s; its leases will expire and another worker will resume it");
         }
         Ok(())
@@ -139,7 +166,10 @@ async fn ensure_dev_account(state: &AppState) -> anyhow::Result<Option<String>> 
     let (_, key) = db::accounts::create(&state.db, DEV_ACCOUNT, DEV_CREDITS).await?;
     let path = state.settings.data_dir.join(DEV_KEY_FILE);
     crate::crypto::write_private(&path, &key)?;
-    println!("Development account created with {DEV_CREDITS} credits. API key (also in {}):", path.display());
+    println!(
+        "Development account created with {DEV_CREDITS} credits. API key (also in {}):",
+        path.display()
+    );
     println!("{key}");
     Ok(Some(key))
 }

@@ -9,7 +9,11 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 fn id(name: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(name).string().not_null().primary_key().to_owned()
+    ColumnDef::new(name)
+        .string()
+        .not_null()
+        .primary_key()
+        .to_owned()
 }
 fn text(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).text().not_null().to_owned()

@@ -40,18 +40,41 @@ fn ms(v: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub async fn list(query: web::Query<ListQuery>, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn list(
+    query: web::Query<ListQuery>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     if let Some(s) = &query.status {
-        if ![db::deliveries::PENDING, db::deliveries::SUCCEEDED, db::deliveries::FAILED].contains(&s.as_str()) {
-            return Err(AppError::BadRequest("status must be pending, succeeded or failed".into()));
+        if ![
+            db::deliveries::PENDING,
+            db::deliveries::SUCCEEDED,
+            db::deliveries::FAILED,
+        ]
+        .contains(&s.as_str())
+        {
+            return Err(AppError::BadRequest(
+                "status must be pending, succeeded or failed".into(),
+            ));
         }
     }
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let rows = db::deliveries::list(&state.db, &account.0, query.status.as_deref(), query.job_id.as_deref(), limit).await?;
+    let rows = db::deliveries::list(
+        &state.db,
+        &account.0,
+        query.status.as_deref(),
+        query.job_id.as_deref(),
+        limit,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
-pub async fn attempts(id: web::Path<String>, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn attempts(
+    id: web::Path<String>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     let d = db::deliveries::get(&state.db, &account.0, &id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("delivery {id} not found")))?;
@@ -71,12 +94,19 @@ pub async fn attempts(id: web::Path<String>, account: Account, state: web::Data<
     ))
 }
 
-pub async fn retry(id: web::Path<String>, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn retry(
+    id: web::Path<String>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     let d = db::deliveries::get(&state.db, &account.0, &id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("delivery {id} not found")))?;
     if !db::deliveries::requeue_failed(&state.db, &d.id).await? {
-        return Err(AppError::Conflict(format!("delivery {id} is {}, not failed", d.status)));
+        return Err(AppError::Conflict(format!(
+            "delivery {id} is {}, not failed",
+            d.status
+        )));
     }
     state.deliveries_ready.notify_one();
     Ok(HttpResponse::Accepted().json(json!({"id": d.id, "status": db::deliveries::PENDING})))

@@ -28,14 +28,22 @@ pub async fn job_status(
     Ok(HttpResponse::Ok().json(state.job_status(&account.0, job_id.trim()).await?))
 }
 
-pub async fn job_results(body: web::Bytes, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn job_results(
+    body: web::Bytes,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     let v = json_body(&body)?;
     let job_id = v
         .get("job_id")
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| AppError::BadRequest("job_id is required".into()))?;
-    let format = match v.get("result_format").and_then(Value::as_str).unwrap_or("json") {
+    let format = match v
+        .get("result_format")
+        .and_then(Value::as_str)
+        .unwrap_or("json")
+    {
         "json" => ResultFormat::Json,
         "csv" => ResultFormat::Csv,
         other => {
@@ -44,8 +52,12 @@ pub async fn job_results(body: web::Bytes, account: Account, state: web::Data<Ap
             )))
         }
     };
-    Ok(match state.job_results(&account.0, job_id.trim(), format).await? {
-        Results::Json(v) => HttpResponse::Ok().json(v),
-        Results::Csv(text) => HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(text),
-    })
+    Ok(
+        match state.job_results(&account.0, job_id.trim(), format).await? {
+            Results::Json(v) => HttpResponse::Ok().json(v),
+            Results::Csv(text) => HttpResponse::Ok()
+                .content_type("text/csv; charset=utf-8")
+                .body(text),
+        },
+    )
 }

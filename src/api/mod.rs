@@ -30,9 +30,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/templates/{id}", web::get().to(templates::get))
                 .route("/templates/{id}", web::put().to(templates::update))
                 .route("/templates/{id}", web::delete().to(templates::delete))
-                .route("/templates/{id}/webhook/rotate-secret", web::post().to(templates::rotate_secret))
+                .route(
+                    "/templates/{id}/webhook/rotate-secret",
+                    web::post().to(templates::rotate_secret),
+                )
                 .route("/deliveries", web::get().to(deliveries::list))
-                .route("/deliveries/{id}/attempts", web::get().to(deliveries::attempts))
+                .route(
+                    "/deliveries/{id}/attempts",
+                    web::get().to(deliveries::attempts),
+                )
                 .route("/deliveries/{id}/retry", web::post().to(deliveries::retry)),
         )
         .default_service(web::to(error::not_found));
@@ -45,7 +51,8 @@ pub fn query_config() -> web::QueryConfig {
 
 /// Parses a JSON request body; malformed JSON is a 400.
 fn json_body(body: &[u8]) -> AppResult<Value> {
-    serde_json::from_slice(body).map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
@@ -53,7 +60,8 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            HttpResponse::ServiceUnavailable().json(json!({"status": "unavailable", "database": "unreachable"}))
+            HttpResponse::ServiceUnavailable()
+                .json(json!({"status": "unavailable", "database": "unreachable"}))
         }
     }
 }

@@ -7,7 +7,11 @@ use super::json_body;
 use crate::error::AppResult;
 use crate::state::AppState;
 
-pub async fn create(body: web::Bytes, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn create(
+    body: web::Bytes,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     let v = json_body(&body)?;
     Ok(HttpResponse::Created().json(state.create_template(&account.0, &v).await?))
 }
@@ -16,7 +20,11 @@ pub async fn list(account: Account, state: web::Data<AppState>) -> AppResult<Htt
     Ok(HttpResponse::Ok().json(state.list_templates(&account.0).await?))
 }
 
-pub async fn get(id: web::Path<String>, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn get(
+    id: web::Path<String>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.get_template(&account.0, &id).await?))
 }
 
@@ -30,11 +38,19 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(state.update_template(&account.0, &id, &v).await?))
 }
 
-pub async fn delete(id: web::Path<String>, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn delete(
+    id: web::Path<String>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     state.delete_template(&account.0, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-pub async fn rotate_secret(id: web::Path<String>, account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+pub async fn rotate_secret(
+    id: web::Path<String>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.rotate_webhook_secret(&account.0, &id).await?))
 }

@@ -26,7 +26,9 @@ pub async fn process_job(
                 .map_err(|_| AppError::BadRequest("Idempotency-Key must be visible ASCII".into()))?
                 .trim();
             if k.is_empty() || k.len() > 255 {
-                return Err(AppError::BadRequest("Idempotency-Key must be 1 to 255 characters".into()));
+                return Err(AppError::BadRequest(
+                    "Idempotency-Key must be 1 to 255 characters".into(),
+                ));
             }
             Some(k.to_string())
         }
@@ -54,9 +56,12 @@ pub async fn process_job(
 async fn read_limited(mut payload: web::Payload, limit: u64) -> AppResult<web::BytesMut> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::BadRequest(format!("reading the request body failed: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| AppError::BadRequest(format!("reading the request body failed: {e}")))?;
         if (body.len() + chunk.len()) as u64 > limit {
-            return Err(AppError::PayloadTooLarge(format!("the request body is over {limit} bytes")));
+            return Err(AppError::PayloadTooLarge(format!(
+                "the request body is over {limit} bytes"
+            )));
         }
         body.extend_from_slice(&chunk);
     }
@@ -81,8 +86,11 @@ fn parse_static_values(v: Option<&Value>) -> AppResult<Map<String, Value>> {
 }
 
 fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| bad("the body must be a JSON object"))?;
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad("the body must be a JSON object"))?;
     let template_id = obj
         .get("template_id")
         .and_then(Value::as_str)
@@ -95,7 +103,10 @@ fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
         .and_then(Value::as_str)
         .ok_or_else(|| bad("actual_image is required: the document as base64 or a data: URL"))?;
     let bytes = decode_base64(image, limit)?;
-    let file_name = obj.get("file_name").and_then(Value::as_str).map(str::to_string);
+    let file_name = obj
+        .get("file_name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     Ok(Upload {
         template_id,
         bytes,
@@ -124,7 +135,9 @@ pub fn decode_base64(raw: &str, limit: u64) -> AppResult<Vec<u8>> {
         return Err(bad("actual_image is empty"));
     }
     if (compact.len() as u64 / 4) * 3 > limit + 3 {
-        return Err(AppError::PayloadTooLarge(format!("the document is over the limit of {limit} bytes")));
+        return Err(AppError::PayloadTooLarge(format!(
+            "the document is over the limit of {limit} bytes"
+        )));
     }
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
@@ -145,16 +158,24 @@ async fn from_multipart(mut form: Multipart, limit: u64) -> AppResult<Upload> {
             .content_disposition()
             .and_then(|cd| cd.get_filename())
             .map(str::to_string);
-        let cap = if name == "actual_image" { limit } else { 1024 * 1024 };
+        let cap = if name == "actual_image" {
+            limit
+        } else {
+            1024 * 1024
+        };
         let mut data = Vec::new();
         while let Some(chunk) = part.next().await {
             let chunk = chunk.map_err(|e| bad(format!("malformed multipart body: {e}")))?;
             if (data.len() + chunk.len()) as u64 > cap {
-                return Err(AppError::PayloadTooLarge(format!("{name} is over the limit of {cap} bytes")));
+                return Err(AppError::PayloadTooLarge(format!(
+                    "{name} is over the limit of {cap} bytes"
+                )));
             }
             data.extend_from_slice(&chunk);
         }
-        let text = || String::from_utf8(data.clone()).map_err(|_| bad(format!("{name} must be UTF-8 text")));
+        let text = || {
+            String::from_utf8(data.clone()).map_err(|_| bad(format!("{name} must be UTF-8 text")))
+        };
         match name.as_str() {
             "template_id" => template_id = Some(text()?.trim().to_string()),
             "file_name" => file_name = Some(text()?),
@@ -166,8 +187,11 @@ async fn from_multipart(mut form: Multipart, limit: u64) -> AppResult<Upload> {
             _ => {}
         }
     }
-    let template_id = template_id.filter(|t| !t.is_empty()).ok_or_else(|| bad("template_id is required"))?;
-    let bytes = bytes.ok_or_else(|| bad("actual_image is required: the document as a file part"))?;
+    let template_id = template_id
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("template_id is required"))?;
+    let bytes =
+        bytes.ok_or_else(|| bad("actual_image is required: the document as a file part"))?;
     if bytes.is_empty() {
         return Err(bad("actual_image is empty"));
     }
@@ -188,11 +212,26 @@ mod tests {
     fn base64_forms() {
         assert_eq!(decode_base64("aGk=", 100).unwrap(), b"hi");
         assert_eq!(decode_base64("aGk", 100).unwrap(), b"hi");
-        assert_eq!(decode_base64("data:application/pdf;base64,aGk=", 100).unwrap(), b"hi");
+        assert_eq!(
+            decode_base64("data:application/pdf;base64,aGk=", 100).unwrap(),
+            b"hi"
+        );
         assert_eq!(decode_base64("aG\nk=", 100).unwrap(), b"hi");
-        assert!(matches!(decode_base64("", 100), Err(AppError::BadRequest(_))));
-        assert!(matches!(decode_base64("!!!", 100), Err(AppError::BadRequest(_))));
-        assert!(matches!(decode_base64("data:text/plain,hi", 100), Err(AppError::BadRequest(_))));
-        assert!(matches!(decode_base64(&"A".repeat(400), 100), Err(AppError::PayloadTooLarge(_))));
+        assert!(matches!(
+            decode_base64("", 100),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            decode_base64("!!!", 100),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            decode_base64("data:text/plain,hi", 100),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(matches!(
+            decode_base64(&"A".repeat(400), 100),
+            Err(AppError::PayloadTooLarge(_))
+        ));
     }
 }

@@ -138,7 +138,11 @@ pub async fn charge(
 }
 
 /// Adds credits (a top-up), with its ledger row.
-pub async fn add_credits(db: &DatabaseConnection, account_id: &str, credits: i64) -> Result<i64, DbErr> {
+pub async fn add_credits(
+    db: &DatabaseConnection,
+    account_id: &str,
+    credits: i64,
+) -> Result<i64, DbErr> {
     let txn = db.begin().await?;
     exec(
         &txn,

@@ -29,7 +29,10 @@ pub async fn get_event(db: &DatabaseConnection, id: &str) -> Result<Option<event
     events::Entity::find_by_id(id.to_string()).one(db).await
 }
 
-pub async fn events_of_job(db: &DatabaseConnection, job_id: &str) -> Result<Vec<events::Model>, DbErr> {
+pub async fn events_of_job(
+    db: &DatabaseConnection,
+    job_id: &str,
+) -> Result<Vec<events::Model>, DbErr> {
     events::Entity::find()
         .filter(events::Column::JobId.eq(job_id))
         .order_by_asc(events::Column::CreatedAt)
@@ -38,9 +41,17 @@ pub async fn events_of_job(db: &DatabaseConnection, job_id: &str) -> Result<Vec<
 }
 
 /// Claims the delivery that has been due longest.
-pub async fn claim_due(db: &DatabaseConnection, owner: &str, lease_ms: i64) -> Result<Option<deliveries::Model>, DbErr> {
+pub async fn claim_due(
+    db: &DatabaseConnection,
+    owner: &str,
+    lease_ms: i64,
+) -> Result<Option<deliveries::Model>, DbErr> {
     let now = now_ms();
-    let lock = if is_postgres(db) { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = if is_postgres(db) {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
          WHERE id = (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
@@ -110,10 +121,22 @@ pub async fn settle(
     let now = now_ms();
     let mut q = deliveries::Entity::update_many()
         .col_expr(deliveries::Column::Status, Expr::value(status))
-        .col_expr(deliveries::Column::Attempts, Expr::col(deliveries::Column::Attempts).add(1))
-        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(next_attempt_at))
-        .col_expr(deliveries::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(deliveries::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+        .col_expr(
+            deliveries::Column::Attempts,
+            Expr::col(deliveries::Column::Attempts).add(1),
+        )
+        .col_expr(
+            deliveries::Column::NextAttemptAt,
+            Expr::value(next_attempt_at),
+        )
+        .col_expr(
+            deliveries::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            deliveries::Column::LeaseExpiresAt,
+            Expr::value(Option::<i64>::None),
+        )
         .col_expr(deliveries::Column::LastError, Expr::value(last_error))
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(now));
     if status == SUCCEEDED {
@@ -142,7 +165,11 @@ pub async fn unsettled_for_file(
         .await
 }
 
-pub async fn get(db: &DatabaseConnection, account_id: &str, id: &str) -> Result<Option<deliveries::Model>, DbErr> {
+pub async fn get(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<deliveries::Model>, DbErr> {
     deliveries::Entity::find_by_id(id.to_string())
         .filter(deliveries::Column::AccountId.eq(account_id))
         .one(db)
@@ -163,10 +190,16 @@ pub async fn list(
     if let Some(j) = job_id {
         q = q.filter(deliveries::Column::JobId.eq(j));
     }
-    q.order_by_desc(deliveries::Column::CreatedAt).limit(limit).all(db).await
+    q.order_by_desc(deliveries::Column::CreatedAt)
+        .limit(limit)
+        .all(db)
+        .await
 }
 
-pub async fn attempts_of(db: &DatabaseConnection, delivery_id: &str) -> Result<Vec<delivery_attempts::Model>, DbErr> {
+pub async fn attempts_of(
+    db: &DatabaseConnection,
+    delivery_id: &str,
+) -> Result<Vec<delivery_attempts::Model>, DbErr> {
     delivery_attempts::Entity::find()
         .filter(delivery_attempts::Column::DeliveryId.eq(delivery_id))
         .order_by_asc(delivery_attempts::Column::Id)

@@ -25,14 +25,22 @@ pub async fn insert(
     insert_files(db, new_files).await
 }
 
-pub async fn insert_files(db: &impl ConnectionTrait, new_files: Vec<files::Model>) -> Result<(), DbErr> {
+pub async fn insert_files(
+    db: &impl ConnectionTrait,
+    new_files: Vec<files::Model>,
+) -> Result<(), DbErr> {
     for f in new_files {
         f.into_active_model().insert(db).await?;
     }
     Ok(())
 }
 
-async fn record_transition(db: &impl ConnectionTrait, job_id: &str, status: &str, at: i64) -> Result<(), DbErr> {
+async fn record_transition(
+    db: &impl ConnectionTrait,
+    job_id: &str,
+    status: &str,
+    at: i64,
+) -> Result<(), DbErr> {
     job_transitions::ActiveModel {
         job_id: Set(job_id.to_string()),
         status: Set(status.to_string()),
@@ -66,7 +74,10 @@ pub async fn forget_idempotency_key(
     key: &str,
 ) -> Result<(), DbErr> {
     jobs::Entity::update_many()
-        .col_expr(jobs::Column::IdempotencyKey, Expr::value(Option::<String>::None))
+        .col_expr(
+            jobs::Column::IdempotencyKey,
+            Expr::value(Option::<String>::None),
+        )
         .filter(jobs::Column::AccountId.eq(account_id))
         .filter(jobs::Column::IdempotencyKey.eq(key))
         .exec(db)
@@ -75,7 +86,11 @@ pub async fn forget_idempotency_key(
 }
 
 /// A job of the account.
-pub async fn get(db: &DatabaseConnection, account_id: &str, id: &str) -> Result<Option<jobs::Model>, DbErr> {
+pub async fn get(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<jobs::Model>, DbErr> {
     jobs::Entity::find_by_id(id.to_string())
         .filter(jobs::Column::AccountId.eq(account_id))
         .one(db)
@@ -94,11 +109,17 @@ pub async fn files_of(db: &impl ConnectionTrait, job_id: &str) -> Result<Vec<fil
         .await
 }
 
-pub async fn get_file(db: &DatabaseConnection, file_id: &str) -> Result<Option<files::Model>, DbErr> {
+pub async fn get_file(
+    db: &DatabaseConnection,
+    file_id: &str,
+) -> Result<Option<files::Model>, DbErr> {
     files::Entity::find_by_id(file_id.to_string()).one(db).await
 }
 
-pub async fn transitions(db: &DatabaseConnection, job_id: &str) -> Result<Vec<job_transitions::Model>, DbErr> {
+pub async fn transitions(
+    db: &DatabaseConnection,
+    job_id: &str,
+) -> Result<Vec<job_transitions::Model>, DbErr> {
     job_transitions::Entity::find()
         .filter(job_transitions::Column::JobId.eq(job_id))
         .order_by_asc(job_transitions::Column::Id)
@@ -107,9 +128,17 @@ pub async fn transitions(db: &DatabaseConnection, job_id: &str) -> Result<Vec<jo
 }
 
 /// Claims the oldest unfinished job whose lease is free or expired.
-pub async fn claim_next(db: &DatabaseConnection, owner: &str, lease_ms: i64) -> Result<Option<jobs::Model>, DbErr> {
+pub async fn claim_next(
+    db: &DatabaseConnection,
+    owner: &str,
+    lease_ms: i64,
+) -> Result<Option<jobs::Model>, DbErr> {
     let now = now_ms();
-    let lock = if is_postgres(db) { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let lock = if is_postgres(db) {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
     let sql = format!(
         "UPDATE jobs SET lease_owner = $1, lease_expires_at = $2, claims = claims + 1, updated_at = $3 \
          WHERE id = (SELECT id FROM jobs WHERE finished_at IS NULL \
@@ -135,9 +164,17 @@ pub async fn claim_next(db: &DatabaseConnection, owner: &str, lease_ms: i64) -> 
 }
 
 /// Extends the lease; `false` when the job is no longer ours.
-pub async fn renew_lease(db: &DatabaseConnection, id: &str, owner: &str, lease_ms: i64) -> Result<bool, DbErr> {
+pub async fn renew_lease(
+    db: &DatabaseConnection,
+    id: &str,
+    owner: &str,
+    lease_ms: i64,
+) -> Result<bool, DbErr> {
     let res = jobs::Entity::update_many()
-        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(now_ms() + lease_ms))
+        .col_expr(
+            jobs::Column::LeaseExpiresAt,
+            Expr::value(now_ms() + lease_ms),
+        )
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LeaseOwner.eq(owner))
         .filter(jobs::Column::FinishedAt.is_null())
@@ -149,8 +186,14 @@ pub async fn renew_lease(db: &DatabaseConnection, id: &str, owner: &str, lease_m
 /// Gives the job back so that another worker can take it at once.
 pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(), DbErr> {
     jobs::Entity::update_many()
-        .col_expr(jobs::Column::LeaseOwner, Expr::value(Option::<String>::None))
-        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None))
+        .col_expr(
+            jobs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            jobs::Column::LeaseExpiresAt,
+            Expr::value(Option::<i64>::None),
+        )
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LeaseOwner.eq(owner))
         .exec(db)
@@ -178,8 +221,14 @@ pub async fn move_status(
     if to.is_final() {
         q = q
             .col_expr(jobs::Column::FinishedAt, Expr::value(now))
-            .col_expr(jobs::Column::LeaseOwner, Expr::value(Option::<String>::None))
-            .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(Option::<i64>::None));
+            .col_expr(
+                jobs::Column::LeaseOwner,
+                Expr::value(Option::<String>::None),
+            )
+            .col_expr(
+                jobs::Column::LeaseExpiresAt,
+                Expr::value(Option::<i64>::None),
+            );
     }
     let res = q
         .filter(jobs::Column::Id.eq(id))
@@ -194,7 +243,11 @@ pub async fn move_status(
     Ok(true)
 }
 
-pub async fn set_skipped(db: &impl ConnectionTrait, id: &str, skipped_json: &str) -> Result<(), DbErr> {
+pub async fn set_skipped(
+    db: &impl ConnectionTrait,
+    id: &str,
+    skipped_json: &str,
+) -> Result<(), DbErr> {
     jobs::Entity::update_many()
         .col_expr(jobs::Column::Skipped, Expr::value(skipped_json))
         .filter(jobs::Column::Id.eq(id))
@@ -215,7 +268,10 @@ pub async fn clear_blob_key(db: &impl ConnectionTrait, id: &str) -> Result<(), D
 /// Marks a file as being processed (a resumed file may already be marked).
 pub async fn start_file(db: &DatabaseConnection, file_id: &str) -> Result<(), DbErr> {
     files::Entity::update_many()
-        .col_expr(files::Column::Status, Expr::value(JobStatus::ProcessingImage.as_str()))
+        .col_expr(
+            files::Column::Status,
+            Expr::value(JobStatus::ProcessingImage.as_str()),
+        )
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
         .filter(files::Column::Status.eq(JobStatus::New.as_str()))
@@ -235,7 +291,11 @@ pub struct FileOutcome<'a> {
 }
 
 /// Writes a file's outcome unless one was already written; `false` if it was.
-pub async fn finish_file(db: &impl ConnectionTrait, file_id: &str, o: FileOutcome<'_>) -> Result<bool, DbErr> {
+pub async fn finish_file(
+    db: &impl ConnectionTrait,
+    file_id: &str,
+    o: FileOutcome<'_>,
+) -> Result<bool, DbErr> {
     let res = files::Entity::update_many()
         .col_expr(files::Column::Status, Expr::value(o.status.as_str()))
         .col_expr(files::Column::Pages, Expr::value(o.pages))
@@ -245,7 +305,10 @@ pub async fn finish_file(db: &impl ConnectionTrait, file_id: &str, o: FileOutcom
         .col_expr(files::Column::ResultStatus, Expr::value(o.result_status))
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
-        .filter(files::Column::Status.is_in([JobStatus::New.as_str(), JobStatus::ProcessingImage.as_str()]))
+        .filter(
+            files::Column::Status
+                .is_in([JobStatus::New.as_str(), JobStatus::ProcessingImage.as_str()]),
+        )
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
@@ -261,7 +324,11 @@ pub async fn clear_file_blob(db: &impl ConnectionTrait, file_id: &str) -> Result
 }
 
 /// Finished jobs older than `before_ms` whose results are still kept.
-pub async fn expired(db: &DatabaseConnection, before_ms: i64, limit: u64) -> Result<Vec<jobs::Model>, DbErr> {
+pub async fn expired(
+    db: &DatabaseConnection,
+    before_ms: i64,
+    limit: u64,
+) -> Result<Vec<jobs::Model>, DbErr> {
     jobs::Entity::find()
         .filter(jobs::Column::FinishedAt.lt(before_ms))
         .filter(jobs::Column::PurgedAt.is_null())

@@ -69,8 +69,12 @@ pub(crate) async fn exec(
     sql: &str,
     values: Vec<Value>,
 ) -> Result<ExecResult, DbErr> {
-    db.execute(Statement::from_sql_and_values(db.get_database_backend(), sql, values))
-        .await
+    db.execute(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        sql,
+        values,
+    ))
+    .await
 }
 
 pub(crate) fn is_postgres(db: &impl ConnectionTrait) -> bool {

@@ -8,12 +8,18 @@ use sea_orm::{
 use super::entities::templates;
 use super::now_ms;
 
-pub async fn insert(db: &DatabaseConnection, t: templates::Model) -> Result<templates::Model, DbErr> {
+pub async fn insert(
+    db: &DatabaseConnection,
+    t: templates::Model,
+) -> Result<templates::Model, DbErr> {
     t.into_active_model().insert(db).await
 }
 
 /// Live templates of an account, oldest first.
-pub async fn list(db: &DatabaseConnection, account_id: &str) -> Result<Vec<templates::Model>, DbErr> {
+pub async fn list(
+    db: &DatabaseConnection,
+    account_id: &str,
+) -> Result<Vec<templates::Model>, DbErr> {
     templates::Entity::find()
         .filter(templates::Column::AccountId.eq(account_id))
         .filter(templates::Column::DeletedAt.is_null())
@@ -40,12 +46,19 @@ pub async fn get_any(db: &DatabaseConnection, id: &str) -> Result<Option<templat
     templates::Entity::find_by_id(id.to_string()).one(db).await
 }
 
-pub async fn update(db: &DatabaseConnection, mut t: templates::Model) -> Result<templates::Model, DbErr> {
+pub async fn update(
+    db: &DatabaseConnection,
+    mut t: templates::Model,
+) -> Result<templates::Model, DbErr> {
     t.updated_at = now_ms();
     t.into_active_model().reset_all().update(db).await
 }
 
-pub async fn soft_delete(db: &DatabaseConnection, account_id: &str, id: &str) -> Result<bool, DbErr> {
+pub async fn soft_delete(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<bool, DbErr> {
     let Some(t) = get(db, account_id, id).await? else {
         return Ok(false);
     };

@@ -26,7 +26,11 @@ pub struct NewEvent<'a> {
 
 /// Stores the event and a delivery for the template webhook when it subscribes;
 /// call inside the transaction that makes the event true.
-pub async fn emit(db: &impl ConnectionTrait, ev: NewEvent<'_>, webhook: Option<&Webhook>) -> Result<String, DbErr> {
+pub async fn emit(
+    db: &impl ConnectionTrait,
+    ev: NewEvent<'_>,
+    webhook: Option<&Webhook>,
+) -> Result<String, DbErr> {
     let id = events::new_event_id();
     let now = db::now_ms();
     let body = events::envelope(ev.event_type, &id, ev.data);

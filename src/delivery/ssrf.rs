@@ -14,7 +14,11 @@ pub enum UrlRefused {
     #[error("{0}")]
     Invalid(String),
     #[error("{host} resolves to {ip}, a {kind} address; webhooks to internal networks are refused (see DOCPUSH_ALLOWED_NETWORKS)")]
-    Blocked { host: String, ip: IpAddr, kind: &'static str },
+    Blocked {
+        host: String,
+        ip: IpAddr,
+        kind: &'static str,
+    },
     #[error("{host} does not resolve: {reason}")]
     Unresolvable { host: String, reason: String },
 }
@@ -40,8 +44,10 @@ pub fn internal_kind(ip: IpAddr) -> Option<&'static str> {
                 Some("link-local")
             } else if v6.segments()[..6] == [0, 0, 0, 0, 0, 0] {
                 // IPv4-compatible ::a.b.c.d
-                v4_kind(Ipv4Addr::from(((v6.segments()[6] as u32) << 16) | v6.segments()[7] as u32))
-                    .or(Some("reserved"))
+                v4_kind(Ipv4Addr::from(
+                    ((v6.segments()[6] as u32) << 16) | v6.segments()[7] as u32,
+                ))
+                .or(Some("reserved"))
             } else if v6.segments()[..2] == [0x64, 0xff9b] {
                 let s = v6.segments();
                 v4_kind(Ipv4Addr::from(((s[6] as u32) << 16) | s[7] as u32))
@@ -80,8 +86,18 @@ fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
 /// Whether `ip` may be contacted under the operator's allow-list.
 pub fn check_ip(host: &str, ip: IpAddr, allowed: &[IpNet]) -> Result<(), UrlRefused> {
     match internal_kind(ip) {
-        Some(_) if allowed.iter().any(|n| n.contains(&ip) || n.contains(&canonical(ip))) => Ok(()),
-        Some(kind) => Err(UrlRefused::Blocked { host: host.to_string(), ip, kind }),
+        Some(_)
+            if allowed
+                .iter()
+                .any(|n| n.contains(&ip) || n.contains(&canonical(ip))) =>
+        {
+            Ok(())
+        }
+        Some(kind) => Err(UrlRefused::Blocked {
+            host: host.to_string(),
+            ip,
+            kind,
+        }),
         None => Ok(()),
     }
 }
@@ -95,12 +111,18 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// Parses and checks a webhook URL: http(s), a host, and every address it resolves to allowed.
 pub async fn check_url(raw: &str, allowed: &[IpNet]) -> Result<Url, UrlRefused> {
-    let url = Url::parse(raw.trim()).map_err(|e| UrlRefused::Invalid(format!("{raw:?} is not a URL: {e}")))?;
+    let url = Url::parse(raw.trim())
+        .map_err(|e| UrlRefused::Invalid(format!("{raw:?} is not a URL: {e}")))?;
     if url.scheme() != "http" && url.scheme() != "https" {
-        return Err(UrlRefused::Invalid(format!("scheme {:?} is not http or https", url.scheme())));
+        return Err(UrlRefused::Invalid(format!(
+            "scheme {:?} is not http or https",
+            url.scheme()
+        )));
     }
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(UrlRefused::Invalid("credentials in the URL are not allowed; use headers".into()));
+        return Err(UrlRefused::Invalid(
+            "credentials in the URL are not allowed; use headers".into(),
+        ));
     }
     let host = url
         .host_str()
@@ -120,10 +142,16 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, UrlRefused> {
     }
     let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
         .await
-        .map_err(|e| UrlRefused::Unresolvable { host: host.to_string(), reason: e.to_string() })?
+        .map_err(|e| UrlRefused::Unresolvable {
+            host: host.to_string(),
+            reason: e.to_string(),
+        })?
         .collect();
     if addrs.is_empty() {
-        return Err(UrlRefused::Unresolvable { host: host.to_string(), reason: "no addresses".into() });
+        return Err(UrlRefused::Unresolvable {
+            host: host.to_string(),
+            reason: "no addresses".into(),
+        });
     }
     Ok(addrs)
 }
@@ -174,14 +202,23 @@ mod tests {
         }
         let allowed: Vec<IpNet> = vec!["127.0.0.0/8".parse().unwrap()];
         assert!(check_url("http://127.0.0.1:9/x", &allowed).await.is_ok());
-        assert!(check_url("http://[::ffff:127.0.0.1]:9/x", &allowed).await.is_ok());
+        assert!(check_url("http://[::ffff:127.0.0.1]:9/x", &allowed)
+            .await
+            .is_ok());
         assert!(check_url("http://10.0.0.1/", &allowed).await.is_err());
     }
 
     #[tokio::test]
     async fn malformed_urls_are_invalid() {
-        for url in ["ftp://example.com/", "not a url", "http://user:pw@example.com/"] {
-            assert!(matches!(check_url(url, &[]).await, Err(UrlRefused::Invalid(_))), "{url}");
+        for url in [
+            "ftp://example.com/",
+            "not a url",
+            "http://user:pw@example.com/",
+        ] {
+            assert!(
+                matches!(check_url(url, &[]).await, Err(UrlRefused::Invalid(_))),
+                "{url}"
+            );
         }
     }
 

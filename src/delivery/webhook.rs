@@ -32,7 +32,9 @@ pub fn client(timeout: Duration, allowed: std::sync::Arc<Vec<ipnet::IpNet>>) -> 
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .dns_resolver(std::sync::Arc::new(super::ssrf::GuardedResolver { allowed }))
+        .dns_resolver(std::sync::Arc::new(super::ssrf::GuardedResolver {
+            allowed,
+        }))
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
         .expect("building the delivery HTTP client")
@@ -50,12 +52,18 @@ pub async fn send(
     let signature = sign_webhook(secret, event_id, ts, body.as_bytes());
     let mut headers = HeaderMap::new();
     for (k, v) in custom {
-        if let (Ok(k), Ok(v)) = (HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
             headers.insert(k, v);
         }
     }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(USER_AGENT, HeaderValue::from_static(concat!("docpush/", env!("CARGO_PKG_VERSION"))));
+    headers.insert(
+        USER_AGENT,
+        HeaderValue::from_static(concat!("docpush/", env!("CARGO_PKG_VERSION"))),
+    );
     let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
         if let Ok(v) = HeaderValue::from_str(v) {
             h.insert(k, v);

@@ -75,12 +75,18 @@ async fn idle_wait(state: &AppState) -> Duration {
 }
 
 /// The delay before retry number `attempts` (1-based), with ±10 % jitter; `None` when the schedule is spent.
-pub fn retry_delay(schedule: &[Duration], attempts: usize, retry_after: Option<Duration>) -> Option<Duration> {
+pub fn retry_delay(
+    schedule: &[Duration],
+    attempts: usize,
+    retry_after: Option<Duration>,
+) -> Option<Duration> {
     let base = *schedule.get(attempts.checked_sub(1)?)?;
     let jitter = rand::thread_rng().gen_range(0.9..=1.1);
     let delay = base.mul_f64(jitter);
     // A receiver's Retry-After is honoured up to an hour.
-    let floor = retry_after.map(|r| r.min(Duration::from_secs(3600))).unwrap_or_default();
+    let floor = retry_after
+        .map(|r| r.min(Duration::from_secs(3600)))
+        .unwrap_or_default();
     Some(delay.max(floor))
 }
 
@@ -88,12 +94,25 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
     let target = match q::get_event(&state.db, &d.event_id).await? {
         None => Err("the event is no longer stored".to_string()),
         Some(ev) => match state.load_template(&d.template_id).await {
-            Ok(t) => t.webhook.map(|hook| (ev, hook)).ok_or_else(|| "the template no longer has a webhook".to_string()),
+            Ok(t) => t
+                .webhook
+                .map(|hook| (ev, hook))
+                .ok_or_else(|| "the template no longer has a webhook".to_string()),
             Err(e) => Err(format!("the template cannot be loaded: {e}")),
         },
     };
     let result = match target {
-        Ok((ev, hook)) => webhook::send(&state.http, &hook.url, &hook.secret, &ev.id, &hook.headers, ev.payload).await,
+        Ok((ev, hook)) => {
+            webhook::send(
+                &state.http,
+                &hook.url,
+                &hook.secret,
+                &ev.id,
+                &hook.headers,
+                ev.payload,
+            )
+            .await
+        }
         Err(reason) => webhook::AttemptResult {
             status: None,
             latency: Duration::ZERO,
@@ -131,19 +150,40 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
     match retry_delay(schedule, attempts, result.retry_after) {
         Some(delay) => {
             let next = db::now_ms() + delay.as_millis() as i64;
-            q::settle(&state.db, &d.id, owner, q::PENDING, next, result.error.as_deref()).await?;
+            q::settle(
+                &state.db,
+                &d.id,
+                owner,
+                q::PENDING,
+                next,
+                result.error.as_deref(),
+            )
+            .await?;
         }
         None => {
             tracing::warn!(attempts, "delivery dead-lettered");
-            q::settle(&state.db, &d.id, owner, q::FAILED, db::now_ms(), result.error.as_deref()).await?;
+            q::settle(
+                &state.db,
+                &d.id,
+                owner,
+                q::FAILED,
+                db::now_ms(),
+                result.error.as_deref(),
+            )
+            .await?;
         }
     }
     Ok(())
 }
 
 /// Deletes a document's stored upload once every delivery of its `extraction.processed` succeeded.
-async fn release_upload_if_delivered(state: &AppState, d: &deliveries::Model) -> anyhow::Result<()> {
-    let Some(file_id) = &d.file_id else { return Ok(()) };
+async fn release_upload_if_delivered(
+    state: &AppState,
+    d: &deliveries::Model,
+) -> anyhow::Result<()> {
+    let Some(file_id) = &d.file_id else {
+        return Ok(());
+    };
     if d.event_type != EventType::ExtractionProcessed.as_str() {
         return Ok(());
     }

@@ -58,10 +58,17 @@ impl fmt::Display for DocKind {
 impl FromStr for DocKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Pdf, Self::Png, Self::Jpeg, Self::Tiff, Self::Webp, Self::Zip]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| format!("unknown document kind {s:?}"))
+        [
+            Self::Pdf,
+            Self::Png,
+            Self::Jpeg,
+            Self::Tiff,
+            Self::Webp,
+            Self::Zip,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+        .ok_or_else(|| format!("unknown document kind {s:?}"))
     }
 }
 

@@ -161,7 +161,10 @@ impl Page {
 
     /// Words whose centres lie in the rectangle given in page fractions, in reading order.
     pub fn words_in(&self, x: f64, y: f64, width: f64, height: f64) -> Vec<&Word> {
-        let (w, h) = (self.width.max(f32::EPSILON) as f64, self.height.max(f32::EPSILON) as f64);
+        let (w, h) = (
+            self.width.max(f32::EPSILON) as f64,
+            self.height.max(f32::EPSILON) as f64,
+        );
         self.lines
             .iter()
             .flat_map(|l| &l.words)

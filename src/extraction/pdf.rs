@@ -56,7 +56,11 @@ impl PdfEngine {
     pub async fn read(&self, bytes: Vec<u8>, max_pages: u32) -> Result<Document, ExtractionError> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request { bytes, max_pages, reply })
+            .send(Request {
+                bytes,
+                max_pages,
+                reply,
+            })
             .map_err(|_| ExtractionError::EngineUnavailable("the PDF thread has stopped".into()))?;
         rx.await
             .map_err(|_| ExtractionError::EngineUnavailable("the PDF thread has stopped".into()))?
@@ -69,7 +73,10 @@ pub fn library_dirs() -> Vec<PathBuf> {
     if let Ok(d) = std::env::var("DOCPUSH_PDFIUM_DIR") {
         dirs.push(PathBuf::from(d));
     }
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(PathBuf::from)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(PathBuf::from))
+    {
         dirs.push(exe_dir.join("lib"));
         dirs.push(exe_dir.clone());
         if let Some(up) = exe_dir.parent() {
@@ -91,7 +98,9 @@ fn bind() -> Result<Box<dyn PdfiumLibraryBindings>, String> {
         }
     }
     Pdfium::bind_to_system_library().map_err(|e| {
-        format!("the pdfium library was not found ({e}); run scripts/setup or set DOCPUSH_PDFIUM_DIR")
+        format!(
+            "the pdfium library was not found ({e}); run scripts/setup or set DOCPUSH_PDFIUM_DIR"
+        )
     })
 }
 
@@ -108,13 +117,18 @@ fn describe(e: PdfiumError) -> ExtractionError {
 }
 
 fn read(pdfium: &Pdfium, bytes: &[u8], max_pages: u32) -> Result<Document, ExtractionError> {
-    let doc = pdfium.load_pdf_from_byte_slice(bytes, None).map_err(describe)?;
+    let doc = pdfium
+        .load_pdf_from_byte_slice(bytes, None)
+        .map_err(describe)?;
     let count = doc.pages().len() as u32;
     if count == 0 {
         return Err(ExtractionError::Unreadable("the PDF has no pages".into()));
     }
     if count > max_pages {
-        return Err(ExtractionError::TooManyPages { pages: count, limit: max_pages });
+        return Err(ExtractionError::TooManyPages {
+            pages: count,
+            limit: max_pages,
+        });
     }
     let mut pages = Vec::with_capacity(count as usize);
     for (i, page) in doc.pages().iter().enumerate() {

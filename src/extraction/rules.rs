@@ -37,7 +37,9 @@ pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted
         needs_review: false,
     };
     for field in fields {
-        let raw = locate(doc, field).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let raw = locate(doc, field)
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         let value = match raw {
             None => Value::Null,
             Some(text) => match values::parse(field.ty, &text, decimal, &field.date_formats) {
@@ -67,7 +69,10 @@ pub fn locate(doc: &Document, field: &Field) -> Option<String> {
             first_capture(re, &text)
         }
         Locator::Anchor { label, direction } => {
-            let pages = doc.pages.iter().filter(|p| field.page.is_none_or(|n| p.number == n));
+            let pages = doc
+                .pages
+                .iter()
+                .filter(|p| field.page.is_none_or(|n| p.number == n));
             let matcher = label_regex(label);
             pages
                 .flat_map(|p| p.lines.iter().enumerate().map(move |(i, l)| (p, i, l)))
@@ -100,8 +105,16 @@ fn label_regex(label: &str) -> Regex {
     let words: Vec<String> = label.split_whitespace().map(regex::escape).collect();
     let body = words.join(r"\s+");
     let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    let start = if is_word(label.chars().next()) { r"\b" } else { "" };
-    let end = if is_word(label.chars().last()) { r"\b" } else { "" };
+    let start = if is_word(label.chars().next()) {
+        r"\b"
+    } else {
+        ""
+    };
+    let end = if is_word(label.chars().last()) {
+        r"\b"
+    } else {
+        ""
+    };
     Regex::new(&format!("(?i){start}{body}{end}")).expect("escaped label is a valid regex")
 }
 
@@ -204,29 +217,94 @@ mod tests {
             want: serde_json::Value,
             warning: bool,
         }
-        let case = |field, want, warning| Case { field, options: Options::default(), want, warning };
+        let case = |field, want, warning| Case {
+            field,
+            options: Options::default(),
+            want,
+            warning,
+        };
         let cases = vec![
-            case(json!({"name": "n", "type": "string", "regex": "Invoice\\s*No:?\\s*([A-Z0-9-]+)"}), json!("INV-2026-001"), false),
-            case(json!({"name": "n", "type": "string", "regex": "INV-\\d+"}), json!("INV-2026"), false),
-            case(json!({"name": "n", "type": "string", "regex": "REF-(\\d+)", "page": 1}), json!(null), false),
-            case(json!({"name": "n", "type": "integer", "regex": "REF-(\\d+)", "page": 2}), json!(77), false),
-            case(json!({"name": "d", "type": "date", "anchor": "date", "direction": "right", "date_formats": ["%d/%m/%Y"]}), json!("2026-02-03"), false),
-            case(json!({"name": "p", "type": "boolean", "anchor": "Paid", "direction": "right"}), json!(true), false),
-            case(json!({"name": "a", "type": "number", "anchor": "Amount", "direction": "right"}), json!(-12.0), false),
-            case(json!({"name": "q", "type": "integer", "anchor": "Qty", "direction": "right"}), json!(1250), false),
-            case(json!({"name": "x", "type": "string", "anchor": "Missing label", "direction": "right"}), json!(null), false),
-            case(json!({"name": "dd", "type": "date", "anchor": "Due date", "direction": "right"}), json!(null), true),
-            case(json!({"name": "v", "type": "string", "zone": {"page": 1, "x": 0.0, "y": 0.0, "width": 0.5, "height": 0.06}}), json!("ACME Supplies Ltd"), false),
-            case(json!({"name": "r", "type": "string", "zone": {"page": 2, "x": 0.0, "y": 0.85, "width": 0.5, "height": 0.05}}), json!("Reference REF-77"), false),
-            case(json!({"name": "e", "type": "string", "zone": {"page": 3, "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}}), json!(null), false),
+            case(
+                json!({"name": "n", "type": "string", "regex": "Invoice\\s*No:?\\s*([A-Z0-9-]+)"}),
+                json!("INV-2026-001"),
+                false,
+            ),
+            case(
+                json!({"name": "n", "type": "string", "regex": "INV-\\d+"}),
+                json!("INV-2026"),
+                false,
+            ),
+            case(
+                json!({"name": "n", "type": "string", "regex": "REF-(\\d+)", "page": 1}),
+                json!(null),
+                false,
+            ),
+            case(
+                json!({"name": "n", "type": "integer", "regex": "REF-(\\d+)", "page": 2}),
+                json!(77),
+                false,
+            ),
+            case(
+                json!({"name": "d", "type": "date", "anchor": "date", "direction": "right", "date_formats": ["%d/%m/%Y"]}),
+                json!("2026-02-03"),
+                false,
+            ),
+            case(
+                json!({"name": "p", "type": "boolean", "anchor": "Paid", "direction": "right"}),
+                json!(true),
+                false,
+            ),
+            case(
+                json!({"name": "a", "type": "number", "anchor": "Amount", "direction": "right"}),
+                json!(-12.0),
+                false,
+            ),
+            case(
+                json!({"name": "q", "type": "integer", "anchor": "Qty", "direction": "right"}),
+                json!(1250),
+                false,
+            ),
+            case(
+                json!({"name": "x", "type": "string", "anchor": "Missing label", "direction": "right"}),
+                json!(null),
+                false,
+            ),
+            case(
+                json!({"name": "dd", "type": "date", "anchor": "Due date", "direction": "right"}),
+                json!(null),
+                true,
+            ),
+            case(
+                json!({"name": "v", "type": "string", "zone": {"page": 1, "x": 0.0, "y": 0.0, "width": 0.5, "height": 0.06}}),
+                json!("ACME Supplies Ltd"),
+                false,
+            ),
+            case(
+                json!({"name": "r", "type": "string", "zone": {"page": 2, "x": 0.0, "y": 0.85, "width": 0.5, "height": 0.05}}),
+                json!("Reference REF-77"),
+                false,
+            ),
+            case(
+                json!({"name": "e", "type": "string", "zone": {"page": 3, "x": 0.0, "y": 0.0, "width": 1.0, "height": 1.0}}),
+                json!(null),
+                false,
+            ),
             Case {
                 field: json!({"name": "t", "type": "number", "anchor": "Total due", "direction": "below"}),
                 options: comma(),
                 want: json!(1234.56),
                 warning: false,
             },
-            case(json!({"name": "t", "type": "number", "anchor": "total DUE", "direction": "below", "page": 2}), json!(999.0), false),
-            case(json!({"name": "t", "type": "number", "anchor": "Total due", "direction": "below"}), json!(null), true),
+            case(
+                json!({"name": "t", "type": "number", "anchor": "total DUE", "direction": "below", "page": 2}),
+                json!(999.0),
+                false,
+            ),
+            case(
+                json!({"name": "t", "type": "number", "anchor": "Total due", "direction": "below"}),
+                json!(null),
+                true,
+            ),
         ];
         for c in cases {
             let name = c.field["name"].as_str().unwrap().to_string();
@@ -239,19 +317,37 @@ mod tests {
     #[test]
     fn anchor_is_a_whole_word_and_the_first_occurrence_wins() {
         let doc = Document {
-            pages: vec![page(1, &[("Subtotal: 5", 40.0, 10.0), ("Total: 7", 40.0, 30.0), ("Total: 9", 40.0, 50.0)])],
+            pages: vec![page(
+                1,
+                &[
+                    ("Subtotal: 5", 40.0, 10.0),
+                    ("Total: 7", 40.0, 30.0),
+                    ("Total: 9", 40.0, 50.0),
+                ],
+            )],
         };
-        let (_, fields) = parse_fields(&json!([{"name": "t", "type": "integer", "anchor": "Total"}])).unwrap();
-        assert_eq!(extract(&doc, &fields, &Options::default()).values["t"], json!(7));
+        let (_, fields) =
+            parse_fields(&json!([{"name": "t", "type": "integer", "anchor": "Total"}])).unwrap();
+        assert_eq!(
+            extract(&doc, &fields, &Options::default()).values["t"],
+            json!(7)
+        );
     }
 
     #[test]
     fn right_takes_a_value_across_a_column_gap() {
         let doc = Document {
-            pages: vec![page(1, &[("Balance", 40.0, 10.0), ("$ 42.10", 400.0, 10.0)])],
+            pages: vec![page(
+                1,
+                &[("Balance", 40.0, 10.0), ("$ 42.10", 400.0, 10.0)],
+            )],
         };
-        let (_, fields) = parse_fields(&json!([{"name": "b", "type": "number", "anchor": "Balance"}])).unwrap();
-        assert_eq!(extract(&doc, &fields, &Options::default()).values["b"], json!(42.1));
+        let (_, fields) =
+            parse_fields(&json!([{"name": "b", "type": "number", "anchor": "Balance"}])).unwrap();
+        assert_eq!(
+            extract(&doc, &fields, &Options::default()).values["b"],
+            json!(42.1)
+        );
     }
 
     #[test]
@@ -272,11 +368,20 @@ mod tests {
 
     #[test]
     fn regex_sees_pages_joined_by_form_feed() {
-        let got = run(json!([{"name": "s", "type": "string", "regex": "(?s)Question (.*)"}]), Options::default());
+        let got = run(
+            json!([{"name": "s", "type": "string", "regex": "(?s)Question (.*)"}]),
+            Options::default(),
+        );
         assert!(got.values["s"].is_null());
-        let got = run(json!([{"name": "s", "type": "string", "regex": "due\\n1\\.234,56\\n"}]), Options::default());
+        let got = run(
+            json!([{"name": "s", "type": "string", "regex": "due\\n1\\.234,56\\n"}]),
+            Options::default(),
+        );
         assert_eq!(got.values["s"], json!("due\n1.234,56"));
-        let got = run(json!([{"name": "s", "type": "string", "regex": "soon\\x0cNotes"}]), Options::default());
+        let got = run(
+            json!([{"name": "s", "type": "string", "regex": "soon\\x0cNotes"}]),
+            Options::default(),
+        );
         assert_eq!(got.values["s"], json!("soon\u{c}Notes"));
     }
 }

@@ -15,7 +15,9 @@ pub fn parse(ty: FieldType, raw: &str, decimal: char, date_formats: &[String]) -
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number),
         FieldType::Integer => parse_integer(raw, decimal).map(Value::from),
-        FieldType::Date => parse_date(raw, date_formats).map(|d| Value::String(d.format("%Y-%m-%d").to_string())),
+        FieldType::Date => {
+            parse_date(raw, date_formats).map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+        }
         FieldType::Boolean => parse_boolean(raw).map(Value::Bool),
     }
 }
@@ -76,7 +78,14 @@ pub fn parse_number(raw: &str, decimal: char) -> Option<f64> {
     }
     let int_digits = ungroup(int_part, group)?;
     let text = match frac_part {
-        Some(f) => format!("{}.{f}", if int_digits.is_empty() { "0" } else { &int_digits }),
+        Some(f) => format!(
+            "{}.{f}",
+            if int_digits.is_empty() {
+                "0"
+            } else {
+                &int_digits
+            }
+        ),
         None if int_digits.is_empty() => return None,
         None => int_digits,
     };
@@ -122,7 +131,12 @@ pub fn parse_integer(raw: &str, decimal: char) -> Option<i64> {
 /// The template's formats first, then ISO 8601; trailing text after a date is ignored.
 pub fn parse_date(raw: &str, formats: &[String]) -> Option<NaiveDate> {
     let raw = raw.trim();
-    let iso = ["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%dT%H:%M:%S%.fZ", "%Y-%m-%dT%H:%M:%S"];
+    let iso = [
+        "%Y-%m-%d",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.fZ",
+        "%Y-%m-%dT%H:%M:%S",
+    ];
     for f in formats.iter().map(String::as_str).chain(iso) {
         if let Ok((d, rest)) = NaiveDate::parse_and_remainder(raw, f) {
             if rest.is_empty() || rest.starts_with(char::is_whitespace) || f.contains('T') {
@@ -138,7 +152,9 @@ pub fn parse_date(raw: &str, formats: &[String]) -> Option<NaiveDate> {
 
 pub fn parse_boolean(raw: &str) -> Option<bool> {
     match raw.trim().to_lowercase().as_str() {
-        "true" | "yes" | "y" | "1" | "x" | "on" | "checked" | "✓" | "✔" | "☑" | "☒" => Some(true),
+        "true" | "yes" | "y" | "1" | "x" | "on" | "checked" | "✓" | "✔" | "☑" | "☒" => {
+            Some(true)
+        }
         "false" | "no" | "n" | "0" | "off" | "unchecked" | "☐" => Some(false),
         _ => None,
     }
@@ -197,7 +213,11 @@ mod tests {
         let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd);
         let cases: Vec<(&str, Vec<String>, Option<NaiveDate>)> = vec![
             ("03/02/2026", f(&["%d/%m/%Y"]), d(2026, 2, 3)),
-            ("March 5, 2026", f(&["%d/%m/%Y", "%B %d, %Y"]), d(2026, 3, 5)),
+            (
+                "March 5, 2026",
+                f(&["%d/%m/%Y", "%B %d, %Y"]),
+                d(2026, 3, 5),
+            ),
             ("2026-03-05", f(&["%d/%m/%Y"]), d(2026, 3, 5)),
             ("2026-03-05", vec![], d(2026, 3, 5)),
             ("2026-03-05T10:00:00Z", vec![], d(2026, 3, 5)),
@@ -212,16 +232,33 @@ mod tests {
 
     #[test]
     fn booleans() {
-        for (raw, want) in [("Yes", Some(true)), ("no", Some(false)), ("X", Some(true)), ("maybe", None)] {
+        for (raw, want) in [
+            ("Yes", Some(true)),
+            ("no", Some(false)),
+            ("X", Some(true)),
+            ("maybe", None),
+        ] {
             assert_eq!(parse_boolean(raw), want, "{raw}");
         }
     }
 
     #[test]
     fn parse_produces_json_values() {
-        assert_eq!(parse(FieldType::Number, " 1,234.50 ", '.', &[]), Some(serde_json::json!(1234.5)));
-        assert_eq!(parse(FieldType::Integer, "7", '.', &[]), Some(serde_json::json!(7)));
-        assert_eq!(parse(FieldType::Date, "2026-01-02", '.', &[]), Some(serde_json::json!("2026-01-02")));
-        assert_eq!(parse(FieldType::String, "  ACME  ", '.', &[]), Some(serde_json::json!("ACME")));
+        assert_eq!(
+            parse(FieldType::Number, " 1,234.50 ", '.', &[]),
+            Some(serde_json::json!(1234.5))
+        );
+        assert_eq!(
+            parse(FieldType::Integer, "7", '.', &[]),
+            Some(serde_json::json!(7))
+        );
+        assert_eq!(
+            parse(FieldType::Date, "2026-01-02", '.', &[]),
+            Some(serde_json::json!("2026-01-02"))
+        );
+        assert_eq!(
+            parse(FieldType::String, "  ACME  ", '.', &[]),
+            Some(serde_json::json!("ACME"))
+        );
     }
 }

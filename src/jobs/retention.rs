@@ -37,7 +37,10 @@ pub async fn purge_expired(state: &AppState) -> anyhow::Result<usize> {
         }
         for job in &jobs {
             // Blobs first: a crash in between leaves rows pointing at nothing, never orphaned files.
-            state.blobs.delete_prefix(&keys::job_prefix(&job.id)).await?;
+            state
+                .blobs
+                .delete_prefix(&keys::job_prefix(&job.id))
+                .await?;
             db::jobs::mark_purged(&state.db, &job.id).await?;
             db::deliveries::purge_job(&state.db, &job.id).await?;
         }

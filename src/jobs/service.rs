@@ -5,7 +5,10 @@ use serde_json::{json, Map, Value};
 
 use super::status::JobStatus;
 use super::unzip::Skipped;
-use crate::db::{self, entities::{files, jobs}};
+use crate::db::{
+    self,
+    entities::{files, jobs},
+};
 use crate::delivery::{self, events::EventType, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::extraction::DocKind;
@@ -92,7 +95,9 @@ impl AppState {
                 upload.bytes.len()
             )));
         }
-        let template = self.template_for_job(account_id, &upload.template_id).await?;
+        let template = self
+            .template_for_job(account_id, &upload.template_id)
+            .await?;
         let kind = DocKind::detect(&upload.bytes).ok_or_else(|| {
             AppError::UnsupportedMediaType(
                 "the document is not a PDF, PNG, JPEG, TIFF, WebP or ZIP (detected from its content)".into(),
@@ -178,7 +183,12 @@ impl AppState {
     }
 
     /// The first job's 202 body for a repeated key and body; 422 for a repeated key with another body.
-    async fn idempotent_replay(&self, account_id: &str, key: &str, hash: &str) -> AppResult<Option<Accepted>> {
+    async fn idempotent_replay(
+        &self,
+        account_id: &str,
+        key: &str,
+        hash: &str,
+    ) -> AppResult<Option<Accepted>> {
         let since = db::now_ms() - IDEMPOTENCY_WINDOW_MS;
         match db::jobs::find_by_idempotency_key(&self.db, account_id, key, since).await? {
             Some(job) if job.request_hash.as_deref() == Some(hash) => Ok(Some(accepted(&job))),
@@ -227,7 +237,12 @@ impl AppState {
         }))
     }
 
-    pub async fn job_results(&self, account_id: &str, job_id: &str, format: ResultFormat) -> AppResult<Results> {
+    pub async fn job_results(
+        &self,
+        account_id: &str,
+        job_id: &str,
+        format: ResultFormat,
+    ) -> AppResult<Results> {
         let job = self.owned_job(account_id, job_id).await?;
         if job.purged_at.is_some() {
             return Err(AppError::Gone(format!(
@@ -241,7 +256,8 @@ impl AppState {
             )));
         }
         let files = db::jobs::files_of(&self.db, &job.id).await?;
-        let static_values: Map<String, Value> = serde_json::from_str(&job.static_values).unwrap_or_default();
+        let static_values: Map<String, Value> =
+            serde_json::from_str(&job.static_values).unwrap_or_default();
         match format {
             ResultFormat::Json => Ok(Results::Json(json!({
                 "job_id": job.id,
@@ -252,7 +268,11 @@ impl AppState {
             }))),
             ResultFormat::Csv => {
                 let template = self.load_template(&job.template_id).await?;
-                let names: Vec<&str> = template.field_defs.iter().map(|f| f.name.as_str()).collect();
+                let names: Vec<&str> = template
+                    .field_defs
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect();
                 csv_results(&names, &static_values, &files).map(Results::Csv)
             }
         }
@@ -260,10 +280,20 @@ impl AppState {
 }
 
 fn file_done(s: JobStatus) -> bool {
-    matches!(s, JobStatus::ProcessImageSuccess | JobStatus::ProcessImageFailed)
+    matches!(
+        s,
+        JobStatus::ProcessImageSuccess | JobStatus::ProcessImageFailed
+    )
 }
 
-pub(crate) fn new_file(job_id: &str, ordinal: i64, name: &str, kind: DocKind, blob_key: &str, now: i64) -> files::Model {
+pub(crate) fn new_file(
+    job_id: &str,
+    ordinal: i64,
+    name: &str,
+    kind: DocKind,
+    blob_key: &str,
+    now: i64,
+) -> files::Model {
     files::Model {
         id: uuid::Uuid::new_v4().to_string(),
         job_id: job_id.to_string(),
@@ -283,7 +313,11 @@ pub(crate) fn new_file(job_id: &str, ordinal: i64, name: &str, kind: DocKind, bl
 }
 
 fn file_result(f: &files::Model) -> Value {
-    let result: Value = f.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or(Value::Null);
+    let result: Value = f
+        .result
+        .as_deref()
+        .and_then(|r| serde_json::from_str(r).ok())
+        .unwrap_or(Value::Null);
     let warnings: Value = f
         .warnings
         .as_deref()
@@ -310,20 +344,30 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
-fn csv_results(fields: &[&str], static_values: &Map<String, Value>, files: &[files::Model]) -> AppResult<String> {
+fn csv_results(
+    fields: &[&str],
+    static_values: &Map<String, Value>,
+    files: &[files::Model],
+) -> AppResult<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header = vec!["file_name", "status"];
     header.extend(fields);
     header.extend(static_values.keys().map(String::as_str));
     w.write_record(&header).map_err(anyhow::Error::from)?;
     for f in files {
-        let result: Map<String, Value> = f.result.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+        let result: Map<String, Value> = f
+            .result
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok())
+            .unwrap_or_default();
         let mut row = vec![f.file_name.clone(), f.status.clone()];
         row.extend(fields.iter().map(|name| cell(result.get(*name))));
         row.extend(static_values.values().map(|v| cell(Some(v))));
         w.write_record(&row).map_err(anyhow::Error::from)?;
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
+    let bytes = w
+        .into_inner()
+        .map_err(|e| anyhow::anyhow!("writing CSV: {e}"))?;
     Ok(String::from_utf8(bytes).map_err(anyhow::Error::from)?)
 }
 
@@ -333,7 +377,10 @@ mod tests {
 
     #[test]
     fn file_names_lose_their_paths_and_default_by_kind() {
-        assert_eq!(clean_file_name(Some("../../etc/a.pdf"), DocKind::Pdf), "a.pdf");
+        assert_eq!(
+            clean_file_name(Some("../../etc/a.pdf"), DocKind::Pdf),
+            "a.pdf"
+        );
         assert_eq!(clean_file_name(Some("C:\\x\\b.png"), DocKind::Png), "b.png");
         assert_eq!(clean_file_name(None, DocKind::Pdf), "document.pdf");
         assert_eq!(clean_file_name(Some("  "), DocKind::Zip), "document.zip");

@@ -156,7 +156,10 @@ pub fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unzipped, UnsafeArchive> {
         if data.len() as u64 > limits.max_upload_bytes {
             out.skipped.push(Skipped {
                 file_name: name,
-                reason: format!("larger than the document limit of {} bytes", limits.max_upload_bytes),
+                reason: format!(
+                    "larger than the document limit of {} bytes",
+                    limits.max_upload_bytes
+                ),
             });
             continue;
         }
@@ -193,7 +196,8 @@ mod tests {
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, data) in entries {
             if name.ends_with('/') {
-                w.add_directory(*name, SimpleFileOptions::default()).unwrap();
+                w.add_directory(*name, SimpleFileOptions::default())
+                    .unwrap();
             } else {
                 w.start_file(*name, SimpleFileOptions::default()).unwrap();
                 w.write_all(data).unwrap();
@@ -221,7 +225,11 @@ mod tests {
 
     #[test]
     fn unsafe_archives_are_refused() {
-        for (name, want) in [("../evil.pdf", "traversal"), ("/etc/evil.pdf", "absolute"), ("C:\\evil.pdf", "absolute")] {
+        for (name, want) in [
+            ("../evil.pdf", "traversal"),
+            ("/etc/evil.pdf", "absolute"),
+            ("C:\\evil.pdf", "absolute"),
+        ] {
             let z = build(&[("ok.pdf", b"%PDF-1.4"), (name, b"%PDF-1.4")]);
             let err = unzip(&z, &limits()).unwrap_err();
             assert!(err.0.contains(want), "{name}: {err}");
@@ -231,7 +239,11 @@ mod tests {
         assert!(err.0.contains("zip bomb"), "{err}");
         let mut l = limits();
         l.zip_max_entries = 2;
-        let err = unzip(&build(&[("a.pdf", b"1"), ("b.pdf", b"2"), ("c.pdf", b"3")]), &l).unwrap_err();
+        let err = unzip(
+            &build(&[("a.pdf", b"1"), ("b.pdf", b"2"), ("c.pdf", b"3")]),
+            &l,
+        )
+        .unwrap_err();
         assert!(err.0.contains("more than the limit of 2"), "{err}");
         l = limits();
         l.zip_max_total_bytes = 10;

@@ -17,7 +17,10 @@ use tracing::Instrument;
 use super::service::new_file;
 use super::status::JobStatus;
 use super::unzip;
-use crate::db::{self, entities::{files, jobs}};
+use crate::db::{
+    self,
+    entities::{files, jobs},
+};
 use crate::delivery::{self, events::EventType, NewEvent};
 use crate::extraction::{rules, DocKind};
 use crate::state::AppState;
@@ -69,7 +72,12 @@ pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcom
     };
     let span = tracing::info_span!("job", job_id = %job.id, claims = job.claims);
     let lost = CancellationToken::new();
-    let heartbeat = tokio::spawn(keep_lease(state.clone(), job.id.clone(), owner.to_string(), lost.clone()));
+    let heartbeat = tokio::spawn(keep_lease(
+        state.clone(),
+        job.id.clone(),
+        owner.to_string(),
+        lost.clone(),
+    ));
     let result = process(state, owner, &job, &lost).instrument(span).await;
     heartbeat.abort();
     if let Err(e) = &result {
@@ -95,13 +103,25 @@ async fn keep_lease(state: AppState, job_id: String, owner: String, lost: Cancel
     }
 }
 
-async fn process(state: &AppState, owner: &str, job: &jobs::Model, lost: &CancellationToken) -> anyhow::Result<()> {
+async fn process(
+    state: &AppState,
+    owner: &str,
+    job: &jobs::Model,
+    lost: &CancellationToken,
+) -> anyhow::Result<()> {
     let mut status: JobStatus = job.status.parse().map_err(anyhow::Error::msg)?;
     let template = match state.load_template(&job.template_id).await {
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = ?e, "template missing; failing the job");
-            return fail_without_files(state, owner, job, status, "the job's template no longer exists").await;
+            return fail_without_files(
+                state,
+                owner,
+                job,
+                status,
+                "the job's template no longer exists",
+            )
+            .await;
         }
     };
     let kind: DocKind = job.source_kind.parse().map_err(anyhow::Error::msg)?;
@@ -131,14 +151,21 @@ async fn process(state: &AppState, owner: &str, job: &jobs::Model, lost: &Cancel
             }
         }
         let files = db::jobs::files_of(&state.db, &job.id).await?;
-        let ok = files.iter().filter(|f| f.status == JobStatus::ProcessImageSuccess.as_str()).count();
+        let ok = files
+            .iter()
+            .filter(|f| f.status == JobStatus::ProcessImageSuccess.as_str())
+            .count();
         let error = match (ok, files.as_slice()) {
             (0, [only]) => only.error.clone(),
             (0, []) => Some("the archive holds no document to process".into()),
             (0, _) => Some("no document of the batch could be extracted".into()),
             _ => None,
         };
-        let next = if ok > 0 { JobStatus::ProcessImageSuccess } else { JobStatus::ProcessImageFailed };
+        let next = if ok > 0 {
+            JobStatus::ProcessImageSuccess
+        } else {
+            JobStatus::ProcessImageFailed
+        };
         step(state, job, owner, status, next, error.as_deref()).await?;
         status = next;
     }
@@ -160,7 +187,10 @@ async fn step(
     error: Option<&str>,
 ) -> anyhow::Result<()> {
     if !db::jobs::move_status(&state.db, &job.id, owner, from, to, error).await? {
-        anyhow::bail!("job {} moved on without us ({from} -> {to} refused)", job.id);
+        anyhow::bail!(
+            "job {} moved on without us ({from} -> {to} refused)",
+            job.id
+        );
     }
     tracing::info!(status = %to, "job status");
     Ok(())
@@ -178,7 +208,10 @@ async fn finish(
 ) -> anyhow::Result<()> {
     let txn = state.db.begin().await?;
     if !db::jobs::move_status(&txn, &job.id, owner, from, to, error).await? {
-        anyhow::bail!("job {} moved on without us ({from} -> {to} refused)", job.id);
+        anyhow::bail!(
+            "job {} moved on without us ({from} -> {to} refused)",
+            job.id
+        );
     }
     let files = db::jobs::files_of(&txn, &job.id).await?;
     delivery::emit(
@@ -215,7 +248,11 @@ async fn fail_without_files(
     mut status: JobStatus,
     reason: &str,
 ) -> anyhow::Result<()> {
-    for next in [JobStatus::ProcessingImage, JobStatus::ProcessImageFailed, JobStatus::Failed] {
+    for next in [
+        JobStatus::ProcessingImage,
+        JobStatus::ProcessImageFailed,
+        JobStatus::Failed,
+    ] {
         if status.can_move_to(next) {
             let err = (next == JobStatus::ProcessImageFailed).then_some(reason);
             step(state, job, owner, status, next, err).await?;
@@ -230,8 +267,16 @@ fn static_values(job: &jobs::Model) -> Value {
 }
 
 /// Opens a ZIP job into its documents, or fails the job with the reason.
-async fn unpack(state: &AppState, owner: &str, job: &jobs::Model, template: &LoadedTemplate) -> anyhow::Result<JobStatus> {
-    let key = job.blob_key.clone().unwrap_or_else(|| keys::upload(&job.id));
+async fn unpack(
+    state: &AppState,
+    owner: &str,
+    job: &jobs::Model,
+    template: &LoadedTemplate,
+) -> anyhow::Result<JobStatus> {
+    let key = job
+        .blob_key
+        .clone()
+        .unwrap_or_else(|| keys::upload(&job.id));
     let bytes = state.blobs.get(&key).await?;
     let limits = state.settings.limits.clone();
     let unzipped = tokio::task::spawn_blocking(move || unzip::unzip(&bytes, &limits)).await?;
@@ -239,8 +284,25 @@ async fn unpack(state: &AppState, owner: &str, job: &jobs::Model, template: &Loa
         Err(unsafe_archive) => {
             let reason = unsafe_archive.to_string();
             tracing::warn!(reason, "archive refused");
-            step(state, job, owner, JobStatus::UnzippingFile, JobStatus::UnzipFileFailed, Some(&reason)).await?;
-            finish(state, owner, job, template, JobStatus::UnzipFileFailed, JobStatus::Failed, None).await?;
+            step(
+                state,
+                job,
+                owner,
+                JobStatus::UnzippingFile,
+                JobStatus::UnzipFileFailed,
+                Some(&reason),
+            )
+            .await?;
+            finish(
+                state,
+                owner,
+                job,
+                template,
+                JobStatus::UnzipFileFailed,
+                JobStatus::Failed,
+                None,
+            )
+            .await?;
             state.blobs.delete(&key).await?;
             db::jobs::clear_blob_key(&state.db, &job.id).await?;
             Ok(JobStatus::Failed)
@@ -251,28 +313,52 @@ async fn unpack(state: &AppState, owner: &str, job: &jobs::Model, template: &Loa
             for (i, e) in unzipped.entries.iter().enumerate() {
                 let entry_key = keys::entry(&job.id, i);
                 state.blobs.put(&entry_key, &e.bytes).await?;
-                rows.push(new_file(&job.id, i as i64, &e.name, e.kind, &entry_key, now));
+                rows.push(new_file(
+                    &job.id, i as i64, &e.name, e.kind, &entry_key, now,
+                ));
             }
             let txn = state.db.begin().await?;
             db::jobs::insert_files(&txn, rows).await?;
-            db::jobs::set_skipped(&txn, &job.id, &serde_json::to_string(&unzipped.skipped)?).await?;
-            if !db::jobs::move_status(&txn, &job.id, owner, JobStatus::UnzippingFile, JobStatus::UnzipFileSuccess, None).await? {
+            db::jobs::set_skipped(&txn, &job.id, &serde_json::to_string(&unzipped.skipped)?)
+                .await?;
+            if !db::jobs::move_status(
+                &txn,
+                &job.id,
+                owner,
+                JobStatus::UnzippingFile,
+                JobStatus::UnzipFileSuccess,
+                None,
+            )
+            .await?
+            {
                 anyhow::bail!("job {} moved on while unzipping", job.id);
             }
             txn.commit().await?;
             state.blobs.delete(&key).await?;
             db::jobs::clear_blob_key(&state.db, &job.id).await?;
-            tracing::info!(documents = unzipped.entries.len(), skipped = unzipped.skipped.len(), "archive unpacked");
+            tracing::info!(
+                documents = unzipped.entries.len(),
+                skipped = unzipped.skipped.len(),
+                "archive unpacked"
+            );
             Ok(JobStatus::UnzipFileSuccess)
         }
     }
 }
 
 #[tracing::instrument(skip_all, fields(file_id = %file.id, file_name = %file.file_name))]
-async fn process_file(state: &AppState, job: &jobs::Model, template: &LoadedTemplate, file: &files::Model) -> anyhow::Result<()> {
+async fn process_file(
+    state: &AppState,
+    job: &jobs::Model,
+    template: &LoadedTemplate,
+    file: &files::Model,
+) -> anyhow::Result<()> {
     db::jobs::start_file(&state.db, &file.id).await?;
     let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
-    let key = file.blob_key.as_deref().ok_or_else(|| anyhow::anyhow!("file {} has no stored document", file.id))?;
+    let key = file
+        .blob_key
+        .as_deref()
+        .ok_or_else(|| anyhow::anyhow!("file {} has no stored document", file.id))?;
     let bytes = state.blobs.get(key).await?;
     let read = state.reader.read(kind, bytes).await;
     let extracted = match read {
@@ -280,7 +366,8 @@ async fn process_file(state: &AppState, job: &jobs::Model, template: &LoadedTemp
             let pages = doc.pages.len() as i64;
             let fields = template.fields.clone();
             let options = template.options.clone();
-            let ex = tokio::task::spawn_blocking(move || rules::extract(&doc, &fields, &options)).await?;
+            let ex = tokio::task::spawn_blocking(move || rules::extract(&doc, &fields, &options))
+                .await?;
             Ok((pages, ex))
         }
         Err(e) => Err(e.to_string()),
@@ -302,11 +389,26 @@ async fn process_file(state: &AppState, job: &jobs::Model, template: &LoadedTemp
                 if !db::jobs::finish_file(&txn, &file.id, outcome).await? {
                     return Ok(()); // already finished by an earlier owner; the transaction rolls back
                 }
-                let data = event_data(job, file, Some(pages), result, Some(ex.result_status()), &ex.warnings, None);
-                (JobStatus::ProcessImageSuccess, EventType::ExtractionProcessed, data)
+                let data = event_data(
+                    job,
+                    file,
+                    Some(pages),
+                    result,
+                    Some(ex.result_status()),
+                    &ex.warnings,
+                    None,
+                );
+                (
+                    JobStatus::ProcessImageSuccess,
+                    EventType::ExtractionProcessed,
+                    data,
+                )
             } else {
-                let balance = db::accounts::get(&txn, &job.account_id).await?.map_or(0, |a| a.credits);
-                let error = format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
+                let balance = db::accounts::get(&txn, &job.account_id)
+                    .await?
+                    .map_or(0, |a| a.credits);
+                let error =
+                    format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
                 failed_outcome(&txn, job, file, Some(pages), &error).await?
             }
         }
@@ -351,11 +453,19 @@ async fn failed_outcome(
         result_status: None,
     };
     if !db::jobs::finish_file(txn, &file.id, outcome).await? {
-        return Ok((JobStatus::ProcessImageFailed, EventType::ExtractionFailed, Value::Null));
+        return Ok((
+            JobStatus::ProcessImageFailed,
+            EventType::ExtractionFailed,
+            Value::Null,
+        ));
     }
     tracing::warn!(error, "document failed");
     let data = event_data(job, file, pages, Value::Null, None, &[], Some(error));
-    Ok((JobStatus::ProcessImageFailed, EventType::ExtractionFailed, data))
+    Ok((
+        JobStatus::ProcessImageFailed,
+        EventType::ExtractionFailed,
+        data,
+    ))
 }
 
 fn event_data(

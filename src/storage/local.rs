@@ -18,8 +18,7 @@ impl LocalStore {
 
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
         let rel = Path::new(key);
-        let safe = !key.is_empty()
-            && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        let safe = !key.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !safe {
             return Err(StorageError::InvalidKey(key.to_string()));
         }
@@ -36,7 +35,9 @@ impl LocalStore {
     pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let path = self.path(key)?;
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(Self::io(key))?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(Self::io(key))?;
         }
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
         tokio::fs::write(&tmp, bytes).await.map_err(Self::io(key))?;
@@ -84,9 +85,18 @@ mod tests {
         s.put("jobs/a/upload", b"hi").await.unwrap();
         assert_eq!(s.get("jobs/a/upload").await.unwrap(), b"hi");
         s.delete_prefix("jobs/a").await.unwrap();
-        assert!(matches!(s.get("jobs/a/upload").await, Err(StorageError::NotFound(_))));
-        assert!(matches!(s.put("../x", b"").await, Err(StorageError::InvalidKey(_))));
-        assert!(matches!(s.put("/etc/x", b"").await, Err(StorageError::InvalidKey(_))));
+        assert!(matches!(
+            s.get("jobs/a/upload").await,
+            Err(StorageError::NotFound(_))
+        ));
+        assert!(matches!(
+            s.put("../x", b"").await,
+            Err(StorageError::InvalidKey(_))
+        ));
+        assert!(matches!(
+            s.put("/etc/x", b"").await,
+            Err(StorageError::InvalidKey(_))
+        ));
         s.delete("jobs/none").await.unwrap();
     }
 }

@@ -118,11 +118,13 @@ pub fn parse_fields(raw: &Value) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidT
             .get("name")
             .and_then(Value::as_str)
             .map_or_else(|| format!("fields[{i}]"), |n| format!("field {n:?}"));
-        let def: FieldDef = serde_json::from_value(item.clone())
-            .map_err(|e| invalid(format!("{label}: {e}")))?;
+        let def: FieldDef =
+            serde_json::from_value(item.clone()).map_err(|e| invalid(format!("{label}: {e}")))?;
         let field = compile(&def).map_err(|e| invalid(format!("{label}: {e}")))?;
         if fields.iter().any(|f| f.name == field.name) {
-            return Err(invalid(format!("{label}: the name is used by another field")));
+            return Err(invalid(format!(
+                "{label}: the name is used by another field"
+            )));
         }
         defs.push(def);
         fields.push(field);
@@ -189,7 +191,9 @@ pub fn compile(def: &FieldDef) -> Result<Field, String> {
                 Locator::Zone(z)
             }
         }
-        _ => return Err("has more than one locator; use exactly one of regex, anchor, zone".into()),
+        _ => {
+            return Err("has more than one locator; use exactly one of regex, anchor, zone".into())
+        }
     };
     if def.direction.is_some() && def.anchor.is_none() {
         return Err("direction applies only to an anchor".into());
@@ -202,8 +206,8 @@ pub fn compile(def: &FieldDef) -> Result<Field, String> {
         return Err("date_formats applies only to type date".into());
     }
     for f in &date_formats {
-        let bad = chrono::format::StrftimeItems::new(f)
-            .any(|i| matches!(i, chrono::format::Item::Error));
+        let bad =
+            chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error));
         if bad || f.is_empty() {
             return Err(format!("date format {f:?} is not a valid chrono format"));
         }
@@ -222,7 +226,12 @@ fn check_zone(z: &ZoneDef) -> Result<(), String> {
     if z.page == 0 {
         return Err("zone.page is 1-based and must be at least 1".into());
     }
-    for (k, v) in [("x", z.x), ("y", z.y), ("width", z.width), ("height", z.height)] {
+    for (k, v) in [
+        ("x", z.x),
+        ("y", z.y),
+        ("width", z.width),
+        ("height", z.height),
+    ] {
         if !(0.0..=1.0).contains(&v) || v.is_nan() {
             return Err(format!("zone.{k} is {v}, outside 0..1"));
         }
@@ -241,7 +250,9 @@ fn check_zone(z: &ZoneDef) -> Result<(), String> {
 pub fn parse_options(raw: Option<&Value>) -> Result<Options, InvalidTemplate> {
     let opts: Options = match raw {
         None | Some(Value::Null) => Options::default(),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| invalid(format!("options: {e}")))?,
+        Some(v) => {
+            serde_json::from_value(v.clone()).map_err(|e| invalid(format!("options: {e}")))?
+        }
     };
     if opts.decimal_separator != "." && opts.decimal_separator != "," {
         return Err(invalid(format!(
@@ -283,21 +294,54 @@ mod tests {
         .unwrap();
         assert_eq!(defs.len(), 4);
         assert!(fields[2].required);
-        assert!(matches!(fields[1].locator, Locator::Anchor { direction: Direction::Right, .. }));
+        assert!(matches!(
+            fields[1].locator,
+            Locator::Anchor {
+                direction: Direction::Right,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn invalid_fields_are_named_with_the_problem() {
         let cases = [
-            (json!([{"name": "a", "type": "string", "regex": "("}]), "field \"a\": invalid regex"),
-            (json!([{"name": "a", "type": "string", "regex": "x", "anchor": "y"}]), "more than one locator"),
-            (json!([{"name": "a", "type": "money", "regex": "x"}]), "unknown type \"money\""),
-            (json!([{"name": "a", "type": "string"}]), "needs one locator"),
-            (json!([{"name": "z", "type": "string", "zone": {"page": 1, "x": 0.5, "y": 0, "width": 1.5, "height": 0.1}}]), "zone.width is 1.5"),
-            (json!([{"name": "z", "type": "string", "zone": {"page": 1, "x": 0.8, "y": 0, "width": 0.5, "height": 0.1}}]), "extends past the page"),
-            (json!([{"name": "a", "type": "string", "regex": "x"}, {"name": "a", "type": "string", "regex": "y"}]), "used by another field"),
-            (json!([{"name": "a", "type": "string", "anchor": "x", "direction": "up"}]), "unknown direction"),
-            (json!([{"name": "d", "type": "date", "regex": "x", "date_formats": ["%Q"]}]), "not a valid chrono format"),
+            (
+                json!([{"name": "a", "type": "string", "regex": "("}]),
+                "field \"a\": invalid regex",
+            ),
+            (
+                json!([{"name": "a", "type": "string", "regex": "x", "anchor": "y"}]),
+                "more than one locator",
+            ),
+            (
+                json!([{"name": "a", "type": "money", "regex": "x"}]),
+                "unknown type \"money\"",
+            ),
+            (
+                json!([{"name": "a", "type": "string"}]),
+                "needs one locator",
+            ),
+            (
+                json!([{"name": "z", "type": "string", "zone": {"page": 1, "x": 0.5, "y": 0, "width": 1.5, "height": 0.1}}]),
+                "zone.width is 1.5",
+            ),
+            (
+                json!([{"name": "z", "type": "string", "zone": {"page": 1, "x": 0.8, "y": 0, "width": 0.5, "height": 0.1}}]),
+                "extends past the page",
+            ),
+            (
+                json!([{"name": "a", "type": "string", "regex": "x"}, {"name": "a", "type": "string", "regex": "y"}]),
+                "used by another field",
+            ),
+            (
+                json!([{"name": "a", "type": "string", "anchor": "x", "direction": "up"}]),
+                "unknown direction",
+            ),
+            (
+                json!([{"name": "d", "type": "date", "regex": "x", "date_formats": ["%Q"]}]),
+                "not a valid chrono format",
+            ),
             (json!([]), "at least one field"),
             (json!({"a": 1}), "must be an array"),
         ];
@@ -313,7 +357,9 @@ mod tests {
         assert!(parse_options(Some(&json!({"decimal_separator": ";"}))).is_err());
         assert!(parse_options(Some(&json!({"language": "../etc"}))).is_err());
         assert_eq!(
-            parse_options(Some(&json!({"decimal_separator": ","}))).unwrap().decimal_separator,
+            parse_options(Some(&json!({"decimal_separator": ","})))
+                .unwrap()
+                .decimal_separator,
             ","
         );
     }

@@ -85,7 +85,9 @@ async fn parse_input(state: &AppState, body: &Value) -> AppResult<Input> {
     let name = match obj.get("name") {
         Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 200 => s.trim().to_string(),
         Some(Value::String(_)) => {
-            return Err(AppError::Unprocessable("name: must be 1 to 200 characters".into()))
+            return Err(AppError::Unprocessable(
+                "name: must be 1 to 200 characters".into(),
+            ))
         }
         _ => return Err(AppError::Unprocessable("name: a string is required".into())),
     };
@@ -130,15 +132,18 @@ async fn parse_webhook(state: &AppState, w: &Value) -> AppResult<WebhookInput> {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
             for (k, v) in map {
-                let v = v
-                    .as_str()
-                    .ok_or_else(|| bad(format!("webhook.headers.{k}: the value must be a string")))?;
-                reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                    .map_err(|_| bad(format!("webhook.headers: {k:?} is not a valid header name")))?;
+                let v = v.as_str().ok_or_else(|| {
+                    bad(format!("webhook.headers.{k}: the value must be a string"))
+                })?;
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                    bad(format!("webhook.headers: {k:?} is not a valid header name"))
+                })?;
                 reqwest::header::HeaderValue::from_str(v)
                     .map_err(|_| bad(format!("webhook.headers.{k}: not a valid header value")))?;
                 if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
-                    return Err(bad(format!("webhook.headers: {k} is set by docpush and cannot be overridden")));
+                    return Err(bad(format!(
+                        "webhook.headers: {k} is set by docpush and cannot be overridden"
+                    )));
                 }
                 headers.insert(k.clone(), v.to_string());
             }
@@ -187,7 +192,12 @@ impl AppState {
         }
     }
 
-    fn view(&self, t: &templates::Model, reveal_secret: bool, reveal_headers: bool) -> AppResult<TemplateView> {
+    fn view(
+        &self,
+        t: &templates::Model,
+        reveal_secret: bool,
+        reveal_headers: bool,
+    ) -> AppResult<TemplateView> {
         let webhook = match &t.webhook_url {
             None => None,
             Some(url) => {
@@ -242,10 +252,15 @@ impl AppState {
                     }
                 }
                 t.webhook_url = Some(w.url);
-                t.webhook_headers = Some(self.secrets.seal(&serde_json::to_string(&w.headers).map_err(anyhow::Error::from)?));
-                t.webhook_events = Some(serde_json::to_string(&w.events).map_err(anyhow::Error::from)?);
+                t.webhook_headers = Some(
+                    self.secrets
+                        .seal(&serde_json::to_string(&w.headers).map_err(anyhow::Error::from)?),
+                );
+                t.webhook_events =
+                    Some(serde_json::to_string(&w.events).map_err(anyhow::Error::from)?);
                 if t.webhook_secret.is_none() {
-                    t.webhook_secret = Some(self.secrets.seal(&crate::crypto::new_webhook_secret()));
+                    t.webhook_secret =
+                        Some(self.secrets.seal(&crate::crypto::new_webhook_secret()));
                     new_secret = true;
                 }
             }
@@ -294,7 +309,12 @@ impl AppState {
         self.view(&t, false, false)
     }
 
-    pub async fn update_template(&self, account_id: &str, id: &str, body: &Value) -> AppResult<TemplateView> {
+    pub async fn update_template(
+        &self,
+        account_id: &str,
+        id: &str,
+        body: &Value,
+    ) -> AppResult<TemplateView> {
         let mut t = self.owned_template(account_id, id).await?;
         let input = parse_input(self, body).await?;
         let new_secret = self.apply(&mut t, input)?;
@@ -310,10 +330,16 @@ impl AppState {
         }
     }
 
-    pub async fn rotate_webhook_secret(&self, account_id: &str, id: &str) -> AppResult<TemplateView> {
+    pub async fn rotate_webhook_secret(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> AppResult<TemplateView> {
         let mut t = self.owned_template(account_id, id).await?;
         if t.webhook_url.is_none() {
-            return Err(AppError::Conflict("the template has no webhook to rotate a secret for".into()));
+            return Err(AppError::Conflict(
+                "the template has no webhook to rotate a secret for".into(),
+            ));
         }
         t.webhook_secret = Some(self.secrets.seal(&crate::crypto::new_webhook_secret()));
         let t = db::templates::update(&self.db, t).await?;
@@ -335,7 +361,8 @@ impl AppState {
     }
 
     fn load(&self, t: &templates::Model) -> AppResult<LoadedTemplate> {
-        let field_defs: Vec<FieldDef> = serde_json::from_str(&t.fields).map_err(anyhow::Error::from)?;
+        let field_defs: Vec<FieldDef> =
+            serde_json::from_str(&t.fields).map_err(anyhow::Error::from)?;
         let fields = field_defs
             .iter()
             .map(fields::compile)

@@ -7,7 +7,12 @@ use crate::jobs::files_under;
 use docpush::samples::{invoice_template_fields, Invoice};
 
 async fn deliveries(app: &crate::helpers::TestApp, query: &str) -> Vec<Value> {
-    let v: Value = app.get(&format!("/v1/deliveries{query}"), &app.key).await.json().await.unwrap();
+    let v: Value = app
+        .get(&format!("/v1/deliveries{query}"), &app.key)
+        .await
+        .json()
+        .await
+        .unwrap();
     v.as_array().unwrap().clone()
 }
 
@@ -16,8 +21,16 @@ async fn a_receiver_that_fails_twice_gets_the_same_event_on_the_third_attempt() 
     let app = spawn_with(|_| {}).await;
     let receiver = Receiver::start().await;
     receiver.fail_next(2, 500);
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
     app.wait_finished(&job).await;
     let got = receiver.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -26,14 +39,33 @@ async fn a_receiver_that_fails_twice_gets_the_same_event_on_the_third_attempt() 
     let ids: Vec<String> = got.iter().map(|r| r.header("webhook-id")).collect();
     assert!(ids[0].starts_with("evt_"));
     assert!(ids.iter().all(|i| *i == ids[0]), "{ids:?}");
-    assert!(got[1].at - got[0].at >= Duration::from_millis(150), "backoff between attempts");
+    assert!(
+        got[1].at - got[0].at >= Duration::from_millis(150),
+        "backoff between attempts"
+    );
 
     let list = deliveries(&app, "").await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["status"], "succeeded");
     assert_eq!(list[0]["attempts"], 3);
-    let attempts: Value = app.get(&format!("/v1/deliveries/{}/attempts", list[0]["id"].as_str().unwrap()), &app.key).await.json().await.unwrap();
-    let codes: Vec<i64> = attempts.as_array().unwrap().iter().map(|a| a["status_code"].as_i64().unwrap()).collect();
+    let attempts: Value = app
+        .get(
+            &format!(
+                "/v1/deliveries/{}/attempts",
+                list[0]["id"].as_str().unwrap()
+            ),
+            &app.key,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let codes: Vec<i64> = attempts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_i64().unwrap())
+        .collect();
     assert_eq!(codes, [500, 500, 200]);
     assert_eq!(attempts[0]["response_body"], "ack");
 }
@@ -43,13 +75,28 @@ async fn the_upload_is_kept_until_its_webhook_succeeds_then_deleted() {
     let app = spawn_with(|s| s.delivery.retry_schedule = vec![Duration::from_millis(700)]).await;
     let receiver = Receiver::start().await;
     receiver.fail_next(1, 503);
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
     let job_blobs = app.dir.path().join("blobs/jobs").join(&job);
     receiver.wait_for(1).await;
-    assert_eq!(files_under(&job_blobs).len(), 1, "kept while the delivery is pending");
+    assert_eq!(
+        files_under(&job_blobs).len(),
+        1,
+        "kept while the delivery is pending"
+    );
     receiver.wait_for(2).await;
-    eventually("the upload to be deleted", || async { files_under(&job_blobs).is_empty() }).await;
+    eventually("the upload to be deleted", || async {
+        files_under(&job_blobs).is_empty()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -57,8 +104,16 @@ async fn a_dead_letter_is_listed_and_replayed() {
     let app = spawn_with(|s| s.delivery.retry_schedule = vec![Duration::from_millis(100)]).await;
     let receiver = Receiver::start().await;
     receiver.fail_next(2, 500);
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
     app.wait_finished(&job).await;
     receiver.wait_for(2).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -72,12 +127,19 @@ async fn a_dead_letter_is_listed_and_replayed() {
     };
     assert_eq!(failed[0]["last_error"], "HTTP 500");
     let id = failed[0]["id"].as_str().unwrap();
-    let resp = app.post_json(&format!("/v1/deliveries/{id}/retry"), &app.key, &json!({})).await;
+    let resp = app
+        .post_json(&format!("/v1/deliveries/{id}/retry"), &app.key, &json!({}))
+        .await;
     assert_eq!(resp.status().as_u16(), 202);
     let got = receiver.wait_for(3).await;
     assert_eq!(got[2].header("webhook-id"), got[0].header("webhook-id"));
-    eventually("the replay to succeed", || async { deliveries(&app, "?status=succeeded").await.len() == 1 }).await;
-    let resp = app.post_json(&format!("/v1/deliveries/{id}/retry"), &app.key, &json!({})).await;
+    eventually("the replay to succeed", || async {
+        deliveries(&app, "?status=succeeded").await.len() == 1
+    })
+    .await;
+    let resp = app
+        .post_json(&format!("/v1/deliveries/{id}/retry"), &app.key, &json!({}))
+        .await;
     assert_eq!(resp.status().as_u16(), 409);
 }
 
@@ -90,20 +152,34 @@ async fn pending_deliveries_survive_a_restart_and_are_sent_once() {
     let mut app = start(settings, dir, 100).await;
     let receiver = Receiver::start().await;
     receiver.fail_next(1, 500);
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
-    app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
+    app.submit_ok(
+        t["id"].as_str().unwrap(),
+        &Invoice::numbered(1).pdf(),
+        "a.pdf",
+    )
+    .await;
     receiver.wait_for(1).await;
     app.shutdown().await;
 
     // Same data dir and database: the pending retry is picked up by the new process.
-    let restarted = docpush::startup::Application::build(second_life).await.unwrap();
+    let restarted = docpush::startup::Application::build(second_life)
+        .await
+        .unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
     let stopped = stop.clone();
-    let server = tokio::spawn(restarted.run_until_stopped(async move { stopped.cancelled().await }));
+    let server =
+        tokio::spawn(restarted.run_until_stopped(async move { stopped.cancelled().await }));
     let got = receiver.wait_for(2).await;
     assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(receiver.received().len(), 2, "nothing is sent again after the success");
+    assert_eq!(
+        receiver.received().len(),
+        2,
+        "nothing is sent again after the success"
+    );
     stop.cancel();
     server.await.unwrap().unwrap();
 }

@@ -37,7 +37,9 @@ pub fn postgres_url() -> Option<String> {
 async fn fresh_postgres(admin_url: &str) -> String {
     use sea_orm::ConnectionTrait;
     let name = format!("docpush_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = sea_orm::Database::connect(admin_url).await.expect("connecting to TEST_DATABASE_URL");
+    let admin = sea_orm::Database::connect(admin_url)
+        .await
+        .expect("connecting to TEST_DATABASE_URL");
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
@@ -49,14 +51,20 @@ async fn fresh_postgres(admin_url: &str) -> String {
 
 /// Settings every test starts from: fast retries, short leases, loopback allowed.
 pub async fn test_settings(dir: &std::path::Path) -> Settings {
-    let mut s = Settings::default();
-    s.bind = "127.0.0.1:0".into();
-    s.data_dir = dir.to_path_buf();
-    s.dev_account = false;
-    s.workers = 2;
-    s.job_lease = Duration::from_secs(2);
-    s.retention_interval = Duration::from_millis(100);
-    s.delivery.retry_schedule = vec![Duration::from_millis(200), Duration::from_millis(300), Duration::from_millis(400)];
+    let mut s = Settings {
+        bind: "127.0.0.1:0".into(),
+        data_dir: dir.to_path_buf(),
+        dev_account: false,
+        workers: 2,
+        job_lease: Duration::from_secs(2),
+        retention_interval: Duration::from_millis(100),
+        ..Settings::default()
+    };
+    s.delivery.retry_schedule = vec![
+        Duration::from_millis(200),
+        Duration::from_millis(300),
+        Duration::from_millis(400),
+    ];
     s.delivery.timeout = Duration::from_secs(5);
     s.delivery.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
     if let Some(url) = postgres_url() {
@@ -77,11 +85,17 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 pub async fn start(settings: Settings, dir: tempfile::TempDir, credits: i64) -> TestApp {
-    let app = Application::build(settings).await.expect("building the app");
-    let state = app.state().clone();
-    let (account, key) = docpush::db::accounts::create(&state.db, &format!("acct-{}", uuid::Uuid::new_v4().simple()), credits)
+    let app = Application::build(settings)
         .await
-        .unwrap();
+        .expect("building the app");
+    let state = app.state().clone();
+    let (account, key) = docpush::db::accounts::create(
+        &state.db,
+        &format!("acct-{}", uuid::Uuid::new_v4().simple()),
+        credits,
+    )
+    .await
+    .unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     let stop = CancellationToken::new();
     let stopped = stop.clone();
@@ -113,9 +127,13 @@ impl TestApp {
 
     /// Another key of a new account with `credits`.
     pub async fn other_account(&self, credits: i64) -> String {
-        let (_, key) = docpush::db::accounts::create(&self.state.db, &format!("acct-{}", uuid::Uuid::new_v4().simple()), credits)
-            .await
-            .unwrap();
+        let (_, key) = docpush::db::accounts::create(
+            &self.state.db,
+            &format!("acct-{}", uuid::Uuid::new_v4().simple()),
+            credits,
+        )
+        .await
+        .unwrap();
         key
     }
 
@@ -130,7 +148,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
-        self.http.get(format!("{}{path}", self.base)).header("x-auth", key).send().await.unwrap()
+        self.http
+            .get(format!("{}{path}", self.base))
+            .header("x-auth", key)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Creates a template; returns its body (with `id` and the webhook secret).
@@ -144,7 +167,12 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
-    pub async fn submit(&self, template_id: &str, bytes: &[u8], file_name: &str) -> reqwest::Response {
+    pub async fn submit(
+        &self,
+        template_id: &str,
+        bytes: &[u8],
+        file_name: &str,
+    ) -> reqwest::Response {
         self.post_json(
             "/process-job",
             &self.key,
@@ -162,7 +190,9 @@ impl TestApp {
     }
 
     pub async fn status(&self, job_id: &str) -> Value {
-        let resp = self.get(&format!("/job-status?job_id={job_id}"), &self.key).await;
+        let resp = self
+            .get(&format!("/job-status?job_id={job_id}"), &self.key)
+            .await;
         assert_eq!(resp.status().as_u16(), 200);
         resp.json().await.unwrap()
     }
@@ -181,11 +211,21 @@ impl TestApp {
     }
 
     pub async fn results(&self, job_id: &str, format: &str) -> reqwest::Response {
-        self.post_json("/v1/job-results", &self.key, &json!({"job_id": job_id, "result_format": format})).await
+        self.post_json(
+            "/v1/job-results",
+            &self.key,
+            &json!({"job_id": job_id, "result_format": format}),
+        )
+        .await
     }
 
     pub async fn credits(&self) -> i64 {
-        let v: Value = self.get("/v1/account", &self.key).await.json().await.unwrap();
+        let v: Value = self
+            .get("/v1/account", &self.key)
+            .await
+            .json()
+            .await
+            .unwrap();
         v["credits"].as_i64().unwrap()
     }
 }
@@ -203,7 +243,10 @@ impl Received {
         serde_json::from_slice(&self.body).unwrap()
     }
     pub fn header(&self, name: &str) -> String {
-        self.headers.get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default()
     }
 }
 
@@ -234,9 +277,14 @@ impl Receiver {
                             reqwest::header::HeaderValue::from_bytes(v.as_bytes()).unwrap(),
                         );
                     }
-                    r.lock().unwrap().push(Received { headers, body: body.to_vec(), at: Instant::now() });
+                    r.lock().unwrap().push(Received {
+                        headers,
+                        body: body.to_vec(),
+                        at: Instant::now(),
+                    });
                     let status = p.lock().unwrap().pop_front().unwrap_or(200);
-                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).body("ack")
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                        .body("ack")
                 }
             }))
         })
@@ -246,7 +294,11 @@ impl Receiver {
         .unwrap()
         .run();
         tokio::spawn(server);
-        Self { url: format!("http://127.0.0.1:{port}/hook"), requests, plan }
+        Self {
+            url: format!("http://127.0.0.1:{port}/hook"),
+            requests,
+            plan,
+        }
     }
 
     /// The next `n` requests are answered with `status`.
@@ -269,7 +321,11 @@ impl Receiver {
             if got.len() >= n {
                 return got;
             }
-            assert!(Instant::now() < deadline, "only {} of {n} webhooks arrived", got.len());
+            assert!(
+                Instant::now() < deadline,
+                "only {} of {n} webhooks arrived",
+                got.len()
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

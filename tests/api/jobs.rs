@@ -4,7 +4,12 @@ use crate::helpers::{b64, eventually, spawn_app, spawn_with, start, test_setting
 use docpush::samples::{invoice_template_fields, pdf, text, zip, Invoice};
 
 fn history(status: &Value) -> Vec<String> {
-    status["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap().to_string()).collect()
+    status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap().to_string())
+        .collect()
 }
 
 pub fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -33,9 +38,19 @@ async fn a_single_pdf_goes_through_every_status_and_extracts_its_fields() {
     let app = spawn_app().await;
     let t = app.create_template(invoice_template_fields(), None).await;
     let inv = Invoice::numbered(7);
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &inv.pdf(), "inv.pdf").await;
+    let job = app
+        .submit_ok(t["id"].as_str().unwrap(), &inv.pdf(), "inv.pdf")
+        .await;
     let status = app.wait_finished(&job).await;
-    assert_eq!(history(&status), ["NEW", "PROCESSING IMAGE", "PROCESS IMAGE SUCCESS", "SUCCESS"]);
+    assert_eq!(
+        history(&status),
+        [
+            "NEW",
+            "PROCESSING IMAGE",
+            "PROCESS IMAGE SUCCESS",
+            "SUCCESS"
+        ]
+    );
     assert_eq!(status["files"][0]["status"], "PROCESS IMAGE SUCCESS");
     assert_eq!(status["files"][0]["pages"], 2);
     assert_eq!(status["progress"], json!({"total": 1, "done": 1}));
@@ -60,7 +75,11 @@ async fn a_single_pdf_goes_through_every_status_and_extracts_its_fields() {
 async fn a_zip_is_a_batch_of_root_documents_with_skipped_entries_listed() {
     let app = spawn_app().await;
     let t = app.create_template(invoice_template_fields(), None).await;
-    let (a, b, c) = (Invoice::numbered(1).pdf(), Invoice::numbered(2).pdf(), Invoice::numbered(3).pdf());
+    let (a, b, c) = (
+        Invoice::numbered(1).pdf(),
+        Invoice::numbered(2).pdf(),
+        Invoice::numbered(3).pdf(),
+    );
     let broken = b"%PDF-1.4 this is not really a pdf".to_vec();
     let archive = zip(&[
         ("a.pdf", &a),
@@ -70,24 +89,53 @@ async fn a_zip_is_a_batch_of_root_documents_with_skipped_entries_listed() {
         ("notes.txt", b"hello"),
         ("broken.pdf", &broken),
     ]);
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &archive, "batch.zip").await;
+    let job = app
+        .submit_ok(t["id"].as_str().unwrap(), &archive, "batch.zip")
+        .await;
     let status = app.wait_finished(&job).await;
     assert_eq!(
         history(&status),
-        ["NEW", "UNZIPPING FILE", "UNZIP FILE SUCCESS", "PROCESSING IMAGE", "PROCESS IMAGE SUCCESS", "SUCCESS"]
+        [
+            "NEW",
+            "UNZIPPING FILE",
+            "UNZIP FILE SUCCESS",
+            "PROCESSING IMAGE",
+            "PROCESS IMAGE SUCCESS",
+            "SUCCESS"
+        ]
     );
     let files: Vec<(&str, &str)> = status["files"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|f| (f["file_name"].as_str().unwrap(), f["status"].as_str().unwrap()))
+        .map(|f| {
+            (
+                f["file_name"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         files,
-        [("a.pdf", "PROCESS IMAGE SUCCESS"), ("b.pdf", "PROCESS IMAGE SUCCESS"), ("broken.pdf", "PROCESS IMAGE FAILED")]
+        [
+            ("a.pdf", "PROCESS IMAGE SUCCESS"),
+            ("b.pdf", "PROCESS IMAGE SUCCESS"),
+            ("broken.pdf", "PROCESS IMAGE FAILED")
+        ]
     );
-    assert!(status["files"][2]["error"].as_str().unwrap().contains("not a valid PDF"), "{status}");
-    let skipped: Vec<&str> = status["skipped"].as_array().unwrap().iter().map(|s| s["file_name"].as_str().unwrap()).collect();
+    assert!(
+        status["files"][2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("not a valid PDF"),
+        "{status}"
+    );
+    let skipped: Vec<&str> = status["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["file_name"].as_str().unwrap())
+        .collect();
     assert_eq!(skipped, ["nested/c.pdf", "notes.txt"]);
     assert_eq!(status["progress"], json!({"total": 3, "done": 3}));
 }
@@ -101,16 +149,35 @@ async fn unsafe_archives_fail_and_nothing_is_extracted() {
     let pdf_bytes = Invoice::numbered(1).pdf();
     let zeros = vec![0u8; 4 * 1024 * 1024];
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("zip-slip", zip(&[("ok.pdf", &pdf_bytes), ("../../evil.pdf", &pdf_bytes)]), "traversal"),
-        ("absolute", zip(&[("/tmp/evil.pdf", &pdf_bytes)]), "absolute path"),
-        ("bomb", zip(&[("ok.pdf", &pdf_bytes), ("bomb.pdf", &zeros)]), "zip bomb"),
+        (
+            "zip-slip",
+            zip(&[("ok.pdf", &pdf_bytes), ("../../evil.pdf", &pdf_bytes)]),
+            "traversal",
+        ),
+        (
+            "absolute",
+            zip(&[("/tmp/evil.pdf", &pdf_bytes)]),
+            "absolute path",
+        ),
+        (
+            "bomb",
+            zip(&[("ok.pdf", &pdf_bytes), ("bomb.pdf", &zeros)]),
+            "zip bomb",
+        ),
     ];
     for (what, archive, reason) in cases {
         let job = app.submit_ok(tid, &archive, &format!("{what}.zip")).await;
         let status = app.wait_finished(&job).await;
         assert_eq!(status["status"], "FAILED", "{what}");
-        assert_eq!(history(&status), ["NEW", "UNZIPPING FILE", "UNZIP FILE FAILED", "FAILED"], "{what}");
-        assert!(status["error"].as_str().unwrap().contains(reason), "{what}: {status}");
+        assert_eq!(
+            history(&status),
+            ["NEW", "UNZIPPING FILE", "UNZIP FILE FAILED", "FAILED"],
+            "{what}"
+        );
+        assert!(
+            status["error"].as_str().unwrap().contains(reason),
+            "{what}: {status}"
+        );
         assert_eq!(status["files"], json!([]), "{what}");
         let rows = docpush::db::entities::files::Entity::find()
             .filter(docpush::db::entities::files::Column::JobId.eq(job.as_str()))
@@ -130,10 +197,22 @@ async fn too_many_entries_fail_the_archive() {
     let app = spawn_with(|s| s.limits.zip_max_entries = 2).await;
     let t = app.create_template(invoice_template_fields(), None).await;
     let p = Invoice::numbered(1).pdf();
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &zip(&[("a.pdf", &p), ("b.pdf", &p), ("c.pdf", &p)]), "x.zip").await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &zip(&[("a.pdf", &p), ("b.pdf", &p), ("c.pdf", &p)]),
+            "x.zip",
+        )
+        .await;
     let status = app.wait_finished(&job).await;
     assert_eq!(status["status"], "FAILED");
-    assert!(status["error"].as_str().unwrap().contains("more than the limit of 2"), "{status}");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("more than the limit of 2"),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -144,15 +223,30 @@ async fn images_and_broken_files_fail_with_clear_errors() {
     let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0".to_vec();
     let job = app.submit_ok(tid, &png, "photo.png").await;
     let status = app.wait_finished(&job).await;
-    assert_eq!(history(&status), ["NEW", "PROCESSING IMAGE", "PROCESS IMAGE FAILED", "FAILED"]);
-    assert!(status["error"].as_str().unwrap().contains("OCR not available"), "{status}");
+    assert_eq!(
+        history(&status),
+        ["NEW", "PROCESSING IMAGE", "PROCESS IMAGE FAILED", "FAILED"]
+    );
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("OCR not available"),
+        "{status}"
+    );
 
     let truncated = Invoice::numbered(1).pdf()[..300].to_vec();
     let job = app.submit_ok(tid, &truncated, "cut.pdf").await;
     let status = app.wait_finished(&job).await;
     assert_eq!(status["status"], "FAILED");
     assert_eq!(status["files"][0]["status"], "PROCESS IMAGE FAILED");
-    assert!(status["files"][0]["error"].as_str().unwrap().contains("PDF"), "{status}");
+    assert!(
+        status["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("PDF"),
+        "{status}"
+    );
     assert_eq!(app.credits().await, 1000, "failed documents cost nothing");
 }
 
@@ -164,14 +258,24 @@ async fn credits_are_charged_per_page_and_never_go_negative() {
     let t = app.create_template(invoice_template_fields(), None).await;
     let tid = t["id"].as_str().unwrap();
 
-    let job = app.submit_ok(tid, &Invoice::numbered(1).pdf(), "two-pages.pdf").await;
+    let job = app
+        .submit_ok(tid, &Invoice::numbered(1).pdf(), "two-pages.pdf")
+        .await;
     assert_eq!(app.wait_finished(&job).await["status"], "SUCCESS");
     assert_eq!(app.credits().await, 1);
 
-    let job = app.submit_ok(tid, &Invoice::numbered(2).pdf(), "two-more.pdf").await;
+    let job = app
+        .submit_ok(tid, &Invoice::numbered(2).pdf(), "two-more.pdf")
+        .await;
     let status = app.wait_finished(&job).await;
     assert_eq!(status["status"], "FAILED");
-    assert!(status["files"][0]["error"].as_str().unwrap().contains("INSUFFICIENT CREDITS"), "{status}");
+    assert!(
+        status["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("INSUFFICIENT CREDITS"),
+        "{status}"
+    );
     assert_eq!(app.credits().await, 1);
 
     let one_page = pdf(&[vec![text(40.0, 40.0, 12.0, "Invoice No: ONE-1")]]);
@@ -179,7 +283,9 @@ async fn credits_are_charged_per_page_and_never_go_negative() {
     assert_eq!(app.wait_finished(&job).await["status"], "SUCCESS");
     assert_eq!(app.credits().await, 0);
 
-    let ledger = docpush::db::accounts::ledger(&app.state.db, &app.account_id).await.unwrap();
+    let ledger = docpush::db::accounts::ledger(&app.state.db, &app.account_id)
+        .await
+        .unwrap();
     let deltas: Vec<i64> = ledger.iter().map(|l| l.delta).collect();
     assert_eq!(deltas, [3, -2, -1]);
     assert!(ledger.iter().all(|l| l.balance_after >= 0));
@@ -190,7 +296,10 @@ async fn json_and_csv_results_hold_the_same_content() {
     let app = spawn_app().await;
     let t = app.create_template(invoice_template_fields(), None).await;
     let tid = t["id"].as_str().unwrap();
-    let archive = zip(&[("x, \"quoted\".pdf", &Invoice::numbered(1).pdf()), ("y.pdf", &Invoice::numbered(2).pdf())]);
+    let archive = zip(&[
+        ("x, \"quoted\".pdf", &Invoice::numbered(1).pdf()),
+        ("y.pdf", &Invoice::numbered(2).pdf()),
+    ]);
     let resp = app
         .post_json("/process-job", &app.key, &json!({"template_id": tid, "actual_image": b64(&archive), "static_values": {"batch": "B-1", "n": 2}}))
         .await;
@@ -201,13 +310,32 @@ async fn json_and_csv_results_hold_the_same_content() {
     let json_results: Value = app.results(job, "json").await.json().await.unwrap();
     let resp = app.results(job, "csv").await;
     assert_eq!(resp.status().as_u16(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let csv_text = resp.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     assert_eq!(
         header,
-        ["file_name", "status", "invoice_number", "invoice_date", "total", "vendor", "reference", "paid", "batch", "n"]
+        [
+            "file_name",
+            "status",
+            "invoice_number",
+            "invoice_date",
+            "total",
+            "vendor",
+            "reference",
+            "paid",
+            "batch",
+            "n"
+        ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let results = json_results["results"].as_array().unwrap();
@@ -227,7 +355,10 @@ async fn json_and_csv_results_hold_the_same_content() {
         assert_eq!(&row[8], "B-1");
         assert_eq!(&row[9], "2");
     }
-    assert_eq!(json_results["static_values"], json!({"batch": "B-1", "n": 2}));
+    assert_eq!(
+        json_results["static_values"],
+        json!({"batch": "B-1", "n": 2})
+    );
 }
 
 #[tokio::test]
@@ -235,20 +366,43 @@ async fn results_answer_409_while_running_and_410_after_retention() {
     // No workers: the job stays NEW.
     let app = spawn_with(|s| s.workers_enabled = false).await;
     let t = app.create_template(invoice_template_fields(), None).await;
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
     let resp = app.results(&job, "json").await;
     assert_eq!(resp.status().as_u16(), 409);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "conflict");
 
     let app = spawn_with(|s| s.retention = std::time::Duration::from_millis(300)).await;
     let t = app.create_template(invoice_template_fields(), None).await;
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
     app.wait_finished(&job).await;
-    eventually("the purge", || async { app.results(&job, "json").await.status().as_u16() == 410 }).await;
+    eventually("the purge", || async {
+        app.results(&job, "json").await.status().as_u16() == 410
+    })
+    .await;
     let resp = app.results(&job, "csv").await;
     assert_eq!(resp.status().as_u16(), 410);
-    assert!(blob_files(app.dir.path()).is_empty(), "{:?}", blob_files(app.dir.path()));
-    assert_eq!(app.status(&job).await["status"], "SUCCESS", "the job itself is still known");
+    assert!(
+        blob_files(app.dir.path()).is_empty(),
+        "{:?}",
+        blob_files(app.dir.path())
+    );
+    assert_eq!(
+        app.status(&job).await["status"],
+        "SUCCESS",
+        "the job itself is still known"
+    );
 }
 
 #[tokio::test]
@@ -260,7 +414,13 @@ async fn required_fields_missing_need_review_and_unparsable_values_warn() {
         {"name": "vendor_as_number", "type": "number", "zone": {"page": 1, "x": 0.0, "y": 0.03, "width": 0.5, "height": 0.05}}
     ]);
     let t = app.create_template(fields, None).await;
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(1).pdf(), "a.pdf").await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
     app.wait_finished(&job).await;
     let results: Value = app.results(&job, "json").await.json().await.unwrap();
     let r = &results["results"][0];
@@ -268,5 +428,8 @@ async fn required_fields_missing_need_review_and_unparsable_values_warn() {
     assert_eq!(r["result"]["po"], Value::Null);
     assert_eq!(r["result"]["vendor_as_number"], Value::Null);
     assert_eq!(r["warnings"], json!(["vendor_as_number"]));
-    assert_eq!(r["result"]["total"], json!(Invoice::numbered(1).total_value()));
+    assert_eq!(
+        r["result"]["total"],
+        json!(Invoice::numbered(1).total_value())
+    );
 }

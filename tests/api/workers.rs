@@ -8,11 +8,19 @@ use docpush::jobs::JobStatus;
 use docpush::samples::{invoice_template_fields, zip, Invoice};
 use docpush::startup::Application;
 
-async fn run_workers(settings: docpush::config::Settings) -> (tokio_util::sync::CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+async fn run_workers(
+    settings: docpush::config::Settings,
+) -> (
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let app = Application::build(settings).await.unwrap();
     let stop = tokio_util::sync::CancellationToken::new();
     let stopped = stop.clone();
-    (stop, tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await })))
+    (
+        stop,
+        tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await })),
+    )
 }
 
 #[tokio::test]
@@ -25,33 +33,80 @@ async fn a_job_whose_worker_died_is_resumed_after_its_lease_and_finishes_once() 
     worker_only.api_enabled = false;
     let app = start(api_only, dir, 100).await;
     let receiver = Receiver::start().await;
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
     let docs: Vec<Vec<u8>> = (0..3).map(|i| Invoice::numbered(i).pdf()).collect();
-    let archive = zip(&[("a.pdf", &docs[0]), ("b.pdf", &docs[1]), ("c.pdf", &docs[2])]);
-    let job = app.submit_ok(t["id"].as_str().unwrap(), &archive, "batch.zip").await;
+    let archive = zip(&[
+        ("a.pdf", &docs[0]),
+        ("b.pdf", &docs[1]),
+        ("c.pdf", &docs[2]),
+    ]);
+    let job = app
+        .submit_ok(t["id"].as_str().unwrap(), &archive, "batch.zip")
+        .await;
 
     // A worker claims the job, starts unzipping, and dies.
     let lease_ms = 1500;
-    let claimed = docpush::db::jobs::claim_next(&app.state.db, "doomed-worker", lease_ms).await.unwrap().unwrap();
+    let claimed = docpush::db::jobs::claim_next(&app.state.db, "doomed-worker", lease_ms)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(claimed.id, job);
-    assert!(docpush::db::jobs::move_status(&app.state.db, &job, "doomed-worker", JobStatus::New, JobStatus::UnzippingFile, None).await.unwrap());
+    assert!(docpush::db::jobs::move_status(
+        &app.state.db,
+        &job,
+        "doomed-worker",
+        JobStatus::New,
+        JobStatus::UnzippingFile,
+        None
+    )
+    .await
+    .unwrap());
 
     let (stop, worker) = run_workers(worker_only).await;
     let status = app.wait_finished(&job).await;
     assert_eq!(status["status"], "SUCCESS");
-    let history: Vec<&str> = status["history"].as_array().unwrap().iter().map(|h| h["status"].as_str().unwrap()).collect();
-    assert_eq!(history, ["NEW", "UNZIPPING FILE", "UNZIP FILE SUCCESS", "PROCESSING IMAGE", "PROCESS IMAGE SUCCESS", "SUCCESS"]);
+    let history: Vec<&str> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "NEW",
+            "UNZIPPING FILE",
+            "UNZIP FILE SUCCESS",
+            "PROCESSING IMAGE",
+            "PROCESS IMAGE SUCCESS",
+            "SUCCESS"
+        ]
+    );
 
     let got = receiver.wait_for(3).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(receiver.received().len(), 3, "one webhook per document");
-    let mut names: Vec<String> = got.iter().map(|r| r.json()["data"]["file_name"].as_str().unwrap().to_string()).collect();
+    let mut names: Vec<String> = got
+        .iter()
+        .map(|r| r.json()["data"]["file_name"].as_str().unwrap().to_string())
+        .collect();
     names.sort();
     assert_eq!(names, ["a.pdf", "b.pdf", "c.pdf"]);
-    let row = docpush::db::jobs::get_any(&app.state.db, &job).await.unwrap().unwrap();
+    let row = docpush::db::jobs::get_any(&app.state.db, &job)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.claims, 2, "claimed by the dead worker, then once more");
-    let ledger = docpush::db::accounts::ledger(&app.state.db, &app.account_id).await.unwrap();
-    assert_eq!(ledger.iter().filter(|l| l.delta < 0).count(), 3, "each document charged once");
+    let ledger = docpush::db::accounts::ledger(&app.state.db, &app.account_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.iter().filter(|l| l.delta < 0).count(),
+        3,
+        "each document charged once"
+    );
     assert_eq!(app.credits().await, 100 - 6);
     stop.cancel();
     worker.await.unwrap().unwrap();
@@ -66,10 +121,19 @@ async fn two_worker_processes_share_the_queue_and_each_job_runs_once() {
     let app = start(settings, dir, 1000).await;
     let (stop, worker) = run_workers(second).await;
     let receiver = Receiver::start().await;
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
     let mut jobs = Vec::new();
     for i in 0..12 {
-        jobs.push(app.submit_ok(t["id"].as_str().unwrap(), &Invoice::numbered(i).pdf(), &format!("{i}.pdf")).await);
+        jobs.push(
+            app.submit_ok(
+                t["id"].as_str().unwrap(),
+                &Invoice::numbered(i).pdf(),
+                &format!("{i}.pdf"),
+            )
+            .await,
+        );
     }
     for j in &jobs {
         assert_eq!(app.wait_finished(j).await["status"], "SUCCESS");
@@ -81,11 +145,16 @@ async fn two_worker_processes_share_the_queue_and_each_job_runs_once() {
     let mut per_job: HashMap<String, usize> = HashMap::new();
     for r in &got {
         let body: Value = r.json();
-        *per_job.entry(body["job_id"].as_str().unwrap().to_string()).or_default() += 1;
+        *per_job
+            .entry(body["job_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     assert!(per_job.values().all(|n| *n == 1), "{per_job:?}");
     for j in &jobs {
-        let row = docpush::db::jobs::get_any(&app.state.db, j).await.unwrap().unwrap();
+        let row = docpush::db::jobs::get_any(&app.state.db, j)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(row.claims, 1, "job {j} claimed more than once");
     }
     assert_eq!(app.credits().await, 1000 - 24);
