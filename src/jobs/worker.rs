@@ -24,8 +24,11 @@ use crate::db::{
 use crate::delivery::{self, events::EventType, NewEvent};
 use crate::extraction::{rules, DocKind};
 use crate::state::AppState;
-use crate::storage::keys;
+use crate::storage::{keys, StorageError};
 use crate::templates::service::LoadedTemplate;
+
+/// A job claimed this many times without finishing is failed instead of retried again.
+const MAX_CLAIMS: i64 = 10;
 
 /// What one call of [`try_run_one`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,10 +45,11 @@ pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker)
         let owner = format!("job-{}-{n}", uuid::Uuid::new_v4().simple());
         tracker.spawn(async move {
             loop {
-                let outcome = tokio::select! {
-                    _ = token.cancelled() => break,
-                    r = try_run_one(&state, &owner) => r,
-                };
+                if token.is_cancelled() {
+                    break;
+                }
+                // The job in hand is finished even when shutdown starts meanwhile.
+                let outcome = try_run_one(&state, &owner).await;
                 let pause = match outcome {
                     Ok(Outcome::Processed) => continue,
                     Ok(Outcome::Idle) => Duration::from_millis(500),
@@ -114,16 +118,16 @@ async fn process(
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = ?e, "template missing; failing the job");
-            return fail_without_files(
-                state,
-                owner,
-                job,
-                status,
-                "the job's template no longer exists",
-            )
-            .await;
+            return abandon(state, owner, job, None, status, "the job's template no longer exists").await;
         }
     };
+    if job.claims > MAX_CLAIMS {
+        let reason = format!(
+            "processing stopped after {MAX_CLAIMS} attempts; see the service log for job {}",
+            job.id
+        );
+        return abandon(state, owner, job, Some(&template), status, &reason).await;
+    }
     let kind: DocKind = job.source_kind.parse().map_err(anyhow::Error::msg)?;
 
     if status == JobStatus::New && kind == DocKind::Zip {
@@ -241,24 +245,61 @@ async fn finish(
     Ok(())
 }
 
-async fn fail_without_files(
+/// Ends a job that cannot go on: unfinished documents fail with `reason`, the job fails.
+async fn abandon(
     state: &AppState,
     owner: &str,
     job: &jobs::Model,
+    template: Option<&LoadedTemplate>,
     mut status: JobStatus,
     reason: &str,
 ) -> anyhow::Result<()> {
-    for next in [
-        JobStatus::ProcessingImage,
-        JobStatus::ProcessImageFailed,
-        JobStatus::Failed,
-    ] {
-        if status.can_move_to(next) {
-            let err = (next == JobStatus::ProcessImageFailed).then_some(reason);
-            step(state, job, owner, status, next, err).await?;
-            status = next;
+    tracing::error!(reason, "abandoning the job");
+    for file in db::jobs::files_of(&state.db, &job.id).await? {
+        if matches!(file.status.parse(), Ok(JobStatus::New | JobStatus::ProcessingImage)) {
+            fail_file(state, job, template, &file, reason).await?;
         }
     }
+    while !status.is_final() {
+        let next = match status {
+            JobStatus::New | JobStatus::UnzipFileSuccess => JobStatus::ProcessingImage,
+            JobStatus::UnzippingFile => JobStatus::UnzipFileFailed,
+            JobStatus::ProcessingImage => JobStatus::ProcessImageFailed,
+            JobStatus::ProcessImageSuccess => JobStatus::Success,
+            _ => JobStatus::Failed,
+        };
+        let err = matches!(next, JobStatus::UnzipFileFailed | JobStatus::ProcessImageFailed)
+            .then_some(reason);
+        step(state, job, owner, status, next, err).await?;
+        status = next;
+    }
+    Ok(())
+}
+
+/// Fails one document with `reason` and announces it.
+async fn fail_file(
+    state: &AppState,
+    job: &jobs::Model,
+    template: Option<&LoadedTemplate>,
+    file: &files::Model,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let txn = state.db.begin().await?;
+    let (_, event, data) = failed_outcome(&txn, job, file, None, reason).await?;
+    if data.is_null() {
+        return Ok(());
+    }
+    let new_event = NewEvent {
+        event_type: event,
+        account_id: &job.account_id,
+        job_id: &job.id,
+        file_id: Some(&file.id),
+        template_id: &job.template_id,
+        data,
+    };
+    delivery::emit(&txn, new_event, template.and_then(|t| t.webhook.as_ref())).await?;
+    txn.commit().await?;
+    state.deliveries_ready.notify_one();
     Ok(())
 }
 
@@ -355,11 +396,18 @@ async fn process_file(
 ) -> anyhow::Result<()> {
     db::jobs::start_file(&state.db, &file.id).await?;
     let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
-    let key = file
-        .blob_key
-        .as_deref()
-        .ok_or_else(|| anyhow::anyhow!("file {} has no stored document", file.id))?;
-    let bytes = state.blobs.get(key).await?;
+    let stored = match file.blob_key.as_deref() {
+        Some(key) => state.blobs.get(key).await,
+        None => Err(StorageError::NotFound(format!("file {}", file.id))),
+    };
+    let bytes = match stored {
+        Ok(b) => b,
+        Err(StorageError::NotFound(_)) => {
+            let reason = "the stored document is missing";
+            return fail_file(state, job, Some(template), file, reason).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
     let read = state.reader.read(kind, bytes).await;
     let extracted = match read {
         Ok(doc) => {
