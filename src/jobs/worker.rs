@@ -118,7 +118,15 @@ async fn process(
         Ok(t) => t,
         Err(e) => {
             tracing::error!(error = ?e, "template missing; failing the job");
-            return abandon(state, owner, job, None, status, "the job's template no longer exists").await;
+            return abandon(
+                state,
+                owner,
+                job,
+                None,
+                status,
+                "the job's template no longer exists",
+            )
+            .await;
         }
     };
     if job.claims > MAX_CLAIMS {
@@ -256,7 +264,10 @@ async fn abandon(
 ) -> anyhow::Result<()> {
     tracing::error!(reason, "abandoning the job");
     for file in db::jobs::files_of(&state.db, &job.id).await? {
-        if matches!(file.status.parse(), Ok(JobStatus::New | JobStatus::ProcessingImage)) {
+        if matches!(
+            file.status.parse(),
+            Ok(JobStatus::New | JobStatus::ProcessingImage)
+        ) {
             fail_file(state, job, template, &file, reason).await?;
         }
     }
@@ -268,8 +279,11 @@ async fn abandon(
             JobStatus::ProcessImageSuccess => JobStatus::Success,
             _ => JobStatus::Failed,
         };
-        let err = matches!(next, JobStatus::UnzipFileFailed | JobStatus::ProcessImageFailed)
-            .then_some(reason);
+        let err = matches!(
+            next,
+            JobStatus::UnzipFileFailed | JobStatus::ProcessImageFailed
+        )
+        .then_some(reason);
         step(state, job, owner, status, next, err).await?;
         status = next;
     }

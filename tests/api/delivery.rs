@@ -183,3 +183,30 @@ async fn pending_deliveries_survive_a_restart_and_are_sent_once() {
     stop.cancel();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn a_template_subscribed_to_batch_completed_gets_one_per_job() {
+    let app = spawn_with(|_| {}).await;
+    let receiver = Receiver::start().await;
+    let body = json!({"name": "t", "fields": invoice_template_fields(),
+        "webhook": {"url": receiver.url, "events": ["batch.completed"]}});
+    let t: Value = app
+        .post_json("/v1/templates", &app.key, &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let p = Invoice::numbered(1).pdf();
+    let archive = docpush::samples::zip(&[("a.pdf", &p), ("b.pdf", &p)]);
+    let job = app
+        .submit_ok(t["id"].as_str().unwrap(), &archive, "x.zip")
+        .await;
+    app.wait_finished(&job).await;
+    let got = receiver.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1);
+    let body = got[0].json();
+    assert_eq!(body["type"], "batch.completed");
+    assert_eq!(body["data"]["status"], "SUCCESS");
+    assert_eq!(body["data"]["files"].as_array().unwrap().len(), 2);
+}

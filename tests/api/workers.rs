@@ -172,26 +172,44 @@ async fn a_missing_stored_document_fails_its_file_and_a_job_that_keeps_dying_is_
     worker_only.api_enabled = false;
     let app = start(api_only, dir, 100).await;
     let receiver = Receiver::start().await;
-    let t = app.create_template(invoice_template_fields(), Some(&receiver.url)).await;
+    let t = app
+        .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
     let tid = t["id"].as_str().unwrap();
 
     // Claimed and dropped by eleven workers in a row (each lease already expired).
-    let cursed = app.submit_ok(tid, &Invoice::numbered(2).pdf(), "cursed.pdf").await;
+    let cursed = app
+        .submit_ok(tid, &Invoice::numbered(2).pdf(), "cursed.pdf")
+        .await;
     for i in 0..11 {
-        let claimed = docpush::db::jobs::claim_next(&app.state.db, &format!("dying-{i}"), -1).await.unwrap().unwrap();
+        let claimed = docpush::db::jobs::claim_next(&app.state.db, &format!("dying-{i}"), -1)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(claimed.id, cursed);
     }
 
-    let lost = app.submit_ok(tid, &Invoice::numbered(1).pdf(), "lost.pdf").await;
+    let lost = app
+        .submit_ok(tid, &Invoice::numbered(1).pdf(), "lost.pdf")
+        .await;
     std::fs::remove_file(app.dir.path().join("blobs/jobs").join(&lost).join("upload")).unwrap();
 
     let (stop, worker) = run_workers(worker_only).await;
     let status = app.wait_finished(&lost).await;
     assert_eq!(status["status"], "FAILED");
-    assert_eq!(status["files"][0]["error"], "the stored document is missing");
+    assert_eq!(
+        status["files"][0]["error"],
+        "the stored document is missing"
+    );
     let status = app.wait_finished(&cursed).await;
     assert_eq!(status["status"], "FAILED");
-    assert!(status["files"][0]["error"].as_str().unwrap().contains("after 10 attempts"), "{status}");
+    assert!(
+        status["files"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("after 10 attempts"),
+        "{status}"
+    );
     let got = receiver.wait_for(2).await;
     assert!(got.iter().all(|r| r.json()["type"] == "extraction.failed"));
     assert_eq!(app.credits().await, 100);
