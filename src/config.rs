@@ -19,6 +19,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Database URL; `None` means the SQLite file `docpush.db` in `data_dir`.
     pub database_url: Option<String>,
+    /// Connections in the SQLite pool (readers run in parallel; writers take turns).
+    pub sqlite_connections: u32,
     /// Run the HTTP API in this process.
     pub api_enabled: bool,
     /// Run the job and delivery workers in this process.
@@ -77,6 +79,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            sqlite_connections: 1,
             api_enabled: true,
             workers_enabled: true,
             workers: default_workers(),
@@ -138,6 +141,9 @@ impl Settings {
             s.data_dir = PathBuf::from(v);
         }
         s.database_url = var("DATABASE_URL");
+        if let Some(v) = var("DOCPUSH_SQLITE_CONNECTIONS") {
+            s.sqlite_connections = parse_num(&v, "DOCPUSH_SQLITE_CONNECTIONS")?;
+        }
         if let Some(v) = var("DOCPUSH_WORKERS") {
             s.workers = parse_num(&v, "DOCPUSH_WORKERS")?;
             if s.workers == 0 {

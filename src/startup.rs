@@ -39,7 +39,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             settings.data_dir.display()
         )
     })?;
-    let db = db::connect(&settings.effective_database_url()).await?;
+    let db = db::connect(
+        &settings.effective_database_url(),
+        settings.sqlite_connections,
+    )
+    .await?;
     db::migrate(&db).await?;
     let secrets = SecretBox::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)?;
     let blobs = BlobStore::Local(LocalStore::new(settings.data_dir.join("blobs"))?);
