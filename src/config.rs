@@ -27,6 +27,8 @@ pub struct Settings {
     pub workers_enabled: bool,
     /// Number of concurrent job workers.
     pub workers: usize,
+    /// OCR engines (one thread each); defaults to the number of cores.
+    pub ocr_threads: usize,
     /// How long a claimed job stays with its worker without a heartbeat.
     pub job_lease: Duration,
     /// Upload, archive and decoding limits.
@@ -58,6 +60,8 @@ pub struct Limits {
     pub zip_max_ratio: u64,
     /// Most pages one PDF may have.
     pub max_pages: u32,
+    /// Largest image, in pixels, decoded for OCR (decompression bombs are refused before decoding).
+    pub max_image_pixels: u64,
 }
 
 /// Outbound delivery settings.
@@ -83,6 +87,7 @@ impl Default for Settings {
             api_enabled: true,
             workers_enabled: true,
             workers: default_workers(),
+            ocr_threads: default_workers(),
             job_lease: Duration::from_secs(60),
             limits: Limits {
                 max_upload_bytes: 50 * 1024 * 1024,
@@ -90,6 +95,7 @@ impl Default for Settings {
                 zip_max_total_bytes: 1024 * 1024 * 1024,
                 zip_max_ratio: 200,
                 max_pages: 2000,
+                max_image_pixels: 100_000_000,
             },
             delivery: DeliverySettings {
                 retry_schedule: default_schedule(),
@@ -167,6 +173,15 @@ impl Settings {
         }
         if let Some(v) = var("DOCPUSH_ZIP_MAX_RATIO") {
             s.limits.zip_max_ratio = parse_num(&v, "DOCPUSH_ZIP_MAX_RATIO")?;
+        }
+        if let Some(v) = var("DOCPUSH_OCR_THREADS") {
+            s.ocr_threads = parse_num(&v, "DOCPUSH_OCR_THREADS")?;
+            if s.ocr_threads == 0 {
+                bail!("DOCPUSH_OCR_THREADS must be at least 1");
+            }
+        }
+        if let Some(v) = var("DOCPUSH_MAX_IMAGE_PIXELS") {
+            s.limits.max_image_pixels = parse_num(&v, "DOCPUSH_MAX_IMAGE_PIXELS")?;
         }
         if let Some(v) = var("DOCPUSH_MAX_PAGES") {
             s.limits.max_pages = parse_num(&v, "DOCPUSH_MAX_PAGES")?;

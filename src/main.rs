@@ -41,6 +41,16 @@ enum Command {
         #[arg(default_value = "samples")]
         dir: std::path::PathBuf,
     },
+    /// Run the extraction pipeline on a local file and print the result as JSON.
+    Extract {
+        /// A PDF, image or ZIP.
+        file: std::path::PathBuf,
+        /// The template: a JSON file with `fields` (and optional `options`), as sent to the API.
+        #[arg(long)]
+        template: std::path::PathBuf,
+    },
+    /// Check the PDF and OCR engines and list the installed OCR languages.
+    Doctor,
     /// Benchmark the service end to end (see `docpush bench --help`).
     Bench(docpush::bench::BenchArgs),
 }
@@ -74,8 +84,34 @@ enum KeyCommand {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// Tesseract's OpenMP runtime reads OMP_THREAD_LIMIT when the library loads,
+/// before `main`; parallelism comes from our own OCR threads, so the process
+/// restarts itself with the limit set when it is missing.
+#[cfg(unix)]
+fn ensure_single_threaded_openmp() {
+    use std::os::unix::process::CommandExt;
+    if std::env::var_os("OMP_THREAD_LIMIT").is_some() {
+        return;
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let err = std::process::Command::new(exe)
+            .args(std::env::args_os().skip(1))
+            .env("OMP_THREAD_LIMIT", "1")
+            .exec();
+        eprintln!("docpush: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR will be slower");
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    ensure_single_threaded_openmp();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut settings = Settings::from_env()?;
     telemetry::init(settings.log_json);
@@ -148,6 +184,16 @@ async fn main() -> anyhow::Result<()> {
             for path in docpush::samples::write_quickstart(&dir)? {
                 println!("{}", path.display());
             }
+            Ok(())
+        }
+        Command::Extract { file, template } => {
+            let result =
+                docpush::extraction::cli::extract_file(&settings, &file, &template).await?;
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            Ok(())
+        }
+        Command::Doctor => {
+            docpush::extraction::cli::doctor(&settings).await;
             Ok(())
         }
         Command::Bench(args) => docpush::bench::run(args).await,

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
+use image::GrayImage;
+
 /// One run of text: position in points from the page's top-left, font size, text.
 #[derive(Clone, Debug)]
 pub struct Text {
@@ -40,47 +42,92 @@ fn escape(s: &str) -> String {
     out
 }
 
+/// One page of a sample PDF: text with a real text layer, or a scanned image.
+pub enum PageSpec {
+    Text(Vec<Text>),
+    /// A JPEG drawn over the whole page, as a scanner would produce.
+    Jpeg {
+        data: Vec<u8>,
+        width: u32,
+        height: u32,
+    },
+}
+
 /// A PDF with one Letter-size page per item of `pages`, with a real text layer.
 pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
+    let specs: Vec<PageSpec> = pages.iter().map(|p| PageSpec::Text(p.clone())).collect();
+    pdf_pages(&specs)
+}
+
+/// A PDF of text and scanned pages in any mix.
+pub fn pdf_pages(pages: &[PageSpec]) -> Vec<u8> {
     let n = pages.len();
-    // Objects: 1 catalog, 2 pages, 3 font, then (page, contents) pairs.
-    let mut objects: Vec<String> = Vec::new();
-    objects.push("<< /Type /Catalog /Pages 2 0 R >>".into());
-    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 2 * i)).collect();
-    objects.push(format!(
-        "<< /Type /Pages /Kids [{}] /Count {n} >>",
-        kids.join(" ")
-    ));
+    // Objects: 1 catalog, 2 pages, 3 font, then (page, contents, image) triples.
+    let mut objects: Vec<Vec<u8>> = Vec::new();
+    objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
+    let kids: Vec<String> = (0..n).map(|i| format!("{} 0 R", 4 + 3 * i)).collect();
+    objects.push(format!("<< /Type /Pages /Kids [{}] /Count {n} >>", kids.join(" ")).into_bytes());
     objects.push(
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>".into(),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+            .to_vec(),
     );
-    for (i, items) in pages.iter().enumerate() {
+    for (i, page) in pages.iter().enumerate() {
+        let (contents_id, image_id) = (5 + 3 * i, 6 + 3 * i);
         let mut content = String::new();
-        for t in items {
-            let _ = writeln!(
-                content,
-                "BT /F1 {} Tf {} {} Td ({}) Tj ET",
-                t.size,
-                t.x,
-                PAGE_HEIGHT - t.y - t.size,
-                escape(&t.text)
-            );
-        }
-        objects.push(format!(
-            "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
-             /Resources << /Font << /F1 3 0 R >> >> /Contents {} 0 R >>",
-            5 + 2 * i
-        ));
-        objects.push(format!(
-            "<< /Length {} >>\nstream\n{content}endstream",
-            content.len()
-        ));
+        let image_obj: Vec<u8> = match page {
+            PageSpec::Text(items) => {
+                for t in items {
+                    let _ = writeln!(
+                        content,
+                        "BT /F1 {} Tf {} {} Td ({}) Tj ET",
+                        t.size,
+                        t.x,
+                        PAGE_HEIGHT - t.y - t.size,
+                        escape(&t.text)
+                    );
+                }
+                b"<< >>".to_vec()
+            }
+            PageSpec::Jpeg {
+                data,
+                width,
+                height,
+            } => {
+                let _ = writeln!(content, "q {PAGE_WIDTH} 0 0 {PAGE_HEIGHT} 0 0 cm /Im1 Do Q");
+                let mut obj = format!(
+                    "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray \
+                     /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
+                    data.len()
+                )
+                .into_bytes();
+                obj.extend_from_slice(data);
+                obj.extend_from_slice(b"\nendstream");
+                obj
+            }
+        };
+        objects.push(
+            format!(
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
+                 /Resources << /Font << /F1 3 0 R >> /XObject << /Im1 {image_id} 0 R >> >> /Contents {contents_id} 0 R >>"
+            )
+            .into_bytes(),
+        );
+        objects.push(
+            format!(
+                "<< /Length {} >>\nstream\n{content}endstream",
+                content.len()
+            )
+            .into_bytes(),
+        );
+        objects.push(image_obj);
     }
     let mut out: Vec<u8> = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n".to_vec();
     let mut offsets = Vec::with_capacity(objects.len());
     for (i, body) in objects.iter().enumerate() {
         offsets.push(out.len());
-        let _ = write!(out, "{} 0 obj\n{body}\nendobj\n", i + 1);
+        let _ = writeln!(out, "{} 0 obj", i + 1);
+        out.extend_from_slice(body);
+        out.extend_from_slice(b"\nendobj\n");
     }
     let xref = out.len();
     let _ = write!(out, "xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
@@ -93,6 +140,74 @@ pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
         objects.len() + 1
     );
     out
+}
+
+/// A scanner's imperfections: a small rotation and speckle noise (deterministic for a seed).
+pub fn degrade(img: &GrayImage, degrees: f32, speckle: f64, seed: u64) -> GrayImage {
+    use rand::{Rng, SeedableRng};
+    let mut out = if degrees == 0.0 {
+        img.clone()
+    } else {
+        crate::extraction::preprocess::rotate(img, degrees)
+    };
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    for p in out.pixels_mut() {
+        if rng.gen_bool(speckle) {
+            p[0] = if p[0] > 128 {
+                rng.gen_range(0..90)
+            } else {
+                rng.gen_range(170..=255)
+            };
+        }
+    }
+    out
+}
+
+fn encode(img: &GrayImage, format: image::ImageFormat) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, format)
+        .expect("encoding an in-memory image");
+    out.into_inner()
+}
+
+pub fn png(img: &GrayImage) -> Vec<u8> {
+    encode(img, image::ImageFormat::Png)
+}
+
+pub fn webp(img: &GrayImage) -> Vec<u8> {
+    encode(img, image::ImageFormat::WebP)
+}
+
+pub fn jpeg(img: &GrayImage, quality: u8) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(img)
+        .expect("encoding an in-memory JPEG");
+    out
+}
+
+/// A multi-page grayscale TIFF.
+pub fn tiff(pages: &[GrayImage]) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut enc = tiff::encoder::TiffEncoder::new(&mut out).expect("TIFF encoder");
+    for p in pages {
+        enc.write_image::<tiff::encoder::colortype::Gray8>(p.width(), p.height(), p.as_raw())
+            .expect("encoding a TIFF page");
+    }
+    out.into_inner()
+}
+
+/// An image-only PDF: each image becomes a JPEG page.
+pub fn scanned_pdf(pages: &[GrayImage]) -> Vec<u8> {
+    let specs: Vec<PageSpec> = pages
+        .iter()
+        .map(|p| PageSpec::Jpeg {
+            data: jpeg(p, 85),
+            width: p.width(),
+            height: p.height(),
+        })
+        .collect();
+    pdf_pages(&specs)
 }
 
 /// The values written into a sample invoice.
@@ -119,8 +234,13 @@ impl Invoice {
 
     /// A two-page invoice: header and totals on page 1, a reference on page 2.
     pub fn pdf(&self) -> Vec<u8> {
+        pdf(&self.pages())
+    }
+
+    /// The invoice's pages as text runs.
+    pub fn pages(&self) -> Vec<Vec<Text>> {
         let (d, m, y) = self.date;
-        pdf(&[
+        vec![
             vec![
                 text(40.0, 40.0, 16.0, &self.vendor),
                 text(40.0, 62.0, 10.0, "12 Harbour Road, Leeds"),
@@ -138,7 +258,7 @@ impl Invoice {
                 text(40.0, 40.0, 12.0, "Terms and notes"),
                 text(40.0, 700.0, 10.0, format!("Reference: {}", self.reference)),
             ],
-        ])
+        ]
     }
 
     /// The total as the template's `number` type reads it.

@@ -53,7 +53,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     );
     Ok(AppState {
         db,
-        reader: Reader::start(settings.limits.max_pages),
+        reader: Reader::start(
+            settings.limits.max_pages,
+            settings.limits.max_image_pixels,
+            settings.ocr_threads,
+        ),
         settings: Arc::new(settings),
         blobs,
         secrets,

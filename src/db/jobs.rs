@@ -288,6 +288,7 @@ pub struct FileOutcome<'a> {
     pub result: Option<String>,
     pub warnings: Option<String>,
     pub result_status: Option<&'a str>,
+    pub confidences: Option<String>,
 }
 
 /// Writes a file's outcome unless one was already written; `false` if it was.
@@ -303,6 +304,7 @@ pub async fn finish_file(
         .col_expr(files::Column::Result, Expr::value(o.result))
         .col_expr(files::Column::Warnings, Expr::value(o.warnings))
         .col_expr(files::Column::ResultStatus, Expr::value(o.result_status))
+        .col_expr(files::Column::Confidences, Expr::value(o.confidences))
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
         .filter(
@@ -312,6 +314,22 @@ pub async fn finish_file(
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// Records how far reading a document has got.
+pub async fn set_file_progress(
+    db: &DatabaseConnection,
+    file_id: &str,
+    done: u32,
+    total: u32,
+) -> Result<(), DbErr> {
+    files::Entity::update_many()
+        .col_expr(files::Column::PagesDone, Expr::value(i64::from(done)))
+        .col_expr(files::Column::PagesTotal, Expr::value(i64::from(total)))
+        .filter(files::Column::Id.eq(file_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn clear_file_blob(db: &impl ConnectionTrait, file_id: &str) -> Result<(), DbErr> {

@@ -10,6 +10,8 @@ pub struct Word {
     pub top: f32,
     pub right: f32,
     pub bottom: f32,
+    /// How sure the reader is of the text, 0 to 1; a text layer is 1.
+    pub confidence: f32,
 }
 
 impl Word {
@@ -20,7 +22,13 @@ impl Word {
             top,
             right,
             bottom,
+            confidence: 1.0,
         }
+    }
+
+    pub fn with_confidence(mut self, confidence: f32) -> Self {
+        self.confidence = confidence.clamp(0.0, 1.0);
+        self
     }
 
     fn height(&self) -> f32 {

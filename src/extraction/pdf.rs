@@ -7,17 +7,41 @@
 use std::path::PathBuf;
 use std::sync::mpsc;
 
+use image::GrayImage;
 use pdfium_render::prelude::*;
-use tokio::sync::oneshot;
 
-use super::document::{Document, Page, Word};
+use super::document::{Page, Word};
 use super::ExtractionError;
 
-struct Request {
-    bytes: Vec<u8>,
-    max_pages: u32,
-    reply: oneshot::Sender<Result<Document, ExtractionError>>,
+/// What the pdfium thread sends back for one document, in page order.
+pub enum PdfItem {
+    /// Sent first: how many pages follow.
+    PageCount(u32),
+    /// A page with a text layer, read directly.
+    Text(Page),
+    /// A page without text but with images: rendered for OCR.
+    Scan {
+        number: u32,
+        image: GrayImage,
+        dpi: u32,
+    },
 }
+
+enum Request {
+    Read {
+        bytes: Vec<u8>,
+        max_pages: u32,
+        tx: tokio::sync::mpsc::Sender<Result<PdfItem, ExtractionError>>,
+    },
+    Render {
+        bytes: Vec<u8>,
+        dpi: u32,
+        reply: tokio::sync::oneshot::Sender<Result<Vec<GrayImage>, ExtractionError>>,
+    },
+}
+
+/// Resolution scanned pages are rendered at for OCR.
+pub const RENDER_DPI: u32 = 300;
 
 /// Handle to the pdfium thread.
 #[derive(Clone)]
@@ -41,29 +65,60 @@ impl PdfEngine {
             .spawn(move || {
                 let pdfium = bind().map(Pdfium::new);
                 for req in rx {
-                    let result = match &pdfium {
-                        Ok(p) => read(p, &req.bytes, req.max_pages),
-                        Err(e) => Err(ExtractionError::EngineUnavailable(e.clone())),
-                    };
-                    let _ = req.reply.send(result);
+                    let engine = pdfium
+                        .as_ref()
+                        .map_err(|e| ExtractionError::EngineUnavailable(e.clone()));
+                    match req {
+                        Request::Read {
+                            bytes,
+                            max_pages,
+                            tx,
+                        } => {
+                            if let Err(e) = engine.and_then(|p| read(p, &bytes, max_pages, &tx)) {
+                                let _ = tx.blocking_send(Err(e));
+                            }
+                        }
+                        Request::Render { bytes, dpi, reply } => {
+                            let _ = reply.send(engine.and_then(|p| render_all(p, &bytes, dpi)));
+                        }
+                    }
                 }
             })
             .expect("spawning the pdfium thread");
         Self { tx }
     }
 
-    /// Reads every page's words.
-    pub async fn read(&self, bytes: Vec<u8>, max_pages: u32) -> Result<Document, ExtractionError> {
-        let (reply, rx) = oneshot::channel();
+    /// Streams the document's pages. The channel holds one item, so the pdfium
+    /// thread renders the next scanned page only when the previous one is taken.
+    pub fn stream(
+        &self,
+        bytes: Vec<u8>,
+        max_pages: u32,
+    ) -> Result<tokio::sync::mpsc::Receiver<Result<PdfItem, ExtractionError>>, ExtractionError>
+    {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
         self.tx
-            .send(Request {
+            .send(Request::Read {
                 bytes,
                 max_pages,
-                reply,
+                tx,
             })
             .map_err(|_| ExtractionError::EngineUnavailable("the PDF thread has stopped".into()))?;
-        rx.await
-            .map_err(|_| ExtractionError::EngineUnavailable("the PDF thread has stopped".into()))?
+        Ok(rx)
+    }
+
+    /// Every page rendered to grayscale at `dpi`, as a scanner would see it.
+    pub async fn render(
+        &self,
+        bytes: Vec<u8>,
+        dpi: u32,
+    ) -> Result<Vec<GrayImage>, ExtractionError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let stopped = || ExtractionError::EngineUnavailable("the PDF thread has stopped".into());
+        self.tx
+            .send(Request::Render { bytes, dpi, reply })
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 }
 
@@ -116,7 +171,37 @@ fn describe(e: PdfiumError) -> ExtractionError {
     }
 }
 
-fn read(pdfium: &Pdfium, bytes: &[u8], max_pages: u32) -> Result<Document, ExtractionError> {
+fn render_page(page: &PdfPage, number: u32, dpi: u32) -> Result<GrayImage, ExtractionError> {
+    let failed = |e: PdfiumError| {
+        ExtractionError::Unreadable(format!("page {number} cannot be rendered: {e}"))
+    };
+    let config = PdfRenderConfig::new().scale_page_by_factor(dpi as f32 / 72.0);
+    Ok(page
+        .render_with_config(&config)
+        .map_err(failed)?
+        .as_image()
+        .map_err(failed)?
+        .to_luma8())
+}
+
+fn render_all(pdfium: &Pdfium, bytes: &[u8], dpi: u32) -> Result<Vec<GrayImage>, ExtractionError> {
+    let doc = pdfium
+        .load_pdf_from_byte_slice(bytes, None)
+        .map_err(describe)?;
+    let pages = doc.pages();
+    pages
+        .iter()
+        .enumerate()
+        .map(|(i, page)| render_page(&page, i as u32 + 1, dpi))
+        .collect()
+}
+
+fn read(
+    pdfium: &Pdfium,
+    bytes: &[u8],
+    max_pages: u32,
+    tx: &tokio::sync::mpsc::Sender<Result<PdfItem, ExtractionError>>,
+) -> Result<(), ExtractionError> {
     let doc = pdfium
         .load_pdf_from_byte_slice(bytes, None)
         .map_err(describe)?;
@@ -130,27 +215,36 @@ fn read(pdfium: &Pdfium, bytes: &[u8], max_pages: u32) -> Result<Document, Extra
             limit: max_pages,
         });
     }
-    let mut pages = Vec::with_capacity(count as usize);
+    // A closed channel means the reader gave up; stop quietly.
+    if tx.blocking_send(Ok(PdfItem::PageCount(count))).is_err() {
+        return Ok(());
+    }
     for (i, page) in doc.pages().iter().enumerate() {
         let number = i as u32 + 1;
         let height = page.height().value;
         let width = page.width().value;
         let text = page.text().map_err(describe)?;
         let words = page_words(&text, height);
-        if words.is_empty() {
-            let has_image = page
+        let has_image = words.is_empty()
+            && page
                 .objects()
                 .iter()
                 .any(|o| o.object_type() == PdfPageObjectType::Image);
-            if has_image {
-                return Err(ExtractionError::OcrUnavailable(format!(
-                    "page {number} is a scanned image with no text layer"
-                )));
+        let item = if has_image {
+            let image = render_page(&page, number, RENDER_DPI)?;
+            PdfItem::Scan {
+                number,
+                image,
+                dpi: RENDER_DPI,
             }
+        } else {
+            PdfItem::Text(Page::from_words(number, width, height, words))
+        };
+        if tx.blocking_send(Ok(item)).is_err() {
+            return Ok(());
         }
-        pages.push(Page::from_words(number, width, height, words));
     }
-    Ok(Document { pages })
+    Ok(())
 }
 
 /// Groups a page's characters into words: whitespace or a visible gap ends a word.

@@ -3,7 +3,7 @@
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::document::{Document, Line, Page};
+use super::document::{Document, Line, Page, Word};
 use super::values;
 use crate::templates::fields::{Direction, Field, Locator, Options};
 
@@ -12,9 +12,11 @@ use crate::templates::fields::{Direction, Field, Locator, Options};
 pub struct Extracted {
     /// Every field of the template, in template order; `null` where nothing was found or parsed.
     pub values: Map<String, Value>,
+    /// For each field, the lowest confidence (0 to 1) of the words its value came from; `null` without a value.
+    pub confidences: Map<String, Value>,
     /// Names of the fields whose located text did not parse as their type.
     pub warnings: Vec<String>,
-    /// A required field is `null`.
+    /// A required field is `null`, or below the template's `min_confidence`.
     pub needs_review: bool,
 }
 
@@ -28,45 +30,91 @@ impl Extracted {
     }
 }
 
+/// Located text and the confidence of the words it came from.
+#[derive(Debug, PartialEq)]
+pub struct Located {
+    pub text: String,
+    pub confidence: Option<f32>,
+}
+
+fn lowest<'a>(words: impl IntoIterator<Item = &'a Word>) -> Option<f32> {
+    words.into_iter().map(|w| w.confidence).reduce(f32::min)
+}
+
 /// Locates and parses every field of the template in `doc`.
 pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted {
     let decimal = options.decimal_separator.chars().next().unwrap_or('.');
     let mut out = Extracted {
         values: Map::new(),
+        confidences: Map::new(),
         warnings: Vec::new(),
         needs_review: false,
     };
     for field in fields {
-        let raw = locate(doc, field)
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
-        let value = match raw {
-            None => Value::Null,
-            Some(text) => match values::parse(field.ty, &text, decimal, &field.date_formats) {
-                Some(v) => v,
+        let located = locate(doc, field).filter(|l| !l.text.trim().is_empty());
+        let (value, confidence) = match located {
+            None => (Value::Null, None),
+            Some(l) => match values::parse(field.ty, &l.text, decimal, &field.date_formats) {
+                Some(v) => (v, l.confidence),
                 None => {
                     out.warnings.push(field.name.clone());
-                    Value::Null
+                    (Value::Null, None)
                 }
             },
         };
-        if field.required && value.is_null() {
+        let unsure = matches!((confidence, options.min_confidence), (Some(c), Some(min)) if f64::from(c) < min);
+        if field.required && (value.is_null() || unsure) {
             out.needs_review = true;
         }
+        let rounded = confidence.map(|c| (f64::from(c) * 1000.0).round() / 1000.0);
+        out.confidences
+            .insert(field.name.clone(), rounded.map_or(Value::Null, Value::from));
         out.values.insert(field.name.clone(), value);
     }
     out
 }
 
+/// The text (lines joined by `\n`, pages by `\f`) and each word's byte span and confidence.
+fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<(usize, usize, f32)>) {
+    let mut text = String::new();
+    let mut spans = Vec::new();
+    for (pi, page) in pages.enumerate() {
+        if pi > 0 {
+            text.push('\u{c}');
+        }
+        for (li, line) in page.lines.iter().enumerate() {
+            if li > 0 {
+                text.push('\n');
+            }
+            let base = text.len();
+            for (w, off) in line.words.iter().zip(&line.offsets) {
+                spans.push((base + off, base + off + w.text.len(), w.confidence));
+            }
+            text.push_str(&line.text);
+        }
+    }
+    (text, spans)
+}
+
 /// The raw text a field's locator points at, if any.
-pub fn locate(doc: &Document, field: &Field) -> Option<String> {
+pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
     match &field.locator {
         Locator::Regex(re) => {
-            let text = match field.page {
-                Some(n) => doc.page(n)?.text(),
-                None => doc.text(),
+            let (text, spans) = match field.page {
+                Some(n) => spanned(std::iter::once(doc.page(n)?)),
+                None => spanned(doc.pages.iter()),
             };
-            first_capture(re, &text)
+            let caps = re.captures(&text)?;
+            let m = caps.get(1).or_else(|| caps.get(0))?;
+            let confidence = spans
+                .iter()
+                .filter(|(s, e, _)| *s < m.end() && *e > m.start())
+                .map(|(_, _, c)| *c)
+                .reduce(f32::min);
+            Some(Located {
+                text: m.as_str().to_string(),
+                confidence,
+            })
         }
         Locator::Anchor { label, direction } => {
             let pages = doc
@@ -89,15 +137,12 @@ pub fn locate(doc: &Document, field: &Field) -> Option<String> {
             let page = doc.page(z.page)?;
             let words = page.words_in(z.x, z.y, z.width, z.height);
             let parts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-            Some(parts.join(" "))
+            Some(Located {
+                text: parts.join(" "),
+                confidence: lowest(words.iter().copied()),
+            })
         }
     }
-}
-
-fn first_capture(re: &Regex, text: &str) -> Option<String> {
-    let caps = re.captures(text)?;
-    let m = caps.get(1).or_else(|| caps.get(0))?;
-    Some(m.as_str().to_string())
 }
 
 /// A case-insensitive whole-word matcher for a label; whitespace inside it matches any run.
@@ -120,19 +165,31 @@ fn label_regex(label: &str) -> Regex {
 
 /// The rest of the label's line after any `:`; when the label ends its line, the
 /// next line on the same row (a value set apart by a column gap).
-fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<String> {
+fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<Located> {
     let rest = line.text[end..].trim_start_matches(|c: char| c.is_whitespace() || c == ':');
     if !rest.trim().is_empty() {
-        return Some(rest.to_string());
+        let words = line
+            .words
+            .iter()
+            .zip(&line.offsets)
+            .filter(|(w, off)| *off + w.text.len() > end)
+            .map(|(w, _)| w);
+        return Some(Located {
+            text: rest.to_string(),
+            confidence: lowest(words),
+        });
     }
     page.lines
         .get(index + 1)
         .filter(|next| next.row == line.row)
-        .map(|next| next.text.clone())
+        .map(|next| Located {
+            text: next.text.clone(),
+            confidence: lowest(&next.words),
+        })
 }
 
 /// The nearest line under the label that overlaps the label's words horizontally.
-fn below(page: &Page, line: &Line, start: usize, end: usize) -> Option<String> {
+fn below(page: &Page, line: &Line, start: usize, end: usize) -> Option<Located> {
     let (left, right) = line.span_x(start, end);
     let label_bottom = line.bottom;
     let slack = (line.bottom - line.top) * 0.3;
@@ -141,13 +198,15 @@ fn below(page: &Page, line: &Line, start: usize, end: usize) -> Option<String> {
         .filter(|l| l.row != line.row && l.top >= label_bottom - slack)
         .filter(|l| l.left <= right && l.right >= left)
         .min_by(|a, b| a.top.total_cmp(&b.top))
-        .map(|l| l.text.clone())
+        .map(|l| Located {
+            text: l.text.clone(),
+            confidence: lowest(&l.words),
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extraction::document::Word;
     use crate::templates::fields::parse_fields;
     use serde_json::json;
 

@@ -217,6 +217,14 @@ impl AppState {
             .iter()
             .filter(|f| f.status.parse::<JobStatus>().is_ok_and(file_done))
             .count();
+        let pages_total: i64 = files.iter().filter_map(|f| f.pages_total.or(f.pages)).sum();
+        let pages_done: i64 = files
+            .iter()
+            .filter_map(|f| match f.status.parse::<JobStatus>() {
+                Ok(s) if file_done(s) => f.pages_total.or(f.pages),
+                _ => f.pages_done,
+            })
+            .sum();
         Ok(json!({
             "job_id": job.id,
             "template_id": job.template_id,
@@ -232,7 +240,7 @@ impl AppState {
                 "error": f.error,
             })).collect::<Vec<_>>(),
             "skipped": skipped,
-            "progress": {"total": files.len(), "done": done},
+            "progress": {"total": files.len(), "done": done, "pages_total": pages_total, "pages_done": pages_done},
             "history": history.iter().map(|t| json!({"status": t.status, "at": rfc3339(t.at)})).collect::<Vec<_>>(),
         }))
     }
@@ -307,6 +315,9 @@ pub(crate) fn new_file(
         result: None,
         warnings: None,
         result_status: None,
+        pages_total: None,
+        pages_done: None,
+        confidences: None,
         created_at: now,
         updated_at: now,
     }
@@ -323,6 +334,11 @@ fn file_result(f: &files::Model) -> Value {
         .as_deref()
         .and_then(|w| serde_json::from_str(w).ok())
         .unwrap_or_else(|| json!([]));
+    let confidences: Value = f
+        .confidences
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or(Value::Null);
     json!({
         "file_id": f.id,
         "file_name": f.file_name,
@@ -330,6 +346,7 @@ fn file_result(f: &files::Model) -> Value {
         "result_status": f.result_status,
         "pages": f.pages,
         "result": result,
+        "confidences": confidences,
         "warnings": warnings,
         "error": f.error,
     })

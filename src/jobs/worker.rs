@@ -422,7 +422,7 @@ async fn process_file(
         }
         Err(e) => return Err(e.into()),
     };
-    let read = state.reader.read(kind, bytes).await;
+    let read = read_with_progress(state, file, kind, bytes, &template.options.language).await;
     let extracted = match read {
         Ok(doc) => {
             let pages = doc.pages.len() as i64;
@@ -447,19 +447,12 @@ async fn process_file(
                     result: Some(result.to_string()),
                     warnings: Some(serde_json::to_string(&ex.warnings)?),
                     result_status: Some(ex.result_status()),
+                    confidences: Some(Value::Object(ex.confidences.clone()).to_string()),
                 };
                 if !db::jobs::finish_file(&txn, &file.id, outcome).await? {
                     return Ok(()); // already finished by an earlier owner; the transaction rolls back
                 }
-                let data = event_data(
-                    job,
-                    file,
-                    Some(pages),
-                    result,
-                    Some(ex.result_status()),
-                    &ex.warnings,
-                    None,
-                );
+                let data = event_data(job, file, Some(pages), Some(&ex), None);
                 (
                     JobStatus::ProcessImageSuccess,
                     EventType::ExtractionProcessed,
@@ -513,6 +506,7 @@ async fn failed_outcome(
         result: None,
         warnings: None,
         result_status: None,
+        confidences: None,
     };
     if !db::jobs::finish_file(txn, &file.id, outcome).await? {
         return Ok((
@@ -522,7 +516,7 @@ async fn failed_outcome(
         ));
     }
     tracing::warn!(error, "document failed");
-    let data = event_data(job, file, pages, Value::Null, None, &[], Some(error));
+    let data = event_data(job, file, pages, None, Some(error));
     Ok((
         JobStatus::ProcessImageFailed,
         EventType::ExtractionFailed,
@@ -534,9 +528,7 @@ fn event_data(
     job: &jobs::Model,
     file: &files::Model,
     pages: Option<i64>,
-    result: Value,
-    result_status: Option<&str>,
-    warnings: &[String],
+    extracted: Option<&rules::Extracted>,
     error: Option<&str>,
 ) -> Value {
     json!({
@@ -546,9 +538,37 @@ fn event_data(
         "file_name": file.file_name,
         "pages": pages,
         "static_values": static_values(job),
-        "result": result,
-        "result_status": result_status,
-        "warnings": warnings,
+        "result": extracted.map_or(Value::Null, |e| Value::Object(e.values.clone())),
+        "confidences": extracted.map_or(Value::Null, |e| Value::Object(e.confidences.clone())),
+        "result_status": extracted.map(|e| e.result_status()),
+        "warnings": extracted.map_or(&[][..], |e| &e.warnings),
         "error": error,
     })
+}
+
+/// Reads a document while recording its page progress for `GET /job-status`.
+async fn read_with_progress(
+    state: &AppState,
+    file: &files::Model,
+    kind: DocKind,
+    bytes: Vec<u8>,
+    language: &str,
+) -> Result<crate::extraction::Document, crate::extraction::ExtractionError> {
+    let (tx, mut rx) = tokio::sync::watch::channel((0u32, 0u32));
+    let progress: crate::extraction::Progress = std::sync::Arc::new(move |done, total| {
+        let _ = tx.send((done, total));
+    });
+    let db = state.db.clone();
+    let file_id = file.id.clone();
+    let recorder = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let (done, total) = *rx.borrow_and_update();
+            if let Err(e) = db::jobs::set_file_progress(&db, &file_id, done, total).await {
+                tracing::warn!(error = %e, "recording page progress failed");
+            }
+        }
+    });
+    let read = state.reader.read(kind, bytes, language, progress).await;
+    recorder.await.ok();
+    read
 }

@@ -43,6 +43,9 @@ pub struct Options {
     pub decimal_separator: String,
     #[serde(default = "default_language")]
     pub language: String,
+    /// Required values read with a lower confidence (0 to 1) need review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_confidence: Option<f64>,
 }
 
 impl Default for Options {
@@ -50,6 +53,7 @@ impl Default for Options {
         Self {
             decimal_separator: default_decimal(),
             language: default_language(),
+            min_confidence: None,
         }
     }
 }
@@ -265,6 +269,13 @@ pub fn parse_options(raw: Option<&Value>) -> Result<Options, InvalidTemplate> {
             .language
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '+');
+    if let Some(m) = opts.min_confidence {
+        if !(0.0..=1.0).contains(&m) {
+            return Err(invalid(format!(
+                "options.min_confidence is {m}, outside 0..1"
+            )));
+        }
+    }
     if !lang_ok {
         return Err(invalid(format!(
             "options.language {:?} is not a language code such as eng or deu+eng",

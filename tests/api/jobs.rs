@@ -231,7 +231,7 @@ async fn images_and_broken_files_fail_with_clear_errors() {
         status["error"]
             .as_str()
             .unwrap()
-            .contains("OCR not available"),
+            .contains("cannot be decoded"),
         "{status}"
     );
 

@@ -5,6 +5,7 @@ mod cli;
 mod delivery;
 mod helpers;
 mod jobs;
+mod ocr;
 mod quickstart;
 mod submission;
 mod templates;

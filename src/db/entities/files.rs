@@ -18,6 +18,9 @@ pub struct Model {
     pub result: Option<String>,
     pub warnings: Option<String>,
     pub result_status: Option<String>,
+    pub pages_total: Option<i64>,
+    pub pages_done: Option<i64>,
+    pub confidences: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -1,0 +1,112 @@
+//! `docpush extract` and `docpush doctor`: the pipeline on a local file, and
+//! a check of the engines, for template authors and operators.
+
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use super::{no_progress, ocr, pdf, rules, DocKind, Reader};
+use crate::config::Settings;
+use crate::jobs::unzip;
+use crate::templates::fields;
+
+/// Extracts the template's fields from a file (every root document of a ZIP).
+pub async fn extract_file(
+    settings: &Settings,
+    file: &Path,
+    template: &Path,
+) -> anyhow::Result<Value> {
+    let raw: Value = serde_json::from_slice(
+        &std::fs::read(template).with_context(|| format!("reading {}", template.display()))?,
+    )
+    .with_context(|| format!("{} is not JSON", template.display()))?;
+    let (_, compiled) = fields::parse_fields(raw.get("fields").unwrap_or(&Value::Null))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", template.display()))?;
+    let options = fields::parse_options(raw.get("options"))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", template.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let kind = DocKind::detect(&bytes).context("not a PDF, PNG, JPEG, TIFF, WebP or ZIP")?;
+    let reader = Reader::start(
+        settings.limits.max_pages,
+        settings.limits.max_image_pixels,
+        settings.ocr_threads,
+    );
+    let name = file
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let docs = if kind == DocKind::Zip {
+        let unzipped =
+            unzip::unzip(&bytes, &settings.limits).map_err(|e| anyhow::anyhow!("{e}"))?;
+        unzipped
+            .entries
+            .into_iter()
+            .map(|e| (e.name, e.kind, e.bytes))
+            .collect()
+    } else {
+        vec![(name, kind, bytes)]
+    };
+    let mut results = Vec::new();
+    for (name, kind, bytes) in docs {
+        let started = std::time::Instant::now();
+        let entry = match reader
+            .read(kind, bytes, &options.language, no_progress())
+            .await
+        {
+            Ok(doc) => {
+                let ex = rules::extract(&doc, &compiled, &options);
+                json!({
+                    "file_name": name,
+                    "pages": doc.pages.len(),
+                    "result_status": ex.result_status(),
+                    "result": ex.values,
+                    "confidences": ex.confidences,
+                    "warnings": ex.warnings,
+                    "text": doc.text(),
+                    "seconds": started.elapsed().as_secs_f64(),
+                })
+            }
+            Err(e) => json!({"file_name": name, "error": e.to_string()}),
+        };
+        results.push(entry);
+    }
+    Ok(if results.len() == 1 {
+        results.remove(0)
+    } else {
+        Value::Array(results)
+    })
+}
+
+/// Prints what the engines can do here.
+pub async fn doctor(settings: &Settings) {
+    let reader = Reader::start(
+        settings.limits.max_pages,
+        settings.limits.max_image_pixels,
+        1,
+    );
+    let probe = crate::samples::pdf(&[vec![crate::samples::text(
+        40.0,
+        40.0,
+        12.0,
+        "docpush doctor",
+    )]]);
+    match reader.read(DocKind::Pdf, probe, "eng", no_progress()).await {
+        Ok(doc) if doc.text().contains("doctor") => println!("pdfium: ok"),
+        Ok(_) => println!("pdfium: loaded, but the probe text was not read"),
+        Err(e) => println!(
+            "pdfium: NOT AVAILABLE: {e} (searched {:?})",
+            pdf::library_dirs()
+        ),
+    }
+    let langs = ocr::installed_languages();
+    if langs.is_empty() {
+        println!("tesseract: NOT AVAILABLE (install tesseract-ocr and tesseract-ocr-eng)");
+    } else {
+        println!("tesseract languages: {}", langs.join(", "));
+    }
+    println!(
+        "OMP_THREAD_LIMIT={} ocr_threads={}",
+        std::env::var("OMP_THREAD_LIMIT").unwrap_or_else(|_| "unset".into()),
+        settings.ocr_threads
+    );
+}

@@ -1,0 +1,281 @@
+//! OCR with Tesseract on a pool of threads, one engine per thread and language,
+//! reused across pages (starting an engine costs over 100 ms). Work never runs
+//! on the async executor: callers await a reply from the pool.
+
+use std::collections::HashMap;
+use std::sync::{mpsc, Arc, Mutex};
+
+use image::GrayImage;
+use tesseract::{PageSegMode, Tesseract};
+use tokio::sync::oneshot;
+
+use super::document::{Page, Word};
+use super::{preprocess, ExtractionError};
+
+/// How Tesseract should segment the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segmentation {
+    /// Fully automatic layout analysis (Tesseract's `--psm 3`).
+    Auto,
+    /// As much text as possible in no particular order (`--psm 11`): finds
+    /// isolated values such as right-aligned prices that block analysis drops.
+    Sparse,
+}
+
+/// Words recognised on one image, with boxes in the image's pixels.
+#[derive(Debug, Default)]
+pub struct Recognised {
+    pub words: Vec<Word>,
+}
+
+impl Recognised {
+    /// Mean word confidence weighted by word length: how well the page read.
+    pub fn quality(&self) -> f32 {
+        let (mut sum, mut n) = (0.0f32, 0usize);
+        for w in &self.words {
+            let len = w.text.chars().filter(|c| c.is_alphanumeric()).count();
+            sum += w.confidence * len as f32;
+            n += len;
+        }
+        if n == 0 {
+            0.0
+        } else {
+            sum / n as f32
+        }
+    }
+
+    /// Whether most of the text sits in boxes taller than wide: lines run vertically.
+    pub fn mostly_tall(&self) -> bool {
+        let long = self.words.iter().filter(|w| w.text.chars().count() >= 4);
+        let (tall, total) = long.fold((0, 0), |(t, n), w| {
+            (t + usize::from(w.bottom - w.top > w.right - w.left), n + 1)
+        });
+        total >= 3 && tall * 2 > total
+    }
+
+    /// Characters read with confidence; used to compare candidate readings.
+    pub fn score(&self) -> f32 {
+        self.words
+            .iter()
+            .map(|w| w.confidence * w.text.chars().filter(|c| c.is_alphanumeric()).count() as f32)
+            .sum()
+    }
+}
+
+struct Job {
+    image: GrayImage,
+    dpi: u32,
+    language: String,
+    number: u32,
+    reply: oneshot::Sender<Result<Page, ExtractionError>>,
+}
+
+/// Handle to the OCR threads.
+#[derive(Clone)]
+pub struct OcrPool {
+    tx: mpsc::Sender<Job>,
+    threads: usize,
+}
+
+impl OcrPool {
+    pub fn start(threads: usize) -> Self {
+        let threads = threads.max(1);
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for n in 0..threads {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("ocr-{n}"))
+                .spawn(move || {
+                    let mut engines: HashMap<String, Tesseract> = HashMap::new();
+                    loop {
+                        let job = match rx.lock().map(|r| r.recv()) {
+                            Ok(Ok(job)) => job,
+                            _ => return,
+                        };
+                        let Job {
+                            image,
+                            dpi,
+                            language,
+                            number,
+                            reply,
+                        } = job;
+                        let result = read_page(&mut engines, image, dpi, &language, number);
+                        let _ = reply.send(result);
+                    }
+                })
+                .expect("spawning an OCR thread");
+        }
+        Self { tx, threads }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Reads one scanned page into the page model, in the pool.
+    pub async fn read_page(
+        &self,
+        image: GrayImage,
+        dpi: u32,
+        language: &str,
+        number: u32,
+    ) -> Result<Page, ExtractionError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job {
+            image,
+            dpi,
+            language: language.to_string(),
+            number,
+            reply,
+        };
+        let stopped = || ExtractionError::EngineUnavailable("the OCR threads have stopped".into());
+        self.tx.send(job).map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
+    }
+}
+
+/// A reading is trusted without a second try above this quality.
+const GOOD_ENOUGH: f32 = 0.80;
+
+/// Prepares the image and reads it; only when the reading is poor are the other
+/// orientations (a page on its side or upside down) and sparse segmentation tried.
+fn read_page(
+    engines: &mut HashMap<String, Tesseract>,
+    image: GrayImage,
+    dpi: u32,
+    language: &str,
+    number: u32,
+) -> Result<Page, ExtractionError> {
+    use image::imageops::{rotate180, rotate270, rotate90};
+    let prepared = preprocess::prepare(image, dpi);
+    let dpi = prepared.dpi;
+    let mut best_image = prepared.image;
+    let mut best = recognise(engines, &best_image, dpi, language, Segmentation::Auto)?;
+    // Tesseract reads a page on its side, but its word boxes stay sideways: turn the page.
+    let sideways = best.mostly_tall();
+    if sideways || best.quality() < GOOD_ENOUGH {
+        let turns: [fn(&GrayImage) -> GrayImage; 3] =
+            [|i| rotate90(i), |i| rotate270(i), |i| rotate180(i)];
+        let original = std::mem::take(&mut best_image);
+        if sideways {
+            best = Recognised::default();
+        }
+        best_image = original.clone();
+        // A page on its side needs a quarter turn, never a half one.
+        for turn in turns.into_iter().take(if sideways { 2 } else { 3 }) {
+            let turned = preprocess::straighten(turn(&original));
+            let reading = recognise(engines, &turned, dpi, language, Segmentation::Auto)?;
+            if reading.score() > best.score() {
+                best = reading;
+                best_image = turned;
+            }
+            if best.quality() >= GOOD_ENOUGH {
+                break;
+            }
+        }
+    }
+    if best.quality() < GOOD_ENOUGH {
+        let sparse = recognise(engines, &best_image, dpi, language, Segmentation::Sparse)?;
+        if sparse.score() > best.score() {
+            best = sparse;
+        }
+    }
+    let (w, h) = best_image.dimensions();
+    Ok(Page::from_words(number, w as f32, h as f32, best.words))
+}
+
+fn recognise(
+    engines: &mut HashMap<String, Tesseract>,
+    image: &GrayImage,
+    dpi: u32,
+    language: &str,
+    mode: Segmentation,
+) -> Result<Recognised, ExtractionError> {
+    let mut engine = match engines.remove(language) {
+        Some(e) => e,
+        None => Tesseract::new(None, Some(language)).map_err(|e| {
+            ExtractionError::EngineUnavailable(format!(
+                "Tesseract cannot start with language {language:?} ({e}); install tesseract-ocr-{language} or see `docpush doctor`"
+            ))
+        })?,
+    };
+    engine.set_page_seg_mode(match mode {
+        Segmentation::Auto => PageSegMode::PsmAuto,
+        Segmentation::Sparse => PageSegMode::PsmSparseText,
+    });
+    let (w, h) = image.dimensions();
+    let failed =
+        |e: &dyn std::fmt::Display| ExtractionError::Unreadable(format!("OCR failed: {e}"));
+    // On error the engine is consumed; the next page starts a new one.
+    let mut engine = engine
+        .set_frame(image.as_raw(), w as i32, h as i32, 1, w as i32)
+        .map_err(|e| failed(&e))?
+        .set_source_resolution(dpi as i32)
+        .recognize()
+        .map_err(|e| failed(&e))?;
+    let tsv = engine.get_tsv_text(0).map_err(|e| failed(&e))?;
+    engines.insert(language.to_string(), engine);
+    Ok(Recognised {
+        words: parse_tsv(&tsv),
+    })
+}
+
+/// Word rows (level 5) of Tesseract's TSV: left, top, width, height, confidence, text.
+pub fn parse_tsv(tsv: &str) -> Vec<Word> {
+    tsv.lines()
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split('\t').collect();
+            if cols.len() < 12 || cols[0] != "5" {
+                return None;
+            }
+            let num = |i: usize| cols[i].trim().parse::<f32>().ok();
+            let (left, top, width, height, conf) = (num(6)?, num(7)?, num(8)?, num(9)?, num(10)?);
+            let text = cols[11..].join("\t").trim().to_string();
+            if text.is_empty() || conf < 0.0 {
+                return None;
+            }
+            Some(
+                Word::new(text, left, top, left + width, top + height)
+                    .with_confidence(conf / 100.0),
+            )
+        })
+        .collect()
+}
+
+/// Languages Tesseract can load here (from its tessdata directory).
+pub fn installed_languages() -> Vec<String> {
+    let out = std::process::Command::new("tesseract")
+        .arg("--list-langs")
+        .output();
+    match out {
+        Ok(o) => String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_word_rows_become_words_with_confidence() {
+        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
+                   1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t\n\
+                   5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t96.5\tTotal\n\
+                   5\t1\t1\t1\t1\t2\t45\t20\t20\t12\t-1\t \n";
+        let words = parse_tsv(tsv);
+        assert_eq!(words.len(), 1);
+        assert_eq!(words[0].text, "Total");
+        assert_eq!(
+            (words[0].left, words[0].top, words[0].right, words[0].bottom),
+            (10.0, 20.0, 40.0, 32.0)
+        );
+        assert!((words[0].confidence - 0.965).abs() < 1e-6);
+    }
+}

@@ -1,0 +1,282 @@
+//! Image clean-up before OCR, where it pays: small text is enlarged, small
+//! rotations are straightened, and pages lying on their side are detected.
+//! All of it works on grayscale images and is pure.
+
+use image::{imageops, GrayImage, Luma};
+
+/// Text lines shorter than this many pixels are enlarged before OCR.
+const MIN_LINE_HEIGHT: f32 = 30.0;
+/// Straightening is searched within ± this many degrees.
+const MAX_SKEW: f32 = 5.0;
+
+/// Dark pixels of a downsampled copy, as (x, y) in the copy's coordinates.
+fn dark_points(img: &GrayImage, max_side: u32) -> (Vec<(f32, f32)>, u32, u32) {
+    let (w, h) = img.dimensions();
+    let step = (w.max(h) / max_side).max(1);
+    let threshold = otsu(img);
+    let mut pts = Vec::new();
+    for y in (0..h).step_by(step as usize) {
+        for x in (0..w).step_by(step as usize) {
+            if img.get_pixel(x, y)[0] < threshold {
+                pts.push(((x / step) as f32, (y / step) as f32));
+            }
+        }
+    }
+    (pts, w / step + 1, h / step + 1)
+}
+
+/// Otsu's threshold of the image's histogram.
+pub fn otsu(img: &GrayImage) -> u8 {
+    let mut hist = [0u64; 256];
+    for p in img.pixels() {
+        hist[p[0] as usize] += 1;
+    }
+    let total: u64 = hist.iter().sum();
+    let sum_all: f64 = hist
+        .iter()
+        .enumerate()
+        .map(|(i, n)| i as f64 * *n as f64)
+        .sum();
+    let (mut w_b, mut sum_b, mut best, mut best_t) = (0u64, 0f64, 0f64, 128u8);
+    for (t, n) in hist.iter().enumerate() {
+        w_b += n;
+        if w_b == 0 {
+            continue;
+        }
+        let w_f = total - w_b;
+        if w_f == 0 {
+            break;
+        }
+        sum_b += t as f64 * *n as f64;
+        let (m_b, m_f) = (sum_b / w_b as f64, (sum_all - sum_b) / w_f as f64);
+        let between = w_b as f64 * w_f as f64 * (m_b - m_f).powi(2);
+        if between > best {
+            best = between;
+            best_t = t as u8;
+        }
+    }
+    best_t.saturating_add(1)
+}
+
+/// How sharply dark pixels bunch into rows when the page is turned by `degrees`:
+/// text lines give a spiky row profile when level.
+fn sharpness(pts: &[(f32, f32)], rows: usize, degrees: f32) -> f64 {
+    let (s, c) = degrees.to_radians().sin_cos();
+    let mut profile = vec![0u32; rows * 2 + 1];
+    for &(x, y) in pts {
+        let r = (y * c - x * s + rows as f32 / 2.0).round();
+        if r >= 0.0 && (r as usize) < profile.len() {
+            profile[r as usize] += 1;
+        }
+    }
+    profile
+        .windows(2)
+        .map(|w| (w[1] as f64 - w[0] as f64).powi(2))
+        .sum()
+}
+
+/// The page's skew in degrees (positive: text rises to the right).
+pub fn skew_angle(img: &GrayImage) -> f32 {
+    let (pts, _, h) = dark_points(img, 1000);
+    if pts.len() < 50 {
+        return 0.0;
+    }
+    let rows = h as usize * 2;
+    let search = |from: f32, to: f32, step: f32, best: f32| {
+        let mut best = (best, f64::MIN);
+        let mut a = from;
+        while a <= to + 1e-6 {
+            let s = sharpness(&pts, rows, a);
+            if s > best.1 {
+                best = (a, s);
+            }
+            a += step;
+        }
+        best.0
+    };
+    let coarse = search(-MAX_SKEW, MAX_SKEW, 0.25, 0.0);
+    // The profile is levelled by turning the page by the found angle; the skew is its opposite.
+    -search(coarse - 0.25, coarse + 0.25, 0.05, coarse)
+}
+
+/// Removes isolated specks: a dark pixel with no dark neighbour turns white,
+/// a light pixel surrounded by dark ones turns dark.
+pub fn despeckle(img: &GrayImage) -> GrayImage {
+    let t = otsu(img);
+    let (w, h) = img.dimensions();
+    let mut out = img.clone();
+    for y in 1..h.saturating_sub(1) {
+        for x in 1..w.saturating_sub(1) {
+            let dark = img.get_pixel(x, y)[0] < t;
+            let mut dark_neighbours = 0;
+            for (dx, dy) in [
+                (-1i32, -1i32),
+                (0, -1),
+                (1, -1),
+                (-1, 0),
+                (1, 0),
+                (-1, 1),
+                (0, 1),
+                (1, 1),
+            ] {
+                let p = img.get_pixel((x as i32 + dx) as u32, (y as i32 + dy) as u32)[0];
+                dark_neighbours += u8::from(p < t);
+            }
+            if dark && dark_neighbours == 0 {
+                out.put_pixel(x, y, Luma([255]));
+            } else if !dark && dark_neighbours == 8 {
+                out.put_pixel(x, y, Luma([0]));
+            }
+        }
+    }
+    out
+}
+
+/// Rotates by `degrees` (counter-clockwise) about the centre, bilinear, white fill.
+pub fn rotate(img: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let (s, c) = degrees.to_radians().sin_cos();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let mut out = GrayImage::from_pixel(w, h, Luma([255]));
+    for y in 0..h {
+        for x in 0..w {
+            let (dx, dy) = (x as f32 - cx, y as f32 - cy);
+            let sx = dx * c - dy * s + cx;
+            let sy = dx * s + dy * c + cy;
+            if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f32 || sy >= (h - 1) as f32 {
+                continue;
+            }
+            let (x0, y0) = (sx.floor() as u32, sy.floor() as u32);
+            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
+            let p = |xx, yy| img.get_pixel(xx, yy)[0] as f32;
+            let top = p(x0, y0) * (1.0 - fx) + p(x0 + 1, y0) * fx;
+            let bottom = p(x0, y0 + 1) * (1.0 - fx) + p(x0 + 1, y0 + 1) * fx;
+            out.put_pixel(x, y, Luma([(top * (1.0 - fy) + bottom * fy).round() as u8]));
+        }
+    }
+    out
+}
+
+/// The median height of text lines, from runs of rows that hold dark pixels.
+pub fn line_height(img: &GrayImage) -> Option<f32> {
+    let threshold = otsu(img);
+    let (w, h) = img.dimensions();
+    // A row belongs to a line of text when 1 % of it is dark; stray specks do not count.
+    let min_dark = (w as usize / 2 / 100).max(2);
+    let mut runs = Vec::new();
+    let mut run = 0u32;
+    for y in 0..h {
+        let dark = (0..w)
+            .step_by(2)
+            .filter(|&x| img.get_pixel(x, y)[0] < threshold)
+            .count();
+        if dark >= min_dark {
+            run += 1;
+        } else if run > 0 {
+            if run > 2 {
+                runs.push(run);
+            }
+            run = 0;
+        }
+    }
+    if runs.is_empty() {
+        return None;
+    }
+    runs.sort_unstable();
+    Some(runs[runs.len() / 2] as f32)
+}
+
+/// Grayscale page ready for OCR and the resolution to tell Tesseract.
+pub struct Prepared {
+    pub image: GrayImage,
+    pub dpi: u32,
+}
+
+/// Removes specks, enlarges small text and straightens small rotations.
+pub fn prepare(img: GrayImage, dpi: u32) -> Prepared {
+    let mut img = despeckle(&img);
+    let mut dpi = dpi;
+    if let Some(lh) = line_height(&img) {
+        let factor = (MIN_LINE_HEIGHT / lh).min(3.0);
+        // Small enlargements cost time and gain nothing.
+        if factor >= 1.3 {
+            let (w, h) = img.dimensions();
+            img = imageops::resize(
+                &img,
+                (w as f32 * factor) as u32,
+                (h as f32 * factor) as u32,
+                imageops::FilterType::CatmullRom,
+            );
+            dpi = (dpi as f32 * factor) as u32;
+        }
+    }
+    Prepared {
+        image: straighten(img),
+        dpi,
+    }
+}
+
+/// Turns the page level when it is skewed by more than a fraction of a degree.
+pub fn straighten(img: GrayImage) -> GrayImage {
+    let angle = skew_angle(&img);
+    if angle.abs() >= 0.2 {
+        rotate(&img, -angle)
+    } else {
+        img
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Black bars like lines of text on a white page.
+    fn lines_page(w: u32, h: u32) -> GrayImage {
+        let mut img = GrayImage::from_pixel(w, h, Luma([255]));
+        for line in 0..12 {
+            let y0 = 40 + line * 40;
+            for y in y0..y0 + 14 {
+                for x in (30..w - 30).filter(|x| (x / 9) % 4 != 3) {
+                    img.put_pixel(x, y, Luma([0]));
+                }
+            }
+        }
+        img
+    }
+
+    #[test]
+    fn a_known_rotation_is_measured() {
+        let page = lines_page(600, 560);
+        assert!(skew_angle(&page).abs() < 0.2);
+        for deg in [2.0f32, -3.0] {
+            let turned = rotate(&page, deg);
+            let got = skew_angle(&turned);
+            assert!((got.abs() - deg.abs()).abs() < 0.3, "{deg}: measured {got}");
+            let level = rotate(&turned, -got);
+            assert!(
+                skew_angle(&level).abs() < 0.3,
+                "{deg}: still {}",
+                skew_angle(&level)
+            );
+        }
+    }
+
+    #[test]
+    fn specks_go_and_text_stays() {
+        let mut page = lines_page(600, 560);
+        page.put_pixel(5, 5, Luma([0]));
+        page.put_pixel(100, 45, Luma([255]));
+        let clean = despeckle(&page);
+        assert_eq!(clean.get_pixel(5, 5)[0], 255);
+        assert_eq!(clean.get_pixel(100, 45)[0], 0);
+        assert_eq!(clean.get_pixel(50, 50)[0], 0, "text pixels are kept");
+    }
+
+    #[test]
+    fn small_text_is_enlarged() {
+        let page = lines_page(600, 560);
+        assert_eq!(line_height(&page), Some(14.0));
+        let p = prepare(page, 150);
+        assert!(p.image.width() > 600 && p.dpi > 150);
+    }
+}
