@@ -137,6 +137,9 @@ impl OcrPool {
 
 /// A reading is trusted without a second try above this quality.
 const GOOD_ENOUGH: f32 = 0.80;
+/// Another orientation or segmentation replaces the upright automatic reading
+/// only when it reads this much more (a tie keeps the usual reading).
+const CLEARLY_BETTER: f32 = 1.15;
 
 /// Prepares the image and reads it; only when the reading is poor are the other
 /// orientations (a page on its side or upside down) and sparse segmentation tried.
@@ -166,7 +169,8 @@ fn read_page(
         for turn in turns.into_iter().take(if sideways { 2 } else { 3 }) {
             let turned = preprocess::straighten(turn(&original));
             let reading = recognise(engines, &turned, dpi, language, Segmentation::Auto)?;
-            if reading.score() > best.score() {
+            // A reading in tall boxes is of a page still on its side.
+            if !reading.mostly_tall() && reading.score() > best.score() * CLEARLY_BETTER {
                 best = reading;
                 best_image = turned;
             }
@@ -177,7 +181,7 @@ fn read_page(
     }
     if best.quality() < GOOD_ENOUGH {
         let sparse = recognise(engines, &best_image, dpi, language, Segmentation::Sparse)?;
-        if sparse.score() > best.score() {
+        if sparse.score() > best.score() * CLEARLY_BETTER {
             best = sparse;
         }
     }
@@ -231,7 +235,8 @@ pub fn parse_tsv(tsv: &str) -> Vec<Word> {
             }
             let num = |i: usize| cols[i].trim().parse::<f32>().ok();
             let (left, top, width, height, conf) = (num(6)?, num(7)?, num(8)?, num(9)?, num(10)?);
-            let text = cols[11..].join("\t").trim().to_string();
+            // Underline and border fragments stick to words as `_` and `|`.
+            let text = cols[11..].join("\t").trim().trim_matches(['_', '|']).to_string();
             if text.is_empty() || conf < 0.0 {
                 return None;
             }
@@ -268,9 +273,12 @@ mod tests {
         let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
                    1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t\n\
                    5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t96.5\tTotal\n\
-                   5\t1\t1\t1\t1\t2\t45\t20\t20\t12\t-1\t \n";
+                   5\t1\t1\t1\t1\t2\t45\t20\t20\t12\t-1\t \n\
+                   5\t1\t1\t1\t1\t3\t70\t20\t20\t12\t80\tREF-82_\n\
+                   5\t1\t1\t1\t1\t4\t95\t20\t5\t12\t60\t|\n";
         let words = parse_tsv(tsv);
-        assert_eq!(words.len(), 1);
+        assert_eq!(words.len(), 2);
+        assert_eq!(words[1].text, "REF-82");
         assert_eq!(words[0].text, "Total");
         assert_eq!(
             (words[0].left, words[0].top, words[0].right, words[0].bottom),
