@@ -236,7 +236,11 @@ pub fn parse_tsv(tsv: &str) -> Vec<Word> {
             let num = |i: usize| cols[i].trim().parse::<f32>().ok();
             let (left, top, width, height, conf) = (num(6)?, num(7)?, num(8)?, num(9)?, num(10)?);
             // Underline and border fragments stick to words as `_` and `|`.
-            let text = cols[11..].join("\t").trim().trim_matches(['_', '|']).to_string();
+            let text = cols[11..]
+                .join("\t")
+                .trim()
+                .trim_matches(['_', '|'])
+                .to_string();
             if text.is_empty() || conf < 0.0 {
                 return None;
             }

@@ -53,7 +53,10 @@ async fn a_single_pdf_goes_through_every_status_and_extracts_its_fields() {
     );
     assert_eq!(status["files"][0]["status"], "PROCESS IMAGE SUCCESS");
     assert_eq!(status["files"][0]["pages"], 2);
-    assert_eq!(status["progress"], json!({"total": 1, "done": 1, "pages_total": 2, "pages_done": 2}));
+    assert_eq!(
+        status["progress"],
+        json!({"total": 1, "done": 1, "pages_total": 2, "pages_done": 2})
+    );
 
     let results: Value = app.results(&job, "json").await.json().await.unwrap();
     let r = &results["results"][0];
@@ -137,7 +140,10 @@ async fn a_zip_is_a_batch_of_root_documents_with_skipped_entries_listed() {
         .map(|s| s["file_name"].as_str().unwrap())
         .collect();
     assert_eq!(skipped, ["nested/c.pdf", "notes.txt"]);
-    assert_eq!(status["progress"], json!({"total": 3, "done": 3, "pages_total": 4, "pages_done": 4}));
+    assert_eq!(
+        status["progress"],
+        json!({"total": 3, "done": 3, "pages_total": 4, "pages_done": 4})
+    );
 }
 
 #[tokio::test]
