@@ -3,11 +3,11 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{deliveries, delivery_attempts, events};
-use super::{is_postgres, now_ms};
+use super::{lease_next, now_ms};
 
 pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
@@ -46,32 +46,19 @@ pub async fn claim_due(
     owner: &str,
     lease_ms: i64,
 ) -> Result<Option<deliveries::Model>, DbErr> {
-    let now = now_ms();
-    let lock = if is_postgres(db) {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE deliveries SET lease_owner = $1, lease_expires_at = $2 \
-         WHERE id = (SELECT id FROM deliveries WHERE status = 'pending' AND next_attempt_at <= $3 \
-                     AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-                     ORDER BY next_attempt_at LIMIT 1{lock}) \
-         AND status = 'pending' AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-         RETURNING id"
-    );
-    let row = db
-        .query_one(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            vec![owner.into(), (now + lease_ms).into(), now.into()],
-        ))
-        .await?;
-    match row {
-        Some(r) => {
-            let id: String = r.try_get("", "id")?;
-            deliveries::Entity::find_by_id(id).one(db).await
-        }
+    let ready = "status = 'pending' AND next_attempt_at <= $3";
+    match lease_next(
+        db,
+        "deliveries",
+        ready,
+        "next_attempt_at",
+        "",
+        owner,
+        lease_ms,
+    )
+    .await?
+    {
+        Some(id) => deliveries::Entity::find_by_id(id).one(db).await,
         None => Ok(None),
     }
 }

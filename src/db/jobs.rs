@@ -7,11 +7,11 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{files, job_transitions, jobs};
-use super::{is_postgres, now_ms};
+use super::{lease_next, now_ms};
 use crate::jobs::status::JobStatus;
 
 pub async fn insert(
@@ -133,32 +133,18 @@ pub async fn claim_next(
     owner: &str,
     lease_ms: i64,
 ) -> Result<Option<jobs::Model>, DbErr> {
-    let now = now_ms();
-    let lock = if is_postgres(db) {
-        " FOR UPDATE SKIP LOCKED"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "UPDATE jobs SET lease_owner = $1, lease_expires_at = $2, claims = claims + 1, updated_at = $3 \
-         WHERE id = (SELECT id FROM jobs WHERE finished_at IS NULL \
-                     AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-                     ORDER BY created_at LIMIT 1{lock}) \
-         AND finished_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-         RETURNING id"
-    );
-    let row = db
-        .query_one(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            vec![owner.into(), (now + lease_ms).into(), now.into()],
-        ))
-        .await?;
-    match row {
-        Some(r) => {
-            let id: String = r.try_get("", "id")?;
-            get_any(db, &id).await
-        }
+    let claimed = lease_next(
+        db,
+        "jobs",
+        "finished_at IS NULL",
+        "created_at",
+        ", claims = claims + 1, updated_at = $3",
+        owner,
+        lease_ms,
+    )
+    .await?;
+    match claimed {
+        Some(id) => get_any(db, &id).await,
         None => Ok(None),
     }
 }

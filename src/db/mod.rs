@@ -79,6 +79,41 @@ pub(crate) async fn exec(
     .await
 }
 
+/// Leases the first row of `table` that is `ready` (in `order`) to `owner` until
+/// `lease_ms` from now, in one statement: a compare-and-set on the lease that
+/// works on SQLite and, with `SKIP LOCKED`, lets PostgreSQL claimers pass each
+/// other. `ready` and `also_set` may use `$3`, the current time. Returns the id.
+pub(crate) async fn lease_next(
+    db: &DatabaseConnection,
+    table: &str,
+    ready: &str,
+    order: &str,
+    also_set: &str,
+    owner: &str,
+    lease_ms: i64,
+) -> Result<Option<String>, DbErr> {
+    let now = now_ms();
+    let lock = if is_postgres(db) {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let free = "(lease_expires_at IS NULL OR lease_expires_at < $3)";
+    let sql = format!(
+        "UPDATE {table} SET lease_owner = $1, lease_expires_at = $2{also_set} \
+         WHERE id = (SELECT id FROM {table} WHERE {ready} AND {free} ORDER BY {order} LIMIT 1{lock}) \
+         AND {ready} AND {free} RETURNING id"
+    );
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            vec![owner.into(), (now + lease_ms).into(), now.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get("", "id")).transpose()
+}
+
 pub(crate) fn is_postgres(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Postgres
 }

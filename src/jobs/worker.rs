@@ -303,18 +303,7 @@ async fn fail_file(
     if data.is_null() {
         return Ok(());
     }
-    let new_event = NewEvent {
-        event_type: event,
-        account_id: &job.account_id,
-        job_id: &job.id,
-        file_id: Some(&file.id),
-        template_id: &job.template_id,
-        data,
-    };
-    delivery::emit(&txn, new_event, template.and_then(|t| t.webhook.as_ref())).await?;
-    txn.commit().await?;
-    state.deliveries_ready.notify_one();
-    Ok(())
+    announce(state, txn, job, file, event, data, template).await
 }
 
 fn static_values(job: &jobs::Model) -> Value {
@@ -472,22 +461,33 @@ async fn process_file(
     if outcome_status == JobStatus::ProcessImageFailed && data.is_null() {
         return Ok(());
     }
-    delivery::emit(
-        &txn,
-        NewEvent {
-            event_type: event,
-            account_id: &job.account_id,
-            job_id: &job.id,
-            file_id: Some(&file.id),
-            template_id: &job.template_id,
-            data,
-        },
-        template.webhook.as_ref(),
-    )
-    .await?;
+    announce(state, txn, job, file, event, data, Some(template)).await?;
+    tracing::info!(status = %outcome_status, "document finished");
+    Ok(())
+}
+
+/// Stores a document's event in the transaction that wrote its outcome, commits,
+/// and wakes the delivery dispatcher.
+async fn announce(
+    state: &AppState,
+    txn: sea_orm::DatabaseTransaction,
+    job: &jobs::Model,
+    file: &files::Model,
+    event_type: EventType,
+    data: Value,
+    template: Option<&LoadedTemplate>,
+) -> anyhow::Result<()> {
+    let event = NewEvent {
+        event_type,
+        account_id: &job.account_id,
+        job_id: &job.id,
+        file_id: Some(&file.id),
+        template_id: &job.template_id,
+        data,
+    };
+    delivery::emit(&txn, event, template.and_then(|t| t.webhook.as_ref())).await?;
     txn.commit().await?;
     state.deliveries_ready.notify_one();
-    tracing::info!(status = %outcome_status, "document finished");
     Ok(())
 }
 
