@@ -151,10 +151,21 @@ fn read_page(
     number: u32,
 ) -> Result<Page, ExtractionError> {
     use image::imageops::{rotate180, rotate270, rotate90};
+    let started = std::time::Instant::now();
     let prepared = preprocess::prepare(image, dpi);
     let dpi = prepared.dpi;
     let mut best_image = prepared.image;
+    let prepared_in = started.elapsed();
     let mut best = recognise(engines, &best_image, dpi, language, Segmentation::Auto)?;
+    tracing::debug!(
+        page = number,
+        prepare_ms = prepared_in.as_millis() as u64,
+        ocr_ms = (started.elapsed() - prepared_in).as_millis() as u64,
+        quality = best.quality(),
+        size = ?best_image.dimensions(),
+        dpi,
+        "page read"
+    );
     // Tesseract reads a page on its side, but its word boxes stay sideways: turn the page.
     let sideways = best.mostly_tall();
     if sideways || best.quality() < GOOD_ENOUGH {
@@ -185,6 +196,11 @@ fn read_page(
             best = sparse;
         }
     }
+    tracing::debug!(
+        page = number,
+        total_ms = started.elapsed().as_millis() as u64,
+        "page done"
+    );
     let (w, h) = best_image.dimensions();
     Ok(Page::from_words(number, w as f32, h as f32, best.words))
 }

@@ -40,8 +40,10 @@ enum Request {
     },
 }
 
-/// Resolution scanned pages are rendered at for OCR.
+/// Highest resolution scanned pages are rendered at for OCR.
 pub const RENDER_DPI: u32 = 300;
+/// Lowest: below this Tesseract misreads small print, so coarser scans are enlarged.
+pub const MIN_RENDER_DPI: u32 = 150;
 
 /// Handle to the pdfium thread.
 #[derive(Clone)]
@@ -225,18 +227,22 @@ fn read(
         let width = page.width().value;
         let text = page.text().map_err(describe)?;
         let words = page_words(&text, height);
-        let has_image = words.is_empty()
-            && page
-                .objects()
+        // A page with no text but an image is a scan; it is rendered at the
+        // resolution of its largest image, so that nothing is invented or lost.
+        let scan_width_px = if words.is_empty() {
+            page.objects()
                 .iter()
-                .any(|o| o.object_type() == PdfPageObjectType::Image);
-        let item = if has_image {
-            let image = render_page(&page, number, RENDER_DPI)?;
-            PdfItem::Scan {
-                number,
-                image,
-                dpi: RENDER_DPI,
-            }
+                .filter_map(|o| o.as_image_object().and_then(|i| i.width().ok()))
+                .map(|w| w as f32)
+                .reduce(f32::max)
+        } else {
+            None
+        };
+        let item = if let Some(px) = scan_width_px {
+            let native = px / (width / 72.0);
+            let dpi = (native.round() as u32).clamp(MIN_RENDER_DPI, RENDER_DPI);
+            let image = render_page(&page, number, dpi)?;
+            PdfItem::Scan { number, image, dpi }
         } else {
             PdfItem::Text(Page::from_words(number, width, height, words))
         };
