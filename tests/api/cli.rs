@@ -117,3 +117,58 @@ async fn serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
         "the key is printed at first start: {stdout}"
     );
 }
+
+#[tokio::test]
+async fn extract_prints_the_result_for_a_text_pdf_and_a_scan() {
+    if postgres_url().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    docpush::samples::write_quickstart(dir.path()).unwrap();
+    let inv = docpush::samples::Invoice::numbered(1);
+    let pages = docpush::extraction::pdf::PdfEngine::global()
+        .render(inv.pdf(), 200)
+        .await
+        .unwrap();
+    std::fs::write(
+        dir.path().join("scan.png"),
+        docpush::samples::png(&pages[0]),
+    )
+    .unwrap();
+    for (file, reference) in [
+        ("invoice.pdf", Value::from(inv.reference.clone())),
+        ("scan.png", Value::Null),
+    ] {
+        let out = docpush(dir.path())
+            .args([
+                "extract",
+                dir.path().join(file).to_str().unwrap(),
+                "--template",
+            ])
+            .arg(dir.path().join("template.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["result"]["invoice_number"], inv.number.as_str(), "{file}");
+        assert_eq!(v["result"]["total"], inv.total_value(), "{file}");
+        assert_eq!(
+            v["result"]["reference"], reference,
+            "{file}: page 2 only exists in the PDF"
+        );
+    }
+    let bad = docpush(dir.path())
+        .args([
+            "extract",
+            "/nonexistent.pdf",
+            "--template",
+            "/nonexistent.json",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+}
