@@ -23,15 +23,21 @@ async fn run_workers(
     )
 }
 
-#[tokio::test]
-async fn a_job_whose_worker_died_is_resumed_after_its_lease_and_finishes_once() {
+/// An API-only app (no workers, 100 credits) and the settings of a worker-only
+/// process on the same database, started later by the test.
+async fn api_app_and_worker_settings() -> (crate::helpers::TestApp, docpush::config::Settings) {
     let dir = tempfile::tempdir().unwrap();
     let mut api_only = test_settings(dir.path()).await;
     api_only.workers_enabled = false;
     let mut worker_only = api_only.clone();
     worker_only.workers_enabled = true;
     worker_only.api_enabled = false;
-    let app = start(api_only, dir, 100).await;
+    (start(api_only, dir, 100).await, worker_only)
+}
+
+#[tokio::test]
+async fn a_job_whose_worker_died_is_resumed_after_its_lease_and_finishes_once() {
+    let (app, worker_only) = api_app_and_worker_settings().await;
     let receiver = Receiver::start().await;
     let t = app
         .create_template(invoice_template_fields(), Some(&receiver.url))
@@ -164,13 +170,7 @@ async fn two_worker_processes_share_the_queue_and_each_job_runs_once() {
 
 #[tokio::test]
 async fn a_missing_stored_document_fails_its_file_and_a_job_that_keeps_dying_is_failed() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut api_only = test_settings(dir.path()).await;
-    api_only.workers_enabled = false;
-    let mut worker_only = api_only.clone();
-    worker_only.workers_enabled = true;
-    worker_only.api_enabled = false;
-    let app = start(api_only, dir, 100).await;
+    let (app, worker_only) = api_app_and_worker_settings().await;
     let receiver = Receiver::start().await;
     let t = app
         .create_template(invoice_template_fields(), Some(&receiver.url))
