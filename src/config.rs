@@ -73,8 +73,16 @@ pub struct DeliverySettings {
     pub timeout: Duration,
     /// Concurrent delivery attempts in this process.
     pub concurrency: usize,
+    /// Concurrent attempts to one destination in this process, so a slow one cannot take every slot.
+    pub per_destination: usize,
     /// Networks exempt from the SSRF guard.
     pub allowed_networks: Vec<IpNet>,
+    /// Refuse destination URLs that are not https.
+    pub https_only: bool,
+    /// How long the replaced secret keeps signing after a rotation.
+    pub secret_rotation_grace: Duration,
+    /// A destination failing without a success for this long is disabled.
+    pub disable_after: Duration,
 }
 
 impl Default for Settings {
@@ -101,7 +109,11 @@ impl Default for Settings {
                 retry_schedule: default_schedule(),
                 timeout: Duration::from_secs(15),
                 concurrency: 32,
+                per_destination: 4,
                 allowed_networks: Vec::new(),
+                https_only: false,
+                secret_rotation_grace: Duration::from_secs(24 * 3600),
+                disable_after: Duration::from_secs(5 * 24 * 3600),
             },
             retention: Duration::from_secs(24 * 3600),
             retention_interval: Duration::from_secs(60),
@@ -198,6 +210,23 @@ impl Settings {
         }
         if let Some(v) = var("DOCPUSH_DELIVERY_CONCURRENCY") {
             s.delivery.concurrency = parse_num(&v, "DOCPUSH_DELIVERY_CONCURRENCY")?;
+        }
+        if let Some(v) = var("DOCPUSH_DELIVERY_PER_DESTINATION") {
+            s.delivery.per_destination = parse_num(&v, "DOCPUSH_DELIVERY_PER_DESTINATION")?;
+            if s.delivery.per_destination == 0 {
+                bail!("DOCPUSH_DELIVERY_PER_DESTINATION must be at least 1");
+            }
+        }
+        if let Some(v) = var("DOCPUSH_HTTPS_ONLY") {
+            s.delivery.https_only = parse_bool(&v, "DOCPUSH_HTTPS_ONLY")?;
+        }
+        if let Some(v) = var("DOCPUSH_SECRET_ROTATION_GRACE") {
+            s.delivery.secret_rotation_grace =
+                parse_duration(&v).context("DOCPUSH_SECRET_ROTATION_GRACE")?;
+        }
+        if let Some(v) = var("DOCPUSH_DESTINATION_DISABLE_AFTER") {
+            s.delivery.disable_after =
+                parse_duration(&v).context("DOCPUSH_DESTINATION_DISABLE_AFTER")?;
         }
         if let Some(v) = var("DOCPUSH_RETENTION") {
             s.retention = parse_duration(&v).context("DOCPUSH_RETENTION")?;

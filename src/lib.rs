@@ -12,6 +12,7 @@ pub mod telemetry;
 
 pub mod api;
 pub mod delivery;
+pub mod destinations;
 pub mod extraction;
 pub mod jobs;
 pub mod templates;

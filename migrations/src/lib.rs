@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261101_000001_create_core;
 mod m20261123_000002_page_progress;
+mod m20261124_000003_destinations;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261101_000001_create_core::Migration),
             Box::new(m20261123_000002_page_progress::Migration),
+            Box::new(m20261124_000003_destinations::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use crate::state::AppState;
 pub struct ListQuery {
     status: Option<String>,
     job_id: Option<String>,
+    destination_id: Option<String>,
     limit: Option<u64>,
 }
 
@@ -24,7 +25,8 @@ fn view(d: &db::entities::deliveries::Model) -> serde_json::Value {
         "job_id": d.job_id,
         "file_id": d.file_id,
         "template_id": d.template_id,
-        "destination": "template_webhook",
+        "destination_id": d.destination_id,
+        "destination": if d.destination_id.is_some() { "destination" } else { "template_webhook" },
         "status": d.status,
         "attempts": d.attempts,
         "next_attempt_at": ms(d.next_attempt_at),
@@ -64,6 +66,7 @@ pub async fn list(
         &account.0,
         query.status.as_deref(),
         query.job_id.as_deref(),
+        query.destination_id.as_deref(),
         limit,
     )
     .await?;

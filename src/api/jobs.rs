@@ -61,3 +61,23 @@ pub async fn job_results(
         },
     )
 }
+
+pub async fn edit_result(
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let (job_id, file_id) = path.into_inner();
+    let v = json_body(&body)?;
+    Ok(HttpResponse::Ok().json(state.edit_result(&account.0, &job_id, &file_id, &v).await?))
+}
+
+pub async fn confirm_result(
+    path: web::Path<(String, String)>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let (job_id, file_id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(state.confirm_result(&account.0, &job_id, &file_id).await?))
+}

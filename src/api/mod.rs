@@ -2,6 +2,7 @@
 
 mod auth;
 mod deliveries;
+mod destinations;
 mod error;
 mod jobs;
 mod templates;
@@ -16,6 +17,7 @@ use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics))
         .route("/process-job", web::post().to(uploads::process_job))
         .route("/job-status", web::get().to(jobs::job_status))
         .route("/job-results", web::post().to(jobs::job_results))
@@ -39,7 +41,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/deliveries/{id}/attempts",
                     web::get().to(deliveries::attempts),
                 )
-                .route("/deliveries/{id}/retry", web::post().to(deliveries::retry)),
+                .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
+                .route("/destinations", web::post().to(destinations::create))
+                .route("/destinations", web::get().to(destinations::list))
+                .route(
+                    "/destinations/test",
+                    web::post().to(destinations::test_unsaved),
+                )
+                .route("/destinations/{id}", web::get().to(destinations::get))
+                .route("/destinations/{id}", web::put().to(destinations::update))
+                .route("/destinations/{id}", web::delete().to(destinations::delete))
+                .route(
+                    "/destinations/{id}/test",
+                    web::post().to(destinations::test),
+                )
+                .route(
+                    "/destinations/{id}/recover",
+                    web::post().to(destinations::recover),
+                )
+                .route(
+                    "/destinations/{id}/rotate-secret",
+                    web::post().to(destinations::rotate_secret),
+                )
+                .route(
+                    "/jobs/{job_id}/files/{file_id}/result",
+                    web::patch().to(jobs::edit_result),
+                )
+                .route(
+                    "/jobs/{job_id}/files/{file_id}/confirm",
+                    web::post().to(jobs::confirm_result),
+                ),
         )
         .default_service(web::to(error::not_found));
 }
@@ -64,6 +95,13 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
                 .json(json!({"status": "unavailable", "database": "unreachable"}))
         }
     }
+}
+
+async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let body = crate::delivery::metrics::render(&state.db).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
 }
 
 async fn account(account: auth::Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {

@@ -40,17 +40,38 @@ pub async fn events_of_job(
         .await
 }
 
-/// Claims the delivery that has been due longest.
+/// The key deliveries are limited by: the destination, or the template for its own webhook.
+pub fn target_key(d: &deliveries::Model) -> &str {
+    d.destination_id.as_deref().unwrap_or(&d.template_id)
+}
+
+/// Claims the delivery that has been due longest, skipping targets in `busy`
+/// (keys from [`target_key`], which are generated ids).
 pub async fn claim_due(
     db: &DatabaseConnection,
     owner: &str,
     lease_ms: i64,
+    busy: &[String],
 ) -> Result<Option<deliveries::Model>, DbErr> {
-    let ready = "status = 'pending' AND next_attempt_at <= $3";
+    let mut ready = "status = 'pending' AND next_attempt_at <= $3".to_string();
+    let keys: Vec<String> = busy
+        .iter()
+        .filter(|k| {
+            k.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        })
+        .map(|k| format!("'{k}'"))
+        .collect();
+    if !keys.is_empty() {
+        ready.push_str(&format!(
+            " AND COALESCE(destination_id, template_id) NOT IN ({})",
+            keys.join(",")
+        ));
+    }
     match lease_next(
         db,
         "deliveries",
-        ready,
+        &ready,
         "next_attempt_at",
         "",
         owner,
@@ -168,6 +189,7 @@ pub async fn list(
     account_id: &str,
     status: Option<&str>,
     job_id: Option<&str>,
+    destination_id: Option<&str>,
     limit: u64,
 ) -> Result<Vec<deliveries::Model>, DbErr> {
     let mut q = deliveries::Entity::find().filter(deliveries::Column::AccountId.eq(account_id));
@@ -176,6 +198,9 @@ pub async fn list(
     }
     if let Some(j) = job_id {
         q = q.filter(deliveries::Column::JobId.eq(j));
+    }
+    if let Some(d) = destination_id {
+        q = q.filter(deliveries::Column::DestinationId.eq(d));
     }
     q.order_by_desc(deliveries::Column::CreatedAt)
         .limit(limit)
@@ -206,6 +231,25 @@ pub async fn requeue_failed(db: &DatabaseConnection, id: &str) -> Result<bool, D
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
+}
+
+/// Puts a destination's failed deliveries created since `since_ms` back in the queue; returns how many.
+pub async fn requeue_failed_since(
+    db: &DatabaseConnection,
+    destination_id: &str,
+    since_ms: i64,
+) -> Result<u64, DbErr> {
+    let res = deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value(PENDING))
+        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now_ms()))
+        .col_expr(deliveries::Column::Attempts, Expr::value(0))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(deliveries::Column::DestinationId.eq(destination_id))
+        .filter(deliveries::Column::Status.eq(FAILED))
+        .filter(deliveries::Column::CreatedAt.gte(since_ms))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Deletes the events, deliveries and attempts of a purged job.

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod deliveries;
+pub mod destinations;
 pub mod entities;
 pub mod jobs;
 pub mod templates;

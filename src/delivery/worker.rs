@@ -2,51 +2,91 @@
 //! can share the queue) and sends each on its own task, up to the configured
 //! concurrency, so one slow receiver does not hold up the others.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use super::dispatch::{self, Outgoing};
 use super::events::EventType;
-use super::webhook;
-use crate::db::{self, deliveries as q, entities::deliveries};
+use super::metrics;
+use super::webhook::{self, AttemptResult};
+use crate::db::{self, deliveries as q, entities::deliveries, entities::destinations};
+use crate::destinations::Config;
 use crate::state::AppState;
+use crate::templates::service::Webhook;
 
 /// Runs until `token` is cancelled; in-flight sends are awaited by `tracker`.
 pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker) {
     let owner = format!("dlv-{}", uuid::Uuid::new_v4().simple());
     let permits = Arc::new(Semaphore::new(state.settings.delivery.concurrency.max(1)));
+    let per_target = state.settings.delivery.per_destination.max(1);
+    let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let freed = Arc::new(Notify::new());
     let lease_ms = (state.settings.delivery.timeout.as_millis() as i64) + 30_000;
     loop {
         let permit = tokio::select! {
             _ = token.cancelled() => break,
             p = permits.clone().acquire_owned() => p.expect("semaphore is never closed"),
         };
-        match q::claim_due(&state.db, &owner, lease_ms).await {
+        let busy: Vec<String> = in_flight
+            .lock()
+            .expect("in-flight map")
+            .iter()
+            .filter(|(_, n)| **n >= per_target)
+            .map(|(k, _)| k.clone())
+            .collect();
+        match q::claim_due(&state.db, &owner, lease_ms, &busy).await {
             Ok(Some(d)) => {
-                let state = state.clone();
-                let owner = owner.clone();
+                let key = q::target_key(&d).to_string();
+                *in_flight
+                    .lock()
+                    .expect("in-flight map")
+                    .entry(key.clone())
+                    .or_default() += 1;
+                let (state, owner, in_flight, freed) = (
+                    state.clone(),
+                    owner.clone(),
+                    in_flight.clone(),
+                    freed.clone(),
+                );
                 let span = tracing::info_span!("delivery", delivery_id = %d.id, event_id = %d.event_id, job_id = %d.job_id);
                 tracker.spawn(
                     async move {
                         if let Err(e) = attempt(&state, &owner, d).await {
                             tracing::error!(error.cause_chain = ?e, "delivery attempt could not be recorded");
                         }
+                        let mut map = in_flight.lock().expect("in-flight map");
+                        if let Some(n) = map.get_mut(&key) {
+                            *n -= 1;
+                            if *n == 0 {
+                                map.remove(&key);
+                            }
+                        }
+                        drop(map);
                         drop(permit);
+                        freed.notify_one();
                     }
                     .instrument(span),
                 );
             }
             Ok(None) => {
                 drop(permit);
-                let wait = idle_wait(&state).await;
+                // With targets at their limit, what is due may be theirs: wait for a slot instead of polling.
+                let wait = if busy.is_empty() {
+                    idle_wait(&state).await
+                } else {
+                    Duration::from_secs(1)
+                };
                 tokio::select! {
                     _ = token.cancelled() => break,
                     _ = state.deliveries_ready.notified() => {}
+                    _ = freed.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
@@ -74,52 +114,96 @@ async fn idle_wait(state: &AppState) -> Duration {
     }
 }
 
-/// The delay before retry number `attempts` (1-based), with ±10 % jitter; `None` when the schedule is spent.
+/// The delay before retry number `attempts` (1-based), with ±10 % jitter; `None`
+/// when the schedule is spent. A throttled receiver (429, 503, timeout) gets
+/// twice the delay; its `Retry-After` is honoured up to an hour.
 pub fn retry_delay(
     schedule: &[Duration],
     attempts: usize,
     retry_after: Option<Duration>,
+    throttled: bool,
 ) -> Option<Duration> {
     let base = *schedule.get(attempts.checked_sub(1)?)?;
     let jitter = rand::thread_rng().gen_range(0.9..=1.1);
-    let delay = base.mul_f64(jitter);
-    // A receiver's Retry-After is honoured up to an hour.
+    let delay = base.mul_f64(if throttled { 2.0 * jitter } else { jitter });
     let floor = retry_after
         .map(|r| r.min(Duration::from_secs(3600)))
         .unwrap_or_default();
     Some(delay.max(floor))
 }
 
-async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow::Result<()> {
-    let target = match q::get_event(&state.db, &d.event_id).await? {
-        None => Err("the event is no longer stored".to_string()),
-        Some(ev) => match state.load_template(&d.template_id).await {
+/// Where a delivery goes, resolved at attempt time so edits and rotations apply to retries.
+enum Target {
+    TemplateWebhook(Webhook),
+    Destination(Box<(destinations::Model, Config)>),
+}
+
+async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, String> {
+    match &d.destination_id {
+        None => match state.load_template(&d.template_id).await {
             Ok(t) => t
                 .webhook
-                .map(|hook| (ev, hook))
+                .map(Target::TemplateWebhook)
                 .ok_or_else(|| "the template no longer has a webhook".to_string()),
             Err(e) => Err(format!("the template cannot be loaded: {e}")),
         },
+        Some(id) => {
+            let dest = db::destinations::get_any(&state.db, id)
+                .await
+                .map_err(|e| format!("the destination cannot be loaded: {e}"))?
+                .ok_or_else(|| "the destination no longer exists".to_string())?;
+            if dest.deleted_at.is_some() {
+                return Err("the destination was deleted".into());
+            }
+            if dest.enabled == 0 {
+                return Err(format!(
+                    "destination disabled: {}",
+                    dest.disabled_reason.as_deref().unwrap_or("by the account")
+                ));
+            }
+            let config = state
+                .open_destination(&dest)
+                .map_err(|e| format!("the destination cannot be opened: {e}"))?;
+            Ok(Target::Destination(Box::new((dest, config))))
+        }
+    }
+}
+
+async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow::Result<()> {
+    let target = match q::get_event(&state.db, &d.event_id).await? {
+        None => Err("the event is no longer stored".to_string()),
+        Some(ev) => resolve(state, &d).await.map(|t| (ev, t)),
     };
-    let result = match target {
-        Ok((ev, hook)) => {
-            webhook::send(
+    // A target that is gone for good ends the delivery now; retrying cannot help.
+    let final_failure = target.is_err();
+    let mut destination = None;
+    let (kind, result) = match target {
+        Ok((ev, Target::TemplateWebhook(hook))) => {
+            let r = webhook::send(
                 &state.http,
                 &hook.url,
-                &hook.secret,
+                &[hook.secret.as_str()],
                 &ev.id,
                 &hook.headers,
                 ev.payload,
             )
-            .await
+            .await;
+            ("template_webhook", r)
         }
-        Err(reason) => webhook::AttemptResult {
-            status: None,
-            latency: Duration::ZERO,
-            body: None,
-            error: Some(reason),
-            retry_after: None,
-        },
+        Ok((ev, Target::Destination(boxed))) => {
+            let (dest, config) = *boxed;
+            let out = Outgoing {
+                event_id: &ev.id,
+                event_type: &ev.event_type,
+                created_at: ev.created_at,
+                file_id: ev.file_id.as_deref(),
+                body: dispatch::destination_body(&ev.payload),
+            };
+            let r = dispatch::send(state, &config, out).await;
+            destination = Some(dest);
+            (config.kind(), r)
+        }
+        Err(reason) => ("unresolved", AttemptResult::failed(reason)),
     };
     let attempts = d.attempts as usize + 1;
     tracing::info!(
@@ -129,6 +213,7 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
         error = result.error.as_deref(),
         "delivery attempt"
     );
+    metrics::observe_attempt(kind, result.ok, result.latency);
     q::record_attempt(
         &state.db,
         q::Attempt {
@@ -140,14 +225,20 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
         },
     )
     .await?;
-    if result.succeeded() {
+    let failing_since = match &destination {
+        Some(dest) => db::destinations::note_outcome(&state.db, dest, result.ok).await?,
+        None => None,
+    };
+    if result.ok {
         if q::settle(&state.db, &d.id, owner, q::SUCCEEDED, db::now_ms(), None).await? {
             release_upload_if_delivered(state, &d).await?;
         }
         return Ok(());
     }
     let schedule = &state.settings.delivery.retry_schedule;
-    match retry_delay(schedule, attempts, result.retry_after) {
+    let delay = retry_delay(schedule, attempts, result.retry_after, result.throttled)
+        .filter(|_| !final_failure && !result.gone);
+    match delay {
         Some(delay) => {
             let next = db::now_ms() + delay.as_millis() as i64;
             q::settle(
@@ -171,6 +262,25 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
                 result.error.as_deref(),
             )
             .await?;
+        }
+    }
+    if let Some(dest) = destination {
+        let disable_after = state.settings.delivery.disable_after.as_millis() as i64;
+        let reason = if result.gone {
+            Some("the receiver answered 410 Gone".to_string())
+        } else {
+            failing_since
+                .filter(|since| db::now_ms() - since >= disable_after)
+                .map(|since| {
+                    format!(
+                        "every attempt failed since {}",
+                        crate::templates::service::rfc3339(since)
+                    )
+                })
+        };
+        if let Some(reason) = reason {
+            tracing::warn!(destination_id = %dest.id, %reason, "destination disabled");
+            db::destinations::disable(&state.db, &dest.id, &reason).await?;
         }
     }
     Ok(())
@@ -207,12 +317,16 @@ mod tests {
     #[test]
     fn retry_delays_follow_the_schedule_with_jitter_and_end() {
         let s = [Duration::from_secs(5), Duration::from_secs(30)];
-        let first = retry_delay(&s, 1, None).unwrap();
+        let first = retry_delay(&s, 1, None, false).unwrap();
         assert!(first >= Duration::from_millis(4500) && first <= Duration::from_millis(5500));
-        assert!(retry_delay(&s, 2, None).unwrap() >= Duration::from_secs(27));
-        assert_eq!(retry_delay(&s, 3, None), None);
-        assert_eq!(retry_delay(&s, 0, None), None);
-        let honoured = retry_delay(&s, 1, Some(Duration::from_secs(60))).unwrap();
+        assert!(retry_delay(&s, 2, None, false).unwrap() >= Duration::from_secs(27));
+        assert_eq!(retry_delay(&s, 3, None, false), None);
+        assert_eq!(retry_delay(&s, 0, None, false), None);
+        let honoured = retry_delay(&s, 1, Some(Duration::from_secs(60)), false).unwrap();
         assert_eq!(honoured, Duration::from_secs(60));
+        let capped = retry_delay(&s, 1, Some(Duration::from_secs(86_400)), false).unwrap();
+        assert_eq!(capped, Duration::from_secs(3600));
+        let throttled = retry_delay(&s, 1, None, true).unwrap();
+        assert!(throttled >= Duration::from_secs(9));
     }
 }

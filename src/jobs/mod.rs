@@ -1,6 +1,7 @@
 //! The job: its statuses, submission, workers, archives and retention.
 
 pub mod retention;
+pub mod review;
 pub mod service;
 pub mod status;
 pub mod unzip;

@@ -127,47 +127,12 @@ async fn parse_webhook(state: &AppState, w: &Value) -> AppResult<WebhookInput> {
     let url = ssrf::check_url(url, &state.settings.delivery.allowed_networks)
         .await
         .map_err(|e| bad(format!("webhook.url: {e}")))?;
-    let mut headers = BTreeMap::new();
-    match w.get("headers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(map)) => {
-            for (k, v) in map {
-                let v = v.as_str().ok_or_else(|| {
-                    bad(format!("webhook.headers.{k}: the value must be a string"))
-                })?;
-                reqwest::header::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
-                    bad(format!("webhook.headers: {k:?} is not a valid header name"))
-                })?;
-                reqwest::header::HeaderValue::from_str(v)
-                    .map_err(|_| bad(format!("webhook.headers.{k}: not a valid header value")))?;
-                if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
-                    return Err(bad(format!(
-                        "webhook.headers: {k} is set by docpush and cannot be overridden"
-                    )));
-                }
-                headers.insert(k.clone(), v.to_string());
-            }
-        }
-        Some(_) => return Err(bad("webhook.headers: must be an object of strings".into())),
-    }
-    let events = match w.get("events") {
-        None | Some(Value::Null) => vec![
-            EventType::ExtractionProcessed.as_str().to_string(),
-            EventType::ExtractionFailed.as_str().to_string(),
-        ],
-        Some(Value::Array(items)) => {
-            let mut out = Vec::new();
-            for e in items {
-                let s = e.as_str().unwrap_or_default();
-                if s != "*" && s.parse::<EventType>().is_err() {
-                    return Err(bad(format!("webhook.events: unknown event type {e}")));
-                }
-                out.push(s.to_string());
-            }
-            out
-        }
-        Some(_) => return Err(bad("webhook.events: must be a list of event types".into())),
-    };
+    let headers = parse_headers("webhook.headers", w.get("headers"))?;
+    let events = parse_events(
+        "webhook.events",
+        w.get("events"),
+        &[EventType::ExtractionProcessed, EventType::ExtractionFailed],
+    )?;
     Ok(WebhookInput {
         url: url.to_string(),
         headers,
@@ -175,7 +140,65 @@ async fn parse_webhook(state: &AppState, w: &Value) -> AppResult<WebhookInput> {
     })
 }
 
-fn rfc3339(ms: i64) -> String {
+/// Custom headers of a webhook: valid names and values, none that docpush sets itself.
+pub(crate) fn parse_headers(
+    field: &str,
+    raw: Option<&Value>,
+) -> AppResult<BTreeMap<String, String>> {
+    let bad = |m: String| AppError::Unprocessable(m);
+    let mut headers = BTreeMap::new();
+    match raw {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .ok_or_else(|| bad(format!("{field}.{k}: the value must be a string")))?;
+                reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                    .map_err(|_| bad(format!("{field}: {k:?} is not a valid header name")))?;
+                reqwest::header::HeaderValue::from_str(v)
+                    .map_err(|_| bad(format!("{field}.{k}: not a valid header value")))?;
+                if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
+                    return Err(bad(format!(
+                        "{field}: {k} is set by docpush and cannot be overridden"
+                    )));
+                }
+                headers.insert(k.clone(), v.to_string());
+            }
+        }
+        Some(_) => return Err(bad(format!("{field}: must be an object of strings"))),
+    }
+    Ok(headers)
+}
+
+/// An event filter: known event types or `"*"`; `default` when absent.
+pub(crate) fn parse_events(
+    field: &str,
+    raw: Option<&Value>,
+    default: &[EventType],
+) -> AppResult<Vec<String>> {
+    match raw {
+        None | Some(Value::Null) => Ok(default.iter().map(|e| e.as_str().to_string()).collect()),
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut out = Vec::new();
+            for e in items {
+                let s = e.as_str().unwrap_or_default();
+                if s != "*" && s.parse::<EventType>().is_err() {
+                    return Err(AppError::Unprocessable(format!(
+                        "{field}: unknown event type {e}"
+                    )));
+                }
+                out.push(s.to_string());
+            }
+            Ok(out)
+        }
+        Some(_) => Err(AppError::Unprocessable(format!(
+            "{field}: must be a non-empty list of event types or [\"*\"]"
+        ))),
+    }
+}
+
+pub(crate) fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

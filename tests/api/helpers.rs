@@ -147,6 +147,40 @@ impl TestApp {
             .unwrap()
     }
 
+    pub async fn put_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .put(format!("{}{path}", self.base))
+            .header("x-auth", &self.key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a destination; asserts 201 and returns its body.
+    pub async fn create_destination(&self, body: Value) -> Value {
+        let resp = self.post_json("/v1/destinations", &self.key, &body).await;
+        assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
+        resp.json().await.unwrap()
+    }
+
+    /// A webhook destination for `url` taking `events` of every template.
+    pub async fn webhook_destination(&self, url: &str, events: &[&str]) -> Value {
+        self.create_destination(
+            json!({"type": "webhook", "config": {"url": url}, "events": events}),
+        )
+        .await
+    }
+
+    /// The deliveries of the account matching `query` (e.g. `status=failed`).
+    pub async fn deliveries(&self, query: &str) -> Vec<Value> {
+        let resp = self
+            .get(&format!("/v1/deliveries?{query}"), &self.key)
+            .await;
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))
@@ -256,20 +290,26 @@ pub struct Receiver {
     pub url: String,
     requests: Arc<Mutex<Vec<Received>>>,
     plan: Arc<Mutex<VecDeque<u16>>>,
+    delay: Arc<Mutex<Duration>>,
 }
 
 impl Receiver {
     pub async fn start() -> Self {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let plan = Arc::new(Mutex::new(VecDeque::new()));
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (r, p) = (requests.clone(), plan.clone());
+        let (r, p, d) = (requests.clone(), plan.clone(), delay.clone());
         let server = HttpServer::new(move || {
-            let (r, p) = (r.clone(), p.clone());
+            let (r, p, d) = (r.clone(), p.clone(), d.clone());
             App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-                let (r, p) = (r.clone(), p.clone());
+                let (r, p, d) = (r.clone(), p.clone(), d.clone());
                 async move {
+                    let wait = *d.lock().unwrap();
+                    if !wait.is_zero() {
+                        tokio::time::sleep(wait).await;
+                    }
                     let mut headers = reqwest::header::HeaderMap::new();
                     for (k, v) in req.headers() {
                         headers.insert(
@@ -288,7 +328,7 @@ impl Receiver {
                 }
             }))
         })
-        .workers(1)
+        .workers(2)
         .disable_signals()
         .listen(listener)
         .unwrap()
@@ -298,7 +338,18 @@ impl Receiver {
             url: format!("http://127.0.0.1:{port}/hook"),
             requests,
             plan,
+            delay,
         }
+    }
+
+    /// Every answer waits `d` first.
+    pub fn set_delay(&self, d: Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
+
+    /// Forgets planned failures: every request is answered 200 from now on.
+    pub fn recover(&self) {
+        self.plan.lock().unwrap().clear();
     }
 
     /// The next `n` requests are answered with `status`.

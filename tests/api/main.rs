@@ -3,9 +3,11 @@
 
 mod cli;
 mod delivery;
+mod destinations;
 mod helpers;
 mod jobs;
 mod ocr;
+mod peers;
 mod quickstart;
 mod submission;
 mod templates;

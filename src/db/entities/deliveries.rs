@@ -22,6 +22,8 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     pub succeeded_at: Option<i64>,
+    /// `None` for the template's own webhook.
+    pub destination_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

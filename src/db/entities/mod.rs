@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod credit_ledger;
 pub mod deliveries;
 pub mod delivery_attempts;
+pub mod destinations;
 pub mod events;
 pub mod files;
 pub mod job_transitions;

@@ -1,0 +1,143 @@
+//! Destinations, scoped to their account; deleted ones stay for their delivery history.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
+};
+
+use super::entities::{deliveries, destinations};
+use super::{deliveries as dq, now_ms};
+
+pub async fn insert(
+    db: &DatabaseConnection,
+    d: destinations::Model,
+) -> Result<destinations::Model, DbErr> {
+    d.into_active_model().insert(db).await
+}
+
+pub async fn update(
+    db: &DatabaseConnection,
+    mut d: destinations::Model,
+) -> Result<destinations::Model, DbErr> {
+    d.updated_at = now_ms();
+    d.into_active_model().reset_all().update(db).await
+}
+
+/// Live destinations of an account, oldest first.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+) -> Result<Vec<destinations::Model>, DbErr> {
+    destinations::Entity::find()
+        .filter(destinations::Column::AccountId.eq(account_id))
+        .filter(destinations::Column::DeletedAt.is_null())
+        .order_by_asc(destinations::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<Option<destinations::Model>, DbErr> {
+    destinations::Entity::find_by_id(id.to_string())
+        .filter(destinations::Column::AccountId.eq(account_id))
+        .filter(destinations::Column::DeletedAt.is_null())
+        .one(db)
+        .await
+}
+
+/// A destination by id, deleted or not.
+pub async fn get_any(
+    db: &DatabaseConnection,
+    id: &str,
+) -> Result<Option<destinations::Model>, DbErr> {
+    destinations::Entity::find_by_id(id.to_string())
+        .one(db)
+        .await
+}
+
+/// Deletes the destination; its pending deliveries end as failed.
+pub async fn soft_delete(
+    db: &DatabaseConnection,
+    account_id: &str,
+    id: &str,
+) -> Result<bool, DbErr> {
+    let res = destinations::Entity::update_many()
+        .col_expr(destinations::Column::DeletedAt, Expr::value(now_ms()))
+        .filter(destinations::Column::Id.eq(id))
+        .filter(destinations::Column::AccountId.eq(account_id))
+        .filter(destinations::Column::DeletedAt.is_null())
+        .exec(db)
+        .await?;
+    if res.rows_affected == 1 {
+        fail_pending(db, id, "the destination was deleted").await?;
+    }
+    Ok(res.rows_affected == 1)
+}
+
+/// Disables a destination and dead-letters what it still owed, for `recover` after re-enabling.
+pub async fn disable(db: &DatabaseConnection, id: &str, reason: &str) -> Result<(), DbErr> {
+    destinations::Entity::update_many()
+        .col_expr(destinations::Column::Enabled, Expr::value(0))
+        .col_expr(destinations::Column::DisabledReason, Expr::value(reason))
+        .col_expr(destinations::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(destinations::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    fail_pending(db, id, &format!("destination disabled: {reason}")).await
+}
+
+/// Ends a destination's unleased pending deliveries as failed; leased ones end when their attempt settles.
+async fn fail_pending(db: &DatabaseConnection, id: &str, reason: &str) -> Result<(), DbErr> {
+    deliveries::Entity::update_many()
+        .col_expr(deliveries::Column::Status, Expr::value(dq::FAILED))
+        .col_expr(deliveries::Column::LastError, Expr::value(reason))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(deliveries::Column::DestinationId.eq(id))
+        .filter(deliveries::Column::Status.eq(dq::PENDING))
+        .filter(
+            deliveries::Column::LeaseExpiresAt
+                .is_null()
+                .or(deliveries::Column::LeaseExpiresAt.lt(now_ms())),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records the outcome of an attempt: a success ends a failing run; a failure
+/// starts one. Returns when the current run began, if failing.
+pub async fn note_outcome(
+    db: &DatabaseConnection,
+    d: &destinations::Model,
+    ok: bool,
+) -> Result<Option<i64>, DbErr> {
+    match (ok, d.failing_since) {
+        (true, None) => Ok(None),
+        (true, Some(_)) => {
+            destinations::Entity::update_many()
+                .col_expr(
+                    destinations::Column::FailingSince,
+                    Expr::value(Option::<i64>::None),
+                )
+                .filter(destinations::Column::Id.eq(&d.id))
+                .exec(db)
+                .await?;
+            Ok(None)
+        }
+        (false, Some(since)) => Ok(Some(since)),
+        (false, None) => {
+            let now = now_ms();
+            destinations::Entity::update_many()
+                .col_expr(destinations::Column::FailingSince, Expr::value(now))
+                .filter(destinations::Column::Id.eq(&d.id))
+                .filter(destinations::Column::FailingSince.is_null())
+                .exec(db)
+                .await?;
+            Ok(Some(now))
+        }
+    }
+}

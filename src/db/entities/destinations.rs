@@ -1,0 +1,30 @@
+//! `destinations` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "destinations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub account_id: String,
+    pub kind: String,
+    /// JSON; secret values sealed.
+    pub config: String,
+    /// JSON array of event types, or `["*"]`.
+    pub events: String,
+    /// JSON: `"all"` or an array of template ids.
+    pub templates: String,
+    pub enabled: i64,
+    pub disabled_reason: Option<String>,
+    /// When the current run of failed attempts began.
+    pub failing_since: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted_at: Option<i64>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

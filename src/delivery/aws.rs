@@ -1,0 +1,194 @@
+//! SQS `SendMessage` and S3 `PutObject` through the AWS SDK, one client per
+//! attempt from the destination's own credentials. The SDK's own retries are
+//! off: the delivery engine owns the schedule.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
+
+use super::webhook::AttemptResult;
+use crate::destinations::config::{S3Config, SqsConfig};
+
+fn http_client() -> SharedHttpClient {
+    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+                .build_https()
+        })
+        .clone()
+}
+
+fn timeouts(timeout: Duration) -> aws_smithy_types::timeout::TimeoutConfig {
+    aws_smithy_types::timeout::TimeoutConfig::builder()
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .operation_timeout(timeout)
+        .build()
+}
+
+pub fn sqs_client(c: &SqsConfig, timeout: Duration) -> aws_sdk_sqs::Client {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    let mut b = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(c.region.clone()))
+        .credentials_provider(Credentials::new(
+            &c.access_key_id,
+            &c.secret_access_key,
+            None,
+            None,
+            "docpush-destination",
+        ))
+        .http_client(http_client())
+        .timeout_config(timeouts(timeout))
+        .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled());
+    if let Some(e) = &c.endpoint_url {
+        b = b.endpoint_url(e);
+    }
+    aws_sdk_sqs::Client::from_conf(b.build())
+}
+
+pub fn s3_client(c: &S3Config, timeout: Duration) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
+    let mut b = aws_sdk_s3::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(c.region.clone()))
+        .credentials_provider(Credentials::new(
+            &c.access_key_id,
+            &c.secret_access_key,
+            None,
+            None,
+            "docpush-destination",
+        ))
+        .http_client(http_client())
+        .timeout_config(timeouts(timeout))
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        // S3-compatible servers reject the SDK's default streaming checksums.
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired);
+    if let Some(e) = &c.endpoint_url {
+        b = b.endpoint_url(e).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(b.build())
+}
+
+/// Sends one message; FIFO queues get the configured group and the event id as deduplication id.
+pub async fn send_sqs(
+    c: &SqsConfig,
+    timeout: Duration,
+    event_id: &str,
+    body: String,
+) -> AttemptResult {
+    let client = sqs_client(c, timeout);
+    let started = Instant::now();
+    let mut req = client
+        .send_message()
+        .queue_url(&c.queue_url)
+        .message_body(body);
+    if c.is_fifo() {
+        req = req
+            .message_group_id(
+                c.message_group_id
+                    .clone()
+                    .unwrap_or_else(|| "docpush".into()),
+            )
+            .message_deduplication_id(event_id);
+    }
+    let res = req.send().await;
+    match res {
+        Ok(out) => AttemptResult::ok(
+            started.elapsed(),
+            out.message_id().map(|m| format!("MessageId {m}")),
+        ),
+        Err(e) => sdk_failure(started, &e),
+    }
+}
+
+/// One object written to S3.
+pub struct S3Object {
+    pub key: String,
+    pub body: Vec<u8>,
+    pub content_type: &'static str,
+}
+
+pub async fn put_s3(c: &S3Config, timeout: Duration, objects: Vec<S3Object>) -> AttemptResult {
+    let client = s3_client(c, timeout);
+    let started = Instant::now();
+    let mut written = Vec::new();
+    for o in objects {
+        let res = client
+            .put_object()
+            .bucket(&c.bucket)
+            .key(&o.key)
+            .content_type(o.content_type)
+            .body(aws_sdk_s3::primitives::ByteStream::from(o.body))
+            .send()
+            .await;
+        if let Err(e) = res {
+            return sdk_failure(started, &e);
+        }
+        written.push(o.key);
+    }
+    AttemptResult::ok(
+        started.elapsed(),
+        Some(format!("wrote {}", written.join(", "))),
+    )
+}
+
+/// Checks the S3 bucket is there and the credentials may use it.
+pub async fn head_bucket(c: &S3Config, timeout: Duration) -> AttemptResult {
+    let client = s3_client(c, timeout);
+    let started = Instant::now();
+    match client.head_bucket().bucket(&c.bucket).send().await {
+        Ok(_) => AttemptResult::ok(started.elapsed(), None),
+        Err(e) => sdk_failure(started, &e),
+    }
+}
+
+fn sdk_failure<E, R>(
+    started: Instant,
+    e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> AttemptResult
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    let status = e.raw_response().and_then(HasStatus::status);
+    let timed_out = matches!(e, SdkError::TimeoutError(_));
+    let detail = match e {
+        SdkError::ServiceError(s) => s.err().to_string(),
+        other => super::webhook::error_chain(other),
+    };
+    let detail = if detail.is_empty() {
+        format!("{e:?}")
+    } else {
+        detail
+    };
+    AttemptResult {
+        status,
+        latency: started.elapsed(),
+        body: None,
+        error: Some(match status {
+            Some(s) => format!("HTTP {s}: {detail}"),
+            None if timed_out => format!("timed out: {detail}"),
+            None => detail,
+        }),
+        retry_after: None,
+        ok: false,
+        gone: false,
+        throttled: timed_out || status == Some(429) || status == Some(503),
+    }
+}
+
+/// The HTTP status of an SDK raw response.
+pub trait HasStatus {
+    fn status(&self) -> Option<u16>;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status(&self) -> Option<u16> {
+        Some(self.status().as_u16())
+    }
+}

@@ -1,0 +1,195 @@
+//! The S3 and SQS servers the destination tests talk to, installed by
+//! `scripts/test-tools`: SeaweedFS (S3, checks signatures) and moto (SQS).
+//! One of each per test process, shared by the tests, each test using its
+//! own bucket or queue; a watchdog shell stops them when the process exits.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub const ACCESS_KEY: &str = "docpushtest";
+pub const SECRET_KEY: &str = "docpushtestsecret";
+
+fn tools_bin() -> PathBuf {
+    std::env::var_os("DOCPUSH_TEST_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv-test/bin"))
+}
+
+/// A program from the test tools, or a clear panic saying how to install them.
+pub fn tool(name: &str) -> PathBuf {
+    let p = tools_bin().join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run ./scripts/test-tools (or ./scripts/test)",
+        p.display()
+    );
+    p
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `cmd` under a shell that kills it once this test process is gone.
+fn spawn_watched(cmd: &str, log: &std::path::Path) {
+    let script = format!(
+        "{cmd} >{log} 2>&1 & child=$!; trap 'kill $child 2>/dev/null' EXIT; \
+         while kill -0 {pid} 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 0.5; done",
+        log = log.display(),
+        pid = std::process::id()
+    );
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting a test peer");
+}
+
+fn wait_listening(port: u16, what: &str, log: &std::path::Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start: {}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn peers_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("docpush-peers-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    })
+}
+
+/// The S3 endpoint of a SeaweedFS server.
+pub fn s3_endpoint() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let dir = peers_dir().join("seaweed");
+        std::fs::create_dir_all(&dir).unwrap();
+        let ids = dir.join("ids.json");
+        std::fs::write(
+            &ids,
+            format!(
+                r#"{{"identities":[{{"name":"admin","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        // Every port explicit (gRPC ports are these + 10000) so parallel runs cannot collide.
+        let base = loop {
+            let p = free_port();
+            if (20000..50000).contains(&p) {
+                break p;
+            }
+        };
+        let s3 = base + 3;
+        let log = dir.join("log");
+        spawn_watched(
+            &format!(
+                "{} mini -dir={d} -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.config={ids} -admin.ui=false \
+                 -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -master.port={base} \
+                 -volume.port={v} -filer.port={f} -s3.port={s3} -admin.port={a}",
+                tool("weed").display(),
+                d = dir.display(),
+                ids = ids.display(),
+                v = base + 1,
+                f = base + 2,
+                a = base + 4,
+            ),
+            &log,
+        );
+        wait_listening(s3, "SeaweedFS", &log);
+        format!("http://127.0.0.1:{s3}")
+    })
+}
+
+/// The endpoint of a moto server (SQS).
+pub fn sqs_endpoint() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        let port = free_port();
+        let log = peers_dir().join("moto.log");
+        spawn_watched(
+            &format!("{} -H 127.0.0.1 -p {port}", tool("moto_server").display()),
+            &log,
+        );
+        wait_listening(port, "moto", &log);
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+pub fn s3_client() -> aws_sdk_s3::Client {
+    let config = docpush::destinations::config::S3Config {
+        bucket: "unused".into(),
+        region: "us-east-1".into(),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+        endpoint_url: Some(s3_endpoint().to_string()),
+        receive_files: vec![],
+        data_format: "json".into(),
+    };
+    docpush::delivery::aws::s3_client(&config, Duration::from_secs(30))
+}
+
+pub fn sqs_client() -> aws_sdk_sqs::Client {
+    let config = docpush::destinations::config::SqsConfig {
+        queue_url: String::new(),
+        region: "us-east-1".into(),
+        access_key_id: ACCESS_KEY.into(),
+        secret_access_key: SECRET_KEY.into(),
+        message_group_id: None,
+        endpoint_url: Some(sqs_endpoint().to_string()),
+    };
+    docpush::delivery::aws::sqs_client(&config, Duration::from_secs(30))
+}
+
+/// A new bucket with a unique name.
+pub async fn new_bucket() -> String {
+    let name = format!(
+        "docpush-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    // The S3 port listens a moment before the filer behind it is ready.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match s3_client().create_bucket().bucket(&name).send().await {
+            Ok(_) => return name,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("creating bucket {name}: {e:?}"),
+        }
+    }
+}
+
+/// A new FIFO queue (content-based deduplication off: we send our own ids); returns its URL.
+pub async fn new_fifo_queue() -> String {
+    let name = format!(
+        "docpush-{}.fifo",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let out = sqs_client()
+        .create_queue()
+        .queue_name(name)
+        .attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .unwrap();
+    out.queue_url().unwrap().to_string()
+}
