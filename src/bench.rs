@@ -27,6 +27,16 @@ pub struct BenchArgs {
     /// Submissions in flight at once.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// Measure delivery instead: --events events to two webhook destinations,
+    /// one of them answering 500 half of the time.
+    #[arg(long)]
+    pub delivery: bool,
+    /// Events for --delivery.
+    #[arg(long, default_value_t = 10_000)]
+    pub events: usize,
+    /// Events per second emitted for --delivery (0: as fast as they can be stored).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u32,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -38,6 +48,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.delivery {
+        return crate::delivery_bench::run(args.events, args.rate).await;
+    }
     if args.documents == 0 {
         bail!("--documents must be at least 1");
     }

@@ -21,4 +21,5 @@ pub mod db;
 pub mod storage;
 
 pub mod bench;
+pub mod delivery_bench;
 pub mod samples;

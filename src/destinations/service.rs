@@ -49,6 +49,15 @@ impl AppState {
         }
         let config = Config::parse(kind, obj.get("config").unwrap_or(&Value::Null), stored)?;
         self.check_destination_urls(&config).await?;
+        if let Config::Webhook(w) = &config {
+            // Certificates, keys and the key password are checked now rather than at the first delivery.
+            crate::delivery::webhook::client_for(
+                w,
+                self.settings.delivery.timeout,
+                Default::default(),
+            )
+            .map_err(|e| bad(format!("config: {e}")))?;
+        }
         let events = parse_events("events", obj.get("events"), &[])?;
         if events.is_empty() {
             return Err(bad(

@@ -152,8 +152,12 @@ async fn pending_deliveries_survive_a_restart_and_are_sent_once() {
     let mut app = start(settings, dir, 100).await;
     let receiver = Receiver::start().await;
     receiver.fail_next(1, 500);
+    let destination = Receiver::start().await;
+    destination.fail_next(1, 503);
     let t = app
         .create_template(invoice_template_fields(), Some(&receiver.url))
+        .await;
+    app.webhook_destination(&destination.url, &["extraction.processed"])
         .await;
     app.submit_ok(
         t["id"].as_str().unwrap(),
@@ -162,6 +166,7 @@ async fn pending_deliveries_survive_a_restart_and_are_sent_once() {
     )
     .await;
     receiver.wait_for(1).await;
+    destination.wait_for(1).await;
     app.shutdown().await;
 
     // Same data dir and database: the pending retry is picked up by the new process.
@@ -172,14 +177,18 @@ async fn pending_deliveries_survive_a_restart_and_are_sent_once() {
     let stopped = stop.clone();
     let server =
         tokio::spawn(restarted.run_until_stopped(async move { stopped.cancelled().await }));
-    let got = receiver.wait_for(2).await;
-    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    for r in [&receiver, &destination] {
+        let got = r.wait_for(2).await;
+        assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert_eq!(
-        receiver.received().len(),
-        2,
-        "nothing is sent again after the success"
-    );
+    for r in [&receiver, &destination] {
+        assert_eq!(
+            r.received().len(),
+            2,
+            "nothing is sent again after the success"
+        );
+    }
     stop.cancel();
     server.await.unwrap().unwrap();
 }

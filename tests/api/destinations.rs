@@ -855,3 +855,183 @@ async fn metrics_are_prometheus_text_with_delivery_and_job_figures() {
         2.0
     );
 }
+
+/// A TLS receiver (Python's ssl module) that requires a client certificate
+/// signed by its CA, and the certificates for it, made with openssl.
+struct MtlsReceiver {
+    url: String,
+    log: std::path::PathBuf,
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for MtlsReceiver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+const TLS_SERVER: &str = r#"
+import http.server, ssl, sys
+d = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        cn = dict(x[0] for x in self.connection.getpeercert()["subject"])["commonName"]
+        with open(d + "/received", "a") as f:
+            f.write(self.headers["webhook-id"] + " " + cn + "\n")
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+    def log_message(self, *a):
+        pass
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/server.pem", d + "/server.key")
+ctx.load_verify_locations(d + "/ca.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+print(srv.server_address[1], flush=True)
+srv.serve_forever()
+"#;
+
+impl MtlsReceiver {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display().to_string();
+        std::fs::write(
+            dir.path().join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("client.ext"),
+            "extendedKeyUsage=clientAuth\n",
+        )
+        .unwrap();
+        let script = format!(
+            "set -e; cd {d}
+             openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=docpush-test-ca
+             openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
+             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile server.ext
+             openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=docpush-client
+             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 -extfile client.ext
+             openssl pkcs8 -topk8 -in client.key -out client.enc.key -v2 aes-256-cbc -passout pass:hunter2"
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut child = std::process::Command::new("python3")
+            .args(["-c", TLS_SERVER, &d])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port: u16 = line
+            .trim()
+            .parse()
+            .expect("the TLS receiver prints its port");
+        Self {
+            url: format!("https://127.0.0.1:{port}/hook"),
+            log: dir.path().join("received"),
+            child,
+            dir,
+        }
+    }
+
+    fn file(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(name)).unwrap()
+    }
+
+    fn received(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn mutual_tls_to_a_receiver_that_requires_a_client_certificate() {
+    let app = spawn_app().await;
+    let rx = MtlsReceiver::start();
+    let config = json!({
+        "url": rx.url,
+        "ca_cert": rx.file("ca.pem"),
+        "client_cert": rx.file("client.pem"),
+        "client_key": rx.file("client.enc.key"),
+        "client_key_password": "hunter2",
+    });
+    let mut wrong = config.clone();
+    wrong["client_key_password"] = json!("wrong");
+    let resp = app
+        .post_json(
+            "/v1/destinations",
+            &app.key,
+            &json!({"type": "webhook", "config": wrong, "events": ["*"]}),
+        )
+        .await;
+    assert_eq!(
+        resp.status().as_u16(),
+        422,
+        "a wrong key password is refused at save"
+    );
+
+    // Without a client certificate the receiver refuses the connection.
+    let r: Value = app
+        .post_json(
+            "/v1/destinations/test",
+            &app.key,
+            &json!({"type": "webhook", "config": {"url": rx.url, "ca_cert": rx.file("ca.pem")}, "events": ["*"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(!r["error"].as_str().unwrap().is_empty());
+
+    let dest = app
+        .create_destination(
+            json!({"type": "webhook", "config": config, "events": ["extraction.processed"]}),
+        )
+        .await;
+    assert_eq!(dest["config"]["client_key"], "********");
+    assert_eq!(dest["config"]["client_key_password"], "********");
+    let id = dest["id"].as_str().unwrap();
+    let r: Value = app
+        .post_json(&format!("/v1/destinations/{id}/test"), &app.key, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["tls"], true);
+    assert_eq!(r["status"], 200);
+
+    let t = template_id(&app).await;
+    app.submit_ok(&t, &Invoice::numbered(9).pdf(), "t.pdf")
+        .await;
+    eventually("the event over mutual TLS", || async {
+        rx.received().len() == 2
+    })
+    .await;
+    let lines = rx.received();
+    assert!(
+        lines.iter().all(|l| l.ends_with(" docpush-client")),
+        "{lines:?}"
+    );
+    assert!(lines[1].starts_with("evt_"));
+}

@@ -1,0 +1,228 @@
+//! `docpush bench --delivery`: N events fanned out to two local webhook
+//! destinations, one healthy and one answering 500 half of the time. The
+//! events are emitted straight into the store as the job workers would, so
+//! only delivery is measured. Each receiver records the first acknowledgement
+//! of every event id; nothing may be missing when the run ends.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::bail;
+use rand::Rng;
+use sea_orm::TransactionTrait;
+use serde_json::{json, Value};
+
+use crate::config::Settings;
+use crate::delivery::{self, events::EventType, NewEvent};
+use crate::startup::Application;
+
+#[derive(Default)]
+struct Tally {
+    requests: usize,
+    /// Event id → latency from the event's timestamp to its first 2xx.
+    acked: HashMap<String, Duration>,
+    duplicates: usize,
+}
+
+struct Receiver {
+    url: String,
+    tally: Arc<Mutex<Tally>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A receiver that answers 500 with probability `fail_rate`.
+fn receiver(fail_rate: f64) -> anyhow::Result<Receiver> {
+    let tally = Arc::new(Mutex::new(Tally::default()));
+    let t = tally.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let server = HttpServer::new(move || {
+        let t = t.clone();
+        App::new().default_service(web::to(move |body: web::Bytes| {
+            let t = t.clone();
+            async move {
+                let fail = rand::thread_rng().gen_bool(fail_rate);
+                let mut tally = t.lock().expect("tally");
+                tally.requests += 1;
+                if fail {
+                    return HttpResponse::InternalServerError().finish();
+                }
+                let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let id = v["event_id"].as_str().unwrap_or_default().to_string();
+                let sent = v["timestamp"]
+                    .as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map_or(0, |d| d.timestamp_millis());
+                let latency = Duration::from_millis((now_ms() - sent).max(0) as u64);
+                if tally.acked.insert(id, latency).is_some() {
+                    tally.duplicates += 1;
+                }
+                HttpResponse::Ok().finish()
+            }
+        }))
+    })
+    .workers(2)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    Ok(Receiver {
+        url: format!("http://127.0.0.1:{port}/hook"),
+        tally,
+        handle,
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub async fn run(events: usize, rate: u32) -> anyhow::Result<()> {
+    if events == 0 {
+        bail!("--events must be at least 1");
+    }
+    let dir = std::env::temp_dir().join(format!("docpush-bench-{}", uuid::Uuid::new_v4().simple()));
+    let result = run_in(&dir, events, rate).await;
+    std::fs::remove_dir_all(&dir).ok();
+    result
+}
+
+async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Result<()> {
+    let mut settings = Settings::from_env()?;
+    settings.data_dir = dir.join("data");
+    settings.database_url = None;
+    settings.bind = "127.0.0.1:0".into();
+    settings.dev_account = false;
+    settings.delivery.allowed_networks = vec!["127.0.0.0/8".parse()?];
+    // Short retries so the flaky receiver's events finish within the run;
+    // 24 attempts at 50 % failure leave about 6e-8 odds of a dead letter per event.
+    settings.delivery.retry_schedule = [50, 100, 200, 400, 800]
+        .into_iter()
+        .chain(std::iter::repeat(1000).take(18))
+        .map(Duration::from_millis)
+        .collect();
+    let concurrency = settings.delivery.concurrency;
+    let per_destination = settings.delivery.per_destination;
+    let app = Application::build(settings).await?;
+    let state = app.state().clone();
+    let (account, _key) = crate::db::accounts::create(&state.db, "bench", 0).await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
+    let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
+
+    let healthy = receiver(0.0)?;
+    let flaky = receiver(0.5)?;
+    for r in [&healthy, &flaky] {
+        state
+            .create_destination(
+                &account.id,
+                &json!({"type": "webhook", "config": {"url": r.url}, "events": ["extraction.processed"]}),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("creating a destination: {e}"))?;
+    }
+    println!(
+        "docpush bench --delivery: {events} events to 2 webhook destinations (one answers 500 half of the time), \
+         SQLite, {concurrency} concurrent attempts, {per_destination} per destination, rate {}",
+        if rate == 0 { "unlimited".to_string() } else { format!("{rate} events/s") }
+    );
+
+    let started = Instant::now();
+    let batch = 50usize;
+    let mut emitted = 0usize;
+    while emitted < events {
+        let n = batch.min(events - emitted);
+        let txn = state.db.begin().await?;
+        for i in emitted..emitted + n {
+            delivery::emit(
+                &txn,
+                NewEvent {
+                    event_type: EventType::ExtractionProcessed,
+                    account_id: &account.id,
+                    job_id: "bench-job",
+                    file_id: None,
+                    template_id: "bench-template",
+                    data: json!({"job_id": "bench-job", "file_name": format!("{i}.pdf"), "result": {"total": i}}),
+                },
+                None,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        state.deliveries_ready.notify_one();
+        emitted += n;
+        if rate > 0 {
+            let due = started + Duration::from_secs_f64(emitted as f64 / rate as f64);
+            tokio::time::sleep_until(due.into()).await;
+        }
+    }
+    let emitted_in = started.elapsed();
+
+    let deadline = Instant::now() + Duration::from_secs(1800);
+    loop {
+        let done = [&healthy, &flaky]
+            .iter()
+            .all(|r| r.tally.lock().expect("tally").acked.len() >= events);
+        if done {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("not every event was acknowledged within 30 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let elapsed = started.elapsed();
+    // Let settlements land before counting rows.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pending = crate::db::deliveries::list(&state.db, &account.id, Some("pending"), None, None, 10)
+        .await?
+        .len();
+    let failed = crate::db::deliveries::list(&state.db, &account.id, Some("failed"), None, None, 10)
+        .await?
+        .len();
+    stop.cancel();
+    server.await??;
+
+    println!("emitted {events} events in {:.2} s", emitted_in.as_secs_f64());
+    let total = 2 * events;
+    println!(
+        "{total} deliveries acknowledged in {:.2} s = {:.0} deliveries/s",
+        elapsed.as_secs_f64(),
+        total as f64 / elapsed.as_secs_f64()
+    );
+    for (name, r) in [("healthy", &healthy), ("500 half the time", &flaky)] {
+        let t = r.tally.lock().expect("tally");
+        let mut lat: Vec<Duration> = t.acked.values().copied().collect();
+        lat.sort();
+        println!(
+            "  {name}: {} of {events} events acknowledged, {} requests, {} duplicates; event to receipt p50 {:.0} ms, p99 {:.0} ms",
+            t.acked.len(),
+            t.requests,
+            t.duplicates,
+            percentile(&lat, 0.5).as_secs_f64() * 1000.0,
+            percentile(&lat, 0.99).as_secs_f64() * 1000.0,
+        );
+        r.handle.stop(true).await;
+    }
+    let lost = [&healthy, &flaky]
+        .iter()
+        .map(|r| events - r.tally.lock().expect("tally").acked.len().min(events))
+        .sum::<usize>();
+    println!("lost: {lost}; deliveries still pending: {pending}; dead-lettered: {failed}");
+    if lost > 0 || failed > 0 {
+        bail!("events were not delivered")
+    }
+    Ok(())
+}
