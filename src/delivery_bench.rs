@@ -110,7 +110,7 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
     // 24 attempts at 50 % failure leave about 6e-8 odds of a dead letter per event.
     settings.delivery.retry_schedule = [50, 100, 200, 400, 800]
         .into_iter()
-        .chain(std::iter::repeat(1000).take(18))
+        .chain(std::iter::repeat_n(1000, 18))
         .map(Duration::from_millis)
         .collect();
     let concurrency = settings.delivery.concurrency;
@@ -186,16 +186,21 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
     let elapsed = started.elapsed();
     // Let settlements land before counting rows.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let pending = crate::db::deliveries::list(&state.db, &account.id, Some("pending"), None, None, 10)
-        .await?
-        .len();
-    let failed = crate::db::deliveries::list(&state.db, &account.id, Some("failed"), None, None, 10)
-        .await?
-        .len();
+    let pending =
+        crate::db::deliveries::list(&state.db, &account.id, Some("pending"), None, None, 10)
+            .await?
+            .len();
+    let failed =
+        crate::db::deliveries::list(&state.db, &account.id, Some("failed"), None, None, 10)
+            .await?
+            .len();
     stop.cancel();
     server.await??;
 
-    println!("emitted {events} events in {:.2} s", emitted_in.as_secs_f64());
+    println!(
+        "emitted {events} events in {:.2} s",
+        emitted_in.as_secs_f64()
+    );
     let total = 2 * events;
     println!(
         "{total} deliveries acknowledged in {:.2} s = {:.0} deliveries/s",
@@ -203,17 +208,20 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
         total as f64 / elapsed.as_secs_f64()
     );
     for (name, r) in [("healthy", &healthy), ("500 half the time", &flaky)] {
-        let t = r.tally.lock().expect("tally");
-        let mut lat: Vec<Duration> = t.acked.values().copied().collect();
-        lat.sort();
-        println!(
-            "  {name}: {} of {events} events acknowledged, {} requests, {} duplicates; event to receipt p50 {:.0} ms, p99 {:.0} ms",
-            t.acked.len(),
-            t.requests,
-            t.duplicates,
-            percentile(&lat, 0.5).as_secs_f64() * 1000.0,
-            percentile(&lat, 0.99).as_secs_f64() * 1000.0,
-        );
+        let line = {
+            let t = r.tally.lock().expect("tally");
+            let mut lat: Vec<Duration> = t.acked.values().copied().collect();
+            lat.sort();
+            format!(
+                "  {name}: {} of {events} events acknowledged, {} requests, {} duplicates; event to receipt p50 {:.0} ms, p99 {:.0} ms",
+                t.acked.len(),
+                t.requests,
+                t.duplicates,
+                percentile(&lat, 0.5).as_secs_f64() * 1000.0,
+                percentile(&lat, 0.99).as_secs_f64() * 1000.0,
+            )
+        };
+        println!("{line}");
         r.handle.stop(true).await;
     }
     let lost = [&healthy, &flaky]

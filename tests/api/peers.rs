@@ -38,6 +38,8 @@ fn free_port() -> u16 {
 }
 
 /// Starts `cmd` under a shell that kills it once this test process is gone.
+// The shell is meant to outlive this call and is never waited for: it ends on its own after us.
+#[allow(clippy::zombie_processes)]
 fn spawn_watched(cmd: &str, log: &std::path::Path) {
     let script = format!(
         "{cmd} >{log} 2>&1 & child=$!; trap 'kill $child 2>/dev/null' EXIT; \
