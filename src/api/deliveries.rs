@@ -8,6 +8,7 @@ use super::auth::Account;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use crate::templates::service::rfc3339;
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -29,17 +30,11 @@ fn view(d: &db::entities::deliveries::Model) -> serde_json::Value {
         "destination": if d.destination_id.is_some() { "destination" } else { "template_webhook" },
         "status": d.status,
         "attempts": d.attempts,
-        "next_attempt_at": ms(d.next_attempt_at),
+        "next_attempt_at": rfc3339(d.next_attempt_at),
         "last_error": d.last_error,
-        "created_at": ms(d.created_at),
-        "succeeded_at": d.succeeded_at.map(ms),
+        "created_at": rfc3339(d.created_at),
+        "succeeded_at": d.succeeded_at.map(rfc3339),
     })
-}
-
-fn ms(v: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(v)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 pub async fn list(
@@ -86,7 +81,7 @@ pub async fn attempts(
         rows.iter()
             .map(|a| {
                 json!({
-                    "attempted_at": ms(a.attempted_at),
+                    "attempted_at": rfc3339(a.attempted_at),
                     "status_code": a.status_code,
                     "latency_ms": a.latency_ms,
                     "response_body": a.response_body,

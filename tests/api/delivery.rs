@@ -6,16 +6,6 @@ use crate::helpers::{eventually, spawn_with, start, test_settings, Receiver};
 use crate::jobs::files_under;
 use docpush::samples::{invoice_template_fields, Invoice};
 
-async fn deliveries(app: &crate::helpers::TestApp, query: &str) -> Vec<Value> {
-    let v: Value = app
-        .get(&format!("/v1/deliveries{query}"), &app.key)
-        .await
-        .json()
-        .await
-        .unwrap();
-    v.as_array().unwrap().clone()
-}
-
 #[tokio::test]
 async fn a_receiver_that_fails_twice_gets_the_same_event_on_the_third_attempt() {
     let app = spawn_with(|_| {}).await;
@@ -44,7 +34,7 @@ async fn a_receiver_that_fails_twice_gets_the_same_event_on_the_third_attempt() 
         "backoff between attempts"
     );
 
-    let list = deliveries(&app, "").await;
+    let list = app.deliveries("").await;
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["status"], "succeeded");
     assert_eq!(list[0]["attempts"], 3);
@@ -118,7 +108,7 @@ async fn a_dead_letter_is_listed_and_replayed() {
     receiver.wait_for(2).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let failed = loop {
-        let failed = deliveries(&app, "?status=failed").await;
+        let failed = app.deliveries("status=failed").await;
         if failed.len() == 1 {
             break failed;
         }
@@ -134,7 +124,7 @@ async fn a_dead_letter_is_listed_and_replayed() {
     let got = receiver.wait_for(3).await;
     assert_eq!(got[2].header("webhook-id"), got[0].header("webhook-id"));
     eventually("the replay to succeed", || async {
-        deliveries(&app, "?status=succeeded").await.len() == 1
+        app.deliveries("status=succeeded").await.len() == 1
     })
     .await;
     let resp = app
