@@ -37,6 +37,10 @@ pub struct BenchArgs {
     /// Events per second emitted for --delivery (0: as fast as they can be stored).
     #[arg(long, default_value_t = 0)]
     pub rate: u32,
+    /// Measure the server's peak memory under hostile inputs instead (huge
+    /// bodies, huge pages, page floods, an inflating ZIP), one fresh server each.
+    #[arg(long)]
+    pub hostile: bool,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -50,6 +54,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.delivery {
         return crate::delivery_bench::run(args.events, args.rate).await;
+    }
+    if args.hostile {
+        return crate::hostile_bench::run().await;
     }
     if args.documents == 0 {
         bail!("--documents must be at least 1");
@@ -274,7 +281,7 @@ async fn scanned_pages(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
     for i in 0..n {
         let pdf = Invoice::numbered(i).pdf();
         let pages = crate::extraction::pdf::PdfEngine::global()
-            .render(pdf, 200)
+            .render(pdf, 200, u64::MAX)
             .await?;
         let angle = if i % 2 == 0 { 0.8 } else { -0.6 };
         out.push(crate::samples::png(&crate::samples::degrade(
@@ -295,7 +302,7 @@ async fn twenty_page_scan(
 ) -> anyhow::Result<(Duration, u64)> {
     let pdf = Invoice::numbered(1).pdf();
     let pages = crate::extraction::pdf::PdfEngine::global()
-        .render(pdf, 200)
+        .render(pdf, 200, u64::MAX)
         .await?;
     let scans: Vec<image::GrayImage> = (0..20)
         .map(|i| crate::samples::degrade(&pages[i % 2], 0.5, 0.0005, i as u64))

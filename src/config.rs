@@ -18,7 +18,7 @@ pub struct Settings {
     /// Directory of the embedded SQLite file, the blobs and the generated key.
     pub data_dir: PathBuf,
     /// Database URL; `None` means the SQLite file `docpush.db` in `data_dir`.
-    pub database_url: Option<String>,
+    pub database_url: Option<DatabaseUrl>,
     /// Connections in the SQLite pool (readers run in parallel; writers take turns).
     pub sqlite_connections: u32,
     /// Run the HTTP API in this process.
@@ -40,16 +40,82 @@ pub struct Settings {
     /// How often the retention purge runs.
     pub retention_interval: Duration,
     /// 32-byte key (base64) that encrypts secrets at rest; generated into the data dir when unset.
-    pub secret_key: Option<String>,
+    pub secret_key: Option<Secret>,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsAccess,
+    /// Failed sign-ins tolerated from one client address before it is refused for a while.
+    pub sign_in: SignInThrottle,
     /// Create the development account on first start.
     pub dev_account: bool,
     /// Log as JSON lines instead of human-readable text.
     pub log_json: bool,
 }
 
+/// A value kept out of logs: `Debug` shows only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// A database URL whose `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for DatabaseUrl {
+    fn from(url: String) -> Self {
+        Self(url)
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", crate::db::mask_url(&self.0))
+    }
+}
+
+/// `/metrics` shows every account's totals, so it is closed unless the operator opens it.
+#[derive(Clone, Debug, Default)]
+pub struct MetricsAccess {
+    /// Scrapers send `Authorization: Bearer <token>`.
+    pub token: Option<Secret>,
+    /// Anyone may read it (for a listener that only the scraper can reach).
+    pub public: bool,
+}
+
+/// Repeated failed sign-ins from one client address are refused for the rest of a window.
+#[derive(Clone, Debug)]
+pub struct SignInThrottle {
+    /// Failures allowed per window; the next request from that address answers 429.
+    pub max_failures: u32,
+    /// Length of the window that failures are counted in.
+    pub window: Duration,
+}
+
 /// Limits on what a client may send.
 #[derive(Clone, Debug)]
 pub struct Limits {
+    /// Largest JSON request body, in bytes (uploads have their own limit).
+    pub max_json_bytes: u64,
     /// Largest decoded document or archive, in bytes.
     pub max_upload_bytes: u64,
     /// Most entries a ZIP may hold.
@@ -60,7 +126,8 @@ pub struct Limits {
     pub zip_max_ratio: u64,
     /// Most pages one PDF may have.
     pub max_pages: u32,
-    /// Largest image, in pixels, decoded for OCR (decompression bombs are refused before decoding).
+    /// Largest image, in pixels, decoded or rendered for OCR: bigger images are refused
+    /// before decoding, bigger PDF pages are rendered at a lower resolution.
     pub max_image_pixels: u64,
 }
 
@@ -98,12 +165,13 @@ impl Default for Settings {
             ocr_threads: default_workers(),
             job_lease: Duration::from_secs(60),
             limits: Limits {
+                max_json_bytes: 1024 * 1024,
                 max_upload_bytes: 50 * 1024 * 1024,
                 zip_max_entries: 1000,
                 zip_max_total_bytes: 1024 * 1024 * 1024,
                 zip_max_ratio: 200,
                 max_pages: 2000,
-                max_image_pixels: 100_000_000,
+                max_image_pixels: 50_000_000,
             },
             delivery: DeliverySettings {
                 retry_schedule: default_schedule(),
@@ -118,6 +186,11 @@ impl Default for Settings {
             retention: Duration::from_secs(24 * 3600),
             retention_interval: Duration::from_secs(60),
             secret_key: None,
+            metrics: MetricsAccess::default(),
+            sign_in: SignInThrottle {
+                max_failures: 10,
+                window: Duration::from_secs(300),
+            },
             dev_account: true,
             log_json: false,
         }
@@ -158,7 +231,7 @@ impl Settings {
         if let Some(v) = var("DOCPUSH_DATA_DIR") {
             s.data_dir = PathBuf::from(v);
         }
-        s.database_url = var("DATABASE_URL");
+        s.database_url = var("DATABASE_URL").map(DatabaseUrl);
         if let Some(v) = var("DOCPUSH_SQLITE_CONNECTIONS") {
             s.sqlite_connections = parse_num(&v, "DOCPUSH_SQLITE_CONNECTIONS")?;
         }
@@ -173,6 +246,9 @@ impl Settings {
         }
         if let Some(v) = var("DOCPUSH_JOB_LEASE") {
             s.job_lease = parse_duration(&v).context("DOCPUSH_JOB_LEASE")?;
+        }
+        if let Some(v) = var("DOCPUSH_MAX_JSON_BYTES") {
+            s.limits.max_json_bytes = parse_num(&v, "DOCPUSH_MAX_JSON_BYTES")?;
         }
         if let Some(v) = var("DOCPUSH_MAX_UPLOAD_BYTES") {
             s.limits.max_upload_bytes = parse_num(&v, "DOCPUSH_MAX_UPLOAD_BYTES")?;
@@ -234,7 +310,17 @@ impl Settings {
         if let Some(v) = var("DOCPUSH_RETENTION_INTERVAL") {
             s.retention_interval = parse_duration(&v).context("DOCPUSH_RETENTION_INTERVAL")?;
         }
-        s.secret_key = var("DOCPUSH_SECRET_KEY");
+        s.secret_key = var("DOCPUSH_SECRET_KEY").map(Secret);
+        s.metrics.token = var("DOCPUSH_METRICS_TOKEN").map(Secret);
+        if let Some(v) = var("DOCPUSH_METRICS_PUBLIC") {
+            s.metrics.public = parse_bool(&v, "DOCPUSH_METRICS_PUBLIC")?;
+        }
+        if let Some(v) = var("DOCPUSH_SIGN_IN_MAX_FAILURES") {
+            s.sign_in.max_failures = parse_num(&v, "DOCPUSH_SIGN_IN_MAX_FAILURES")?;
+        }
+        if let Some(v) = var("DOCPUSH_SIGN_IN_WINDOW") {
+            s.sign_in.window = parse_duration(&v).context("DOCPUSH_SIGN_IN_WINDOW")?;
+        }
         if let Some(v) = var("DOCPUSH_DEV_ACCOUNT") {
             s.dev_account = parse_bool(&v, "DOCPUSH_DEV_ACCOUNT")?;
         }
@@ -251,10 +337,10 @@ impl Settings {
     /// The database URL in effect: the configured one or the embedded SQLite file.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
-            Some(url) => url.clone(),
+            Some(url) => url.expose().to_string(),
             None => format!(
                 "sqlite://{}?mode=rwc",
-                self.data_dir.join("docpush.db").display()
+                self.data_dir.join(crate::db::SQLITE_FILE).display()
             ),
         }
     }
@@ -342,5 +428,28 @@ mod tests {
         assert_eq!(s.workers, 3);
         assert_eq!(s.delivery.retry_schedule.len(), 2);
         assert!(Settings::from_lookup(|k| (k == "DOCPUSH_WORKERS").then(|| "0".into())).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = Settings::from_lookup(|k| match k {
+            "DOCPUSH_SECRET_KEY" => Some("c2VjcmV0LWtleS1tYXRlcmlhbA==".into()),
+            "DOCPUSH_METRICS_TOKEN" => Some("scrape-token-42".into()),
+            "DATABASE_URL" => Some("postgres://app:hunter2@db:5432/docpush".into()),
+            _ => None,
+        })
+        .unwrap();
+        let shown = format!("{s:?}");
+        for secret in ["c2VjcmV0LWtleS1tYXRlcmlhbA", "scrape-token-42", "hunter2"] {
+            assert!(!shown.contains(secret), "{secret} leaks: {shown}");
+        }
+        assert!(
+            shown.contains("postgres://app:****@db:5432/docpush"),
+            "{shown}"
+        );
+        assert_eq!(
+            s.secret_key.unwrap().expose(),
+            "c2VjcmV0LWtleS1tYXRlcmlhbA=="
+        );
     }
 }

@@ -51,12 +51,15 @@ impl SecretBox {
         }
         let path = data_dir.join(KEY_FILE);
         if path.exists() {
+            crate::private_fs::restrict_if_present(&path)
+                .with_context(|| format!("making {} private", path.display()))?;
             let key = std::fs::read_to_string(&path)
                 .with_context(|| format!("reading {}", path.display()))?;
             return Self::from_base64(&key);
         }
         let key = B64.encode(random_bytes(32));
-        write_private(&path, &key)?;
+        crate::private_fs::write(&path, key.as_bytes())
+            .with_context(|| format!("creating {}", path.display()))?;
         Self::from_base64(&key)
     }
 
@@ -88,22 +91,6 @@ impl SecretBox {
     }
 }
 
-/// Writes a file readable by its owner only.
-pub fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    opts.mode(0o600);
-    let mut f = opts
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    f.write_all(contents.as_bytes())?;
-    Ok(())
-}
-
 pub fn random_bytes(n: usize) -> Vec<u8> {
     let mut b = vec![0u8; n];
     rand::thread_rng().fill_bytes(&mut b);
@@ -128,6 +115,13 @@ pub fn sha256_hex(data: &[u8]) -> String {
 /// A Standard Webhooks secret: `whsec_` + base64 of 32 random bytes.
 pub fn new_webhook_secret() -> String {
     format!("whsec_{}", B64.encode(random_bytes(32)))
+}
+
+/// Whether `s` is a Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 bytes.
+pub fn is_webhook_secret(s: &str) -> bool {
+    s.strip_prefix("whsec_")
+        .and_then(|b| B64.decode(b).ok())
+        .is_some_and(|key| (24..=64).contains(&key.len()))
 }
 
 /// `v1,<base64 HMAC-SHA256(id.timestamp.body)>` keyed with the secret's decoded bytes.

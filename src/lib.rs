@@ -6,9 +6,11 @@
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod private_fs;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod transient;
 
 pub mod api;
 pub mod delivery;
@@ -22,4 +24,5 @@ pub mod storage;
 
 pub mod bench;
 pub mod delivery_bench;
+pub mod hostile_bench;
 pub mod samples;

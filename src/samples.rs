@@ -59,8 +59,13 @@ pub fn pdf(pages: &[Vec<Text>]) -> Vec<u8> {
     pdf_pages(&specs)
 }
 
-/// A PDF of text and scanned pages in any mix.
+/// A PDF of text and scanned pages in any mix, on Letter-size pages.
 pub fn pdf_pages(pages: &[PageSpec]) -> Vec<u8> {
+    pdf_pages_sized(pages, PAGE_WIDTH, PAGE_HEIGHT)
+}
+
+/// A PDF of text and scanned pages on pages of `width`×`height` points.
+pub fn pdf_pages_sized(pages: &[PageSpec], page_width: f32, page_height: f32) -> Vec<u8> {
     let n = pages.len();
     // Objects: 1 catalog, 2 pages, 3 font, then (page, contents, image) triples.
     let mut objects: Vec<Vec<u8>> = Vec::new();
@@ -82,7 +87,7 @@ pub fn pdf_pages(pages: &[PageSpec]) -> Vec<u8> {
                         "BT /F1 {} Tf {} {} Td ({}) Tj ET",
                         t.size,
                         t.x,
-                        PAGE_HEIGHT - t.y - t.size,
+                        page_height - t.y - t.size,
                         escape(&t.text)
                     );
                 }
@@ -93,7 +98,7 @@ pub fn pdf_pages(pages: &[PageSpec]) -> Vec<u8> {
                 width,
                 height,
             } => {
-                let _ = writeln!(content, "q {PAGE_WIDTH} 0 0 {PAGE_HEIGHT} 0 0 cm /Im1 Do Q");
+                let _ = writeln!(content, "q {page_width} 0 0 {page_height} 0 0 cm /Im1 Do Q");
                 let mut obj = format!(
                     "<< /Type /XObject /Subtype /Image /Width {width} /Height {height} /ColorSpace /DeviceGray \
                      /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
@@ -107,7 +112,7 @@ pub fn pdf_pages(pages: &[PageSpec]) -> Vec<u8> {
         };
         objects.push(
             format!(
-                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_WIDTH} {PAGE_HEIGHT}] \
+                "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {page_width} {page_height}] \
                  /Resources << /Font << /F1 3 0 R >> /XObject << /Im1 {image_id} 0 R >> >> /Contents {contents_id} 0 R >>"
             )
             .into_bytes(),

@@ -12,12 +12,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing_actix_web::TracingLogger;
 
-use crate::config::Settings;
+use crate::config::{Secret, Settings};
 use crate::crypto::SecretBox;
 use crate::extraction::Reader;
 use crate::state::AppState;
 use crate::storage::{BlobStore, LocalStore};
-use crate::{api, db, delivery, jobs};
+use crate::{api, db, delivery, jobs, private_fs};
 
 const DEV_ACCOUNT: &str = "development";
 const DEV_CREDITS: i64 = 1000;
@@ -33,24 +33,36 @@ pub struct Application {
 
 /// Connects, migrates and builds the shared state, without starting anything.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+    private_fs::create_dir(&settings.data_dir).with_context(|| {
         format!(
             "creating the data directory {}",
             settings.data_dir.display()
         )
     })?;
+    if settings.database_url.is_none() {
+        let file = settings.data_dir.join(db::SQLITE_FILE);
+        private_fs::touch(&file).with_context(|| format!("creating {}", file.display()))?;
+        for side in ["-wal", "-shm"] {
+            let mut name = file.clone().into_os_string();
+            name.push(side);
+            private_fs::restrict_if_present(std::path::Path::new(&name))?;
+        }
+    }
     let db = db::connect(
         &settings.effective_database_url(),
         settings.sqlite_connections,
     )
     .await?;
     db::migrate(&db).await?;
-    let secrets = SecretBox::load_or_create(settings.secret_key.as_deref(), &settings.data_dir)?;
+    let secrets = SecretBox::load_or_create(
+        settings.secret_key.as_ref().map(Secret::expose),
+        &settings.data_dir,
+    )?;
     let blobs = BlobStore::Local(LocalStore::new(settings.data_dir.join("blobs"))?);
-    let http = delivery::webhook::client(
-        settings.delivery.timeout,
-        Arc::new(settings.delivery.allowed_networks.clone()),
-    );
+    let allowed = Arc::new(settings.delivery.allowed_networks.clone());
+    let http = delivery::webhook::client(settings.delivery.timeout, allowed.clone());
+    let aws_http = delivery::aws::http_client(allowed);
+    let sign_ins = Arc::new(api::SignInGuard::new(settings.sign_in.clone()));
     Ok(AppState {
         db,
         reader: Reader::start(
@@ -62,6 +74,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         blobs,
         secrets,
         http,
+        aws_http,
+        sign_ins,
         jobs_ready: Arc::new(Notify::new()),
         deliveries_ready: Arc::new(Notify::new()),
     })
@@ -123,12 +137,15 @@ impl Application {
         let server = match listener {
             Some(listener) => {
                 let data = web::Data::new(state.clone());
+                let json_limit = state.settings.limits.max_json_bytes as usize;
                 let server = HttpServer::new(move || {
                     App::new()
                         .wrap(TracingLogger::default())
                         .app_data(data.clone())
                         .app_data(api::query_config())
-                        .app_data(web::PayloadConfig::new(usize::MAX))
+                        // Bodies read whole (every JSON body) stop at this size; uploads
+                        // stream under their own limit.
+                        .app_data(web::PayloadConfig::new(json_limit))
                         .configure(api::configure)
                 })
                 .workers(
@@ -173,7 +190,8 @@ async fn ensure_dev_account(state: &AppState) -> anyhow::Result<Option<String>> 
     }
     let (_, key) = db::accounts::create(&state.db, DEV_ACCOUNT, DEV_CREDITS).await?;
     let path = state.settings.data_dir.join(DEV_KEY_FILE);
-    crate::crypto::write_private(&path, &key)?;
+    private_fs::write(&path, key.as_bytes())
+        .with_context(|| format!("creating {}", path.display()))?;
     println!(
         "Development account created with {DEV_CREDITS} credits. API key (also in {}):",
         path.display()

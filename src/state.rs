@@ -19,6 +19,10 @@ pub struct AppState {
     pub reader: Reader,
     /// Client for outbound deliveries: SSRF-guarded resolver, no redirects.
     pub http: reqwest::Client,
+    /// HTTP client of the SQS and S3 destinations, with the same guarded resolver.
+    pub aws_http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    /// Failed sign-ins per client address.
+    pub sign_ins: Arc<crate::api::SignInGuard>,
     /// Wakes job workers when a job is submitted in this process.
     pub jobs_ready: Arc<Notify>,
     /// Wakes delivery workers when a delivery is queued in this process.

@@ -23,17 +23,29 @@ impl FromRequest for Account {
             .get("x-auth")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string());
+        let client = req.peer_addr().map(|a| a.ip());
+        let request = format!("{} {}", req.method(), req.path());
         Box::pin(async move {
-            let (Some(state), Some(key)) = (state, key) else {
+            let Some(state) = state else {
                 return Err(AppError::Unauthorized);
             };
-            if key.is_empty() || key.len() > 200 {
-                return Err(AppError::Unauthorized);
+            if let Some(wait) = client.and_then(|c| state.sign_ins.wait_for(c)) {
+                return Err(super::sign_in::refusal(wait));
             }
-            db::accounts::account_for_key(&state.db, &key)
-                .await?
-                .map(Account)
-                .ok_or(AppError::Unauthorized)
+            let failure = match key {
+                None => "no x-auth header",
+                Some(k) if k.is_empty() || k.len() > 200 => "a malformed key",
+                Some(k) => match db::accounts::account_for_key(&state.db, &k).await? {
+                    Some(id) => return Ok(Account(id)),
+                    None => "an unknown key",
+                },
+            };
+            let client_shown = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+            tracing::warn!(client = %client_shown, request = %request, reason = failure, "sign-in failed");
+            if let Some(c) = client {
+                state.sign_ins.failed(c);
+            }
+            Err(AppError::Unauthorized)
         })
     }
 }

@@ -5,18 +5,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::Account;
-use super::json_body;
+use super::body::JsonBody;
 use crate::db;
 use crate::delivery::probe;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub async fn create(
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let v = json_body(&body)?;
     Ok(HttpResponse::Created().json(state.create_destination(&account.0, &v).await?))
 }
 
@@ -34,11 +33,10 @@ pub async fn get(
 
 pub async fn update(
     id: web::Path<String>,
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let v = json_body(&body)?;
     Ok(HttpResponse::Ok().json(state.update_destination(&account.0, &id, &v).await?))
 }
 
@@ -72,11 +70,10 @@ pub async fn test(
 
 /// Test Connection for a configuration not saved yet (same body as create).
 pub async fn test_unsaved(
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let v = json_body(&body)?;
     let config = state.parse_unsaved_destination(&account.0, &v).await?;
     Ok(HttpResponse::Ok().json(probe::test_destination(&state, None, &config).await))
 }

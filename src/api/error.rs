@@ -1,5 +1,6 @@
 //! `AppError` → status code and `{"error", "message"}` body.
 
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
@@ -17,6 +18,7 @@ impl ResponseError for AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -25,7 +27,11 @@ impl ResponseError for AppError {
         if let Self::Internal(e) = self {
             tracing::error!(error.cause_chain = ?e, "request failed");
         }
-        HttpResponse::build(self.status_code()).json(json!({
+        let mut resp = HttpResponse::build(self.status_code());
+        if let Self::TooManyRequests { retry_after, .. } = self {
+            resp.insert_header((RETRY_AFTER, retry_after.to_string()));
+        }
+        resp.json(json!({
             "error": self.code(),
             "message": self.to_string(),
         }))

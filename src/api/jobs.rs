@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::Account;
-use super::json_body;
+use super::body::JsonBody;
 use crate::error::{AppError, AppResult};
 use crate::jobs::service::{ResultFormat, Results};
 use crate::state::AppState;
@@ -29,11 +29,10 @@ pub async fn job_status(
 }
 
 pub async fn job_results(
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let v = json_body(&body)?;
     let job_id = v
         .get("job_id")
         .and_then(Value::as_str)
@@ -64,12 +63,11 @@ pub async fn job_results(
 
 pub async fn edit_result(
     path: web::Path<(String, String)>,
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = path.into_inner();
-    let v = json_body(&body)?;
     Ok(HttpResponse::Ok().json(state.edit_result(&account.0, &job_id, &file_id, &v).await?))
 }
 

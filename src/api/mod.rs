@@ -1,16 +1,23 @@
 //! HTTP only: extract, parse, call a service, respond. The whole URL map is in [`configure`].
 
 mod auth;
+mod body;
 mod deliveries;
 mod destinations;
 mod error;
 mod jobs;
+mod sign_in;
 mod templates;
 mod uploads;
 
-use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+pub use sign_in::SignInGuard;
 
+use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::config::MetricsAccess;
 use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -80,12 +87,6 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| AppError::BadRequest(e.to_string()).into())
 }
 
-/// Parses a JSON request body; malformed JSON is a 400.
-fn json_body(body: &[u8]) -> AppResult<Value> {
-    serde_json::from_slice(body)
-        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))
-}
-
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
@@ -97,7 +98,42 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+/// Whether the request may read `/metrics`: it shows every account's totals,
+/// so it needs the operator's token unless the operator made it public.
+fn metrics_allowed(req: &HttpRequest, access: &MetricsAccess) -> bool {
+    if access.public {
+        return true;
+    }
+    let Some(token) = &access.token else {
+        return false;
+    };
+    let sent = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Digests of equal length compare without revealing how much of the token matched.
+    Sha256::digest(sent.trim().as_bytes()) == Sha256::digest(token.expose().as_bytes())
+}
+
+async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let client = req.peer_addr().map(|a| a.ip());
+    if let Some(wait) = client.and_then(|c| state.sign_ins.wait_for(c)) {
+        return Err(sign_in::refusal(wait));
+    }
+    if !metrics_allowed(&req, &state.settings.metrics) {
+        if let Some(c) = client {
+            tracing::warn!(client = %c, "metrics refused: missing or wrong token");
+            state.sign_ins.failed(c);
+        }
+        return Ok(HttpResponse::Unauthorized()
+            .insert_header((WWW_AUTHENTICATE, "Bearer"))
+            .json(json!({
+                "error": "unauthorized",
+                "message": "/metrics needs the operator's token (DOCPUSH_METRICS_TOKEN) as Authorization: Bearer <token>, or DOCPUSH_METRICS_PUBLIC=true",
+            })));
+    }
     let body = crate::delivery::metrics::render(&state.db).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

@@ -3,16 +3,15 @@
 use actix_web::{web, HttpResponse};
 
 use super::auth::Account;
-use super::json_body;
+use super::body::JsonBody;
 use crate::error::AppResult;
 use crate::state::AppState;
 
 pub async fn create(
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let v = json_body(&body)?;
     Ok(HttpResponse::Created().json(state.create_template(&account.0, &v).await?))
 }
 
@@ -30,11 +29,10 @@ pub async fn get(
 
 pub async fn update(
     id: web::Path<String>,
-    body: web::Bytes,
+    JsonBody(v): JsonBody,
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let v = json_body(&body)?;
     Ok(HttpResponse::Ok().json(state.update_template(&account.0, &id, &v).await?))
 }
 

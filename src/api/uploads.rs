@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use serde_json::{Map, Value};
 
 use super::auth::Account;
+use super::body::{declared_length, read_limited};
 use crate::error::{AppError, AppResult};
 use crate::jobs::service::Upload;
 use crate::state::AppState;
@@ -40,11 +41,21 @@ pub async fn process_job(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let mut upload = if content_type.starts_with("multipart/form-data") {
-        from_multipart(Multipart::new(req.headers(), payload), limit).await?
+    let multipart = content_type.starts_with("multipart/form-data");
+    // Room besides the document for the other members, and for base64's 4/3.
+    let body_limit = if multipart {
+        limit + OTHER_FIELDS_LIMIT
     } else {
-        // base64 is 4/3 of the document, plus room for the other JSON members.
-        let body_limit = (limit / 3 + 1) * 4 + 1024 * 1024;
+        (limit / 3 + 1) * 4 + OTHER_FIELDS_LIMIT
+    };
+    if declared_length(&req).is_some_and(|n| n > body_limit) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the request body is over the limit of {body_limit} bytes (documents up to {limit} bytes)"
+        )));
+    }
+    let mut upload = if multipart {
+        from_multipart(Multipart::new(req.headers(), payload), limit, body_limit).await?
+    } else {
         let body = read_limited(payload, body_limit).await?;
         from_json(&body, limit)?
     };
@@ -53,20 +64,8 @@ pub async fn process_job(
     Ok(HttpResponse::Accepted().json(accepted))
 }
 
-async fn read_limited(mut payload: web::Payload, limit: u64) -> AppResult<web::BytesMut> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|e| AppError::BadRequest(format!("reading the request body failed: {e}")))?;
-        if (body.len() + chunk.len()) as u64 > limit {
-            return Err(AppError::PayloadTooLarge(format!(
-                "the request body is over {limit} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
+/// Room for everything but the document: template id, file name, static values.
+const OTHER_FIELDS_LIMIT: u64 = 1024 * 1024;
 
 fn bad(msg: impl Into<String>) -> AppError {
     AppError::BadRequest(msg.into())
@@ -85,33 +84,48 @@ fn parse_static_values(v: Option<&Value>) -> AppResult<Map<String, Value>> {
     }
 }
 
+/// The JSON form; the document is borrowed from the body rather than copied.
+#[derive(serde::Deserialize)]
+struct JsonUpload<'a> {
+    #[serde(default)]
+    template_id: Option<Value>,
+    #[serde(default, borrow)]
+    actual_image: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    file_name: Option<Value>,
+    #[serde(default)]
+    static_values: Option<Value>,
+}
+
 fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| bad(format!("the body is not valid JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| bad("the body must be a JSON object"))?;
-    let template_id = obj
-        .get("template_id")
+    let req: JsonUpload = serde_json::from_slice(body).map_err(|e| {
+        bad(format!(
+            "the body must be a JSON object with template_id, actual_image (a base64 string), file_name and static_values: {e}"
+        ))
+    })?;
+    let template_id = req
+        .template_id
+        .as_ref()
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| bad("template_id is required"))?
         .trim()
         .to_string();
-    let image = obj
-        .get("actual_image")
-        .and_then(Value::as_str)
+    let image = req
+        .actual_image
         .ok_or_else(|| bad("actual_image is required: the document as base64 or a data: URL"))?;
-    let bytes = decode_base64(image, limit)?;
-    let file_name = obj
-        .get("file_name")
-        .and_then(Value::as_str)
-        .map(str::to_string);
+    let bytes = decode_base64(&image, limit)?;
+    drop(image);
+    let file_name = match req.file_name {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err(bad("file_name must be a string")),
+    };
     Ok(Upload {
         template_id,
         bytes,
         file_name,
-        static_values: parse_static_values(obj.get("static_values"))?,
+        static_values: parse_static_values(req.static_values.as_ref())?,
         idempotency_key: None,
     })
 }
@@ -130,7 +144,12 @@ pub fn decode_base64(raw: &str, limit: u64) -> AppResult<Vec<u8>> {
         }
         None => raw,
     };
-    let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Line-wrapped base64 is unwrapped first; the common unwrapped form is not copied.
+    let compact: std::borrow::Cow<str> = if data.bytes().any(|b| b.is_ascii_whitespace()) {
+        data.chars().filter(|c| !c.is_ascii_whitespace()).collect()
+    } else {
+        data.into()
+    };
     if compact.is_empty() {
         return Err(bad("actual_image is empty"));
     }
@@ -142,11 +161,12 @@ pub fn decode_base64(raw: &str, limit: u64) -> AppResult<Vec<u8>> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD]
         .iter()
-        .find_map(|e| e.decode(&compact).ok())
+        .find_map(|e| e.decode(compact.as_bytes()).ok())
         .ok_or_else(|| bad("actual_image is not valid base64"))
 }
 
-async fn from_multipart(mut form: Multipart, limit: u64) -> AppResult<Upload> {
+async fn from_multipart(mut form: Multipart, limit: u64, body_limit: u64) -> AppResult<Upload> {
+    let mut read: u64 = 0;
     let mut template_id = None;
     let mut bytes: Option<Vec<u8>> = None;
     let mut file_name = None;
@@ -161,11 +181,17 @@ async fn from_multipart(mut form: Multipart, limit: u64) -> AppResult<Upload> {
         let cap = if name == "actual_image" {
             limit
         } else {
-            1024 * 1024
+            OTHER_FIELDS_LIMIT
         };
         let mut data = Vec::new();
         while let Some(chunk) = part.next().await {
             let chunk = chunk.map_err(|e| bad(format!("malformed multipart body: {e}")))?;
+            read += chunk.len() as u64;
+            if read > body_limit {
+                return Err(AppError::PayloadTooLarge(format!(
+                    "the request body is over the limit of {body_limit} bytes"
+                )));
+            }
             if (data.len() + chunk.len()) as u64 > cap {
                 return Err(AppError::PayloadTooLarge(format!(
                     "{name} is over the limit of {cap} bytes"

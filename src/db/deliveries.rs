@@ -118,6 +118,38 @@ pub async fn record_attempt(db: &impl ConnectionTrait, a: Attempt<'_>) -> Result
 }
 
 /// Ends or reschedules a claimed delivery; `false` if the lease was lost meanwhile.
+/// Gives a claimed delivery back without counting an attempt: due again at
+/// `next_attempt_at`, with `reason` as its last error.
+pub async fn postpone(
+    db: &impl ConnectionTrait,
+    id: &str,
+    owner: &str,
+    next_attempt_at: i64,
+    reason: &str,
+) -> Result<bool, DbErr> {
+    let res = deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::NextAttemptAt,
+            Expr::value(next_attempt_at),
+        )
+        .col_expr(
+            deliveries::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            deliveries::Column::LeaseExpiresAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(deliveries::Column::LastError, Expr::value(reason))
+        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
+        .filter(deliveries::Column::Id.eq(id))
+        .filter(deliveries::Column::LeaseOwner.eq(owner))
+        .filter(deliveries::Column::Status.eq(PENDING))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 pub async fn settle(
     db: &impl ConnectionTrait,
     id: &str,

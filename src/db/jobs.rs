@@ -187,6 +187,28 @@ pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(
     Ok(())
 }
 
+/// Gives the job back after a passing failure: claimable again at `retry_at`
+/// (unix ms), and the claim it used is not counted against it.
+pub async fn put_back(
+    db: &DatabaseConnection,
+    id: &str,
+    owner: &str,
+    retry_at: i64,
+) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(retry_at))
+        .col_expr(jobs::Column::Claims, Expr::col(jobs::Column::Claims).sub(1))
+        .filter(jobs::Column::Id.eq(id))
+        .filter(jobs::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Moves the job from `from` to `to` if `owner` still holds it; records the transition.
 pub async fn move_status(
     db: &impl ConnectionTrait,

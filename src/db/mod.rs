@@ -16,6 +16,9 @@ use sea_orm::{
     Statement, Value,
 };
 
+/// The embedded database's file name in the data directory.
+pub const SQLITE_FILE: &str = "docpush.db";
+
 /// Milliseconds since the unix epoch: every time column uses this unit.
 pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

@@ -2,24 +2,22 @@
 //! attempt from the destination's own credentials. The SDK's own retries are
 //! off: the delivery engine owns the schedule.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
+use super::ssrf::GuardedResolver;
 use super::webhook::AttemptResult;
 use crate::destinations::config::{S3Config, SqsConfig};
 
-fn http_client() -> SharedHttpClient {
-    static CLIENT: OnceLock<SharedHttpClient> = OnceLock::new();
-    CLIENT
-        .get_or_init(|| {
-            aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-                .build_https()
-        })
-        .clone()
+/// The HTTP client of every SQS and S3 call: rustls on ring, and the SSRF
+/// guard on every DNS answer (endpoint URLs with IP literals are checked before each send).
+pub fn http_client(allowed: Arc<Vec<ipnet::IpNet>>) -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .build_with_resolver(GuardedResolver { allowed })
 }
 
 fn timeouts(timeout: Duration) -> aws_smithy_types::timeout::TimeoutConfig {
@@ -29,7 +27,11 @@ fn timeouts(timeout: Duration) -> aws_smithy_types::timeout::TimeoutConfig {
         .build()
 }
 
-pub fn sqs_client(c: &SqsConfig, timeout: Duration) -> aws_sdk_sqs::Client {
+pub fn sqs_client(
+    http: &SharedHttpClient,
+    c: &SqsConfig,
+    timeout: Duration,
+) -> aws_sdk_sqs::Client {
     use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
     let mut b = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -41,7 +43,7 @@ pub fn sqs_client(c: &SqsConfig, timeout: Duration) -> aws_sdk_sqs::Client {
             None,
             "docpush-destination",
         ))
-        .http_client(http_client())
+        .http_client(http.clone())
         .timeout_config(timeouts(timeout))
         .retry_config(aws_sdk_sqs::config::retry::RetryConfig::disabled());
     if let Some(e) = &c.endpoint_url {
@@ -50,7 +52,7 @@ pub fn sqs_client(c: &SqsConfig, timeout: Duration) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(b.build())
 }
 
-pub fn s3_client(c: &S3Config, timeout: Duration) -> aws_sdk_s3::Client {
+pub fn s3_client(http: &SharedHttpClient, c: &S3Config, timeout: Duration) -> aws_sdk_s3::Client {
     use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region, RequestChecksumCalculation};
     let mut b = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -62,7 +64,7 @@ pub fn s3_client(c: &S3Config, timeout: Duration) -> aws_sdk_s3::Client {
             None,
             "docpush-destination",
         ))
-        .http_client(http_client())
+        .http_client(http.clone())
         .timeout_config(timeouts(timeout))
         .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
         // S3-compatible servers reject the SDK's default streaming checksums.
@@ -75,12 +77,13 @@ pub fn s3_client(c: &S3Config, timeout: Duration) -> aws_sdk_s3::Client {
 
 /// Sends one message; FIFO queues get the configured group and the event id as deduplication id.
 pub async fn send_sqs(
+    http: &SharedHttpClient,
     c: &SqsConfig,
     timeout: Duration,
     event_id: &str,
     body: String,
 ) -> AttemptResult {
-    let client = sqs_client(c, timeout);
+    let client = sqs_client(http, c, timeout);
     let started = Instant::now();
     let mut req = client
         .send_message()
@@ -112,8 +115,13 @@ pub struct S3Object {
     pub content_type: &'static str,
 }
 
-pub async fn put_s3(c: &S3Config, timeout: Duration, objects: Vec<S3Object>) -> AttemptResult {
-    let client = s3_client(c, timeout);
+pub async fn put_s3(
+    http: &SharedHttpClient,
+    c: &S3Config,
+    timeout: Duration,
+    objects: Vec<S3Object>,
+) -> AttemptResult {
+    let client = s3_client(http, c, timeout);
     let started = Instant::now();
     let mut written = Vec::new();
     for o in objects {
@@ -137,8 +145,12 @@ pub async fn put_s3(c: &S3Config, timeout: Duration, objects: Vec<S3Object>) -> 
 }
 
 /// Checks the S3 bucket is there and the credentials may use it.
-pub async fn head_bucket(c: &S3Config, timeout: Duration) -> AttemptResult {
-    let client = s3_client(c, timeout);
+pub async fn head_bucket(
+    http: &SharedHttpClient,
+    c: &S3Config,
+    timeout: Duration,
+) -> AttemptResult {
+    let client = s3_client(http, c, timeout);
     let started = Instant::now();
     match client.head_bucket().bucket(&c.bucket).send().await {
         Ok(_) => AttemptResult::ok(started.elapsed(), None),

@@ -39,8 +39,9 @@ pub fn destination_body(stored: &str) -> String {
 
 pub async fn send(state: &AppState, config: &Config, ev: Outgoing<'_>) -> AttemptResult {
     let timeout = state.settings.delivery.timeout;
-    // Re-checked at send time: a DNS answer may have changed since the URL was saved.
-    // (Webhooks are also checked on every connection by the guarded resolver.)
+    // Re-checked at send time: a DNS answer may have changed since the URL was saved,
+    // and the allow-list may have shrunk. (Webhooks are checked on every connection
+    // by the guarded resolver, and their IP literals by `webhook::send`.)
     if !matches!(config, Config::Webhook(_)) {
         if let Err(e) = state.check_destination_urls(config).await {
             return AttemptResult::failed(e.to_string());
@@ -48,18 +49,27 @@ pub async fn send(state: &AppState, config: &Config, ev: Outgoing<'_>) -> Attemp
     }
     match config {
         Config::Webhook(w) => {
-            let allowed = Arc::new(state.settings.delivery.allowed_networks.clone());
-            let own = match webhook::client_for(w, timeout, allowed) {
+            let allowed = &state.settings.delivery.allowed_networks;
+            let own = match webhook::client_for(w, timeout, Arc::new(allowed.clone())) {
                 Ok(c) => c,
                 Err(e) => return AttemptResult::failed(e),
             };
             let http = own.as_ref().unwrap_or(&state.http);
             let secrets = w.signing_secrets(db::now_ms());
-            webhook::send(http, &w.url, &secrets, ev.event_id, &w.headers, ev.body).await
+            webhook::send(
+                http,
+                allowed,
+                &w.url,
+                &secrets,
+                ev.event_id,
+                &w.headers,
+                ev.body,
+            )
+            .await
         }
-        Config::Sqs(s) => aws::send_sqs(s, timeout, ev.event_id, ev.body).await,
+        Config::Sqs(s) => aws::send_sqs(&state.aws_http, s, timeout, ev.event_id, ev.body).await,
         Config::S3(s) => match s3_objects(state, s, &ev).await {
-            Ok(objects) => aws::put_s3(s, timeout, objects).await,
+            Ok(objects) => aws::put_s3(&state.aws_http, s, timeout, objects).await,
             Err(e) => AttemptResult::failed(e),
         },
     }

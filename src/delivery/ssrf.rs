@@ -1,10 +1,13 @@
-//! Refuses webhook targets on loopback, private, link-local, shared, multicast
-//! and metadata addresses unless the operator allows their network. Checked
-//! when a URL is saved and again at connect time (the HTTP client resolves
-//! through [`GuardedResolver`]), so a DNS answer that changes cannot slip past.
+//! Refuses delivery targets on addresses that are not the public Internet
+//! (loopback, private, link-local, shared, multicast, metadata, documentation,
+//! benchmarking, 6to4, Teredo and the other special-purpose ranges) unless the
+//! operator allows their network. Checked when a URL is saved and again for
+//! every connection: host names through [`GuardedResolver`], so a DNS answer
+//! that changes cannot slip past, and IP literals (which no resolver sees)
+//! through [`check_literal`] before each request.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use ipnet::IpNet;
 use reqwest::Url;
@@ -13,7 +16,7 @@ use reqwest::Url;
 pub enum UrlRefused {
     #[error("{0}")]
     Invalid(String),
-    #[error("{host} resolves to {ip}, a {kind} address; webhooks to internal networks are refused (see DOCPUSH_ALLOWED_NETWORKS)")]
+    #[error("{host} resolves to {ip} ({kind} address); internal and special-purpose addresses are refused (see DOCPUSH_ALLOWED_NETWORKS)")]
     Blocked {
         host: String,
         ip: IpAddr,
@@ -23,61 +26,78 @@ pub enum UrlRefused {
     Unresolvable { host: String, reason: String },
 }
 
+/// Networks that are not the public Internet, from the IANA IPv4 and IPv6
+/// Special-Purpose Address Registries (and the cloud metadata address), most
+/// specific first. IPv4-mapped, IPv4-compatible and NAT64 IPv6 addresses are
+/// judged by the IPv4 address they carry; see [`internal_kind`].
+static SPECIAL: LazyLock<Vec<(IpNet, &'static str)>> = LazyLock::new(|| {
+    [
+        ("0.0.0.0/8", "unspecified"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "shared (carrier-grade NAT)"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.169.254/32", "metadata"),
+        ("169.254.0.0/16", "link-local"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "IETF protocol assignment"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "6to4 relay"),
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+        ("::/128", "unspecified"),
+        ("::1/128", "loopback"),
+        ("64:ff9b:1::/48", "local NAT64"),
+        ("100::/64", "discard-only"),
+        ("2001::/32", "Teredo"),
+        ("2001:2::/48", "benchmarking"),
+        ("2001::/23", "IETF protocol assignment"),
+        ("2001:db8::/32", "documentation"),
+        ("2002::/16", "6to4"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "segment routing"),
+        ("fc00::/7", "private"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local"),
+        ("ff00::/8", "multicast"),
+    ]
+    .into_iter()
+    .map(|(net, kind)| (net.parse().expect("a valid CIDR"), kind))
+    .collect()
+});
+
 /// The kind of internal address `ip` is, or `None` for a public one.
 pub fn internal_kind(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => v4_kind(v4),
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return v4_kind(v4);
-            }
-            let seg0 = v6.segments()[0];
-            if v6.is_loopback() {
-                Some("loopback")
-            } else if v6.is_unspecified() {
-                Some("unspecified")
-            } else if v6.is_multicast() {
-                Some("multicast")
-            } else if seg0 & 0xfe00 == 0xfc00 {
-                Some("private")
-            } else if seg0 & 0xffc0 == 0xfe80 {
-                Some("link-local")
-            } else if v6.segments()[..6] == [0, 0, 0, 0, 0, 0] {
-                // IPv4-compatible ::a.b.c.d
-                v4_kind(Ipv4Addr::from(
-                    ((v6.segments()[6] as u32) << 16) | v6.segments()[7] as u32,
-                ))
-                .or(Some("reserved"))
-            } else if v6.segments()[..2] == [0x64, 0xff9b] {
-                let s = v6.segments();
-                v4_kind(Ipv4Addr::from(((s[6] as u32) << 16) | s[7] as u32))
-            } else if v6 == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x254) {
-                Some("metadata")
-            } else {
-                None
-            }
+    if let IpAddr::V6(v6) = ip {
+        if let Some(v4) = embedded_v4(v6) {
+            return internal_kind(IpAddr::V4(v4)).or(
+                // The deprecated IPv4-compatible form is refused whatever it carries.
+                (v6.segments()[..6] == [0; 6]).then_some("IPv4-compatible"),
+            );
         }
+    }
+    if let Some((_, kind)) = SPECIAL.iter().find(|(net, _)| net.contains(&ip)) {
+        return Some(kind);
+    }
+    match ip {
+        // Only 2000::/3 is allocated for global unicast.
+        IpAddr::V6(v6) if v6.segments()[0] & 0xe000 != 0x2000 => Some("reserved"),
+        _ => None,
     }
 }
 
-fn v4_kind(ip: Ipv4Addr) -> Option<&'static str> {
-    let o = ip.octets();
-    if ip.is_loopback() {
-        Some("loopback")
-    } else if ip.is_private() {
-        Some("private")
-    } else if ip == Ipv4Addr::new(169, 254, 169, 254) {
-        Some("metadata")
-    } else if ip.is_link_local() {
-        Some("link-local")
-    } else if o[0] == 100 && (o[1] & 0xc0) == 64 {
-        Some("shared")
-    } else if ip.is_multicast() {
-        Some("multicast")
-    } else if ip.is_unspecified() || o[0] == 0 {
-        Some("unspecified")
-    } else if ip.is_broadcast() || o[0] >= 240 {
-        Some("reserved")
+/// The IPv4 address an IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`) or NAT64 (`64:ff9b::a.b.c.d`) address carries.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let tail = || Ipv4Addr::from((u32::from(s[6]) << 16) | u32::from(s[7]));
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        Some(v4)
+    } else if (s[..6] == [0; 6] && u128::from(v6) > 1) || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(tail())
     } else {
         None
     }
@@ -135,6 +155,16 @@ pub async fn check_url(raw: &str, allowed: &[IpNet]) -> Result<Url, UrlRefused> 
     Ok(url)
 }
 
+/// Checks a URL whose host is an IP address, which connects without any DNS
+/// lookup and so without the resolver's check; host names pass here.
+pub fn check_literal(url: &Url, allowed: &[IpNet]) -> Result<(), UrlRefused> {
+    let host = url.host_str().unwrap_or_default();
+    match host.trim_start_matches('[').trim_end_matches(']').parse() {
+        Ok(ip) => check_ip(host, ip, allowed),
+        Err(_) => Ok(()),
+    }
+}
+
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, UrlRefused> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
@@ -156,25 +186,51 @@ async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, UrlRefused> {
     Ok(addrs)
 }
 
-/// A resolver for the HTTP client that drops refused addresses at connect time.
+/// A resolver for the HTTP clients (webhooks through reqwest, SQS and S3
+/// through the AWS SDK) that drops refused addresses at connect time.
+#[derive(Clone, Debug)]
 pub struct GuardedResolver {
     pub allowed: Arc<Vec<IpNet>>,
 }
 
+impl GuardedResolver {
+    async fn allowed_addrs(&self, host: &str) -> Result<Vec<SocketAddr>, String> {
+        let ok: Vec<SocketAddr> = resolve(host, 0)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|a| check_ip(host, a.ip(), &self.allowed).is_ok())
+            .collect();
+        if ok.is_empty() {
+            return Err(format!(
+                "{host} resolves only to refused internal addresses"
+            ));
+        }
+        Ok(ok)
+    }
+}
+
 impl reqwest::dns::Resolve for GuardedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allowed = self.allowed.clone();
+        let this = self.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs = resolve(&host, 0).await?;
-            let ok: Vec<SocketAddr> = addrs
-                .into_iter()
-                .filter(|a| check_ip(&host, a.ip(), &allowed).is_ok())
-                .collect();
-            if ok.is_empty() {
-                return Err(format!("{host} resolves only to refused internal addresses").into());
-            }
-            Ok(Box::new(ok.into_iter()) as reqwest::dns::Addrs)
+            let addrs = this.allowed_addrs(name.as_str()).await?;
+            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for GuardedResolver {
+    fn resolve_dns<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDnsError};
+        DnsFuture::new(async move {
+            self.allowed_addrs(name)
+                .await
+                .map(|addrs| addrs.into_iter().map(|a| a.ip()).collect())
+                .map_err(ResolveDnsError::new)
         })
     }
 }

@@ -45,6 +45,43 @@ impl AttemptResult {
 
 const BODY_LOG_LIMIT: usize = 1024;
 
+/// Headers docpush sets itself on every delivery.
+const RESERVED_HEADERS: [&str; 6] = [
+    "content-type",
+    "content-length",
+    "host",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) and `Expect`: they steer the connection,
+/// not the receiver, so forwarding a client's value could break or smuggle requests.
+const HOP_BY_HOP_HEADERS: [&str; 10] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+];
+
+/// Why a custom header may not be sent, if it may not.
+pub fn refused_header(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    if RESERVED_HEADERS.contains(&lower.as_str()) {
+        Some("is set by docpush and cannot be overridden")
+    } else if HOP_BY_HOP_HEADERS.contains(&lower.as_str()) {
+        Some("is a hop-by-hop header, which a webhook cannot carry")
+    } else {
+        None
+    }
+}
+
 fn builder(timeout: Duration, allowed: Arc<Vec<ipnet::IpNet>>) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -109,14 +146,24 @@ pub fn plain_key(pem: &str, password: Option<&str>) -> Result<String, String> {
 }
 
 /// Posts `body` signed with each of `secrets` (several during a rotation).
+/// An IP-literal URL is checked against the SSRF guard here, since it connects
+/// without the guarded resolver.
 pub async fn send(
     http: &reqwest::Client,
+    allowed: &[ipnet::IpNet],
     url: &str,
     secrets: &[&str],
     event_id: &str,
     custom: &BTreeMap<String, String>,
     body: String,
 ) -> AttemptResult {
+    let url = match reqwest::Url::parse(url) {
+        Ok(u) => u,
+        Err(e) => return AttemptResult::failed(format!("the URL is not valid: {e}")),
+    };
+    if let Err(e) = super::ssrf::check_literal(&url, allowed) {
+        return AttemptResult::failed(e.to_string());
+    }
     let ts = chrono::Utc::now().timestamp();
     let signature = secrets
         .iter()
@@ -124,7 +171,8 @@ pub async fn send(
         .collect::<Vec<_>>()
         .join(" ");
     let mut headers = HeaderMap::new();
-    for (k, v) in custom {
+    // Headers saved before a rule existed are held to it here too.
+    for (k, v) in custom.iter().filter(|(k, _)| refused_header(k).is_none()) {
         if let (Ok(k), Ok(v)) = (
             HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(v),
@@ -155,10 +203,7 @@ pub async fn send(
                 .get(RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let body = resp.bytes().await.ok().map(|b| {
-                let cut = &b[..b.len().min(BODY_LOG_LIMIT)];
-                String::from_utf8_lossy(cut).into_owned()
-            });
+            let body = Some(body_start(resp).await);
             let ok = (200..300).contains(&status);
             AttemptResult {
                 status: Some(status),
@@ -190,6 +235,22 @@ pub async fn send(
             }
         }
     }
+}
+
+/// The first [`BODY_LOG_LIMIT`] bytes of a response; the rest is never read,
+/// so a receiver cannot make us hold a large answer.
+async fn body_start(mut resp: reqwest::Response) -> String {
+    let mut kept = Vec::new();
+    while kept.len() < BODY_LOG_LIMIT {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = BODY_LOG_LIMIT - kept.len();
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            }
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
 }
 
 /// `Retry-After` as seconds or an HTTP date.

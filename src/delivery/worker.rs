@@ -18,8 +18,32 @@ use super::metrics;
 use super::webhook::{self, AttemptResult};
 use crate::db::{self, deliveries as q, entities::deliveries, entities::destinations};
 use crate::destinations::Config;
+use crate::error::AppError;
 use crate::state::AppState;
 use crate::templates::service::Webhook;
+use crate::transient::Backoff;
+
+/// Delays for deliveries whose target could not be read for a passing reason.
+static BACKOFF: std::sync::LazyLock<Backoff> = std::sync::LazyLock::new(Backoff::default);
+
+/// What one call of [`try_run_one`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Attempted,
+    Idle,
+}
+
+/// Claims one due delivery, if any, and makes its attempt (for tools and tests:
+/// [`run`] is the dispatcher with its concurrency).
+pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcome> {
+    match q::claim_due(&state.db, owner, lease_ms(state), &[]).await? {
+        Some(d) => {
+            attempt(state, owner, d).await?;
+            Ok(Outcome::Attempted)
+        }
+        None => Ok(Outcome::Idle),
+    }
+}
 
 /// Runs until `token` is cancelled; in-flight sends are awaited by `tracker`.
 pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker) {
@@ -28,7 +52,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
     let per_target = state.settings.delivery.per_destination.max(1);
     let in_flight: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
     let freed = Arc::new(Notify::new());
-    let lease_ms = (state.settings.delivery.timeout.as_millis() as i64) + 30_000;
+    let lease_ms = lease_ms(&state);
     loop {
         let permit = tokio::select! {
             _ = token.cancelled() => break,
@@ -102,6 +126,11 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
     }
 }
 
+/// How long a claimed delivery stays with its sender: one attempt's timeout and a margin.
+fn lease_ms(state: &AppState) -> i64 {
+    state.settings.delivery.timeout.as_millis() as i64 + 30_000
+}
+
 /// Sleep until the next delivery is due, but poll at least every second for other processes' work.
 async fn idle_wait(state: &AppState) -> Duration {
     let cap = Duration::from_secs(1);
@@ -138,32 +167,44 @@ enum Target {
     Destination(Box<(destinations::Model, Config)>),
 }
 
-async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, String> {
+/// Why a delivery has no target now.
+enum Unresolved {
+    /// Gone for good (deleted, disabled, no webhook any more): retrying cannot help.
+    Final(String),
+    /// The database could not be read: the delivery waits and is tried again.
+    Passing(String),
+}
+
+async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, Unresolved> {
+    use Unresolved::{Final, Passing};
     match &d.destination_id {
         None => match state.load_template(&d.template_id).await {
             Ok(t) => t
                 .webhook
                 .map(Target::TemplateWebhook)
-                .ok_or_else(|| "the template no longer has a webhook".to_string()),
-            Err(e) => Err(format!("the template cannot be loaded: {e}")),
+                .ok_or_else(|| Final("the template no longer has a webhook".into())),
+            Err(e @ (AppError::NotFound(_) | AppError::Unprocessable(_))) => {
+                Err(Final(format!("the template cannot be used: {e}")))
+            }
+            Err(e) => Err(Passing(format!("the template cannot be loaded now: {e:?}"))),
         },
         Some(id) => {
             let dest = db::destinations::get_any(&state.db, id)
                 .await
-                .map_err(|e| format!("the destination cannot be loaded: {e}"))?
-                .ok_or_else(|| "the destination no longer exists".to_string())?;
+                .map_err(|e| Passing(format!("the destination cannot be loaded now: {e}")))?
+                .ok_or_else(|| Final("the destination no longer exists".into()))?;
             if dest.deleted_at.is_some() {
-                return Err("the destination was deleted".into());
+                return Err(Final("the destination was deleted".into()));
             }
             if dest.enabled == 0 {
-                return Err(format!(
+                return Err(Final(format!(
                     "destination disabled: {}",
                     dest.disabled_reason.as_deref().unwrap_or("by the account")
-                ));
+                )));
             }
             let config = state
                 .open_destination(&dest)
-                .map_err(|e| format!("the destination cannot be opened: {e}"))?;
+                .map_err(|e| Final(format!("the destination cannot be opened: {e}")))?;
             Ok(Target::Destination(Box::new((dest, config))))
         }
     }
@@ -171,8 +212,22 @@ async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, Stri
 
 async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow::Result<()> {
     let target = match q::get_event(&state.db, &d.event_id).await? {
-        None => Err("the event is no longer stored".to_string()),
+        None => Err(Unresolved::Final("the event is no longer stored".into())),
         Some(ev) => resolve(state, &d).await.map(|t| (ev, t)),
+    };
+    let target = match target {
+        Err(Unresolved::Passing(reason)) => {
+            let wait = BACKOFF.failed(&d.id);
+            tracing::warn!(%reason, retry_in_ms = wait.as_millis() as u64, "delivery put back");
+            let at = db::now_ms() + wait.as_millis() as i64;
+            q::postpone(&state.db, &d.id, owner, at, &reason).await?;
+            return Ok(());
+        }
+        Err(Unresolved::Final(reason)) => Err(reason),
+        Ok(t) => {
+            BACKOFF.succeeded(&d.id);
+            Ok(t)
+        }
     };
     // A target that is gone for good ends the delivery now; retrying cannot help.
     let final_failure = target.is_err();
@@ -181,6 +236,7 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
         Ok((ev, Target::TemplateWebhook(hook))) => {
             let r = webhook::send(
                 &state.http,
+                &state.settings.delivery.allowed_networks,
                 &hook.url,
                 &[hook.secret.as_str()],
                 &ev.id,

@@ -117,7 +117,7 @@ impl Config {
                 }
                 let secret = match opt_str(obj, "secret")? {
                     Some(s) if s == MASK => old.map(|o| o.secret.clone()),
-                    Some(s) if s.starts_with("whsec_") && s.len() >= 30 => Some(s),
+                    Some(s) if crate::crypto::is_webhook_secret(&s) => Some(s),
                     Some(_) => {
                         return Err(bad(
                             "config.secret: must be a Standard Webhooks secret (whsec_ + base64 of at least 24 bytes)",

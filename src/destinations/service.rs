@@ -16,6 +16,9 @@ struct Input {
     enabled: Option<bool>,
 }
 
+/// Most template ids one destination may list (each is looked up when it is saved).
+const MAX_TEMPLATE_IDS: usize = 1000;
+
 fn bad(m: String) -> AppError {
     AppError::Unprocessable(m)
 }
@@ -68,6 +71,12 @@ impl AppState {
             None | Some(Value::Null) => TemplateFilter::All,
             Some(Value::String(s)) if s == "all" => TemplateFilter::All,
             Some(Value::Array(ids)) => {
+                if ids.len() > MAX_TEMPLATE_IDS {
+                    return Err(bad(format!(
+                        "templates: {} ids, more than the limit of {MAX_TEMPLATE_IDS}; use \"all\"",
+                        ids.len()
+                    )));
+                }
                 let mut out = Vec::new();
                 for id in ids {
                     let id = id

@@ -36,13 +36,14 @@ pub async fn extract_file(
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let docs = if kind == DocKind::Zip {
-        let unzipped =
-            unzip::unzip(&bytes, &settings.limits).map_err(|e| anyhow::anyhow!("{e}"))?;
-        unzipped
-            .entries
-            .into_iter()
-            .map(|e| (e.name, e.kind, e.bytes))
-            .collect()
+        // A local file: its entries may all be held at once.
+        let mut entries = Vec::new();
+        unzip::unzip(&bytes, &settings.limits, |_, e| {
+            entries.push((e.name, e.kind, e.bytes));
+            Ok(())
+        })
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        entries
     } else {
         vec![(name, kind, bytes)]
     };

@@ -1,20 +1,36 @@
 //! Image files → grayscale pages: PNG, JPEG, WebP (one page) and TIFF (every
-//! page). Sizes are checked from the headers before any pixel is decoded.
+//! page). Every page's size is checked from the headers before any pixel is
+//! decoded; pages are then decoded one at a time, TIFF pages strip by strip
+//! (or tile by tile), so a page costs about one byte per pixel, and pages
+//! larger than OCR needs are scaled down at once.
 
 use std::io::Cursor;
 
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader};
+use tiff::decoder::{ChunkType, Decoder, DecodingResult};
+use tiff::tags::Tag;
+use tiff::ColorType;
 
-use super::{DocKind, ExtractionError};
+use super::{preprocess, DocKind, ExtractionError};
 
 /// Resolution assumed for images that do not say (most scans are 200 to 300 DPI).
 pub const DEFAULT_DPI: u32 = 300;
 
-fn too_large(w: u32, h: u32, max_pixels: u64) -> Option<ExtractionError> {
+/// Most memory one decoder may allocate at once. It bounds the colour buffer
+/// of a JPEG, PNG or WebP before its conversion to grayscale, and one TIFF
+/// strip (a page stored as one strip of 128 MiB is an RGB page of 44 Mpx).
+const DECODE_BUFFER_BYTES: u64 = 128 << 20;
+
+fn too_large(number: u32, w: u32, h: u32, max_pixels: u64) -> Option<ExtractionError> {
     let pixels = u64::from(w) * u64::from(h);
     (pixels > max_pixels).then(|| {
+        let page = if number > 1 {
+            format!("page {number} of the image")
+        } else {
+            "the image".to_string()
+        };
         ExtractionError::Unreadable(format!(
-            "the image is {w}×{h} = {pixels} pixels, over the limit of {max_pixels}"
+            "{page} is {w}×{h} = {pixels} pixels, over the limit of {max_pixels} (DOCPUSH_MAX_IMAGE_PIXELS)"
         ))
     })
 }
@@ -23,75 +39,217 @@ fn unreadable(e: impl std::fmt::Display) -> ExtractionError {
     ExtractionError::Unreadable(format!("the image cannot be decoded: {e}"))
 }
 
-/// Decodes every page of an image file to grayscale.
+/// An image file whose pages have been counted and measured, ready to be
+/// decoded page by page.
+pub struct PageReader {
+    source: Source,
+    pages: u32,
+    max_pixels: u64,
+}
+
+enum Source {
+    Single { kind: DocKind, bytes: Vec<u8> },
+    Tiff(Box<Decoder<Cursor<Vec<u8>>>>),
+}
+
+impl PageReader {
+    /// Reads the headers: every page's size against `max_pixels` and the page
+    /// count against `max_pages`, without decoding any pixel.
+    pub fn open(
+        kind: DocKind,
+        bytes: Vec<u8>,
+        max_pixels: u64,
+        max_pages: u32,
+    ) -> Result<Self, ExtractionError> {
+        if kind != DocKind::Tiff {
+            let reader = ImageReader::new(Cursor::new(&bytes))
+                .with_guessed_format()
+                .map_err(unreadable)?;
+            let (w, h) = reader.into_dimensions().map_err(unreadable)?;
+            if let Some(e) = too_large(1, w, h, max_pixels) {
+                return Err(e);
+            }
+            return Ok(Self {
+                source: Source::Single { kind, bytes },
+                pages: 1,
+                max_pixels,
+            });
+        }
+        let mut limits = tiff::decoder::Limits::default();
+        limits.decoding_buffer_size = DECODE_BUFFER_BYTES as usize;
+        let mut dec = Decoder::new(Cursor::new(bytes))
+            .map_err(unreadable)?
+            .with_limits(limits);
+        let mut pages = 0u32;
+        loop {
+            pages += 1;
+            if pages > max_pages {
+                return Err(ExtractionError::Unreadable(format!(
+                    "the TIFF has more pages than the limit of {max_pages} (DOCPUSH_MAX_PAGES)"
+                )));
+            }
+            let (w, h) = dec.dimensions().map_err(unreadable)?;
+            if let Some(e) = too_large(pages, w, h, max_pixels) {
+                return Err(e);
+            }
+            if !dec.more_images() {
+                break;
+            }
+            dec.next_image().map_err(unreadable)?;
+        }
+        Ok(Self {
+            source: Source::Tiff(Box::new(dec)),
+            pages,
+            max_pixels,
+        })
+    }
+
+    pub fn pages(&self) -> u32 {
+        self.pages
+    }
+
+    /// Decodes page `number` (1-based) to grayscale, scaled down to what OCR
+    /// needs; returns it with the resolution to tell OCR.
+    pub fn page(&mut self, number: u32) -> Result<(GrayImage, u32), ExtractionError> {
+        let image = match &mut self.source {
+            Source::Single { kind, bytes } => decode_single(*kind, bytes, self.max_pixels)?,
+            Source::Tiff(dec) => {
+                dec.seek_to_image(number as usize - 1).map_err(unreadable)?;
+                decode_tiff_page(dec)?
+            }
+        };
+        Ok(preprocess::fit_for_ocr(image, DEFAULT_DPI))
+    }
+}
+
+/// Decodes every page of an image file to grayscale (for tools and tests).
 pub fn decode(
     kind: DocKind,
     bytes: &[u8],
     max_pixels: u64,
 ) -> Result<Vec<GrayImage>, ExtractionError> {
-    match kind {
-        DocKind::Tiff => decode_tiff(bytes, max_pixels),
+    let mut reader = PageReader::open(kind, bytes.to_vec(), max_pixels, u32::MAX)?;
+    (1..=reader.pages())
+        .map(|n| reader.page(n).map(|(img, _)| img))
+        .collect()
+}
+
+fn decode_single(
+    kind: DocKind,
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<GrayImage, ExtractionError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(unreadable)?;
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(DECODE_BUFFER_BYTES);
+    reader.limits(limits);
+    let decoder = reader.into_decoder().map_err(unreadable)?;
+    let (w, h) = decoder.dimensions();
+    if let Some(e) = too_large(1, w, h, max_pixels) {
+        return Err(e);
+    }
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => ExtractionError::Unreadable(format!(
+            "the {} is {w}×{h} in a colour format that needs more than {} MiB to decode",
+            kind.as_str(),
+            DECODE_BUFFER_BYTES >> 20
+        )),
+        other => unreadable(other),
+    })?;
+    Ok(match img {
+        DynamicImage::ImageLuma8(gray) => gray,
+        other => other.to_luma8(),
+    })
+}
+
+/// Samples per pixel and whether they are 16-bit, for the colour types we read.
+fn layout(color: ColorType) -> Result<(usize, bool), ExtractionError> {
+    Ok(match color {
+        ColorType::Gray(8) => (1, false),
+        ColorType::Gray(16) => (1, true),
+        ColorType::GrayA(8) => (2, false),
+        ColorType::GrayA(16) => (2, true),
+        ColorType::RGB(8) => (3, false),
+        ColorType::RGB(16) => (3, true),
+        ColorType::RGBA(8) => (4, false),
+        ColorType::RGBA(16) => (4, true),
+        other => {
+            return Err(unreadable(format!(
+                "unsupported TIFF colour type {other:?}"
+            )))
+        }
+    })
+}
+
+fn luma(px: &[u8]) -> u8 {
+    match px.len() {
+        1 | 2 => px[0],
         _ => {
-            let reader = ImageReader::new(Cursor::new(bytes))
-                .with_guessed_format()
-                .map_err(unreadable)?;
-            let decoder = reader.into_decoder().map_err(unreadable)?;
-            let (w, h) = decoder.dimensions();
-            if let Some(e) = too_large(w, h, max_pixels) {
-                return Err(e);
-            }
-            let img = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
-            Ok(vec![img.to_luma8()])
+            ((u32::from(px[0]) * 299 + u32::from(px[1]) * 587 + u32::from(px[2]) * 114) / 1000)
+                as u8
         }
     }
 }
 
-fn decode_tiff(bytes: &[u8], max_pixels: u64) -> Result<Vec<GrayImage>, ExtractionError> {
-    use tiff::decoder::{Decoder, DecodingResult};
-    use tiff::ColorType;
-    let mut dec = Decoder::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let mut pages = Vec::new();
-    loop {
-        let (w, h) = dec.dimensions().map_err(unreadable)?;
-        if let Some(e) = too_large(w, h, max_pixels) {
-            return Err(e);
-        }
-        let color = dec.colortype().map_err(unreadable)?;
-        let data = match dec.read_image().map_err(unreadable)? {
-            DecodingResult::U8(d) => d,
-            DecodingResult::U16(d) => d.into_iter().map(|v| (v >> 8) as u8).collect(),
-            _ => return Err(unreadable("unsupported TIFF sample format")),
-        };
-        let channels = match color {
-            ColorType::Gray(_) => 1,
-            ColorType::GrayA(_) => 2,
-            ColorType::RGB(_) => 3,
-            ColorType::RGBA(_) => 4,
-            other => {
-                return Err(unreadable(format!(
-                    "unsupported TIFF colour type {other:?}"
-                )))
-            }
-        };
-        let gray: Vec<u8> = data
-            .chunks_exact(channels)
-            .map(|px| match channels {
-                1 | 2 => px[0],
-                _ => {
-                    ((u32::from(px[0]) * 299 + u32::from(px[1]) * 587 + u32::from(px[2]) * 114)
-                        / 1000) as u8
-                }
-            })
-            .collect();
-        let page =
-            GrayImage::from_raw(w, h, gray).ok_or_else(|| unreadable("truncated TIFF page"))?;
-        pages.push(page);
-        if !dec.more_images() {
-            break;
-        }
-        dec.next_image().map_err(unreadable)?;
+/// The current TIFF page in grayscale, decoded one strip or tile at a time.
+fn decode_tiff_page(dec: &mut Decoder<Cursor<Vec<u8>>>) -> Result<GrayImage, ExtractionError> {
+    let (w, h) = dec.dimensions().map_err(unreadable)?;
+    let (channels, sixteen) = layout(dec.colortype().map_err(unreadable)?)?;
+    // PlanarConfiguration 2: one plane per colour.
+    let planar = dec
+        .find_tag_unsigned::<u16>(Tag::PlanarConfiguration)
+        .map_err(unreadable)?
+        == Some(2);
+    if planar {
+        return Err(unreadable(
+            "planar TIFF pages (one plane per colour) are not supported",
+        ));
     }
-    Ok(pages)
+    let chunks = match dec.get_chunk_type() {
+        ChunkType::Strip => dec.strip_count(),
+        ChunkType::Tile => dec.tile_count(),
+    }
+    .map_err(unreadable)?;
+    let (cw, ch) = dec.chunk_dimensions();
+    let across = w.div_ceil(cw.max(1)).max(1);
+    let (w, h) = (w as usize, h as usize);
+    let mut gray = vec![255u8; w * h];
+    let mut px = [0u8; 4];
+    for i in 0..chunks {
+        let (dw, dh) = dec.chunk_data_dimensions(i);
+        let (x0, y0) = (((i % across) * cw) as usize, ((i / across) * ch) as usize);
+        let data = dec.read_chunk(i).map_err(|e| match e {
+            tiff::TiffError::LimitsExceeded => ExtractionError::Unreadable(format!(
+                "a {w}×{h} TIFF page is stored in blocks of more than {} MiB; save it in strips or tiles",
+                DECODE_BUFFER_BYTES >> 20
+            )),
+            other => unreadable(other),
+        })?;
+        let samples = dw as usize * channels;
+        for row in 0..dh as usize {
+            let y = y0 + row;
+            if y >= h {
+                break;
+            }
+            let out = &mut gray[y * w..(y + 1) * w];
+            for col in 0..(dw as usize).min(w.saturating_sub(x0)) {
+                let at = row * samples + col * channels;
+                for (c, p) in px.iter_mut().enumerate().take(channels) {
+                    *p = match &data {
+                        DecodingResult::U8(d) if !sixteen => *d.get(at + c).unwrap_or(&255),
+                        DecodingResult::U16(d) if sixteen => {
+                            (d.get(at + c).unwrap_or(&u16::MAX) >> 8) as u8
+                        }
+                        _ => return Err(unreadable("unsupported TIFF sample format")),
+                    };
+                }
+                out[x0 + col] = luma(&px[..channels]);
+            }
+        }
+    }
+    GrayImage::from_raw(w as u32, h as u32, gray).ok_or_else(|| unreadable("truncated TIFF page"))
 }
 
 #[cfg(test)]
@@ -116,17 +274,62 @@ mod tests {
         );
     }
 
-    #[test]
-    fn multi_page_tiffs_give_every_page() {
+    fn tiff_pages(pages: &[(u32, u32, u8)]) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
         let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
-        for shade in [0u8, 200] {
-            enc.write_image::<tiff::encoder::colortype::Gray8>(4, 3, &[shade; 12])
+        for &(w, h, shade) in pages {
+            let data = vec![shade; (w * h) as usize];
+            enc.write_image::<tiff::encoder::colortype::Gray8>(w, h, &data)
                 .unwrap();
         }
-        let pages = decode(DocKind::Tiff, out.get_ref(), 1000).unwrap();
+        out.into_inner()
+    }
+
+    #[test]
+    fn multi_page_tiffs_give_every_page() {
+        let pages = decode(DocKind::Tiff, &tiff_pages(&[(4, 3, 0), (4, 3, 200)]), 1000).unwrap();
         assert_eq!(pages.len(), 2);
         assert_eq!(pages[1].get_pixel(0, 0)[0], 200);
+        assert_eq!(pages[0].dimensions(), (4, 3));
+    }
+
+    #[test]
+    fn tiff_pages_are_decoded_strip_by_strip_in_colour_too() {
+        // Tall enough for several strips; a colour gradient down the page.
+        let (w, h) = (300u32, 200u32);
+        let mut rgb = Vec::with_capacity((w * h * 3) as usize);
+        for y in 0..h {
+            for _ in 0..w {
+                rgb.extend([y as u8, y as u8, y as u8]);
+            }
+        }
+        let mut out = Cursor::new(Vec::new());
+        let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap();
+        let mut img = enc
+            .new_image::<tiff::encoder::colortype::RGB8>(w, h)
+            .unwrap();
+        img.rows_per_strip(16).unwrap();
+        img.write_data(&rgb).unwrap();
+        let pages = decode(DocKind::Tiff, out.get_ref(), u64::MAX).unwrap();
+        for y in [0, 15, 16, 100, 199] {
+            assert_eq!(pages[0].get_pixel(7, y)[0], y as u8, "row {y}");
+        }
+    }
+
+    #[test]
+    fn a_tiff_page_over_the_limit_or_too_many_pages_is_refused_before_decoding() {
+        let file = tiff_pages(&[(10, 10, 0), (10, 10, 0), (100, 100, 0)]);
+        let err = PageReader::open(DocKind::Tiff, file.clone(), 5_000, 10)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("page 3 of the image"), "{err}");
+        let err = PageReader::open(DocKind::Tiff, file, 1 << 20, 2)
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string().contains("more pages than the limit of 2"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub use rules::Extracted;
 pub enum ExtractionError {
     #[error("{0}")]
     Unreadable(String),
-    #[error("the PDF has {pages} pages, more than the limit of {limit}")]
+    #[error("the PDF has {pages} pages, more than the limit of {limit} (DOCPUSH_MAX_PAGES)")]
     TooManyPages { pages: u32, limit: u32 },
     #[error("document engine not available: {0}")]
     EngineUnavailable(String),
@@ -72,38 +72,38 @@ impl Reader {
             DocKind::Zip => Err(ExtractionError::Unreadable(
                 "a ZIP inside a ZIP is not processed".into(),
             )),
-            image => {
-                let max_pixels = self.max_pixels;
-                let pages =
-                    tokio::task::spawn_blocking(move || images::decode(image, &bytes, max_pixels))
-                        .await
-                        .map_err(|e| {
-                            ExtractionError::Unreadable(format!("decoding failed: {e}"))
-                        })??;
-                let total = pages.len() as u32;
-                if total > self.max_pages {
-                    return Err(ExtractionError::TooManyPages {
-                        pages: total,
-                        limit: self.max_pages,
-                    });
-                }
-                progress(0, total);
-                let done = Arc::new(AtomicU32::new(0));
-                let read = pages.into_iter().enumerate().map(|(i, img)| {
-                    let (done, progress) = (done.clone(), progress.clone());
-                    async move {
-                        let page = self
-                            .ocr
-                            .read_page(img, images::DEFAULT_DPI, language, i as u32 + 1)
-                            .await;
-                        progress(done.fetch_add(1, Ordering::SeqCst) + 1, total);
-                        page
-                    }
-                });
-                let pages = futures_util::future::try_join_all(read).await?;
-                Ok(Document { pages })
-            }
+            image => self.read_image(image, bytes, language, progress).await,
         }
+    }
+
+    /// Pages are decoded one at a time, each only once an OCR slot is free for
+    /// it, so a long TIFF holds at most one page per OCR thread (plus one).
+    async fn read_image(
+        &self,
+        kind: DocKind,
+        bytes: Vec<u8>,
+        language: &str,
+        progress: Progress,
+    ) -> Result<Document, ExtractionError> {
+        let (max_pixels, max_pages) = (self.max_pixels, self.max_pages);
+        let mut reader =
+            blocking(move || images::PageReader::open(kind, bytes, max_pixels, max_pages)).await?;
+        let total = reader.pages();
+        let mut queue = OcrQueue::new(self, language, progress, total);
+        for number in 1..=total {
+            let slot = queue.slot().await;
+            let (back, page) = blocking(move || {
+                let page = reader.page(number);
+                Ok((reader, page))
+            })
+            .await?;
+            reader = back;
+            let (image, dpi) = page?;
+            queue.push(slot, number, image, dpi);
+        }
+        Ok(Document {
+            pages: queue.finish(Vec::new()).await?,
+        })
     }
 
     /// Text pages as they come; scanned pages to the OCR pool, with at most one
@@ -114,48 +114,130 @@ impl Reader {
         language: &str,
         progress: Progress,
     ) -> Result<Document, ExtractionError> {
-        let mut rx = self.pdf.stream(bytes, self.max_pages)?;
-        let permits = Arc::new(tokio::sync::Semaphore::new(self.ocr.threads() + 1));
-        let done = Arc::new(AtomicU32::new(0));
-        let total = Arc::new(AtomicU32::new(0));
+        let limits = pdf::PageLimits {
+            max_pages: self.max_pages,
+            // Rendering finer than OCR reads would only cost memory.
+            max_pixels: self.max_pixels.min(preprocess::MAX_OCR_PIXELS),
+        };
+        let mut rx = self.pdf.stream(bytes, limits)?;
+        let mut queue = OcrQueue::new(self, language, progress, 0);
         let mut pages: Vec<Page> = Vec::new();
-        let mut scans = tokio::task::JoinSet::new();
         while let Some(item) = rx.recv().await {
             match item? {
-                pdf::PdfItem::PageCount(n) => {
-                    total.store(n, Ordering::SeqCst);
-                    progress(0, n);
-                }
+                pdf::PdfItem::PageCount(n) => queue.set_total(n),
                 pdf::PdfItem::Text(page) => {
                     pages.push(page);
-                    progress(
-                        done.fetch_add(1, Ordering::SeqCst) + 1,
-                        total.load(Ordering::SeqCst),
-                    );
+                    queue.page_done();
                 }
                 pdf::PdfItem::Scan { number, image, dpi } => {
-                    let permit = permits.clone().acquire_owned().await.expect("never closed");
-                    let (ocr, language, progress) =
-                        (self.ocr.clone(), language.to_string(), progress.clone());
-                    let (done, total) = (done.clone(), total.clone());
-                    scans.spawn(async move {
-                        let page = ocr.read_page(image, dpi, &language, number).await;
-                        drop(permit);
-                        progress(
-                            done.fetch_add(1, Ordering::SeqCst) + 1,
-                            total.load(Ordering::SeqCst),
-                        );
-                        page
-                    });
+                    let slot = queue.slot().await;
+                    queue.push(slot, number, image, dpi);
                 }
             }
         }
-        while let Some(joined) = scans.join_next().await {
+        Ok(Document {
+            pages: queue.finish(pages).await?,
+        })
+    }
+}
+
+/// Runs blocking decoder work off the async executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ExtractionError> + Send + 'static,
+) -> Result<T, ExtractionError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ExtractionError::Unreadable(format!("decoding failed: {e}")))?
+}
+
+/// Pages of one document read by OCR at the same time, whatever the number of
+/// OCR threads: each costs up to about 150 MB, and one document must stay
+/// within about 500 MB. Other documents use the remaining threads.
+const MAX_PAGES_READ_AT_ONCE: usize = 2;
+
+/// Scanned pages on their way through the OCR pool, at most one per OCR
+/// thread (up to [`MAX_PAGES_READ_AT_ONCE`]) plus one at a time, with page
+/// progress reported as they finish.
+struct OcrQueue {
+    ocr: ocr::OcrPool,
+    language: String,
+    progress: Progress,
+    slots: Arc<tokio::sync::Semaphore>,
+    done: Arc<AtomicU32>,
+    total: Arc<AtomicU32>,
+    scans: tokio::task::JoinSet<Result<Page, ExtractionError>>,
+}
+
+impl OcrQueue {
+    fn new(reader: &Reader, language: &str, progress: Progress, total: u32) -> Self {
+        let queue = Self {
+            ocr: reader.ocr.clone(),
+            language: language.to_string(),
+            slots: Arc::new(tokio::sync::Semaphore::new(
+                reader.ocr.threads().min(MAX_PAGES_READ_AT_ONCE) + 1,
+            )),
+            done: Arc::new(AtomicU32::new(0)),
+            total: Arc::new(AtomicU32::new(0)),
+            scans: tokio::task::JoinSet::new(),
+            progress,
+        };
+        if total > 0 {
+            queue.set_total(total);
+        }
+        queue
+    }
+
+    fn set_total(&self, total: u32) {
+        self.total.store(total, Ordering::SeqCst);
+        (self.progress)(0, total);
+    }
+
+    fn page_done(&self) {
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        (self.progress)(done, self.total.load(Ordering::SeqCst));
+    }
+
+    /// Waits until a page may be prepared for OCR.
+    async fn slot(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.slots
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed")
+    }
+
+    fn push(
+        &mut self,
+        slot: tokio::sync::OwnedSemaphorePermit,
+        number: u32,
+        image: image::GrayImage,
+        dpi: u32,
+    ) {
+        let (ocr, language, progress) = (
+            self.ocr.clone(),
+            self.language.clone(),
+            self.progress.clone(),
+        );
+        let (done, total) = (self.done.clone(), self.total.clone());
+        self.scans.spawn(async move {
+            let page = ocr.read_page(image, dpi, &language, number).await;
+            drop(slot);
+            progress(
+                done.fetch_add(1, Ordering::SeqCst) + 1,
+                total.load(Ordering::SeqCst),
+            );
+            page
+        });
+    }
+
+    /// Every page: `pages` read already and the scans as they finish, in page order.
+    async fn finish(mut self, mut pages: Vec<Page>) -> Result<Vec<Page>, ExtractionError> {
+        while let Some(joined) = self.scans.join_next().await {
             let page = joined
                 .map_err(|e| ExtractionError::Unreadable(format!("OCR task failed: {e}")))??;
             pages.push(page);
         }
         pages.sort_by_key(|p| p.number);
-        Ok(Document { pages })
+        Ok(pages)
     }
 }

@@ -152,6 +152,7 @@ fn read_page(
 ) -> Result<Page, ExtractionError> {
     use image::imageops::{rotate180, rotate270, rotate90};
     let started = std::time::Instant::now();
+    let (image, dpi) = preprocess::fit_for_ocr(image, dpi);
     let prepared = preprocess::prepare(image, dpi);
     let dpi = prepared.dpi;
     let mut best_image = prepared.image;

@@ -30,20 +30,31 @@ pub enum PdfItem {
 enum Request {
     Read {
         bytes: Vec<u8>,
-        max_pages: u32,
+        limits: PageLimits,
         tx: tokio::sync::mpsc::Sender<Result<PdfItem, ExtractionError>>,
     },
     Render {
         bytes: Vec<u8>,
         dpi: u32,
+        max_pixels: u64,
         reply: tokio::sync::oneshot::Sender<Result<Vec<GrayImage>, ExtractionError>>,
     },
+}
+
+/// How much of a PDF is read: pages, and pixels per rendered page.
+#[derive(Clone, Copy, Debug)]
+pub struct PageLimits {
+    pub max_pages: u32,
+    pub max_pixels: u64,
 }
 
 /// Highest resolution scanned pages are rendered at for OCR.
 pub const RENDER_DPI: u32 = 300;
 /// Lowest: below this Tesseract misreads small print, so coarser scans are enlarged.
 pub const MIN_RENDER_DPI: u32 = 150;
+/// A page too large for the pixel limit is rendered coarser, down to this
+/// resolution; a page that does not fit even then is refused.
+pub const MIN_FIT_DPI: u32 = 50;
 
 /// Handle to the pdfium thread.
 #[derive(Clone)]
@@ -71,17 +82,20 @@ impl PdfEngine {
                         .as_ref()
                         .map_err(|e| ExtractionError::EngineUnavailable(e.clone()));
                     match req {
-                        Request::Read {
-                            bytes,
-                            max_pages,
-                            tx,
-                        } => {
-                            if let Err(e) = engine.and_then(|p| read(p, &bytes, max_pages, &tx)) {
+                        Request::Read { bytes, limits, tx } => {
+                            if let Err(e) = engine.and_then(|p| read(p, &bytes, limits, &tx)) {
                                 let _ = tx.blocking_send(Err(e));
                             }
                         }
-                        Request::Render { bytes, dpi, reply } => {
-                            let _ = reply.send(engine.and_then(|p| render_all(p, &bytes, dpi)));
+                        Request::Render {
+                            bytes,
+                            dpi,
+                            max_pixels,
+                            reply,
+                        } => {
+                            let rendered =
+                                engine.and_then(|p| render_all(p, &bytes, dpi, max_pixels));
+                            let _ = reply.send(rendered);
                         }
                     }
                 }
@@ -95,30 +109,33 @@ impl PdfEngine {
     pub fn stream(
         &self,
         bytes: Vec<u8>,
-        max_pages: u32,
+        limits: PageLimits,
     ) -> Result<tokio::sync::mpsc::Receiver<Result<PdfItem, ExtractionError>>, ExtractionError>
     {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
         self.tx
-            .send(Request::Read {
-                bytes,
-                max_pages,
-                tx,
-            })
+            .send(Request::Read { bytes, limits, tx })
             .map_err(|_| ExtractionError::EngineUnavailable("the PDF thread has stopped".into()))?;
         Ok(rx)
     }
 
-    /// Every page rendered to grayscale at `dpi`, as a scanner would see it.
+    /// Every page rendered to grayscale at `dpi` (lower for a page over
+    /// `max_pixels`), as a scanner would see it.
     pub async fn render(
         &self,
         bytes: Vec<u8>,
         dpi: u32,
+        max_pixels: u64,
     ) -> Result<Vec<GrayImage>, ExtractionError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let stopped = || ExtractionError::EngineUnavailable("the PDF thread has stopped".into());
         self.tx
-            .send(Request::Render { bytes, dpi, reply })
+            .send(Request::Render {
+                bytes,
+                dpi,
+                max_pixels,
+                reply,
+            })
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
     }
@@ -173,20 +190,93 @@ fn describe(e: PdfiumError) -> ExtractionError {
     }
 }
 
-fn render_page(page: &PdfPage, number: u32, dpi: u32) -> Result<GrayImage, ExtractionError> {
+/// `dpi`, or the highest lower resolution at which a page of `width`×`height`
+/// points stays within `max_pixels`; an error when even [`MIN_FIT_DPI`] is too much.
+pub fn fitting_dpi(
+    number: u32,
+    width: f32,
+    height: f32,
+    dpi: u32,
+    max_pixels: u64,
+) -> Result<u32, ExtractionError> {
+    let (w, h) = (f64::from(width.max(0.0)), f64::from(height.max(0.0)));
+    let pixels = |d: u32| {
+        let scale = f64::from(d) / 72.0;
+        (w * scale).ceil() as u64 * (h * scale).ceil() as u64
+    };
+    if pixels(dpi) <= max_pixels {
+        return Ok(dpi);
+    }
+    let mut fit = (72.0 * (max_pixels as f64 / (w * h)).sqrt())
+        .floor()
+        .min(f64::from(dpi)) as u32;
+    while fit >= MIN_FIT_DPI && pixels(fit) > max_pixels {
+        fit -= 1;
+    }
+    if fit >= MIN_FIT_DPI {
+        return Ok(fit);
+    }
+    Err(ExtractionError::Unreadable(format!(
+        "page {number} is {w:.0}×{h:.0} pt ({:.0}×{:.0} in): even at {MIN_FIT_DPI} DPI it would be {} pixels, over the limit of {max_pixels} for a rendered page (DOCPUSH_MAX_IMAGE_PIXELS, and at most what OCR reads)",
+        w / 72.0,
+        h / 72.0,
+        pixels(MIN_FIT_DPI)
+    )))
+}
+
+/// Bytes of colour bitmap rendered at a time; a page is rendered in strips
+/// of this size and kept only in grayscale, so a page costs little more than
+/// one byte per pixel.
+const STRIP_BYTES: usize = 8 << 20;
+
+/// Renders a page to 8-bit grayscale, strip by strip, at `dpi` or lower when
+/// the page would be over `max_pixels`. Returns the image and the resolution used.
+fn render_page(
+    page: &PdfPage,
+    number: u32,
+    dpi: u32,
+    max_pixels: u64,
+) -> Result<(GrayImage, u32), ExtractionError> {
+    let (width, height) = (page.width().value, page.height().value);
+    let dpi = fitting_dpi(number, width, height, dpi, max_pixels)?;
     let failed = |e: PdfiumError| {
         ExtractionError::Unreadable(format!("page {number} cannot be rendered: {e}"))
     };
-    let config = PdfRenderConfig::new().scale_page_by_factor(dpi as f32 / 72.0);
-    Ok(page
-        .render_with_config(&config)
-        .map_err(failed)?
-        .as_image()
-        .map_err(failed)?
-        .to_luma8())
+    let scale = dpi as f32 / 72.0;
+    let (w, h) = (
+        (width * scale).ceil().max(1.0) as usize,
+        (height * scale).ceil().max(1.0) as usize,
+    );
+    let strip_rows = (STRIP_BYTES / (w * 4)).clamp(1, h);
+    let mut strip =
+        PdfBitmap::empty(w as i32, strip_rows as i32, PdfBitmapFormat::BGRA).map_err(failed)?;
+    let mut gray = Vec::with_capacity(w * h);
+    for top in (0..h).step_by(strip_rows) {
+        let config = PdfRenderConfig::new()
+            .scale_page_by_factor(scale)
+            .set_origin(0, -(top as i32));
+        page.render_into_bitmap_with_config(&mut strip, &config)
+            .map_err(failed)?;
+        let raw = strip.as_raw_bytes();
+        let stride = raw.len() / strip_rows;
+        for row in raw.chunks_exact(stride).take(strip_rows.min(h - top)) {
+            gray.extend(row[..w * 4].chunks_exact(4).map(|px| {
+                let (b, g, r) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
+                ((r * 2126 + g * 7152 + b * 722) / 10_000) as u8
+            }));
+        }
+    }
+    let image = GrayImage::from_raw(w as u32, h as u32, gray)
+        .ok_or_else(|| ExtractionError::Unreadable(format!("page {number} rendered short")))?;
+    Ok((image, dpi))
 }
 
-fn render_all(pdfium: &Pdfium, bytes: &[u8], dpi: u32) -> Result<Vec<GrayImage>, ExtractionError> {
+fn render_all(
+    pdfium: &Pdfium,
+    bytes: &[u8],
+    dpi: u32,
+    max_pixels: u64,
+) -> Result<Vec<GrayImage>, ExtractionError> {
     let doc = pdfium
         .load_pdf_from_byte_slice(bytes, None)
         .map_err(describe)?;
@@ -194,14 +284,14 @@ fn render_all(pdfium: &Pdfium, bytes: &[u8], dpi: u32) -> Result<Vec<GrayImage>,
     pages
         .iter()
         .enumerate()
-        .map(|(i, page)| render_page(&page, i as u32 + 1, dpi))
+        .map(|(i, page)| render_page(&page, i as u32 + 1, dpi, max_pixels).map(|(img, _)| img))
         .collect()
 }
 
 fn read(
     pdfium: &Pdfium,
     bytes: &[u8],
-    max_pages: u32,
+    limits: PageLimits,
     tx: &tokio::sync::mpsc::Sender<Result<PdfItem, ExtractionError>>,
 ) -> Result<(), ExtractionError> {
     let doc = pdfium
@@ -211,10 +301,10 @@ fn read(
     if count == 0 {
         return Err(ExtractionError::Unreadable("the PDF has no pages".into()));
     }
-    if count > max_pages {
+    if count > limits.max_pages {
         return Err(ExtractionError::TooManyPages {
             pages: count,
-            limit: max_pages,
+            limit: limits.max_pages,
         });
     }
     // A closed channel means the reader gave up; stop quietly.
@@ -240,8 +330,16 @@ fn read(
         };
         let item = if let Some(px) = scan_width_px {
             let native = px / (width / 72.0);
-            let dpi = (native.round() as u32).clamp(MIN_RENDER_DPI, RENDER_DPI);
-            let image = render_page(&page, number, dpi)?;
+            let wanted = (native.round() as u32).clamp(MIN_RENDER_DPI, RENDER_DPI);
+            let (image, dpi) = render_page(&page, number, wanted, limits.max_pixels)?;
+            if dpi < wanted {
+                tracing::info!(
+                    page = number,
+                    dpi,
+                    wanted,
+                    "page rendered coarser to stay within DOCPUSH_MAX_IMAGE_PIXELS"
+                );
+            }
             PdfItem::Scan { number, image, dpi }
         } else {
             PdfItem::Text(Page::from_words(number, width, height, words))
@@ -288,4 +386,25 @@ fn page_words(text: &PdfPageText, page_height: f32) -> Vec<Word> {
     }
     words.extend(current);
     words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_over_the_pixel_limit_are_rendered_coarser_or_refused() {
+        assert_eq!(fitting_dpi(1, 612.0, 792.0, 300, 50_000_000).unwrap(), 300);
+        // 2000 pt at 144 DPI is 4000×4000 px: exactly 16 Mpx.
+        assert_eq!(
+            fitting_dpi(1, 2000.0, 2000.0, 150, 16_000_000).unwrap(),
+            144
+        );
+        let err = fitting_dpi(3, 10_000.0, 10_000.0, 150, 16_000_000).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("page 3 is 10000×10000 pt") && msg.contains("even at 50 DPI"),
+            "{msg}"
+        );
+    }
 }

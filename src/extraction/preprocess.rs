@@ -197,6 +197,29 @@ fn runs(counts: &[usize], min: usize) -> Vec<u32> {
     runs
 }
 
+/// Largest page OCR works on. A page of text gains nothing from more (this
+/// is an A4 page at about 480 DPI), while Tesseract's memory and time grow
+/// with every pixel; larger pages are scaled down first.
+pub const MAX_OCR_PIXELS: u64 = 16_000_000;
+
+/// `img` scaled down to [`MAX_OCR_PIXELS`] when it is larger, with its
+/// resolution (`dpi`) scaled alike.
+pub fn fit_for_ocr(img: GrayImage, dpi: u32) -> (GrayImage, u32) {
+    let (w, h) = img.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels <= MAX_OCR_PIXELS {
+        return (img, dpi);
+    }
+    let factor = (MAX_OCR_PIXELS as f64 / pixels as f64).sqrt();
+    let (nw, nh) = (
+        ((f64::from(w) * factor) as u32).max(1),
+        ((f64::from(h) * factor) as u32).max(1),
+    );
+    // Area averaging in integers: no floating-point copy of the large image.
+    let smaller = imageops::thumbnail(&img, nw, nh);
+    (smaller, ((f64::from(dpi) * factor).round() as u32).max(1))
+}
+
 /// Grayscale page ready for OCR and the resolution to tell Tesseract.
 pub struct Prepared {
     pub image: GrayImage,

@@ -1,6 +1,5 @@
 //! Template rules (SPEC §2) applied to a document: pure, no I/O.
 
-use regex::Regex;
 use serde_json::{Map, Value};
 
 use super::document::{Document, Line, Page, Word};
@@ -116,12 +115,11 @@ pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
                 confidence,
             })
         }
-        Locator::Anchor { label, direction } => {
+        Locator::Anchor { matcher, direction } => {
             let pages = doc
                 .pages
                 .iter()
                 .filter(|p| field.page.is_none_or(|n| p.number == n));
-            let matcher = label_regex(label);
             pages
                 .flat_map(|p| p.lines.iter().enumerate().map(move |(i, l)| (p, i, l)))
                 .find_map(|(page, i, line)| {
@@ -143,24 +141,6 @@ pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
             })
         }
     }
-}
-
-/// A case-insensitive whole-word matcher for a label; whitespace inside it matches any run.
-fn label_regex(label: &str) -> Regex {
-    let words: Vec<String> = label.split_whitespace().map(regex::escape).collect();
-    let body = words.join(r"\s+");
-    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    let start = if is_word(label.chars().next()) {
-        r"\b"
-    } else {
-        ""
-    };
-    let end = if is_word(label.chars().last()) {
-        r"\b"
-    } else {
-        ""
-    };
-    Regex::new(&format!("(?i){start}{body}{end}")).expect("escaped label is a valid regex")
 }
 
 /// The rest of the label's line after any `:`; when the label ends its line, the

@@ -361,6 +361,22 @@ fn cell(v: Option<&Value>) -> String {
     }
 }
 
+/// A cell that a spreadsheet would run as a formula (one starting with `=`,
+/// `+`, `-`, `@`, a tab or a CR) gets a leading `'`, which spreadsheets show
+/// as text. A plain number such as `-12.50` stays as it is: it is no formula.
+pub fn defuse(cell: String) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = cell
+        .chars()
+        .all(|c| c.is_ascii_digit() || ".eE+-".contains(c))
+        && cell.parse::<f64>().is_ok();
+    if risky && !number {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
 fn csv_results(
     fields: &[&str],
     static_values: &Map<String, Value>,
@@ -370,6 +386,7 @@ fn csv_results(
     let mut header = vec!["file_name", "status"];
     header.extend(fields);
     header.extend(static_values.keys().map(String::as_str));
+    let header: Vec<String> = header.into_iter().map(|h| defuse(h.to_string())).collect();
     w.write_record(&header).map_err(anyhow::Error::from)?;
     for f in files {
         let result: Map<String, Value> = f
@@ -380,6 +397,7 @@ fn csv_results(
         let mut row = vec![f.file_name.clone(), f.status.clone()];
         row.extend(fields.iter().map(|name| cell(result.get(*name))));
         row.extend(static_values.values().map(|v| cell(Some(v))));
+        let row: Vec<String> = row.into_iter().map(defuse).collect();
         w.write_record(&row).map_err(anyhow::Error::from)?;
     }
     let bytes = w
@@ -401,6 +419,25 @@ mod tests {
         assert_eq!(clean_file_name(Some("C:\\x\\b.png"), DocKind::Png), "b.png");
         assert_eq!(clean_file_name(None, DocKind::Pdf), "document.pdf");
         assert_eq!(clean_file_name(Some("  "), DocKind::Zip), "document.zip");
+    }
+
+    #[test]
+    fn formulas_are_defused_and_numbers_kept() {
+        for (raw, want) in [
+            ("=1+2", "'=1+2"),
+            ("+SUM(A1)", "'+SUM(A1)"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("-12.50", "-12.50"),
+            ("-1e-7", "-1e-7"),
+            ("-inf", "'-inf"),
+            ("ACME", "ACME"),
+            ("", ""),
+        ] {
+            assert_eq!(defuse(raw.to_string()), want, "{raw:?}");
+        }
     }
 
     #[test]

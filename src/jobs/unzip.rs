@@ -1,9 +1,13 @@
 //! A ZIP batch → its root documents, refusing unsafe archives whole.
 //!
-//! Every header is checked before any entry is read (traversal, absolute
-//! names, entry count, declared total, compression ratio); reads are capped at
-//! the declared size, so an archive that lies about its sizes fails too.
+//! Every header is checked before any entry is read (entry count, traversal,
+//! absolute names, declared total, compression ratio); the central directory
+//! is counted by hand first, so an archive of a million records under one name
+//! is refused before any index of it is built. Entries are then read one at a
+//! time, each capped at its declared size, and handed on before the next is
+//! read, so memory holds one entry at most.
 
+use std::collections::HashMap;
 use std::io::{Cursor, Read};
 
 use serde::Serialize;
@@ -26,16 +30,19 @@ pub struct Skipped {
     pub reason: String,
 }
 
-#[derive(Debug, Default)]
-pub struct Unzipped {
-    pub entries: Vec<Entry>,
-    pub skipped: Vec<Skipped>,
-}
-
 /// Why the whole archive was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct UnsafeArchive(pub String);
+
+/// Why unpacking stopped: the archive, or where its entries were going.
+#[derive(Debug, thiserror::Error)]
+pub enum UnzipError {
+    #[error(transparent)]
+    Unsafe(#[from] UnsafeArchive),
+    #[error("storing an entry failed")]
+    Store(#[source] anyhow::Error),
+}
 
 fn refuse(msg: impl Into<String>) -> UnsafeArchive {
     UnsafeArchive(msg.into())
@@ -58,16 +65,94 @@ fn check_name(name: &str) -> Result<(), UnsafeArchive> {
     Ok(())
 }
 
-pub fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unzipped, UnsafeArchive> {
-    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
-        .map_err(|e| refuse(format!("the archive cannot be read: {e}")))?;
-    if archive.len() > limits.zip_max_entries {
+fn u16_at(b: &[u8], at: usize) -> Option<usize> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?) as usize)
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u32::from_le_bytes(
+        b.get(at..at + 4)?.try_into().ok()?,
+    )))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The raw names of the central directory's records, in order, read from the
+/// bytes themselves: the zip crate keeps one entry per name, which would hide
+/// both duplicates and the real record count. Stops past `max` records.
+fn central_names(b: &[u8], max: usize) -> Result<Vec<&[u8]>, UnsafeArchive> {
+    let unreadable = || refuse("the archive cannot be read: no valid central directory");
+    // The end-of-central-directory record is within the last 64 KiB + 22 bytes.
+    let floor = b.len().saturating_sub(22 + 0xFFFF);
+    let eocd = (floor..=b.len().saturating_sub(22))
+        .rev()
+        .find(|&i| b[i..].starts_with(b"PK\x05\x06"))
+        .ok_or_else(unreadable)?;
+    let (mut count, mut size) = (
+        u16_at(b, eocd + 10).ok_or_else(unreadable)? as u64,
+        u32_at(b, eocd + 12).ok_or_else(unreadable)?,
+    );
+    let mut end = eocd;
+    if count == 0xFFFF || size == 0xFFFF_FFFF {
+        // ZIP64: the locator sits just before the record, the ZIP64 record before it.
+        let locator = eocd.checked_sub(20).ok_or_else(unreadable)?;
+        let record = locator.checked_sub(56).ok_or_else(unreadable)?;
+        if !b[locator..].starts_with(b"PK\x06\x07") || !b[record..].starts_with(b"PK\x06\x06") {
+            return Err(unreadable());
+        }
+        count = u64_at(b, record + 32).ok_or_else(unreadable)?;
+        size = u64_at(b, record + 40).ok_or_else(unreadable)?;
+        end = record;
+    }
+    if count > max as u64 {
         return Err(refuse(format!(
-            "the archive has {} entries, more than the limit of {}",
-            archive.len(),
-            limits.zip_max_entries
+            "the archive has {count} entries, more than the limit of {max}"
         )));
     }
+    let mut at = end.checked_sub(size as usize).ok_or_else(unreadable)?;
+    let mut names = Vec::with_capacity(count as usize);
+    while names.len() < count as usize {
+        if !b.get(at..).is_some_and(|r| r.starts_with(b"PK\x01\x02")) {
+            return Err(unreadable());
+        }
+        let n = u16_at(b, at + 28).ok_or_else(unreadable)?;
+        let extra = u16_at(b, at + 30).ok_or_else(unreadable)?;
+        let comment = u16_at(b, at + 32).ok_or_else(unreadable)?;
+        names.push(b.get(at + 46..at + 46 + n).ok_or_else(unreadable)?);
+        at += 46 + n + extra + comment;
+    }
+    Ok(names)
+}
+
+/// Checks the whole archive, then hands each root document to `store` in turn
+/// (with its position among the stored ones); returns what was skipped.
+pub fn unzip(
+    bytes: &[u8],
+    limits: &Limits,
+    mut store: impl FnMut(usize, Entry) -> anyhow::Result<()>,
+) -> Result<Vec<Skipped>, UnzipError> {
+    let names = central_names(bytes, limits.zip_max_entries)?;
+    let mut seen: HashMap<&[u8], usize> = HashMap::new();
+    for name in &names {
+        *seen.entry(name).or_default() += 1;
+    }
+    // The zip crate keeps the last record of a name, as `unzip` leaves the last copy on disk.
+    let mut skipped: Vec<Skipped> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .flat_map(|(name, n)| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            (1..*n).map(move |_| Skipped {
+                file_name: name.clone(),
+                reason: "another entry has the same name; only the last one is processed".into(),
+            })
+        })
+        .collect();
+    skipped.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
+        .map_err(|e| refuse(format!("the archive cannot be read: {e}")))?;
 
     // Pass 1: headers only.
     let mut declared_total: u64 = 0;
@@ -78,61 +163,73 @@ pub fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unzipped, UnsafeArchive> {
         let name = f.name().to_string();
         check_name(&name)?;
         if f.enclosed_name().is_none() {
-            return Err(refuse(format!("entry {name:?} has an unsafe path")));
+            return Err(refuse(format!("entry {name:?} has an unsafe path")).into());
         }
         declared_total = declared_total.saturating_add(f.size());
         if declared_total > limits.zip_max_total_bytes {
             return Err(refuse(format!(
                 "the archive expands to more than {} bytes (zip bomb)",
                 limits.zip_max_total_bytes
-            )));
+            ))
+            .into());
         }
         let ratio = f.size() / f.compressed_size().max(1);
         if ratio > limits.zip_max_ratio {
             return Err(refuse(format!(
                 "entry {name:?} has a compression ratio of {ratio}, over the limit of {} (zip bomb)",
                 limits.zip_max_ratio
-            )));
+            ))
+            .into());
         }
     }
 
-    // Pass 2: read root files, capped at their declared sizes.
-    let mut out = Unzipped::default();
+    // Pass 2: read root files one at a time, capped at their declared sizes.
+    let mut stored = 0;
     let mut read_total: u64 = 0;
     for i in 0..archive.len() {
         let raw_name = archive.name_for_index(i).unwrap_or("?").to_string();
         let mut f = match archive.by_index(i) {
             Ok(f) => f,
             Err(zip::result::ZipError::UnsupportedArchive(msg)) => {
-                let name = raw_name;
-                out.skipped.push(Skipped {
-                    file_name: name,
+                skipped.push(Skipped {
+                    file_name: raw_name,
                     reason: format!("cannot be read: {msg}"),
                 });
                 continue;
             }
-            Err(e) => return Err(refuse(format!("entry {i} cannot be read: {e}"))),
+            Err(e) => return Err(refuse(format!("entry {i} cannot be read: {e}")).into()),
         };
         let name = f.name().replace('\\', "/");
+        let skip = |reason: &str| Skipped {
+            file_name: name.clone(),
+            reason: reason.to_string(),
+        };
         if f.is_dir() {
             continue;
         }
         if name.trim_end_matches('/').contains('/') {
-            out.skipped.push(Skipped {
-                file_name: name,
-                reason: "inside a folder; only files at the archive's root are processed".into(),
-            });
+            skipped.push(skip(
+                "inside a folder; only files at the archive's root are processed",
+            ));
             continue;
         }
         if f.encrypted() {
-            out.skipped.push(Skipped {
-                file_name: name,
-                reason: "encrypted entries are not processed".into(),
-            });
+            skipped.push(skip("encrypted entries are not processed"));
             continue;
         }
         let declared = f.size();
-        let mut data = Vec::with_capacity(declared.min(64 * 1024 * 1024) as usize);
+        if declared > limits.max_upload_bytes {
+            skipped.push(skip(&format!(
+                "larger than the document limit of {} bytes",
+                limits.max_upload_bytes
+            )));
+            continue;
+        }
+        if declared == 0 {
+            skipped.push(skip("empty file"));
+            continue;
+        }
+        let mut data = Vec::with_capacity(declared as usize);
         (&mut f)
             .take(declared + 1)
             .read_to_end(&mut data)
@@ -140,46 +237,30 @@ pub fn unzip(bytes: &[u8], limits: &Limits) -> Result<Unzipped, UnsafeArchive> {
         if data.len() as u64 != declared {
             return Err(refuse(format!(
                 "entry {name:?} does not match the size in its header (zip bomb or corrupt archive)"
-            )));
+            ))
+            .into());
         }
         read_total += declared;
         if read_total > limits.zip_max_total_bytes {
-            return Err(refuse("the archive expands past the size limit (zip bomb)"));
-        }
-        if data.is_empty() {
-            out.skipped.push(Skipped {
-                file_name: name,
-                reason: "empty file".into(),
-            });
-            continue;
-        }
-        if data.len() as u64 > limits.max_upload_bytes {
-            out.skipped.push(Skipped {
-                file_name: name,
-                reason: format!(
-                    "larger than the document limit of {} bytes",
-                    limits.max_upload_bytes
-                ),
-            });
-            continue;
+            return Err(refuse("the archive expands past the size limit (zip bomb)").into());
         }
         match DocKind::detect(&data) {
-            Some(DocKind::Zip) => out.skipped.push(Skipped {
-                file_name: name,
-                reason: "nested archives are not processed".into(),
-            }),
-            Some(kind) => out.entries.push(Entry {
-                name,
-                kind,
-                bytes: data,
-            }),
-            None => out.skipped.push(Skipped {
-                file_name: name,
-                reason: "unsupported type (not a PDF, PNG, JPEG, TIFF or WebP)".into(),
-            }),
+            Some(DocKind::Zip) => skipped.push(skip("nested archives are not processed")),
+            Some(kind) => {
+                let entry = Entry {
+                    name: name.clone(),
+                    kind,
+                    bytes: data,
+                };
+                store(stored, entry).map_err(UnzipError::Store)?;
+                stored += 1;
+            }
+            None => skipped.push(skip(
+                "unsupported type (not a PDF, PNG, JPEG, TIFF or WebP)",
+            )),
         }
     }
-    Ok(out)
+    Ok(skipped)
 }
 
 #[cfg(test)]
@@ -206,6 +287,20 @@ mod tests {
         w.finish().unwrap().into_inner()
     }
 
+    /// Unpacks into memory, for tests: the stored entries and what was skipped.
+    fn unpack(bytes: &[u8], limits: &Limits) -> Result<(Vec<Entry>, Vec<Skipped>), UnsafeArchive> {
+        let mut entries = Vec::new();
+        match unzip(bytes, limits, |i, e| {
+            assert_eq!(i, entries.len());
+            entries.push(e);
+            Ok(())
+        }) {
+            Ok(skipped) => Ok((entries, skipped)),
+            Err(UnzipError::Unsafe(e)) => Err(e),
+            Err(UnzipError::Store(e)) => panic!("{e}"),
+        }
+    }
+
     #[test]
     fn root_documents_are_taken_and_the_rest_listed() {
         let z = build(&[
@@ -215,12 +310,80 @@ mod tests {
             ("dir/b.pdf", b"%PDF-1.4 b"),
             ("c.png", b"\x89PNG\r\n\x1a\nxxxx"),
         ]);
-        let got = unzip(&z, &limits()).unwrap();
-        let names: Vec<&str> = got.entries.iter().map(|e| e.name.as_str()).collect();
+        let (entries, skipped) = unpack(&z, &limits()).unwrap();
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
         assert_eq!(names, ["a.pdf", "c.png"]);
-        let skipped: Vec<&str> = got.skipped.iter().map(|s| s.file_name.as_str()).collect();
-        assert_eq!(skipped, ["notes.txt", "dir/b.pdf"]);
-        assert!(got.skipped[1].reason.contains("folder"));
+        let skipped_names: Vec<&str> = skipped.iter().map(|s| s.file_name.as_str()).collect();
+        assert_eq!(skipped_names, ["notes.txt", "dir/b.pdf"]);
+        assert!(skipped[1].reason.contains("folder"));
+    }
+
+    /// An archive whose records all carry `name` (the zip writer refuses duplicates).
+    fn same_name_archive(name: &str, contents: &[&[u8]]) -> Vec<u8> {
+        let placeholders: Vec<String> = (0..contents.len())
+            .map(|i| format!("{i:0>width$}", width = name.len()))
+            .collect();
+        let entries: Vec<(&str, &[u8])> = placeholders
+            .iter()
+            .map(String::as_str)
+            .zip(contents.iter().copied())
+            .collect();
+        let mut z = build(&entries);
+        for p in &placeholders {
+            let mut at = 0;
+            while let Some(i) = z[at..].windows(p.len()).position(|w| w == p.as_bytes()) {
+                z[at + i..at + i + p.len()].copy_from_slice(name.as_bytes());
+                at += i + p.len();
+            }
+        }
+        z
+    }
+
+    #[test]
+    fn entries_sharing_a_name_are_listed_as_skipped_and_the_last_is_processed() {
+        let z = same_name_archive(
+            "inv.pdf",
+            &[b"%PDF-1.4 first", b"%PDF-1.4 second", b"%PDF-1.4 third"],
+        );
+        let (entries, skipped) = unpack(&z, &limits()).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].bytes, b"%PDF-1.4 third");
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert!(skipped
+            .iter()
+            .all(|s| s.file_name == "inv.pdf" && s.reason.contains("same name")));
+    }
+
+    #[test]
+    fn the_record_count_is_checked_before_any_index_is_built() {
+        let names: Vec<Vec<u8>> = vec![b"%PDF-1.4".to_vec(); 30];
+        let contents: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
+        let z = same_name_archive("x.pdf", &contents);
+        let mut l = limits();
+        l.zip_max_entries = 10;
+        let err = unpack(&z, &l).unwrap_err();
+        assert!(
+            err.0.contains("30 entries, more than the limit of 10"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn an_oversized_entry_is_skipped_without_being_read() {
+        let mut l = limits();
+        l.max_upload_bytes = 100;
+        let big = [b'%', b'P', b'D', b'F']
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(b' ', 500))
+            .collect::<Vec<u8>>();
+        let (entries, skipped) =
+            unpack(&build(&[("big.pdf", &big), ("ok.pdf", b"%PDF-1.4")]), &l).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(
+            skipped[0].reason.contains("larger than the document limit"),
+            "{skipped:?}"
+        );
     }
 
     #[test]
@@ -231,15 +394,15 @@ mod tests {
             ("C:\\evil.pdf", "absolute"),
         ] {
             let z = build(&[("ok.pdf", b"%PDF-1.4"), (name, b"%PDF-1.4")]);
-            let err = unzip(&z, &limits()).unwrap_err();
+            let err = unpack(&z, &limits()).unwrap_err();
             assert!(err.0.contains(want), "{name}: {err}");
         }
         let zeros = vec![0u8; 2 * 1024 * 1024];
-        let err = unzip(&build(&[("bomb.pdf", &zeros)]), &limits()).unwrap_err();
+        let err = unpack(&build(&[("bomb.pdf", &zeros)]), &limits()).unwrap_err();
         assert!(err.0.contains("zip bomb"), "{err}");
         let mut l = limits();
         l.zip_max_entries = 2;
-        let err = unzip(
+        let err = unpack(
             &build(&[("a.pdf", b"1"), ("b.pdf", b"2"), ("c.pdf", b"3")]),
             &l,
         )
@@ -247,8 +410,8 @@ mod tests {
         assert!(err.0.contains("more than the limit of 2"), "{err}");
         l = limits();
         l.zip_max_total_bytes = 10;
-        let err = unzip(&build(&[("a.pdf", b"%PDF-1.4 0123456789")]), &l).unwrap_err();
+        let err = unpack(&build(&[("a.pdf", b"%PDF-1.4 0123456789")]), &l).unwrap_err();
         assert!(err.0.contains("zip bomb"), "{err}");
-        assert!(unzip(b"PK\x03\x04garbage", &limits()).is_err());
+        assert!(unpack(b"PK\x03\x04garbage", &limits()).is_err());
     }
 }

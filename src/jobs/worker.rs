@@ -22,13 +22,20 @@ use crate::db::{
     entities::{files, jobs},
 };
 use crate::delivery::{self, events::EventType, NewEvent};
+use crate::error::AppError;
 use crate::extraction::{rules, DocKind};
 use crate::state::AppState;
 use crate::storage::{keys, StorageError};
 use crate::templates::service::LoadedTemplate;
+use crate::transient;
 
 /// A job claimed this many times without finishing is failed instead of retried again.
+/// (Claims given back after a passing database or storage failure do not count.)
 const MAX_CLAIMS: i64 = 10;
+
+/// Delays for jobs put back after a passing failure.
+static BACKOFF: std::sync::LazyLock<transient::Backoff> =
+    std::sync::LazyLock::new(transient::Backoff::default);
 
 /// What one call of [`try_run_one`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -84,9 +91,21 @@ pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcom
     ));
     let result = process(state, owner, &job, &lost).instrument(span).await;
     heartbeat.abort();
-    if let Err(e) = &result {
-        tracing::error!(job_id = %job.id, error.cause_chain = ?e, "job step failed; releasing it for a retry");
-        db::jobs::release(&state.db, &job.id, owner).await.ok();
+    match &result {
+        Ok(()) => BACKOFF.succeeded(&job.id),
+        Err(e) if transient::is_transient(e) => {
+            let wait = BACKOFF.failed(&job.id);
+            tracing::warn!(job_id = %job.id, error.cause_chain = ?e, retry_in_ms = wait.as_millis() as u64,
+                "job step met a passing failure; it will be resumed");
+            let retry_at = db::now_ms() + wait.as_millis() as i64;
+            db::jobs::put_back(&state.db, &job.id, owner, retry_at)
+                .await
+                .ok();
+        }
+        Err(e) => {
+            tracing::error!(job_id = %job.id, error.cause_chain = ?e, "job step failed; releasing it for a retry");
+            db::jobs::release(&state.db, &job.id, owner).await.ok();
+        }
     }
     result.map(|_| Outcome::Processed)
 }
@@ -116,18 +135,15 @@ async fn process(
     let mut status: JobStatus = job.status.parse().map_err(anyhow::Error::msg)?;
     let template = match state.load_template(&job.template_id).await {
         Ok(t) => t,
-        Err(e) => {
-            tracing::error!(error = ?e, "template missing; failing the job");
-            return abandon(
-                state,
-                owner,
-                job,
-                None,
-                status,
-                "the job's template no longer exists",
-            )
-            .await;
+        Err(AppError::NotFound(_)) => {
+            let reason = "the job's template no longer exists";
+            return abandon(state, owner, job, None, status, reason).await;
         }
+        Err(AppError::Unprocessable(reason)) => {
+            return abandon(state, owner, job, None, status, &reason).await;
+        }
+        // The database may be back in a moment: the job is put back, not failed.
+        Err(e) => return Err(anyhow::Error::new(e).context("loading the job's template")),
     };
     if job.claims > MAX_CLAIMS {
         let reason = format!(
@@ -323,9 +339,23 @@ async fn unpack(
         .unwrap_or_else(|| keys::upload(&job.id));
     let bytes = state.blobs.get(&key).await?;
     let limits = state.settings.limits.clone();
-    let unzipped = tokio::task::spawn_blocking(move || unzip::unzip(&bytes, &limits)).await?;
-    match unzipped {
-        Err(unsafe_archive) => {
+    let (blobs, job_id) = (state.blobs.clone(), job.id.clone());
+    let runtime = tokio::runtime::Handle::current();
+    // Each entry goes to blob storage before the next is read.
+    let unpacked = tokio::task::spawn_blocking(move || {
+        let mut stored = Vec::new();
+        let skipped = unzip::unzip(&bytes, &limits, |i, entry| {
+            let entry_key = keys::entry(&job_id, i);
+            runtime.block_on(blobs.put(&entry_key, &entry.bytes))?;
+            stored.push((entry.name, entry.kind, entry_key));
+            Ok(())
+        })?;
+        Ok::<_, unzip::UnzipError>((stored, skipped))
+    })
+    .await?;
+    match unpacked {
+        Err(unzip::UnzipError::Store(e)) => Err(e.context("storing the archive's entries")),
+        Err(unzip::UnzipError::Unsafe(unsafe_archive)) => {
             let reason = unsafe_archive.to_string();
             tracing::warn!(reason, "archive refused");
             step(
@@ -351,20 +381,18 @@ async fn unpack(
             db::jobs::clear_blob_key(&state.db, &job.id).await?;
             Ok(JobStatus::Failed)
         }
-        Ok(unzipped) => {
+        Ok((stored, skipped)) => {
             let now = db::now_ms();
-            let mut rows = Vec::with_capacity(unzipped.entries.len());
-            for (i, e) in unzipped.entries.iter().enumerate() {
-                let entry_key = keys::entry(&job.id, i);
-                state.blobs.put(&entry_key, &e.bytes).await?;
-                rows.push(new_file(
-                    &job.id, i as i64, &e.name, e.kind, &entry_key, now,
-                ));
-            }
+            let rows = stored
+                .iter()
+                .enumerate()
+                .map(|(i, (name, kind, entry_key))| {
+                    new_file(&job.id, i as i64, name, *kind, entry_key, now)
+                })
+                .collect();
             let txn = state.db.begin().await?;
             db::jobs::insert_files(&txn, rows).await?;
-            db::jobs::set_skipped(&txn, &job.id, &serde_json::to_string(&unzipped.skipped)?)
-                .await?;
+            db::jobs::set_skipped(&txn, &job.id, &serde_json::to_string(&skipped)?).await?;
             if !db::jobs::move_status(
                 &txn,
                 &job.id,
@@ -381,8 +409,8 @@ async fn unpack(
             state.blobs.delete(&key).await?;
             db::jobs::clear_blob_key(&state.db, &job.id).await?;
             tracing::info!(
-                documents = unzipped.entries.len(),
-                skipped = unzipped.skipped.len(),
+                documents = stored.len(),
+                skipped = skipped.len(),
                 "archive unpacked"
             );
             Ok(JobStatus::UnzipFileSuccess)

@@ -1,8 +1,10 @@
-//! Blobs as files under a root directory, written atomically (temp file + rename).
+//! Blobs as files under a root directory, written atomically (temp file +
+//! rename), readable by the service's user only.
 
 use std::path::{Component, Path, PathBuf};
 
 use super::StorageError;
+use crate::private_fs::nonblocking as private_fs;
 
 #[derive(Clone, Debug)]
 pub struct LocalStore {
@@ -12,7 +14,7 @@ pub struct LocalStore {
 impl LocalStore {
     pub fn new(root: impl Into<PathBuf>) -> std::io::Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root)?;
+        crate::private_fs::create_dir(&root)?;
         Ok(Self { root })
     }
 
@@ -35,12 +37,12 @@ impl LocalStore {
     pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let path = self.path(key)?;
         if let Some(dir) = path.parent() {
-            tokio::fs::create_dir_all(dir)
-                .await
-                .map_err(Self::io(key))?;
+            private_fs::create_dir(dir).await.map_err(Self::io(key))?;
         }
         let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-        tokio::fs::write(&tmp, bytes).await.map_err(Self::io(key))?;
+        private_fs::write_new(&tmp, bytes)
+            .await
+            .map_err(Self::io(key))?;
         tokio::fs::rename(&tmp, &path).await.map_err(Self::io(key))
     }
 

@@ -83,9 +83,21 @@ pub enum Direction {
 #[derive(Clone, Debug)]
 pub enum Locator {
     Regex(Regex),
-    Anchor { label: String, direction: Direction },
+    /// The label's matcher, compiled once when the template is saved or loaded.
+    Anchor {
+        matcher: Regex,
+        direction: Direction,
+    },
     Zone(ZoneDef),
 }
+
+/// Most fields one template may define.
+pub const MAX_FIELDS: usize = 100;
+/// Longest anchor label, in characters.
+pub const MAX_LABEL_CHARS: usize = 200;
+/// Largest compiled regex, and largest search cache per regex, in bytes:
+/// together with [`MAX_FIELDS`] they bound what one template can make a worker hold.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// A validated field, ready to locate.
 #[derive(Clone, Debug)]
@@ -115,6 +127,12 @@ pub fn parse_fields(raw: &Value) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidT
     if items.is_empty() {
         return Err(invalid("fields: at least one field is required"));
     }
+    if items.len() > MAX_FIELDS {
+        return Err(invalid(format!(
+            "fields: {} fields, more than the limit of {MAX_FIELDS}",
+            items.len()
+        )));
+    }
     let mut defs = Vec::with_capacity(items.len());
     let mut fields: Vec<Field> = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
@@ -122,6 +140,18 @@ pub fn parse_fields(raw: &Value) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidT
             .get("name")
             .and_then(Value::as_str)
             .map_or_else(|| format!("fields[{i}]"), |n| format!("field {n:?}"));
+        // serde would also take a JSON array in place of an object, by position.
+        if !item.is_object() {
+            return Err(invalid(format!("{label}: must be an object")));
+        }
+        if item
+            .get("zone")
+            .is_some_and(|z| !z.is_object() && !z.is_null())
+        {
+            return Err(invalid(format!(
+                "{label}: zone must be an object with page, x, y, width and height"
+            )));
+        }
         let def: FieldDef =
             serde_json::from_value(item.clone()).map_err(|e| invalid(format!("{label}: {e}")))?;
         let field = compile(&def).map_err(|e| invalid(format!("{label}: {e}")))?;
@@ -166,15 +196,16 @@ pub fn compile(def: &FieldDef) -> Result<Field, String> {
         0 => return Err("needs one locator: regex, anchor or zone".into()),
         1 => {
             if let Some(re) = &def.regex {
-                Locator::Regex(
-                    regex::RegexBuilder::new(re)
-                        .size_limit(1 << 20)
-                        .build()
-                        .map_err(|e| format!("invalid regex: {e}"))?,
-                )
+                Locator::Regex(compile_regex(re).map_err(|e| format!("invalid regex: {e}"))?)
             } else if let Some(label) = &def.anchor {
                 if label.trim().is_empty() {
                     return Err("anchor must not be empty".into());
+                }
+                let chars = label.chars().count();
+                if chars > MAX_LABEL_CHARS {
+                    return Err(format!(
+                        "anchor is {chars} characters long, more than the limit of {MAX_LABEL_CHARS}"
+                    ));
                 }
                 let direction = match def.direction.as_deref().unwrap_or("right") {
                     "right" => Direction::Right,
@@ -186,7 +217,8 @@ pub fn compile(def: &FieldDef) -> Result<Field, String> {
                     }
                 };
                 Locator::Anchor {
-                    label: label.trim().to_string(),
+                    matcher: label_regex(label.trim())
+                        .map_err(|e| format!("anchor cannot be matched: {e}"))?,
                     direction,
                 }
             } else {
@@ -226,6 +258,31 @@ pub fn compile(def: &FieldDef) -> Result<Field, String> {
     })
 }
 
+fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+/// A case-insensitive whole-word matcher for a label; whitespace inside it matches any run.
+fn label_regex(label: &str) -> Result<Regex, regex::Error> {
+    let words: Vec<String> = label.split_whitespace().map(regex::escape).collect();
+    let body = words.join(r"\s+");
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let start = if is_word(label.chars().next()) {
+        r"\b"
+    } else {
+        ""
+    };
+    let end = if is_word(label.chars().last()) {
+        r"\b"
+    } else {
+        ""
+    };
+    compile_regex(&format!("(?i){start}{body}{end}"))
+}
+
 fn check_zone(z: &ZoneDef) -> Result<(), String> {
     if z.page == 0 {
         return Err("zone.page is 1-based and must be at least 1".into());
@@ -254,9 +311,10 @@ fn check_zone(z: &ZoneDef) -> Result<(), String> {
 pub fn parse_options(raw: Option<&Value>) -> Result<Options, InvalidTemplate> {
     let opts: Options = match raw {
         None | Some(Value::Null) => Options::default(),
-        Some(v) => {
+        Some(v @ Value::Object(_)) => {
             serde_json::from_value(v.clone()).map_err(|e| invalid(format!("options: {e}")))?
         }
+        Some(_) => return Err(invalid("options: must be an object")),
     };
     if opts.decimal_separator != "." && opts.decimal_separator != "," {
         return Err(invalid(format!(

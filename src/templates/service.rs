@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::fields::{self, Field, FieldDef, InvalidTemplate, Options};
 use crate::db::{self, entities::templates};
 use crate::delivery::events::EventType;
-use crate::delivery::ssrf;
+use crate::delivery::{ssrf, webhook};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -72,6 +72,8 @@ struct WebhookInput {
     url: String,
     headers: BTreeMap<String, String>,
     events: Vec<String>,
+    /// A secret the client chose; `None` keeps the stored one (or generates one).
+    secret: Option<String>,
 }
 
 fn unprocessable(e: InvalidTemplate) -> AppError {
@@ -98,7 +100,12 @@ async fn parse_input(state: &AppState, body: &Value) -> AppResult<Input> {
     let options = fields::parse_options(obj.get("options")).map_err(unprocessable)?;
     let webhook = match obj.get("webhook") {
         None | Some(Value::Null) => None,
-        Some(w) => Some(parse_webhook(state, w).await?),
+        Some(w @ Value::Object(_)) => Some(parse_webhook(state, w).await?),
+        Some(_) => {
+            return Err(AppError::Unprocessable(
+                "webhook: must be an object with a url".into(),
+            ))
+        }
     };
     Ok(Input {
         name,
@@ -108,15 +115,12 @@ async fn parse_input(state: &AppState, body: &Value) -> AppResult<Input> {
     })
 }
 
-const RESERVED_HEADERS: [&str; 7] = [
-    "content-type",
-    "content-length",
-    "host",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "transfer-encoding",
-];
+/// Most custom headers one webhook may carry.
+pub const MAX_CUSTOM_HEADERS: usize = 20;
+/// Longest custom header name, in bytes.
+pub const MAX_HEADER_NAME_BYTES: usize = 128;
+/// Longest custom header value, in bytes.
+pub const MAX_HEADER_VALUE_BYTES: usize = 4096;
 
 async fn parse_webhook(state: &AppState, w: &Value) -> AppResult<WebhookInput> {
     let bad = |m: String| AppError::Unprocessable(m);
@@ -133,10 +137,21 @@ async fn parse_webhook(state: &AppState, w: &Value) -> AppResult<WebhookInput> {
         w.get("events"),
         &[EventType::ExtractionProcessed, EventType::ExtractionFailed],
     )?;
+    let secret = match w.get("secret") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == MASK => None,
+        Some(Value::String(s)) if crate::crypto::is_webhook_secret(s) => Some(s.clone()),
+        Some(_) => {
+            return Err(bad(
+                "webhook.secret: must be a Standard Webhooks secret (whsec_ + base64 of at least 24 bytes), or left out to keep or generate one".into(),
+            ))
+        }
+    };
     Ok(WebhookInput {
         url: url.to_string(),
         headers,
         events,
+        secret,
     })
 }
 
@@ -150,18 +165,32 @@ pub(crate) fn parse_headers(
     match raw {
         None | Some(Value::Null) => {}
         Some(Value::Object(map)) => {
+            if map.len() > MAX_CUSTOM_HEADERS {
+                return Err(bad(format!(
+                    "{field}: {} headers, more than the limit of {MAX_CUSTOM_HEADERS}",
+                    map.len()
+                )));
+            }
             for (k, v) in map {
+                if k.len() > MAX_HEADER_NAME_BYTES {
+                    return Err(bad(format!(
+                        "{field}: a header name is longer than {MAX_HEADER_NAME_BYTES} bytes"
+                    )));
+                }
                 let v = v
                     .as_str()
                     .ok_or_else(|| bad(format!("{field}.{k}: the value must be a string")))?;
+                if v.len() > MAX_HEADER_VALUE_BYTES {
+                    return Err(bad(format!(
+                        "{field}.{k}: the value is longer than {MAX_HEADER_VALUE_BYTES} bytes"
+                    )));
+                }
                 reqwest::header::HeaderName::from_bytes(k.as_bytes())
                     .map_err(|_| bad(format!("{field}: {k:?} is not a valid header name")))?;
                 reqwest::header::HeaderValue::from_str(v)
                     .map_err(|_| bad(format!("{field}.{k}: not a valid header value")))?;
-                if RESERVED_HEADERS.contains(&k.to_ascii_lowercase().as_str()) {
-                    return Err(bad(format!(
-                        "{field}: {k} is set by docpush and cannot be overridden"
-                    )));
+                if let Some(why) = webhook::refused_header(k) {
+                    return Err(bad(format!("{field}: {k} {why}")));
                 }
                 headers.insert(k.clone(), v.to_string());
             }
@@ -281,7 +310,9 @@ impl AppState {
                 );
                 t.webhook_events =
                     Some(serde_json::to_string(&w.events).map_err(anyhow::Error::from)?);
-                if t.webhook_secret.is_none() {
+                if let Some(chosen) = &w.secret {
+                    t.webhook_secret = Some(self.secrets.seal(chosen));
+                } else if t.webhook_secret.is_none() {
                     t.webhook_secret =
                         Some(self.secrets.seal(&crate::crypto::new_webhook_secret()));
                     new_secret = true;
@@ -390,7 +421,12 @@ impl AppState {
             .iter()
             .map(fields::compile)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| anyhow::anyhow!("stored template {} no longer compiles: {e}", t.id))?;
+            .map_err(|e| {
+                AppError::Unprocessable(format!(
+                    "template {} no longer passes validation: {e}; save it again",
+                    t.id
+                ))
+            })?;
         let webhook = match (&t.webhook_url, &t.webhook_secret) {
             (Some(url), Some(secret)) => Some(Webhook {
                 url: url.clone(),

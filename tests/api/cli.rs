@@ -52,50 +52,42 @@ async fn account_create_prints_a_working_key_as_its_last_line() {
     assert_eq!(me["credits"], 50);
 }
 
-#[tokio::test]
-async fn serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
-    if postgres_url().is_some() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
+/// `docpush serve` on a free port, started through `sh` under `umask`, once it
+/// answers `/healthz`; its standard output (the log) is kept for [`stop`].
+async fn serve(data_dir: &std::path::Path, umask: &str) -> (std::process::Child, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let mut child = docpush(dir.path())
-        .arg("serve")
+    let mut child = Command::new("sh")
+        .args(["-c", &format!("umask {umask} && exec \"$0\" serve")])
+        .arg(env!("CARGO_BIN_EXE_docpush"))
+        .env("DOCPUSH_DATA_DIR", data_dir)
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "info")
         .env("DOCPUSH_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = http
-            .get(format!("http://127.0.0.1:{port}/healthz"))
-            .send()
-            .await
-        {
+        if let Ok(r) = reqwest::get(format!("{base}/healthz")).await {
             assert_eq!(r.status().as_u16(), 200);
             assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
-            break;
+            return (child, base);
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("docpush serve exited: {status}");
         }
         assert!(Instant::now() < deadline, "service did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let key = std::fs::read_to_string(dir.path().join("dev-api-key")).unwrap();
-    let me: Value = http
-        .get(format!("http://127.0.0.1:{port}/v1/account"))
-        .header("x-auth", key.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["credits"], 1000);
+}
 
+/// Stops the service with SIGTERM; asserts a clean exit and returns its output.
+async fn stop(mut child: std::process::Child) -> String {
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -112,10 +104,139 @@ async fn serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "{status}");
     let mut stdout = String::new();
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    stdout
+}
+
+#[tokio::test]
+async fn serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
+    if postgres_url().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) = serve(dir.path(), "022").await;
+    let key = std::fs::read_to_string(dir.path().join("dev-api-key")).unwrap();
+    let me: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/account"))
+        .header("x-auth", key.trim())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["credits"], 1000);
+    let stdout = stop(child).await;
     assert!(
         stdout.contains(key.trim()),
         "the key is printed at first start: {stdout}"
     );
+}
+
+/// Every file under `dir` is 0600 and every directory 0700.
+fn assert_private(dir: &std::path::Path) -> usize {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files += assert_private(&path);
+        } else {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+            files += 1;
+        }
+    }
+    files
+}
+
+#[tokio::test]
+async fn data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_000() {
+    if postgres_url().is_some() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (child, base) = serve(&data, "000").await;
+    let key = std::fs::read_to_string(data.join("dev-api-key")).unwrap();
+    let key = key.trim();
+    let http = reqwest::Client::new();
+
+    // A failed sign-in is logged, without the key that was tried.
+    let refused = http
+        .get(format!("{base}/v1/templates"))
+        .header("x-auth", "dp_guessed_key_0123456789")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 401);
+
+    let template: Value = http
+        .post(format!("{base}/v1/templates"))
+        .header("x-auth", key)
+        .json(&serde_json::json!({"name": "t", "fields": docpush::samples::invoice_template_fields()}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let forged = "a.pdf\r\n2026-01-01T00:00:00Z ERROR FORGED line\u{1b}[2J.pdf";
+    let invoice = docpush::samples::Invoice::numbered(1).pdf();
+    let archive = docpush::samples::zip(&[(forged, &invoice)]);
+    let submitted: Value = http
+        .post(format!("{base}/process-job"))
+        .header("x-auth", key)
+        .json(&serde_json::json!({"template_id": template["id"], "actual_image": crate::helpers::b64(&archive)}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let job = submitted["job_id"].as_str().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status: Value = http
+            .get(format!("{base}/job-status?job_id={job}"))
+            .header("x-auth", key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["status"] == "SUCCESS" {
+            assert_eq!(
+                status["files"][0]["file_name"], forged,
+                "the data keeps the name as sent"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "job did not finish: {status}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Database, its journal, keys and blobs: private despite umask 000.
+    let files = assert_private(&data);
+    assert!(data.join("docpush.db").exists() && data.join("secret.key").exists());
+    assert!(files >= 4, "database, keys and the stored entry: {files}");
+
+    let log = stop(child).await;
+    assert!(log.contains("sign-in failed"), "{log}");
+    assert!(
+        !log.contains("dp_guessed_key"),
+        "the tried key is not logged"
+    );
+    assert!(
+        log.contains("a.pdf\\r\\n2026-01-01T00:00:00Z ERROR FORGED"),
+        "the name is logged escaped: {log}"
+    );
+    assert!(
+        !log.lines().any(|l| l.starts_with("2026-01-01T00:00:00Z")),
+        "{log}"
+    );
+    assert!(!log.contains('\u{1b}'), "no terminal escapes reach the log");
 }
 
 #[tokio::test]
@@ -127,7 +248,7 @@ async fn extract_prints_the_result_for_a_text_pdf_and_a_scan() {
     docpush::samples::write_quickstart(dir.path()).unwrap();
     let inv = docpush::samples::Invoice::numbered(1);
     let pages = docpush::extraction::pdf::PdfEngine::global()
-        .render(inv.pdf(), 200)
+        .render(inv.pdf(), 200, u64::MAX)
         .await
         .unwrap();
     std::fs::write(

@@ -788,7 +788,10 @@ async fn review_edits_are_typed_and_emit_edited_and_confirmed() {
 
 #[tokio::test]
 async fn metrics_are_prometheus_text_with_delivery_and_job_figures() {
-    let app = spawn_app().await;
+    let app = spawn_with(|s| {
+        s.metrics.token = Some(docpush::config::Secret::new("scrape-token-7"));
+    })
+    .await;
     let receiver = Receiver::start().await;
     let t = template_id(&app).await;
     app.webhook_destination(&receiver.url, &["extraction.processed"])
@@ -802,12 +805,24 @@ async fn metrics_are_prometheus_text_with_delivery_and_job_figures() {
         app.deliveries("status=succeeded").await.len() == 1
     })
     .await;
-    let resp = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    // Every tenant's totals are behind the operator's token.
+    let metrics = |auth: Option<&'static str>| {
+        let mut req = app.http.get(format!("{}/metrics", app.base));
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        req.send()
+    };
+    for refused in [None, Some("Bearer wrong"), Some("scrape-token-7")] {
+        let resp = metrics(refused).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{refused:?}");
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("DOCPUSH_METRICS_TOKEN"));
+    }
+    let resp = metrics(Some("Bearer scrape-token-7")).await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert!(resp.headers()["content-type"]
         .to_str()

@@ -67,8 +67,10 @@ pub async fn test_settings(dir: &std::path::Path) -> Settings {
     ];
     s.delivery.timeout = Duration::from_secs(5);
     s.delivery.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
+    // Every test client signs in from 127.0.0.1; tests of refused keys must not lock the others out.
+    s.sign_in.max_failures = 200;
     if let Some(url) = postgres_url() {
-        s.database_url = Some(fresh_postgres(&url).await);
+        s.database_url = Some(fresh_postgres(&url).await.into());
     }
     s
 }
@@ -123,6 +125,45 @@ impl TestApp {
         if let Some(s) = self.server.take() {
             s.await.unwrap().unwrap();
         }
+    }
+
+    /// Stops the app and starts it again on the same data dir and database with
+    /// changed settings, as an operator restarting it would; accounts and keys stay.
+    pub async fn restart(mut self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        self.shutdown().await;
+        let mut settings = (*self.state.settings).clone();
+        settings.bind = "127.0.0.1:0".into();
+        configure(&mut settings);
+        let app = Application::build(settings)
+            .await
+            .expect("restarting the app");
+        let stop = CancellationToken::new();
+        let stopped = stop.clone();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state().clone();
+        let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
+        TestApp {
+            base,
+            state,
+            stop,
+            server: Some(server),
+            ..self
+        }
+    }
+
+    /// Asserts the API still answers: health, and an authenticated read.
+    pub async fn assert_serving(&self) {
+        let health = self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .expect("the server is still up");
+        assert_eq!(health.status().as_u16(), 200);
+        assert_eq!(
+            self.get("/v1/templates", &self.key).await.status().as_u16(),
+            200
+        );
     }
 
     /// Another key of a new account with `credits`.

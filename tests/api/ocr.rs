@@ -9,7 +9,10 @@ use docpush::samples::{self, degrade, invoice_template_fields, Invoice, PageSpec
 
 /// Renders the invoice's pages as a scanner at `dpi` would.
 async fn scans(inv: &Invoice, dpi: u32) -> Vec<image::GrayImage> {
-    PdfEngine::global().render(inv.pdf(), dpi).await.unwrap()
+    PdfEngine::global()
+        .render(inv.pdf(), dpi, u64::MAX)
+        .await
+        .unwrap()
 }
 
 async fn extract(app: &TestApp, template_id: &str, bytes: &[u8], name: &str) -> Value {

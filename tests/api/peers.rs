@@ -135,6 +135,11 @@ pub fn sqs_endpoint() -> &'static str {
     })
 }
 
+/// An AWS HTTP client allowed to reach the peers on loopback.
+fn loopback_http() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    docpush::delivery::aws::http_client(std::sync::Arc::new(vec!["127.0.0.0/8".parse().unwrap()]))
+}
+
 pub fn s3_client() -> aws_sdk_s3::Client {
     let config = docpush::destinations::config::S3Config {
         bucket: "unused".into(),
@@ -145,7 +150,7 @@ pub fn s3_client() -> aws_sdk_s3::Client {
         receive_files: vec![],
         data_format: "json".into(),
     };
-    docpush::delivery::aws::s3_client(&config, Duration::from_secs(30))
+    docpush::delivery::aws::s3_client(&loopback_http(), &config, Duration::from_secs(30))
 }
 
 pub fn sqs_client() -> aws_sdk_sqs::Client {
@@ -157,7 +162,7 @@ pub fn sqs_client() -> aws_sdk_sqs::Client {
         message_group_id: None,
         endpoint_url: Some(sqs_endpoint().to_string()),
     };
-    docpush::delivery::aws::sqs_client(&config, Duration::from_secs(30))
+    docpush::delivery::aws::sqs_client(&loopback_http(), &config, Duration::from_secs(30))
 }
 
 /// A new bucket with a unique name.

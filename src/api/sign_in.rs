@@ -1,0 +1,138 @@
+//! Failed sign-ins: each is logged (never with the key), and a client address
+//! that fails too often is refused for the rest of its window, which keeps key
+//! guessing slow and the database out of it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::SignInThrottle;
+use crate::error::AppError;
+
+/// Addresses tracked at once; past this, expired windows are dropped first
+/// and new addresses are not tracked until there is room.
+const MAX_TRACKED: usize = 100_000;
+
+struct Window {
+    started: Instant,
+    failures: u32,
+}
+
+pub struct SignInGuard {
+    limits: SignInThrottle,
+    windows: Mutex<HashMap<IpAddr, Window>>,
+}
+
+/// The key a client is counted under: its IPv4 address, or the /64 of its IPv6
+/// address (one subscriber typically holds a whole /64).
+fn client_key(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
+        v4 => v4,
+    }
+}
+
+impl SignInGuard {
+    pub fn new(limits: SignInThrottle) -> Self {
+        Self {
+            limits,
+            windows: Mutex::default(),
+        }
+    }
+
+    /// How long `addr` must wait before trying again, when it has failed too often.
+    pub fn wait_for(&self, addr: IpAddr) -> Option<Duration> {
+        if self.limits.max_failures == 0 {
+            return None;
+        }
+        let windows = self.windows.lock().expect("sign-in windows");
+        let w = windows.get(&client_key(addr))?;
+        let left = self.limits.window.checked_sub(w.started.elapsed())?;
+        (w.failures >= self.limits.max_failures && !left.is_zero()).then_some(left)
+    }
+
+    /// Counts a failed sign-in from `addr`.
+    pub fn failed(&self, addr: IpAddr) {
+        if self.limits.max_failures == 0 {
+            return;
+        }
+        let window = self.limits.window;
+        let mut windows = self.windows.lock().expect("sign-in windows");
+        let key = client_key(addr);
+        if windows.len() >= MAX_TRACKED && !windows.contains_key(&key) {
+            windows.retain(|_, w| w.started.elapsed() < window);
+            if windows.len() >= MAX_TRACKED {
+                return;
+            }
+        }
+        let w = windows.entry(key).or_insert(Window {
+            started: Instant::now(),
+            failures: 0,
+        });
+        if w.started.elapsed() >= window {
+            *w = Window {
+                started: Instant::now(),
+                failures: 0,
+            };
+        }
+        w.failures = w.failures.saturating_add(1);
+    }
+}
+
+/// The answer to a request from an address that must wait `wait`.
+pub fn refusal(wait: Duration) -> AppError {
+    AppError::TooManyRequests {
+        message: "too many failed sign-ins from this address; try again later".into(),
+        retry_after: wait.as_secs().max(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard(max_failures: u32, window: Duration) -> SignInGuard {
+        SignInGuard::new(SignInThrottle {
+            max_failures,
+            window,
+        })
+    }
+
+    #[test]
+    fn an_address_is_refused_after_its_allowance_and_others_are_not() {
+        let g = guard(3, Duration::from_secs(60));
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(g.wait_for(a), None);
+            g.failed(a);
+        }
+        let wait = g.wait_for(a).expect("refused after 3 failures");
+        assert!(wait <= Duration::from_secs(60) && wait > Duration::from_secs(50));
+        assert_eq!(g.wait_for("203.0.113.8".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_and_windows_expire() {
+        let g = guard(2, Duration::from_millis(50));
+        g.failed("2001:db8:1:2::1".parse().unwrap());
+        g.failed("2001:db8:1:2::ffff".parse().unwrap());
+        assert!(g.wait_for("2001:db8:1:2::3".parse().unwrap()).is_some());
+        assert!(g.wait_for("2001:db8:1:3::1".parse().unwrap()).is_none());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(g.wait_for("2001:db8:1:2::3".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn zero_turns_the_throttle_off() {
+        let g = guard(0, Duration::from_secs(60));
+        let a: IpAddr = "203.0.113.7".parse().unwrap();
+        for _ in 0..100 {
+            g.failed(a);
+        }
+        assert_eq!(g.wait_for(a), None);
+    }
+}
