@@ -109,6 +109,8 @@ pub struct SignInThrottle {
     pub max_failures: u32,
     /// Length of the window that failures are counted in.
     pub window: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// Limits on what a client may send.
@@ -190,6 +192,7 @@ impl Default for Settings {
             sign_in: SignInThrottle {
                 max_failures: 10,
                 window: Duration::from_secs(300),
+                trusted_proxies: Vec::new(),
             },
             dev_account: true,
             log_json: false,
@@ -317,6 +320,9 @@ impl Settings {
         }
         if let Some(v) = var("DOCPUSH_SIGN_IN_MAX_FAILURES") {
             s.sign_in.max_failures = parse_num(&v, "DOCPUSH_SIGN_IN_MAX_FAILURES")?;
+        }
+        if let Some(v) = var("DOCPUSH_TRUSTED_PROXIES") {
+            s.sign_in.trusted_proxies = parse_networks(&v)?;
         }
         if let Some(v) = var("DOCPUSH_SIGN_IN_WINDOW") {
             s.sign_in.window = parse_duration(&v).context("DOCPUSH_SIGN_IN_WINDOW")?;

@@ -244,6 +244,9 @@ pub async fn run() -> anyhow::Result<()> {
     println!(
         "\nbudget: {BUDGET_MB:.0} MB peak per input (the server process's VmHWM, fresh server per input); {over} over"
     );
+    if over > 0 {
+        bail!("{over} input(s) over the {BUDGET_MB:.0} MB budget");
+    }
     Ok(())
 }
 

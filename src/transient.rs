@@ -14,12 +14,26 @@ use crate::storage::StorageError;
 /// than that the work itself is wrong.
 pub fn is_transient(e: &anyhow::Error) -> bool {
     e.chain().any(|cause| {
-        cause.is::<sea_orm::DbErr>()
+        cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .is_some_and(db_unreachable)
             || matches!(
                 cause.downcast_ref::<StorageError>(),
                 Some(StorageError::Io { .. })
             )
     })
+}
+
+/// A database error that says the database could not be used (no connection,
+/// a failed statement) rather than that the data breaks a rule; the latter
+/// would fail the same way every time.
+fn db_unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::DbErr;
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(_) | DbErr::Query(_) => e.sql_err().is_none(),
+        _ => false,
+    }
 }
 
 /// Consecutive transient failures per piece of work, and the delay they earn:

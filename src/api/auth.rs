@@ -5,6 +5,7 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
+use super::sign_in::{client_address, refusal};
 use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -23,14 +24,16 @@ impl FromRequest for Account {
             .get("x-auth")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string());
-        let client = req.peer_addr().map(|a| a.ip());
+        let client = state
+            .as_ref()
+            .and_then(|s| client_address(req, &s.settings.sign_in.trusted_proxies));
         let request = format!("{} {}", req.method(), req.path());
         Box::pin(async move {
             let Some(state) = state else {
                 return Err(AppError::Unauthorized);
             };
             if let Some(wait) = client.and_then(|c| state.sign_ins.wait_for(c)) {
-                return Err(super::sign_in::refusal(wait));
+                return Err(refusal(wait));
             }
             let failure = match key {
                 None => "no x-auth header",

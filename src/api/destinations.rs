@@ -12,8 +12,8 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub async fn create(
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Created().json(state.create_destination(&account.0, &v).await?))
@@ -33,8 +33,8 @@ pub async fn get(
 
 pub async fn update(
     id: web::Path<String>,
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.update_destination(&account.0, &id, &v).await?))
@@ -70,8 +70,8 @@ pub async fn test(
 
 /// Test Connection for a configuration not saved yet (same body as create).
 pub async fn test_unsaved(
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let config = state.parse_unsaved_destination(&account.0, &v).await?;

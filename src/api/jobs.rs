@@ -29,8 +29,8 @@ pub async fn job_status(
 }
 
 pub async fn job_results(
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let job_id = v
@@ -63,8 +63,8 @@ pub async fn job_results(
 
 pub async fn edit_result(
     path: web::Path<(String, String)>,
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = path.into_inner();

@@ -118,7 +118,7 @@ fn metrics_allowed(req: &HttpRequest, access: &MetricsAccess) -> bool {
 }
 
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let client = req.peer_addr().map(|a| a.ip());
+    let client = sign_in::client_address(&req, &state.settings.sign_in.trusted_proxies);
     if let Some(wait) = client.and_then(|c| state.sign_ins.wait_for(c)) {
         return Err(sign_in::refusal(wait));
     }

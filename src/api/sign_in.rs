@@ -1,17 +1,21 @@
 //! Failed sign-ins: each is logged (never with the key), and a client address
 //! that fails too often is refused for the rest of its window, which keeps key
-//! guessing slow and the database out of it.
+//! guessing slow and the database out of it. Behind a reverse proxy listed in
+//! `DOCPUSH_TRUSTED_PROXIES` the client is the address the proxy forwarded.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use actix_web::HttpRequest;
+use ipnet::IpNet;
+
 use crate::config::SignInThrottle;
 use crate::error::AppError;
 
-/// Addresses tracked at once; past this, expired windows are dropped first
-/// and new addresses are not tracked until there is room.
+/// Addresses tracked at once; past this, expired windows are dropped, then
+/// the oldest one.
 const MAX_TRACKED: usize = 100_000;
 
 struct Window {
@@ -65,8 +69,12 @@ impl SignInGuard {
         let key = client_key(addr);
         if windows.len() >= MAX_TRACKED && !windows.contains_key(&key) {
             windows.retain(|_, w| w.started.elapsed() < window);
-            if windows.len() >= MAX_TRACKED {
-                return;
+            let oldest = windows
+                .iter()
+                .min_by_key(|(_, w)| w.started)
+                .map(|(k, _)| *k);
+            if let (true, Some(oldest)) = (windows.len() >= MAX_TRACKED, oldest) {
+                windows.remove(&oldest);
             }
         }
         let w = windows.entry(key).or_insert(Window {
@@ -81,6 +89,30 @@ impl SignInGuard {
         }
         w.failures = w.failures.saturating_add(1);
     }
+}
+
+/// The client's address: the peer's, or, when the peer is a trusted proxy,
+/// the nearest untrusted address it forwarded (`X-Forwarded-For`, read from
+/// the right, since only the proxies' own additions can be believed).
+pub fn client_address(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.iter().any(|n| n.contains(&peer)) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|a| !trusted.iter().any(|n| n.contains(*a)))
+        .or(forwarded.first())
+        .copied()
+        .or(Some(peer))
 }
 
 /// The answer to a request from an address that must wait `wait`.
@@ -99,6 +131,7 @@ mod tests {
         SignInGuard::new(SignInThrottle {
             max_failures,
             window,
+            trusted_proxies: Vec::new(),
         })
     }
 
@@ -124,6 +157,50 @@ mod tests {
         assert!(g.wait_for("2001:db8:1:3::1".parse().unwrap()).is_none());
         std::thread::sleep(Duration::from_millis(60));
         assert!(g.wait_for("2001:db8:1:2::3".parse().unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_full_table_makes_room_for_a_new_address() {
+        let g = guard(1, Duration::from_secs(60));
+        {
+            let mut windows = g.windows.lock().unwrap();
+            for i in 0..MAX_TRACKED as u32 {
+                windows.insert(
+                    IpAddr::V4(i.into()),
+                    Window {
+                        started: Instant::now(),
+                        failures: 1,
+                    },
+                );
+            }
+        }
+        let newcomer: IpAddr = "203.0.113.99".parse().unwrap();
+        g.failed(newcomer);
+        assert!(g.wait_for(newcomer).is_some());
+        assert_eq!(g.windows.lock().unwrap().len(), MAX_TRACKED);
+    }
+
+    #[test]
+    fn a_trusted_proxy_passes_on_the_address_it_forwarded() {
+        use actix_web::test::TestRequest;
+        let trusted: Vec<IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let via_proxy = TestRequest::default()
+            .peer_addr("10.0.0.5:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "198.51.100.1, 203.0.113.7, 10.0.0.9"))
+            .to_http_request();
+        assert_eq!(
+            client_address(&via_proxy, &trusted),
+            Some("203.0.113.7".parse().unwrap())
+        );
+        let direct = TestRequest::default()
+            .peer_addr("203.0.113.50:4000".parse().unwrap())
+            .insert_header(("x-forwarded-for", "1.2.3.4"))
+            .to_http_request();
+        assert_eq!(
+            client_address(&direct, &trusted),
+            Some("203.0.113.50".parse().unwrap()),
+            "an untrusted peer cannot claim another address"
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 pub async fn create(
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Created().json(state.create_template(&account.0, &v).await?))
@@ -29,8 +29,8 @@ pub async fn get(
 
 pub async fn update(
     id: web::Path<String>,
-    JsonBody(v): JsonBody,
     account: Account,
+    JsonBody(v): JsonBody,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.update_template(&account.0, &id, &v).await?))

@@ -5,6 +5,7 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::StreamExt;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::auth::Account;
@@ -84,17 +85,32 @@ fn parse_static_values(v: Option<&Value>) -> AppResult<Map<String, Value>> {
     }
 }
 
-/// The JSON form; the document is borrowed from the body rather than copied.
+/// The JSON form. The document is borrowed from the body rather than copied;
+/// the other members stay raw until their size is checked, so none of them can
+/// turn a large body into a much larger tree of values.
 #[derive(serde::Deserialize)]
 struct JsonUpload<'a> {
-    #[serde(default)]
-    template_id: Option<Value>,
+    #[serde(default, borrow)]
+    template_id: Option<&'a RawValue>,
     #[serde(default, borrow)]
     actual_image: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    file_name: Option<Value>,
-    #[serde(default)]
-    static_values: Option<Value>,
+    #[serde(default, borrow)]
+    file_name: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    static_values: Option<&'a RawValue>,
+}
+
+/// A member other than the document, parsed once it is known to be small.
+fn small_member(name: &str, raw: Option<&RawValue>) -> AppResult<Option<Value>> {
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.get().len() as u64 > OTHER_FIELDS_LIMIT {
+        return Err(AppError::PayloadTooLarge(format!(
+            "{name} is over the limit of {OTHER_FIELDS_LIMIT} bytes"
+        )));
+    }
+    serde_json::from_str(raw.get())
+        .map(Some)
+        .map_err(|e| bad(format!("{name} is not valid JSON: {e}")))
 }
 
 fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
@@ -103,29 +119,30 @@ fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
             "the body must be a JSON object with template_id, actual_image (a base64 string), file_name and static_values: {e}"
         ))
     })?;
-    let template_id = req
-        .template_id
+    let template_id = small_member("template_id", req.template_id)?;
+    let template_id = template_id
         .as_ref()
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| bad("template_id is required"))?
         .trim()
         .to_string();
-    let image = req
-        .actual_image
-        .ok_or_else(|| bad("actual_image is required: the document as base64 or a data: URL"))?;
-    let bytes = decode_base64(&image, limit)?;
-    drop(image);
-    let file_name = match req.file_name {
+    let file_name = match small_member("file_name", req.file_name)? {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
         Some(_) => return Err(bad("file_name must be a string")),
     };
+    let static_values =
+        parse_static_values(small_member("static_values", req.static_values)?.as_ref())?;
+    let image = req
+        .actual_image
+        .ok_or_else(|| bad("actual_image is required: the document as base64 or a data: URL"))?;
+    let bytes = decode_base64(&image, limit)?;
     Ok(Upload {
         template_id,
         bytes,
         file_name,
-        static_values: parse_static_values(req.static_values.as_ref())?,
+        static_values,
         idempotency_key: None,
     })
 }

@@ -88,6 +88,8 @@ fn builder(timeout: Duration, allowed: Arc<Vec<ipnet::IpNet>>) -> reqwest::Clien
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .dns_resolver(Arc::new(super::ssrf::GuardedResolver { allowed }))
+        // A proxy from the environment would resolve the target itself, past the guard.
+        .no_proxy()
         .pool_idle_timeout(Duration::from_secs(30))
 }
 

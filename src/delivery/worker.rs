@@ -186,12 +186,26 @@ async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, Unre
             Err(e @ (AppError::NotFound(_) | AppError::Unprocessable(_))) => {
                 Err(Final(format!("the template cannot be used: {e}")))
             }
-            Err(e) => Err(Passing(format!("the template cannot be loaded now: {e:?}"))),
+            Err(e) => {
+                let e = anyhow::Error::new(e);
+                if crate::transient::is_transient(&e) {
+                    Err(Passing(format!("the template cannot be loaded now: {e:#}")))
+                } else {
+                    Err(Final(format!("the template cannot be read: {e:#}")))
+                }
+            }
         },
         Some(id) => {
             let dest = db::destinations::get_any(&state.db, id)
                 .await
-                .map_err(|e| Passing(format!("the destination cannot be loaded now: {e}")))?
+                .map_err(|e| {
+                    let reason = format!("the destination cannot be loaded now: {e}");
+                    if crate::transient::is_transient(&anyhow::Error::new(e)) {
+                        Passing(reason)
+                    } else {
+                        Final(reason)
+                    }
+                })?
                 .ok_or_else(|| Final("the destination no longer exists".into()))?;
             if dest.deleted_at.is_some() {
                 return Err(Final("the destination was deleted".into()));

@@ -193,6 +193,83 @@ fn luma(px: &[u8]) -> u8 {
     }
 }
 
+/// TIFF compression codes whose chunks are JPEG streams.
+const OLD_JPEG: u16 = 6;
+const JPEG: u16 = 7;
+
+/// The size a JPEG stream declares in its frame header (SOFn), walking the
+/// segments before it.
+fn jpeg_size(data: &[u8]) -> Option<(u32, u32)> {
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let be16 = |at: usize| -> Option<u32> {
+        Some(u32::from(u16::from_be_bytes(
+            data.get(at..at + 2)?.try_into().ok()?,
+        )))
+    };
+    let mut at = 2;
+    while at + 4 <= data.len() {
+        if data[at] != 0xFF {
+            return None;
+        }
+        let marker = data[at + 1];
+        match marker {
+            0xFF => at += 1,
+            0x01 | 0xD0..=0xD7 => at += 2,
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                return Some((be16(at + 7)?, be16(at + 5)?));
+            }
+            0xD9 | 0xDA => return None,
+            _ => at += 2 + be16(at + 2)? as usize,
+        }
+    }
+    None
+}
+
+/// A JPEG-compressed TIFF page's chunks are decoded at the size their own
+/// JPEG header gives, not the page's: each must fit the block it stands for.
+fn check_jpeg_chunks(
+    dec: &mut Decoder<Cursor<Vec<u8>>>,
+    chunk_type: ChunkType,
+    (cw, ch): (u32, u32),
+) -> Result<(), ExtractionError> {
+    let compression = dec
+        .find_tag_unsigned::<u16>(Tag::Compression)
+        .map_err(unreadable)?;
+    match compression {
+        Some(OLD_JPEG) => Err(unreadable(
+            "old-style JPEG TIFF (compression 6) is not supported; send the pages as JPEG or PDF",
+        )),
+        Some(JPEG) => {
+            let (offsets, counts) = match chunk_type {
+                ChunkType::Strip => (Tag::StripOffsets, Tag::StripByteCounts),
+                ChunkType::Tile => (Tag::TileOffsets, Tag::TileByteCounts),
+            };
+            let offsets = dec.get_tag_u64_vec(offsets).map_err(unreadable)?;
+            let counts = dec.get_tag_u64_vec(counts).map_err(unreadable)?;
+            let file = dec.inner().get_ref();
+            for (&at, &len) in offsets.iter().zip(&counts) {
+                let chunk = usize::try_from(at)
+                    .ok()
+                    .zip(usize::try_from(len).ok())
+                    .and_then(|(at, len)| file.get(at..at.checked_add(len)?));
+                match chunk.and_then(jpeg_size) {
+                    Some((w, h)) if w <= cw && h <= ch => {}
+                    Some((w, h)) => {
+                        return Err(unreadable(format!(
+                            "a TIFF block of {cw}×{ch} holds a JPEG of {w}×{h}"
+                        )))
+                    }
+                    None => return Err(unreadable("a TIFF block is not a JPEG stream")),
+                }
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The current TIFF page in grayscale, decoded one strip or tile at a time.
 fn decode_tiff_page(dec: &mut Decoder<Cursor<Vec<u8>>>) -> Result<GrayImage, ExtractionError> {
     let (w, h) = dec.dimensions().map_err(unreadable)?;
@@ -207,12 +284,13 @@ fn decode_tiff_page(dec: &mut Decoder<Cursor<Vec<u8>>>) -> Result<GrayImage, Ext
             "planar TIFF pages (one plane per colour) are not supported",
         ));
     }
-    let chunks = match dec.get_chunk_type() {
-        ChunkType::Strip => dec.strip_count(),
-        ChunkType::Tile => dec.tile_count(),
-    }
-    .map_err(unreadable)?;
+    let (chunk_type, chunks) = match dec.get_chunk_type() {
+        ChunkType::Strip => (ChunkType::Strip, dec.strip_count()),
+        ChunkType::Tile => (ChunkType::Tile, dec.tile_count()),
+    };
+    let chunks = chunks.map_err(unreadable)?;
     let (cw, ch) = dec.chunk_dimensions();
+    check_jpeg_chunks(dec, chunk_type, (cw, ch))?;
     let across = w.div_ceil(cw.max(1)).max(1);
     let (w, h) = (w as usize, h as usize);
     let mut gray = vec![255u8; w * h];
@@ -328,6 +406,52 @@ mod tests {
             .unwrap();
         assert!(
             err.to_string().contains("more pages than the limit of 2"),
+            "{err}"
+        );
+    }
+
+    /// A one-strip, JPEG-compressed gray TIFF page of `w`×`h` whose strip is `jpeg`.
+    fn jpeg_tiff(w: u32, h: u32, jpeg: &[u8]) -> Vec<u8> {
+        let entries: [(u16, u16, u32); 9] = [
+            (256, 4, w),                  // ImageWidth
+            (257, 4, h),                  // ImageLength
+            (258, 3, 8),                  // BitsPerSample
+            (259, 3, u32::from(JPEG)),    // Compression
+            (262, 3, 1),                  // PhotometricInterpretation
+            (273, 4, 8 + 2 + 9 * 12 + 4), // StripOffsets: right after the IFD
+            (277, 3, 1),                  // SamplesPerPixel
+            (278, 4, h),                  // RowsPerStrip
+            (279, 4, jpeg.len() as u32),  // StripByteCounts
+        ];
+        let mut out = b"II*\0".to_vec();
+        out.extend_from_slice(&8u32.to_le_bytes());
+        out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
+        for (tag, ty, value) in entries {
+            out.extend_from_slice(&tag.to_le_bytes());
+            out.extend_from_slice(&ty.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes());
+            match ty {
+                3 => out.extend_from_slice(&[(value as u16).to_le_bytes(), [0, 0]].concat()),
+                _ => out.extend_from_slice(&value.to_le_bytes()),
+            }
+        }
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(jpeg);
+        out
+    }
+
+    #[test]
+    fn a_jpeg_tiff_block_is_decoded_only_when_its_jpeg_fits_it() {
+        let jpeg_of =
+            |w, h| crate::samples::jpeg(&GrayImage::from_pixel(w, h, image::Luma([90])), 80);
+        let honest = jpeg_tiff(64, 48, &jpeg_of(64, 48));
+        let pages = decode(DocKind::Tiff, &honest, 1 << 20).unwrap();
+        assert_eq!(pages[0].dimensions(), (64, 48));
+        // A 16×16 page whose strip holds a 3000×3000 JPEG: refused before decoding it.
+        let lying = jpeg_tiff(16, 16, &jpeg_of(3000, 3000));
+        let err = decode(DocKind::Tiff, &lying, 1 << 20).unwrap_err();
+        assert!(
+            err.to_string().contains("holds a JPEG of 3000×3000"),
             "{err}"
         );
     }

@@ -116,8 +116,9 @@ impl Reader {
     ) -> Result<Document, ExtractionError> {
         let limits = pdf::PageLimits {
             max_pages: self.max_pages,
+            max_image_pixels: self.max_pixels,
             // Rendering finer than OCR reads would only cost memory.
-            max_pixels: self.max_pixels.min(preprocess::MAX_OCR_PIXELS),
+            max_render_pixels: self.max_pixels.min(preprocess::MAX_OCR_PIXELS),
         };
         let mut rx = self.pdf.stream(bytes, limits)?;
         let mut queue = OcrQueue::new(self, language, progress, 0);

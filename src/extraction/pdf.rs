@@ -41,11 +41,13 @@ enum Request {
     },
 }
 
-/// How much of a PDF is read: pages, and pixels per rendered page.
+/// How much of a PDF is read: pages, pixels per image a scanned page holds
+/// (pdfium decodes them whole to render the page), and pixels per rendered page.
 #[derive(Clone, Copy, Debug)]
 pub struct PageLimits {
     pub max_pages: u32,
-    pub max_pixels: u64,
+    pub max_image_pixels: u64,
+    pub max_render_pixels: u64,
 }
 
 /// Highest resolution scanned pages are rendered at for OCR.
@@ -81,22 +83,15 @@ impl PdfEngine {
                     let engine = pdfium
                         .as_ref()
                         .map_err(|e| ExtractionError::EngineUnavailable(e.clone()));
-                    match req {
-                        Request::Read { bytes, limits, tx } => {
-                            if let Err(e) = engine.and_then(|p| read(p, &bytes, limits, &tx)) {
-                                let _ = tx.blocking_send(Err(e));
-                            }
-                        }
-                        Request::Render {
-                            bytes,
-                            dpi,
-                            max_pixels,
-                            reply,
-                        } => {
-                            let rendered =
-                                engine.and_then(|p| render_all(p, &bytes, dpi, max_pixels));
-                            let _ = reply.send(rendered);
-                        }
+                    // A panic on one document must not take the thread, and every
+                    // later PDF of every account, with it.
+                    let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        serve(engine, req)
+                    }));
+                    if handled.is_err() {
+                        tracing::error!(
+                            "reading a PDF panicked; the document fails, the PDF thread goes on"
+                        );
                     }
                 }
             })
@@ -138,6 +133,33 @@ impl PdfEngine {
             })
             .map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
+    }
+}
+
+/// Answers one request on the pdfium thread.
+fn serve(engine: Result<&Pdfium, ExtractionError>, req: Request) {
+    match req {
+        Request::Read { bytes, limits, tx } => {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.and_then(|p| read(p, &bytes, limits, &tx))
+            }))
+            .unwrap_or_else(|_| {
+                Err(ExtractionError::Unreadable(
+                    "the PDF could not be read (the reader failed on it)".into(),
+                ))
+            });
+            if let Err(e) = outcome {
+                let _ = tx.blocking_send(Err(e));
+            }
+        }
+        Request::Render {
+            bytes,
+            dpi,
+            max_pixels,
+            reply,
+        } => {
+            let _ = reply.send(engine.and_then(|p| render_all(p, &bytes, dpi, max_pixels)));
+        }
     }
 }
 
@@ -191,7 +213,9 @@ fn describe(e: PdfiumError) -> ExtractionError {
 }
 
 /// `dpi`, or the highest lower resolution at which a page of `width`×`height`
-/// points stays within `max_pixels`; an error when even [`MIN_FIT_DPI`] is too much.
+/// points stays within `max_pixels`; an error when even [`MIN_FIT_DPI`] is too
+/// much, or when the page has no usable size. Sizes are computed in floating
+/// point, so an absurd page cannot overflow its way under the limit.
 pub fn fitting_dpi(
     number: u32,
     width: f32,
@@ -199,25 +223,31 @@ pub fn fitting_dpi(
     dpi: u32,
     max_pixels: u64,
 ) -> Result<u32, ExtractionError> {
-    let (w, h) = (f64::from(width.max(0.0)), f64::from(height.max(0.0)));
+    let (w, h) = (f64::from(width), f64::from(height));
+    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0) {
+        return Err(ExtractionError::Unreadable(format!(
+            "page {number} has no usable size ({width}×{height} pt)"
+        )));
+    }
     let pixels = |d: u32| {
         let scale = f64::from(d) / 72.0;
-        (w * scale).ceil() as u64 * (h * scale).ceil() as u64
+        (w * scale).ceil().max(1.0) * (h * scale).ceil().max(1.0)
     };
-    if pixels(dpi) <= max_pixels {
+    let limit = max_pixels as f64;
+    if pixels(dpi) <= limit {
         return Ok(dpi);
     }
-    let mut fit = (72.0 * (max_pixels as f64 / (w * h)).sqrt())
+    let mut fit = (72.0 * (limit / (w * h)).sqrt())
         .floor()
         .min(f64::from(dpi)) as u32;
-    while fit >= MIN_FIT_DPI && pixels(fit) > max_pixels {
+    while fit >= MIN_FIT_DPI && pixels(fit) > limit {
         fit -= 1;
     }
     if fit >= MIN_FIT_DPI {
         return Ok(fit);
     }
     Err(ExtractionError::Unreadable(format!(
-        "page {number} is {w:.0}×{h:.0} pt ({:.0}×{:.0} in): even at {MIN_FIT_DPI} DPI it would be {} pixels, over the limit of {max_pixels} for a rendered page (DOCPUSH_MAX_IMAGE_PIXELS, and at most what OCR reads)",
+        "page {number} is {w:.0}×{h:.0} pt ({:.0}×{:.0} in): even at {MIN_FIT_DPI} DPI it would be {:.0} pixels, over the limit of {max_pixels} for a rendered page (DOCPUSH_MAX_IMAGE_PIXELS, and at most what OCR reads)",
         w / 72.0,
         h / 72.0,
         pixels(MIN_FIT_DPI)
@@ -243,9 +273,10 @@ fn render_page(
         ExtractionError::Unreadable(format!("page {number} cannot be rendered: {e}"))
     };
     let scale = dpi as f32 / 72.0;
+    // Within the pixel limit (checked above), so these fit any integer type used below.
     let (w, h) = (
-        (width * scale).ceil().max(1.0) as usize,
-        (height * scale).ceil().max(1.0) as usize,
+        (f64::from(width) * f64::from(scale)).ceil().max(1.0) as usize,
+        (f64::from(height) * f64::from(scale)).ceil().max(1.0) as usize,
     );
     let strip_rows = (STRIP_BYTES / (w * 4)).clamp(1, h);
     let mut strip =
@@ -329,9 +360,10 @@ fn read(
             None
         };
         let item = if let Some(px) = scan_width_px {
+            check_images(&page, number, limits.max_image_pixels)?;
             let native = px / (width / 72.0);
             let wanted = (native.round() as u32).clamp(MIN_RENDER_DPI, RENDER_DPI);
-            let (image, dpi) = render_page(&page, number, wanted, limits.max_pixels)?;
+            let (image, dpi) = render_page(&page, number, wanted, limits.max_render_pixels)?;
             if dpi < wanted {
                 tracing::info!(
                     page = number,
@@ -346,6 +378,24 @@ fn read(
         };
         if tx.blocking_send(Ok(item)).is_err() {
             return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a scanned page holding an image larger than `max_pixels`: pdfium
+/// decodes each image whole to render the page, whatever the page's own size.
+fn check_images(page: &PdfPage, number: u32, max_pixels: u64) -> Result<(), ExtractionError> {
+    for object in page.objects().iter() {
+        let Some(image) = object.as_image_object() else {
+            continue;
+        };
+        let (w, h) = (image.width().unwrap_or(0), image.height().unwrap_or(0));
+        let pixels = u64::from(w.unsigned_abs()) * u64::from(h.unsigned_abs());
+        if pixels > max_pixels {
+            return Err(ExtractionError::Unreadable(format!(
+                "page {number} holds an image of {w}×{h} = {pixels} pixels, over the limit of {max_pixels} (DOCPUSH_MAX_IMAGE_PIXELS)"
+            )));
         }
     }
     Ok(())

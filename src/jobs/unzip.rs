@@ -1,11 +1,11 @@
 //! A ZIP batch → its root documents, refusing unsafe archives whole.
 //!
 //! Every header is checked before any entry is read (entry count, traversal,
-//! absolute names, declared total, compression ratio); the central directory
-//! is counted by hand first, so an archive of a million records under one name
-//! is refused before any index of it is built. Entries are then read one at a
-//! time, each capped at its declared size, and handed on before the next is
-//! read, so memory holds one entry at most.
+//! absolute names, declared total, compression ratio); the entry counts the
+//! archive declares are checked before the zip crate builds its index, so an
+//! archive of half a million records is refused without being indexed.
+//! Entries are then read one at a time, each capped at its declared size, and
+//! handed on before the next is read, so memory holds one entry at most.
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
@@ -65,13 +65,9 @@ fn check_name(name: &str) -> Result<(), UnsafeArchive> {
     Ok(())
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<usize> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?) as usize)
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u32::from_le_bytes(
-        b.get(at..at + 4)?.try_into().ok()?,
+fn u16_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
     )))
 }
 
@@ -79,51 +75,73 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// The raw names of the central directory's records, in order, read from the
-/// bytes themselves: the zip crate keeps one entry per name, which would hide
-/// both duplicates and the real record count. Stops past `max` records.
-fn central_names(b: &[u8], max: usize) -> Result<Vec<&[u8]>, UnsafeArchive> {
-    let unreadable = || refuse("the archive cannot be read: no valid central directory");
-    // The end-of-central-directory record is within the last 64 KiB + 22 bytes.
-    let floor = b.len().saturating_sub(22 + 0xFFFF);
-    let eocd = (floor..=b.len().saturating_sub(22))
-        .rev()
-        .find(|&i| b[i..].starts_with(b"PK\x05\x06"))
-        .ok_or_else(unreadable)?;
-    let (mut count, mut size) = (
-        u16_at(b, eocd + 10).ok_or_else(unreadable)? as u64,
-        u32_at(b, eocd + 12).ok_or_else(unreadable)?,
-    );
-    let mut end = eocd;
-    if count == 0xFFFF || size == 0xFFFF_FFFF {
-        // ZIP64: the locator sits just before the record, the ZIP64 record before it.
-        let locator = eocd.checked_sub(20).ok_or_else(unreadable)?;
-        let record = locator.checked_sub(56).ok_or_else(unreadable)?;
-        if !b[locator..].starts_with(b"PK\x06\x07") || !b[record..].starts_with(b"PK\x06\x06") {
-            return Err(unreadable());
-        }
-        count = u64_at(b, record + 32).ok_or_else(unreadable)?;
-        size = u64_at(b, record + 40).ok_or_else(unreadable)?;
-        end = record;
-    }
-    if count > max as u64 {
-        return Err(refuse(format!(
-            "the archive has {count} entries, more than the limit of {max}"
-        )));
-    }
-    let mut at = end.checked_sub(size as usize).ok_or_else(unreadable)?;
-    let mut names = Vec::with_capacity(count as usize);
-    while names.len() < count as usize {
-        if !b.get(at..).is_some_and(|r| r.starts_with(b"PK\x01\x02")) {
-            return Err(unreadable());
-        }
-        let n = u16_at(b, at + 28).ok_or_else(unreadable)?;
-        let extra = u16_at(b, at + 30).ok_or_else(unreadable)?;
-        let comment = u16_at(b, at + 32).ok_or_else(unreadable)?;
-        names.push(b.get(at + 46..at + 46 + n).ok_or_else(unreadable)?);
+/// Every position where `magic` starts in `b`.
+fn positions<'a>(b: &'a [u8], magic: &'a [u8; 4]) -> impl Iterator<Item = usize> + 'a {
+    b.windows(4)
+        .enumerate()
+        .filter(move |(_, w)| w == magic)
+        .map(|(i, _)| i)
+}
+
+/// The most entries any end-of-central-directory record in the archive
+/// declares (ZIP and ZIP64, either count). The zip crate sizes its index from
+/// whichever record it settles on, so every candidate is held to the limit.
+fn declared_entries(b: &[u8]) -> u64 {
+    let zip32 = positions(b, b"PK\x05\x06").flat_map(|at| [u16_at(b, at + 8), u16_at(b, at + 10)]);
+    let zip64 = positions(b, b"PK\x06\x06").flat_map(|at| [u64_at(b, at + 24), u64_at(b, at + 32)]);
+    zip32.chain(zip64).flatten().max().unwrap_or(0)
+}
+
+/// The raw names of the central directory records that start at `start`, as
+/// the zip crate read them: it keeps one entry per name, which hides duplicates.
+fn central_names(b: &[u8], start: usize, max: usize) -> Vec<&[u8]> {
+    let mut names = Vec::new();
+    let mut at = start;
+    while names.len() <= max && b.get(at..).is_some_and(|r| r.starts_with(b"PK\x01\x02")) {
+        let (Some(n), Some(extra), Some(comment)) =
+            (u16_at(b, at + 28), u16_at(b, at + 30), u16_at(b, at + 32))
+        else {
+            break;
+        };
+        let (n, extra, comment) = (n as usize, extra as usize, comment as usize);
+        let Some(name) = b.get(at + 46..at + 46 + n) else {
+            break;
+        };
+        names.push(name);
         at += 46 + n + extra + comment;
     }
-    Ok(names)
+    names
+}
+
+/// Entries whose name an earlier or later entry shares: all but the last of
+/// each name, which is the one the zip crate (like `unzip`) keeps.
+fn shadowed(names: &[&[u8]], distinct: usize) -> Vec<Skipped> {
+    let reason = "another entry has the same name; only the last one is processed";
+    let mut seen: HashMap<&[u8], usize> = HashMap::new();
+    for name in names {
+        *seen.entry(name).or_default() += 1;
+    }
+    let mut out: Vec<Skipped> = seen
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .flat_map(|(name, n)| {
+            let name = String::from_utf8_lossy(name).into_owned();
+            (1..*n).map(move |_| Skipped {
+                file_name: name.clone(),
+                reason: reason.into(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+    // Names equal only once decoded (one in CP437, one in UTF-8) are merged too.
+    let merged = names.len().saturating_sub(distinct);
+    while out.len() < merged {
+        out.push(Skipped {
+            file_name: "(a name written in another encoding)".into(),
+            reason: reason.into(),
+        });
+    }
+    out
 }
 
 /// Checks the whole archive, then hands each root document to `store` in turn
@@ -133,26 +151,30 @@ pub fn unzip(
     limits: &Limits,
     mut store: impl FnMut(usize, Entry) -> anyhow::Result<()>,
 ) -> Result<Vec<Skipped>, UnzipError> {
-    let names = central_names(bytes, limits.zip_max_entries)?;
-    let mut seen: HashMap<&[u8], usize> = HashMap::new();
-    for name in &names {
-        *seen.entry(name).or_default() += 1;
+    let declared = declared_entries(bytes);
+    if declared > limits.zip_max_entries as u64 {
+        return Err(refuse(format!(
+            "the archive declares {declared} entries, more than the limit of {}",
+            limits.zip_max_entries
+        ))
+        .into());
     }
-    // The zip crate keeps the last record of a name, as `unzip` leaves the last copy on disk.
-    let mut skipped: Vec<Skipped> = seen
-        .iter()
-        .filter(|(_, n)| **n > 1)
-        .flat_map(|(name, n)| {
-            let name = String::from_utf8_lossy(name).into_owned();
-            (1..*n).map(move |_| Skipped {
-                file_name: name.clone(),
-                reason: "another entry has the same name; only the last one is processed".into(),
-            })
-        })
-        .collect();
-    skipped.sort_by(|a, b| a.file_name.cmp(&b.file_name));
     let mut archive = zip::ZipArchive::new(Cursor::new(bytes))
         .map_err(|e| refuse(format!("the archive cannot be read: {e}")))?;
+    let names = central_names(
+        bytes,
+        archive.central_directory_start() as usize,
+        limits.zip_max_entries,
+    );
+    if names.len().max(archive.len()) > limits.zip_max_entries {
+        return Err(refuse(format!(
+            "the archive has {} entries, more than the limit of {}",
+            names.len().max(archive.len()),
+            limits.zip_max_entries
+        ))
+        .into());
+    }
+    let mut skipped = shadowed(&names, archive.len());
 
     // Pass 1: headers only.
     let mut declared_total: u64 = 0;
@@ -366,6 +388,30 @@ mod tests {
             err.0.contains("30 entries, more than the limit of 10"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_count_an_end_record_declares_is_held_to_the_limit() {
+        let mut l = limits();
+        l.zip_max_entries = 10;
+        let z = build(&[("a.pdf", b"%PDF-1.4")]);
+        let eocd = z.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+        // Entries on this disk, then the total: a lie in either one is refused.
+        for field in [eocd + 8, eocd + 10] {
+            let mut lying = z.clone();
+            lying[field..field + 2].copy_from_slice(&60_000u16.to_le_bytes());
+            let err = unpack(&lying, &l).unwrap_err();
+            assert!(err.0.contains("declares 60000 entries"), "{err}");
+        }
+        // A ZIP64 end record anywhere in the file counts too.
+        let mut zip64 = z.clone();
+        zip64.extend_from_slice(b"PK\x06\x06");
+        zip64.extend_from_slice(&[0u8; 20]);
+        zip64.extend_from_slice(&1_000_000u64.to_le_bytes());
+        zip64.extend_from_slice(&1_000_000u64.to_le_bytes());
+        let err = unpack(&zip64, &l).unwrap_err();
+        assert!(err.0.contains("declares 1000000 entries"), "{err}");
+        assert_eq!(unpack(&z, &l).unwrap().0.len(), 1);
     }
 
     #[test]

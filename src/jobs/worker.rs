@@ -142,8 +142,16 @@ async fn process(
         Err(AppError::Unprocessable(reason)) => {
             return abandon(state, owner, job, None, status, &reason).await;
         }
-        // The database may be back in a moment: the job is put back, not failed.
-        Err(e) => return Err(anyhow::Error::new(e).context("loading the job's template")),
+        Err(e) => {
+            let e = anyhow::Error::new(e).context("loading the job's template");
+            // The database may be back in a moment: the job is put back, not failed.
+            if transient::is_transient(&e) {
+                return Err(e);
+            }
+            tracing::error!(error.cause_chain = ?e, "the job's template cannot be used");
+            let reason = "the job's template cannot be read; see the service log";
+            return abandon(state, owner, job, None, status, reason).await;
+        }
     };
     if job.claims > MAX_CLAIMS {
         let reason = format!(

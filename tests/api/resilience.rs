@@ -123,3 +123,23 @@ async fn a_database_error_while_resolving_a_delivery_postpones_it_without_an_att
     assert_eq!(processed["attempts"], 1, "{processed}");
     assert!(app.deliveries("status=failed").await.is_empty());
 }
+
+#[tokio::test]
+async fn a_template_that_cannot_be_read_fails_its_job_at_once_instead_of_looping() {
+    let receiver = Receiver::start().await;
+    let (app, job) = job_waiting(&receiver).await;
+    sql(&app, "UPDATE templates SET fields = 'not json'").await;
+    assert_eq!(
+        jobs::try_run_one(&app.state, "worker").await.unwrap(),
+        jobs::Outcome::Processed
+    );
+    let status = app.wait_finished(&job).await;
+    assert_eq!(status["status"], "FAILED");
+    assert!(
+        status["error"]
+            .as_str()
+            .unwrap()
+            .contains("template cannot be read"),
+        "{status}"
+    );
+}
