@@ -309,6 +309,29 @@ pub fn zip(entries: &[(&str, &[u8])]) -> Vec<u8> {
     w.finish().expect("zip finish").into_inner()
 }
 
+/// A ZIP whose entries all carry `name`, with `contents` in order (zip
+/// writers refuse to make one, so the entries are written under placeholder
+/// names of the same length, which are then overwritten).
+pub fn zip_with_one_name(name: &str, contents: &[&[u8]]) -> Vec<u8> {
+    let placeholders: Vec<String> = (0..contents.len())
+        .map(|i| format!("{i:0>width$}", width = name.len()))
+        .collect();
+    let entries: Vec<(&str, &[u8])> = placeholders
+        .iter()
+        .map(String::as_str)
+        .zip(contents.iter().copied())
+        .collect();
+    let mut z = zip(&entries);
+    for p in &placeholders {
+        let mut at = 0;
+        while let Some(i) = z[at..].windows(p.len()).position(|w| w == p.as_bytes()) {
+            z[at + i..at + i + p.len()].copy_from_slice(name.as_bytes());
+            at += i + p.len();
+        }
+    }
+    z
+}
+
 /// Writes the quickstart's files into `dir`: a two-page invoice and a batch ZIP
 /// of three invoices, one document in a folder and one text file.
 pub fn write_quickstart(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {

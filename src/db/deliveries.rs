@@ -127,7 +127,28 @@ pub async fn postpone(
     next_attempt_at: i64,
     reason: &str,
 ) -> Result<bool, DbErr> {
-    let res = deliveries::Entity::update_many()
+    let res = given_back(
+        deliveries::Entity::update_many(),
+        id,
+        owner,
+        next_attempt_at,
+    )
+    .col_expr(deliveries::Column::LastError, Expr::value(reason))
+    .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
+    .exec(db)
+    .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// `update` limited to `owner`'s pending delivery `id`, releasing its lease
+/// with the next attempt at `next_attempt_at`.
+fn given_back(
+    update: sea_orm::UpdateMany<deliveries::Entity>,
+    id: &str,
+    owner: &str,
+    next_attempt_at: i64,
+) -> sea_orm::UpdateMany<deliveries::Entity> {
+    update
         .col_expr(
             deliveries::Column::NextAttemptAt,
             Expr::value(next_attempt_at),
@@ -140,14 +161,9 @@ pub async fn postpone(
             deliveries::Column::LeaseExpiresAt,
             Expr::value(Option::<i64>::None),
         )
-        .col_expr(deliveries::Column::LastError, Expr::value(reason))
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(deliveries::Column::Id.eq(id))
         .filter(deliveries::Column::LeaseOwner.eq(owner))
         .filter(deliveries::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
 }
 
 pub async fn settle(
@@ -159,35 +175,23 @@ pub async fn settle(
     last_error: Option<&str>,
 ) -> Result<bool, DbErr> {
     let now = now_ms();
-    let mut q = deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(status))
-        .col_expr(
-            deliveries::Column::Attempts,
-            Expr::col(deliveries::Column::Attempts).add(1),
-        )
-        .col_expr(
-            deliveries::Column::NextAttemptAt,
-            Expr::value(next_attempt_at),
-        )
-        .col_expr(
-            deliveries::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            deliveries::Column::LeaseExpiresAt,
-            Expr::value(Option::<i64>::None),
-        )
-        .col_expr(deliveries::Column::LastError, Expr::value(last_error))
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now));
+    let mut q = given_back(
+        deliveries::Entity::update_many(),
+        id,
+        owner,
+        next_attempt_at,
+    )
+    .col_expr(deliveries::Column::Status, Expr::value(status))
+    .col_expr(
+        deliveries::Column::Attempts,
+        Expr::col(deliveries::Column::Attempts).add(1),
+    )
+    .col_expr(deliveries::Column::LastError, Expr::value(last_error))
+    .col_expr(deliveries::Column::UpdatedAt, Expr::value(now));
     if status == SUCCEEDED {
         q = q.col_expr(deliveries::Column::SucceededAt, Expr::value(now));
     }
-    let res = q
-        .filter(deliveries::Column::Id.eq(id))
-        .filter(deliveries::Column::LeaseOwner.eq(owner))
-        .filter(deliveries::Column::Status.eq(PENDING))
-        .exec(db)
-        .await?;
+    let res = q.exec(db).await?;
     Ok(res.rows_affected == 1)
 }
 

@@ -340,30 +340,9 @@ mod tests {
         assert!(skipped[1].reason.contains("folder"));
     }
 
-    /// An archive whose records all carry `name` (the zip writer refuses duplicates).
-    fn same_name_archive(name: &str, contents: &[&[u8]]) -> Vec<u8> {
-        let placeholders: Vec<String> = (0..contents.len())
-            .map(|i| format!("{i:0>width$}", width = name.len()))
-            .collect();
-        let entries: Vec<(&str, &[u8])> = placeholders
-            .iter()
-            .map(String::as_str)
-            .zip(contents.iter().copied())
-            .collect();
-        let mut z = build(&entries);
-        for p in &placeholders {
-            let mut at = 0;
-            while let Some(i) = z[at..].windows(p.len()).position(|w| w == p.as_bytes()) {
-                z[at + i..at + i + p.len()].copy_from_slice(name.as_bytes());
-                at += i + p.len();
-            }
-        }
-        z
-    }
-
     #[test]
     fn entries_sharing_a_name_are_listed_as_skipped_and_the_last_is_processed() {
-        let z = same_name_archive(
+        let z = crate::samples::zip_with_one_name(
             "inv.pdf",
             &[b"%PDF-1.4 first", b"%PDF-1.4 second", b"%PDF-1.4 third"],
         );
@@ -380,7 +359,7 @@ mod tests {
     fn the_record_count_is_checked_before_any_index_is_built() {
         let names: Vec<Vec<u8>> = vec![b"%PDF-1.4".to_vec(); 30];
         let contents: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
-        let z = same_name_archive("x.pdf", &contents);
+        let z = crate::samples::zip_with_one_name("x.pdf", &contents);
         let mut l = limits();
         l.zip_max_entries = 10;
         let err = unpack(&z, &l).unwrap_err();

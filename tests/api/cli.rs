@@ -86,6 +86,19 @@ async fn serve(data_dir: &std::path::Path, umask: &str) -> (std::process::Child,
     }
 }
 
+/// One call to a served binary, answered in JSON.
+async fn call(method: &str, url: &str, key: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = reqwest::Client::new()
+        .request(method.parse().unwrap(), url)
+        .header("x-auth", key);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
 /// Stops the service with SIGTERM; asserts a clean exit and returns its output.
 async fn stop(mut child: std::process::Child) -> String {
     let killed = Command::new("kill")
@@ -115,15 +128,7 @@ async fn serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let (child, base) = serve(dir.path(), "022").await;
     let key = std::fs::read_to_string(dir.path().join("dev-api-key")).unwrap();
-    let me: Value = reqwest::Client::new()
-        .get(format!("{base}/v1/account"))
-        .header("x-auth", key.trim())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, me) = call("GET", &format!("{base}/v1/account"), key.trim(), None).await;
     assert_eq!(me["credits"], 1000);
     let stdout = stop(child).await;
     assert!(
@@ -160,52 +165,29 @@ async fn data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_00
     let (child, base) = serve(&data, "000").await;
     let key = std::fs::read_to_string(data.join("dev-api-key")).unwrap();
     let key = key.trim();
-    let http = reqwest::Client::new();
 
     // A failed sign-in is logged, without the key that was tried.
-    let refused = http
-        .get(format!("{base}/v1/templates"))
-        .header("x-auth", "dp_guessed_key_0123456789")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status().as_u16(), 401);
+    let (refused, _) = call(
+        "GET",
+        &format!("{base}/v1/templates"),
+        "dp_guessed_key_0123456789",
+        None,
+    )
+    .await;
+    assert_eq!(refused, 401);
 
-    let template: Value = http
-        .post(format!("{base}/v1/templates"))
-        .header("x-auth", key)
-        .json(&serde_json::json!({"name": "t", "fields": docpush::samples::invoice_template_fields()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let fields = docpush::samples::invoice_template_fields();
+    let template = serde_json::json!({"name": "t", "fields": fields});
+    let (_, template) = call("POST", &format!("{base}/v1/templates"), key, Some(template)).await;
     let forged = "a.pdf\r\n2026-01-01T00:00:00Z ERROR FORGED line\u{1b}[2J.pdf";
     let invoice = docpush::samples::Invoice::numbered(1).pdf();
     let archive = docpush::samples::zip(&[(forged, &invoice)]);
-    let submitted: Value = http
-        .post(format!("{base}/process-job"))
-        .header("x-auth", key)
-        .json(&serde_json::json!({"template_id": template["id"], "actual_image": crate::helpers::b64(&archive)}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let upload = serde_json::json!({"template_id": template["id"], "actual_image": crate::helpers::b64(&archive)});
+    let (_, submitted) = call("POST", &format!("{base}/process-job"), key, Some(upload)).await;
     let job = submitted["job_id"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let status: Value = http
-            .get(format!("{base}/job-status?job_id={job}"))
-            .header("x-auth", key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, status) = call("GET", &format!("{base}/job-status?job_id={job}"), key, None).await;
         if status["status"] == "SUCCESS" {
             assert_eq!(
                 status["files"][0]["file_name"], forged,

@@ -232,33 +232,12 @@ async fn tiff_pages_are_checked_before_decoding_and_counted_against_the_page_lim
     assert_working(&app, &t).await;
 }
 
-/// An archive whose entries all carry `name` (zip writers refuse to make one).
-fn same_name_zip(name: &str, contents: &[&[u8]]) -> Vec<u8> {
-    let placeholders: Vec<String> = (0..contents.len())
-        .map(|i| format!("{i:0>width$}", width = name.len()))
-        .collect();
-    let entries: Vec<(&str, &[u8])> = placeholders
-        .iter()
-        .map(String::as_str)
-        .zip(contents.iter().copied())
-        .collect();
-    let mut z = samples::zip(&entries);
-    for p in &placeholders {
-        let mut at = 0;
-        while let Some(i) = z[at..].windows(p.len()).position(|w| w == p.as_bytes()) {
-            z[at + i..at + i + p.len()].copy_from_slice(name.as_bytes());
-            at += i + p.len();
-        }
-    }
-    z
-}
-
 #[tokio::test]
 async fn zip_entries_sharing_a_name_are_listed_as_skipped() {
     let app = spawn_app().await;
     let t = template_id(&app).await;
     let (first, last) = (Invoice::numbered(1).pdf(), Invoice::numbered(2).pdf());
-    let archive = same_name_zip("inv.pdf", &[&first, &last]);
+    let archive = samples::zip_with_one_name("inv.pdf", &[&first, &last]);
     let job = app.submit_ok(&t, &archive, "dupes.zip").await;
     let status = app.wait_finished(&job).await;
     assert_eq!(status["status"], "SUCCESS");
