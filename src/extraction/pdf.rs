@@ -256,7 +256,8 @@ pub fn fitting_dpi(
 
 /// Bytes of colour bitmap rendered at a time; a page is rendered in strips
 /// of this size and kept only in grayscale, so a page costs little more than
-/// one byte per pixel.
+/// one byte per pixel. (Rendering into pdfium's own 8-bit gray bitmap format
+/// would avoid the strips, but the pinned libpdfium aborts the process on it.)
 const STRIP_BYTES: usize = 8 << 20;
 
 /// Renders a page to 8-bit grayscale, strip by strip, at `dpi` or lower when
