@@ -69,6 +69,39 @@ fn wait_listening(port: u16, what: &str, log: &std::path::Path) {
     }
 }
 
+/// A base port whose five ports and their gRPC twins (+10000) are free and
+/// lie below the kernel's range for port 0.
+fn quiet_port_base() -> u16 {
+    use rand::Rng;
+    let ephemeral_start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let top = ephemeral_start.saturating_sub(10_005).max(15_001);
+    loop {
+        let base = rand::thread_rng().gen_range(15_000..top);
+        let free = (0..5)
+            .flat_map(|i| [base + i, base + i + 10_000])
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if free {
+            return base;
+        }
+    }
+}
+
+/// Waits for `port` to listen; `false` when the server gave up on a port it could not bind.
+fn wait_listening_or_lost_port(port: u16, log: &std::path::Path) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let said = std::fs::read_to_string(log).unwrap_or_default();
+        if said.contains("Port allocation failed") || Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    true
+}
+
 fn peers_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -92,30 +125,38 @@ pub fn s3_endpoint() -> &'static str {
             ),
         )
         .unwrap();
-        // Every port explicit (gRPC ports are these + 10000) so parallel runs cannot collide.
-        let base = loop {
-            let p = free_port();
-            if (20000..50000).contains(&p) {
-                break p;
+        // Every port explicit (gRPC ports are these + 10000), all below the range the
+        // kernel hands out for port 0, so that no test's own listener can take one
+        // between our check and SeaweedFS's bind; a start that still loses a port is retried.
+        let mut attempts = 0;
+        let s3 = loop {
+            attempts += 1;
+            let log = dir.join(format!("log-{attempts}"));
+            let base = quiet_port_base();
+            let s3 = base + 3;
+            spawn_watched(
+                &format!(
+                    "{} mini -dir={d} -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.config={ids} -admin.ui=false \
+                     -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -master.port={base} \
+                     -volume.port={v} -filer.port={f} -s3.port={s3} -admin.port={a}",
+                    tool("weed").display(),
+                    d = dir.display(),
+                    ids = ids.display(),
+                    v = base + 1,
+                    f = base + 2,
+                    a = base + 4,
+                ),
+                &log,
+            );
+            match wait_listening_or_lost_port(s3, &log) {
+                true => break s3,
+                false if attempts < 5 => continue,
+                false => panic!(
+                    "SeaweedFS did not start: {}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                ),
             }
         };
-        let s3 = base + 3;
-        let log = dir.join("log");
-        spawn_watched(
-            &format!(
-                "{} mini -dir={d} -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.config={ids} -admin.ui=false \
-                 -webdav=false -s3.port.iceberg=0 -s3.port.lance=0 -master.port={base} \
-                 -volume.port={v} -filer.port={f} -s3.port={s3} -admin.port={a}",
-                tool("weed").display(),
-                d = dir.display(),
-                ids = ids.display(),
-                v = base + 1,
-                f = base + 2,
-                a = base + 4,
-            ),
-            &log,
-        );
-        wait_listening(s3, "SeaweedFS", &log);
         format!("http://127.0.0.1:{s3}")
     })
 }
