@@ -5,7 +5,7 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::sign_in::{client_address, refusal};
+use super::sign_in::client_address;
 use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -32,9 +32,7 @@ impl FromRequest for Account {
             let Some(state) = state else {
                 return Err(AppError::Unauthorized);
             };
-            if let Some(wait) = client.and_then(|c| state.sign_ins.wait_for(c)) {
-                return Err(refusal(wait));
-            }
+            state.sign_ins.admit(client)?;
             let failure = match key {
                 None => "no x-auth header",
                 Some(k) if k.is_empty() || k.len() > 200 => "a malformed key",
@@ -43,11 +41,7 @@ impl FromRequest for Account {
                     None => "an unknown key",
                 },
             };
-            let client_shown = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
-            tracing::warn!(client = %client_shown, request = %request, reason = failure, "sign-in failed");
-            if let Some(c) = client {
-                state.sign_ins.failed(c);
-            }
+            state.sign_ins.refused(client, &request, failure);
             Err(AppError::Unauthorized)
         })
     }

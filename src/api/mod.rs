@@ -119,14 +119,10 @@ fn metrics_allowed(req: &HttpRequest, access: &MetricsAccess) -> bool {
 
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let client = sign_in::client_address(&req, &state.settings.sign_in.trusted_proxies);
-    if let Some(wait) = client.and_then(|c| state.sign_ins.wait_for(c)) {
-        return Err(sign_in::refusal(wait));
-    }
+    state.sign_ins.admit(client)?;
     if !metrics_allowed(&req, &state.settings.metrics) {
-        if let Some(c) = client {
-            tracing::warn!(client = %c, "metrics refused: missing or wrong token");
-            state.sign_ins.failed(c);
-        }
+        let why = "a missing or wrong metrics token";
+        state.sign_ins.refused(client, "GET /metrics", why);
         return Ok(HttpResponse::Unauthorized()
             .insert_header((WWW_AUTHENTICATE, "Bearer"))
             .json(json!({

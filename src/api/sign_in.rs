@@ -59,6 +59,23 @@ impl SignInGuard {
         (w.failures >= self.limits.max_failures && !left.is_zero()).then_some(left)
     }
 
+    /// Lets a request in unless its address has failed too often lately.
+    pub fn admit(&self, client: Option<IpAddr>) -> Result<(), AppError> {
+        match client.and_then(|c| self.wait_for(c)) {
+            Some(wait) => Err(refusal(wait)),
+            None => Ok(()),
+        }
+    }
+
+    /// Logs a refused sign-in (`why`, never the credential) and counts it against the address.
+    pub fn refused(&self, client: Option<IpAddr>, request: &str, why: &str) {
+        let shown = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+        tracing::warn!(client = %shown, request, reason = why, "sign-in failed");
+        if let Some(c) = client {
+            self.failed(c);
+        }
+    }
+
     /// Counts a failed sign-in from `addr`.
     pub fn failed(&self, addr: IpAddr) {
         if self.limits.max_failures == 0 {
@@ -116,7 +133,7 @@ pub fn client_address(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
 }
 
 /// The answer to a request from an address that must wait `wait`.
-pub fn refusal(wait: Duration) -> AppError {
+fn refusal(wait: Duration) -> AppError {
     AppError::TooManyRequests {
         message: "too many failed sign-ins from this address; try again later".into(),
         retry_after: wait.as_secs().max(1),
