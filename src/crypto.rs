@@ -124,12 +124,44 @@ pub fn is_webhook_secret(s: &str) -> bool {
         .is_some_and(|key| (24..=64).contains(&key.len()))
 }
 
+/// The prefix of Extracta.ai's keys, which its legacy signature leaves out of the HMAC key.
+pub const EXTRACTA_PREFIX: &str = "E_AI_K_";
+
+/// A new secret for a webhook signed the Extracta way: `E_AI_K_` and 48 hex digits.
+pub fn new_extracta_secret() -> String {
+    format!("{EXTRACTA_PREFIX}{}", hex::encode(random_bytes(24)))
+}
+
+/// Whether `s` can key Extracta's legacy signature: `E_AI_K_` and 16 to 256 visible ASCII characters.
+pub fn is_extracta_secret(s: &str) -> bool {
+    s.strip_prefix(EXTRACTA_PREFIX)
+        .is_some_and(|k| (16..=256).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+/// The HMAC key of a webhook secret: the decoded bytes of a `whsec_` secret,
+/// the characters after `E_AI_K_` of an Extracta one.
+fn webhook_key(secret: &str) -> Vec<u8> {
+    if let Some(k) = secret.strip_prefix(EXTRACTA_PREFIX) {
+        return k.as_bytes().to_vec();
+    }
+    let key_b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
+    B64.decode(key_b64)
+        .unwrap_or_else(|_| key_b64.as_bytes().to_vec())
+}
+
+/// Extracta.ai's `x-webhook-signature`: base64 HMAC-SHA256 of the `result`
+/// member as a JSON string, keyed by the secret without its `E_AI_K_` prefix.
+pub fn sign_extracta_legacy(secret: &str, result_json: &str) -> String {
+    let key = secret.strip_prefix(EXTRACTA_PREFIX).unwrap_or(secret);
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes()).expect("HMAC takes keys of any size");
+    mac.update(result_json.as_bytes());
+    B64.encode(mac.finalize().into_bytes())
+}
+
 /// `v1,<base64 HMAC-SHA256(id.timestamp.body)>` keyed with the secret's decoded bytes.
 pub fn sign_webhook(secret: &str, msg_id: &str, timestamp: i64, body: &[u8]) -> String {
-    let key_b64 = secret.strip_prefix("whsec_").unwrap_or(secret);
-    let key = B64
-        .decode(key_b64)
-        .unwrap_or_else(|_| key_b64.as_bytes().to_vec());
+    let key = webhook_key(secret);
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).expect("HMAC takes keys of any size");
     mac.update(msg_id.as_bytes());
     mac.update(b".");

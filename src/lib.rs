@@ -6,6 +6,7 @@
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod json_input;
 pub mod private_fs;
 pub mod startup;
 pub mod state;
@@ -17,12 +18,12 @@ pub mod delivery;
 pub mod destinations;
 pub mod extraction;
 pub mod jobs;
+pub mod outbound;
 pub mod templates;
 
 pub mod db;
 pub mod storage;
 
-pub mod bench;
-pub mod delivery_bench;
-pub mod hostile_bench;
+/// Sample documents for the quickstart, the benchmarks and the tests.
+#[doc(hidden)]
 pub mod samples;

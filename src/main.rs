@@ -1,3 +1,5 @@
+mod cli;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -52,7 +54,7 @@ enum Command {
     /// Check the PDF and OCR engines and list the installed OCR languages.
     Doctor,
     /// Benchmark the service end to end (see `docpush bench --help`).
-    Bench(docpush::bench::BenchArgs),
+    Bench(cli::bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -196,6 +198,6 @@ async fn run() -> anyhow::Result<()> {
             docpush::extraction::cli::doctor(&settings).await;
             Ok(())
         }
-        Command::Bench(args) => docpush::bench::run(args).await,
+        Command::Bench(args) => cli::bench::run(args).await,
     }
 }

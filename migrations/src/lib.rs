@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261101_000001_create_core;
 mod m20261123_000002_page_progress;
 mod m20261124_000003_destinations;
+mod m20261130_000004_webhook_auth;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261101_000001_create_core::Migration),
             Box::new(m20261123_000002_page_progress::Migration),
             Box::new(m20261124_000003_destinations::Migration),
+            Box::new(m20261130_000004_webhook_auth::Migration),
         ]
     }
 }

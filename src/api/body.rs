@@ -9,15 +9,15 @@ use actix_web::http::header::CONTENT_LENGTH;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{FromRequest, HttpRequest};
 use futures_util::{Stream, StreamExt};
-use serde_json::Value;
+use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// A JSON request body, parsed once it is known to be within the limit.
-pub struct JsonBody(pub Value);
+/// A JSON request body, parsed into its request type once it is known to be within the limit.
+pub struct JsonBody<T>(pub T);
 
-impl FromRequest for JsonBody {
+impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
@@ -32,9 +32,7 @@ impl FromRequest for JsonBody {
                 return Err(too_large(limit));
             }
             let body = read_limited(payload, limit).await?;
-            serde_json::from_slice(&body)
-                .map(JsonBody)
-                .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))
+            crate::json_input::parse(&body).map(JsonBody)
         })
     }
 }

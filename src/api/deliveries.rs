@@ -4,17 +4,25 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use utoipa::IntoParams;
+
 use super::auth::Account;
+use super::schemas::{Attempt, Delivery, ErrorBody, Retried};
 use crate::db;
+use crate::db::rfc3339;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::templates::service::rfc3339;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// `pending`, `succeeded` or `failed` (dead letters).
+    #[param(pattern = "^(pending|succeeded|failed)$")]
     status: Option<String>,
     job_id: Option<String>,
     destination_id: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
 }
 
@@ -37,6 +45,10 @@ fn view(d: &db::entities::deliveries::Model) -> serde_json::Value {
     })
 }
 
+/// Deliveries, newest first: `status=failed` lists the dead letters.
+#[utoipa::path(get, path = "/v1/deliveries", operation_id = "list_deliveries", tag = "deliveries", security(("x-auth" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Vec<Delivery>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
     query: web::Query<ListQuery>,
     account: Account,
@@ -55,7 +67,10 @@ pub async fn list(
             ));
         }
     }
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(AppError::BadRequest("limit must be 1 to 1000".into()));
+    }
     let rows = db::deliveries::list(
         &state.db,
         &account.0,
@@ -68,6 +83,10 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(rows.iter().map(view).collect::<Vec<_>>()))
 }
 
+/// Every attempt of a delivery: time, status, latency, the start of the answer.
+#[utoipa::path(get, path = "/v1/deliveries/{id}/attempts", operation_id = "delivery_attempts", tag = "deliveries", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Delivery id")),
+    responses((status = 200, body = Vec<Attempt>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn attempts(
     id: web::Path<String>,
     account: Account,
@@ -92,6 +111,11 @@ pub async fn attempts(
     ))
 }
 
+/// Send a failed delivery again.
+#[utoipa::path(post, path = "/v1/deliveries/{id}/retry", operation_id = "retry_delivery", tag = "deliveries", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Delivery id")),
+    responses((status = 202, body = Retried), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The delivery has not failed", body = ErrorBody)))]
 pub async fn retry(
     id: web::Path<String>,
     account: Account,

@@ -4,25 +4,45 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use utoipa::IntoParams;
+
 use super::auth::Account;
 use super::body::JsonBody;
+use super::schemas::{ErrorBody, Recovered, TestOutcome};
 use crate::db;
 use crate::delivery::probe;
+use crate::destinations::input::DestinationInput;
+use crate::destinations::service::DestinationView;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
+/// Create a destination: a webhook, an SQS queue or an S3 bucket.
+#[utoipa::path(post, path = "/v1/destinations", operation_id = "create_destination", tag = "destinations", security(("x-auth" = [])),
+    request_body = DestinationInput,
+    responses(
+        (status = 201, description = "Created; a webhook's secret is shown this once", body = DestinationView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "Invalid destination, the message names the member", body = ErrorBody),
+    ))]
 pub async fn create(
     account: Account,
-    JsonBody(v): JsonBody,
+    JsonBody(body): JsonBody<DestinationInput>,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(state.create_destination(&account.0, &v).await?))
+    Ok(HttpResponse::Created().json(state.create_destination(&account.0, body).await?))
 }
 
+/// List the account's destinations.
+#[utoipa::path(get, path = "/v1/destinations", operation_id = "list_destinations", tag = "destinations", security(("x-auth" = [])),
+    responses((status = 200, body = Vec<DestinationView>), (status = 401, body = ErrorBody)))]
 pub async fn list(account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.list_destinations(&account.0).await?))
 }
 
+/// Read a destination (secrets masked).
+#[utoipa::path(get, path = "/v1/destinations/{id}", operation_id = "get_destination", tag = "destinations", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Destination id")),
+    responses((status = 200, body = DestinationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get(
     id: web::Path<String>,
     account: Account,
@@ -31,15 +51,25 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(state.get_destination(&account.0, &id).await?))
 }
 
+/// Replace a destination; masked secrets keep their stored values, and `enabled: true` (or omitting it) re-enables it.
+#[utoipa::path(put, path = "/v1/destinations/{id}", operation_id = "update_destination", tag = "destinations", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Destination id")),
+    request_body = DestinationInput,
+    responses((status = 200, body = DestinationView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
     id: web::Path<String>,
     account: Account,
-    JsonBody(v): JsonBody,
+    JsonBody(body): JsonBody<DestinationInput>,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.update_destination(&account.0, &id, &v).await?))
+    Ok(HttpResponse::Ok().json(state.update_destination(&account.0, &id, body).await?))
 }
 
+/// Delete a destination; its pending deliveries end.
+#[utoipa::path(delete, path = "/v1/destinations/{id}", operation_id = "delete_destination", tag = "destinations", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Destination id")),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete(
     id: web::Path<String>,
     account: Account,
@@ -49,6 +79,11 @@ pub async fn delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A new webhook secret; the old one keeps signing beside it for the grace period.
+#[utoipa::path(post, path = "/v1/destinations/{id}/rotate-secret", operation_id = "rotate_secret_destination", tag = "destinations", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Destination id")),
+    responses((status = 200, body = DestinationView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Not a webhook", body = ErrorBody)))]
 pub async fn rotate_secret(
     id: web::Path<String>,
     account: Account,
@@ -57,7 +92,11 @@ pub async fn rotate_secret(
     Ok(HttpResponse::Ok().json(state.rotate_destination_secret(&account.0, &id).await?))
 }
 
-/// Test Connection for a saved destination.
+/// Test Connection for a saved destination: sends a signed `destination.test` event.
+#[utoipa::path(post, path = "/v1/destinations/{id}/test", operation_id = "test_destination", tag = "destinations", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Destination id")),
+    responses((status = 200, description = "What happened, whether or not it worked", body = TestOutcome),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn test(
     id: web::Path<String>,
     account: Account,
@@ -68,22 +107,34 @@ pub async fn test(
     Ok(HttpResponse::Ok().json(probe::test_destination(&state, Some(&d.id), &config).await))
 }
 
-/// Test Connection for a configuration not saved yet (same body as create).
+/// Test Connection for a configuration not saved yet (the body of create; `events` may be left out).
+#[utoipa::path(post, path = "/v1/destinations/test", operation_id = "test_unsaved_destination", tag = "destinations", security(("x-auth" = [])),
+    request_body = DestinationInput,
+    responses((status = 200, description = "What happened, whether or not it worked", body = TestOutcome),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn test_unsaved(
     account: Account,
-    JsonBody(v): JsonBody,
+    JsonBody(body): JsonBody<DestinationInput>,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let config = state.parse_unsaved_destination(&account.0, &v).await?;
+    let config = state.parse_unsaved_destination(&account.0, body).await?;
     Ok(HttpResponse::Ok().json(probe::test_destination(&state, None, &config).await))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecoverQuery {
+    /// RFC 3339: failed deliveries created at or after this time are sent again.
+    #[param(required = true, value_type = String, example = "2026-11-30T00:00:00Z")]
     since: Option<String>,
 }
 
 /// Re-sends every failed delivery of the destination created at or after `since`.
+#[utoipa::path(post, path = "/v1/destinations/{id}/recover", operation_id = "recover_destination", tag = "destinations", security(("x-auth" = [])),
+    params(("id" = String, Path, description = "Destination id"), RecoverQuery),
+    responses((status = 202, body = Recovered), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "The destination is disabled", body = ErrorBody)))]
 pub async fn recover(
     id: web::Path<String>,
     query: web::Query<RecoverQuery>,

@@ -2,7 +2,7 @@
 
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde_json::json;
 
 use crate::error::AppError;
@@ -13,6 +13,7 @@ impl ResponseError for AppError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -38,7 +39,22 @@ impl ResponseError for AppError {
     }
 }
 
-/// Answers unknown paths with the same JSON error shape.
-pub async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::NotFound("no such endpoint".into()))
+/// Answers unknown paths, and known paths asked with another method, in the same JSON error shape.
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let Some(mut methods) = super::openapi::methods_of(req.path()) else {
+        return Err(AppError::NotFound("no such endpoint".into()));
+    };
+    methods.sort_unstable();
+    methods.dedup();
+    let e = AppError::MethodNotAllowed(format!(
+        "{} is not allowed on {}; use {}",
+        req.method(),
+        req.path(),
+        methods.join(", ")
+    ));
+    let mut resp = e.error_response();
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&methods.join(", ")) {
+        resp.headers_mut().insert(actix_web::http::header::ALLOW, v);
+    }
+    Ok(resp)
 }

@@ -1,20 +1,30 @@
-//! Job status and results.
+//! Job status and results, and review of a document's values.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Account;
 use super::body::JsonBody;
+use super::schemas::{ErrorBody, JobResults, JobStatusView, Reviewed};
 use crate::error::{AppError, AppResult};
 use crate::jobs::service::{ResultFormat, Results};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatusQuery {
+    /// The id `POST /process-job` answered with.
+    #[param(required = true, value_type = String, min_length = 1)]
     job_id: Option<String>,
 }
 
+/// A job's status, each document's status, skipped ZIP entries, progress and history.
+#[utoipa::path(get, path = "/v1/job-status", tag = "jobs", security(("x-auth" = [])),
+    params(StatusQuery),
+    responses((status = 200, body = JobStatusView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn job_status(
     query: web::Query<StatusQuery>,
     account: Account,
@@ -28,49 +38,83 @@ pub async fn job_status(
     Ok(HttpResponse::Ok().json(state.job_status(&account.0, job_id.trim()).await?))
 }
 
-pub async fn job_results(
-    account: Account,
-    JsonBody(v): JsonBody,
-    state: web::Data<AppState>,
-) -> AppResult<HttpResponse> {
-    let job_id = v
-        .get("job_id")
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| AppError::BadRequest("job_id is required".into()))?;
-    let format = match v
-        .get("result_format")
-        .and_then(Value::as_str)
-        .unwrap_or("json")
-    {
-        "json" => ResultFormat::Json,
-        "csv" => ResultFormat::Csv,
-        other => {
-            return Err(AppError::BadRequest(format!(
-                "result_format must be \"json\" or \"csv\", not {other:?}"
-            )))
-        }
-    };
-    Ok(
-        match state.job_results(&account.0, job_id.trim(), format).await? {
-            Results::Json(v) => HttpResponse::Ok().json(v),
-            Results::Csv(text) => HttpResponse::Ok()
-                .content_type("text/csv; charset=utf-8")
-                .body(text),
-        },
-    )
+/// The body of `POST /v1/job-results`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsRequest {
+    #[schema(pattern = "\\S")]
+    job_id: String,
+    /// `json` (the default) or `csv`.
+    #[serde(default)]
+    result_format: Option<ResultFormat>,
 }
 
+/// A finished job's results, as JSON or CSV.
+#[utoipa::path(post, path = "/v1/job-results", tag = "jobs", security(("x-auth" = [])),
+    request_body = ResultsRequest,
+    responses(
+        (status = 200, description = "The results", content(
+            (JobResults = "application/json"),
+            (String = "text/csv", example = "file_name,status,invoice_number,total\ninvoice.pdf,PROCESS IMAGE SUCCESS,INV-1,1250.00\n"),
+        )),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The job is still running", body = ErrorBody),
+        (status = 410, description = "The results were purged after the retention period", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub async fn job_results(
+    account: Account,
+    JsonBody(body): JsonBody<ResultsRequest>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let job_id = body.job_id.trim();
+    if job_id.is_empty() {
+        return Err(AppError::BadRequest("job_id is required".into()));
+    }
+    let format = body.result_format.unwrap_or(ResultFormat::Json);
+    Ok(match state.job_results(&account.0, job_id, format).await? {
+        Results::Json(v) => HttpResponse::Ok().json(v),
+        Results::Csv(text) => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(text),
+    })
+}
+
+/// The body of a review edit.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditRequest {
+    /// New values by field name, checked against the field types; other fields keep theirs.
+    #[schema(value_type = Object, example = json!({"total": 1250.0}))]
+    pub result: Map<String, Value>,
+}
+
+/// Edit a document's values; emits `extraction.edited`.
+#[utoipa::path(patch, path = "/v1/jobs/{job_id}/files/{file_id}/result", tag = "review", security(("x-auth" = [])),
+    params(("job_id" = String, Path), ("file_id" = String, Path)),
+    request_body = EditRequest,
+    responses((status = 200, body = Reviewed), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "No result to review, or already confirmed", body = ErrorBody),
+        (status = 410, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn edit_result(
     path: web::Path<(String, String)>,
     account: Account,
-    JsonBody(v): JsonBody,
+    JsonBody(body): JsonBody<EditRequest>,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(state.edit_result(&account.0, &job_id, &file_id, &v).await?))
+    Ok(HttpResponse::Ok().json(
+        state
+            .edit_result(&account.0, &job_id, &file_id, body.result)
+            .await?,
+    ))
 }
 
+/// Confirm a document's values; emits `extraction.confirmed`.
+#[utoipa::path(post, path = "/v1/jobs/{job_id}/files/{file_id}/confirm", tag = "review", security(("x-auth" = [])),
+    params(("job_id" = String, Path), ("file_id" = String, Path)),
+    responses((status = 200, body = Reviewed), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody)))]
 pub async fn confirm_result(
     path: web::Path<(String, String)>,
     account: Account,

@@ -6,10 +6,13 @@ mod deliveries;
 mod destinations;
 mod error;
 mod jobs;
+mod openapi;
+mod schemas;
 mod sign_in;
 mod templates;
 mod uploads;
 
+pub use openapi::document as openapi_document;
 pub use sign_in::SignInGuard;
 
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -23,7 +26,18 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+        .external_url_unchecked("/openapi.json", openapi::document());
+    cfg.service(docs)
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+        )
+        .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics))
         .route("/process-job", web::post().to(uploads::process_job))
         .route("/job-status", web::get().to(jobs::job_status))
@@ -87,6 +101,9 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| AppError::BadRequest(e.to_string()).into())
 }
 
+/// Liveness and database reachability; needs no key.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = schemas::Health), (status = 503, description = "The database cannot be reached", body = schemas::Health)))]
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.db.ping().await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
@@ -117,6 +134,13 @@ fn metrics_allowed(req: &HttpRequest, access: &MetricsAccess) -> bool {
     Sha256::digest(sent.trim().as_bytes()) == Sha256::digest(token.expose().as_bytes())
 }
 
+/// Prometheus text; it shows every account's totals, so it needs the operator's metrics token unless made public.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(("metrics-token" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, body = schemas::ErrorBody),
+        (status = 429, body = schemas::ErrorBody),
+    ))]
 async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let client = sign_in::client_address(&req, &state.settings.sign_in.trusted_proxies);
     state.sign_ins.admit(client)?;
@@ -136,6 +160,9 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Http
         .body(body))
 }
 
+/// The caller's account and credit balance.
+#[utoipa::path(get, path = "/v1/account", tag = "operations", security(("x-auth" = [])),
+    responses((status = 200, body = schemas::AccountView), (status = 401, body = schemas::ErrorBody)))]
 async fn account(account: auth::Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let a = db::accounts::get(&state.db, &account.0)
         .await?

@@ -10,10 +10,32 @@ use serde_json::{Map, Value};
 
 use super::auth::Account;
 use super::body::{declared_length, read_limited};
+use super::schemas::{ErrorBody, JobAccepted, ProcessJobForm, ProcessJobJson};
 use crate::error::{AppError, AppResult};
 use crate::jobs::service::Upload;
 use crate::state::AppState;
 
+/// Submit a document (PDF, image or ZIP of them) for extraction.
+///
+/// As JSON, `actual_image` is base64 (or a `data:` URL); as multipart, it is a
+/// file part. `static_values` is an object (in multipart, its JSON text) copied
+/// into every result. An `Idempotency-Key` is honoured for 24 hours: the same
+/// key with the same body answers the same job, with another body `422`.
+#[utoipa::path(post, path = "/v1/process-job", tag = "jobs", security(("x-auth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 visible ASCII characters")),
+    request_body(content(
+        (ProcessJobJson = "application/json"),
+        (ProcessJobForm = "multipart/form-data"),
+    )),
+    responses(
+        (status = 202, description = "Accepted; follow it with job-status or wait for the webhook", body = JobAccepted),
+        (status = 400, description = "Malformed body, missing member or bad base64", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 404, description = "Unknown template", body = ErrorBody),
+        (status = 413, description = "Over the upload limit", body = ErrorBody),
+        (status = 415, description = "Not a PDF, image or ZIP", body = ErrorBody),
+        (status = 422, description = "Idempotency-Key reused with another body", body = ErrorBody),
+    ))]
 pub async fn process_job(
     req: HttpRequest,
     payload: web::Payload,

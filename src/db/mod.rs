@@ -24,6 +24,13 @@ pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// A stored millisecond timestamp as clients see it: RFC 3339 in UTC.
+pub fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// Connects and, for SQLite, turns on WAL and a busy timeout; `sqlite_connections` sizes its pool.
 pub async fn connect(url: &str, sqlite_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut opts = ConnectOptions::new(url.to_string());

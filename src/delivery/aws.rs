@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use super::ssrf::GuardedResolver;
 use super::webhook::AttemptResult;
 use crate::destinations::config::{S3Config, SqsConfig};
+use crate::outbound::ssrf::GuardedResolver;
 
 /// The HTTP client of every SQS and S3 call: rustls on ring, and the SSRF
 /// guard on every DNS answer (endpoint URLs with IP literals are checked before each send).

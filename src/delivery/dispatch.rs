@@ -6,12 +6,13 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::aws::{self, S3Object};
-use super::events::EventType;
 use super::webhook::{self, AttemptResult};
 use super::xml;
 use crate::db;
 use crate::destinations::config::S3Config;
 use crate::destinations::Config;
+use crate::outbound::EventType;
+use crate::outbound::SignatureScheme;
 use crate::state::AppState;
 
 /// The event being sent, as a destination needs it.
@@ -20,8 +21,8 @@ pub struct Outgoing<'a> {
     pub event_type: &'a str,
     pub created_at: i64,
     pub file_id: Option<&'a str>,
-    /// The SPEC §4 envelope (without the template webhook's extra top-level keys).
-    pub body: String,
+    /// The event body as stored: the envelope with the template webhook's top-level keys.
+    pub stored_body: &'a str,
 }
 
 /// A stored event body as destinations receive it: the template webhook's seed keys removed.
@@ -56,18 +57,25 @@ pub async fn send(state: &AppState, config: &Config, ev: Outgoing<'_>) -> Attemp
             };
             let http = own.as_ref().unwrap_or(&state.http);
             let secrets = w.signing_secrets(db::now_ms());
-            webhook::send(
-                http,
-                allowed,
-                &w.url,
-                &secrets,
-                ev.event_id,
-                &w.headers,
-                ev.body,
-            )
-            .await
+            // Extracta's legacy signature covers the top-level `result`, so those receivers get it.
+            let body = if w.signature == SignatureScheme::ExtractaLegacy {
+                ev.stored_body.to_string()
+            } else {
+                destination_body(ev.stored_body)
+            };
+            let request = webhook::Request {
+                url: &w.url,
+                secrets: &secrets,
+                scheme: w.signature,
+                headers: &w.headers,
+                basic_auth: w.basic_auth.as_ref(),
+            };
+            webhook::send(http, allowed, request, ev.event_id, body).await
         }
-        Config::Sqs(s) => aws::send_sqs(&state.aws_http, s, timeout, ev.event_id, ev.body).await,
+        Config::Sqs(s) => {
+            let body = destination_body(ev.stored_body);
+            aws::send_sqs(&state.aws_http, s, timeout, ev.event_id, body).await
+        }
         Config::S3(s) => match s3_objects(state, s, &ev).await {
             Ok(objects) => aws::put_s3(&state.aws_http, s, timeout, objects).await,
             Err(e) => AttemptResult::failed(e),
@@ -88,7 +96,7 @@ async fn s3_objects(
     if ev.event_type == EventType::DestinationTest.as_str() {
         return Ok(vec![S3Object {
             key: format!("docpush-test/{}.json", ev.event_id),
-            body: ev.body.clone().into_bytes(),
+            body: destination_body(ev.stored_body).into_bytes(),
             content_type: "application/json",
         }]);
     }
@@ -121,11 +129,12 @@ async fn s3_objects(
         }
     }
     if wants("data") {
+        let body = destination_body(ev.stored_body);
         let (body, ext, content_type) = if c.data_format == "xml" {
-            let v: Value = serde_json::from_str(&ev.body).unwrap_or(Value::Null);
+            let v: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
             (xml::to_xml("event", &v), "xml", "application/xml")
         } else {
-            (ev.body.clone(), "json", "application/json")
+            (body, "json", "application/json")
         };
         out.push(S3Object {
             key: format!("{day}/data/{name}.{ext}"),

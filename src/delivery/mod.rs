@@ -4,10 +4,8 @@
 
 pub mod aws;
 pub mod dispatch;
-pub mod events;
 pub mod metrics;
 pub mod probe;
-pub mod ssrf;
 pub mod webhook;
 pub mod worker;
 pub mod xml;
@@ -16,8 +14,8 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::Value;
 
 use crate::db::{self, entities};
+use crate::outbound::events::{self, EventType};
 use crate::templates::service::Webhook;
-use events::EventType;
 
 /// An event about to be stored.
 pub struct NewEvent<'a> {

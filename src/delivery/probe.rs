@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use super::dispatch::{self, Outgoing};
-use super::events::{self, EventType};
 use crate::destinations::Config;
+use crate::outbound::events::{self, EventType};
 use crate::state::AppState;
 
 pub async fn test_destination(
@@ -23,7 +23,12 @@ pub async fn test_destination(
         }),
     );
     if let Some(obj) = body.as_object_mut() {
-        obj.retain(|k, _| matches!(k.as_str(), "type" | "event_id" | "timestamp" | "data"));
+        obj.retain(|k, _| {
+            matches!(
+                k.as_str(),
+                "type" | "event" | "event_id" | "timestamp" | "data"
+            )
+        });
     }
     let result = dispatch::send(
         state,
@@ -33,7 +38,7 @@ pub async fn test_destination(
             event_type: EventType::DestinationTest.as_str(),
             created_at: crate::db::now_ms(),
             file_id: None,
-            body: body.to_string(),
+            stored_body: &body.to_string(),
         },
     )
     .await;

@@ -6,8 +6,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
-use crate::crypto::sign_webhook;
+use crate::crypto::{sign_extracta_legacy, sign_webhook};
 use crate::destinations::config::WebhookConfig;
+use crate::outbound::headers::refused_header;
+use crate::outbound::{tls, BasicAuth, SignatureScheme};
 
 /// What one attempt produced, for any destination type.
 #[derive(Debug, Default)]
@@ -45,49 +47,12 @@ impl AttemptResult {
 
 const BODY_LOG_LIMIT: usize = 1024;
 
-/// Headers docpush sets itself on every delivery.
-const RESERVED_HEADERS: [&str; 6] = [
-    "content-type",
-    "content-length",
-    "host",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
-
-/// Hop-by-hop headers (RFC 9110 §7.6.1) and `Expect`: they steer the connection,
-/// not the receiver, so forwarding a client's value could break or smuggle requests.
-const HOP_BY_HOP_HEADERS: [&str; 10] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "expect",
-];
-
-/// Why a custom header may not be sent, if it may not.
-pub fn refused_header(name: &str) -> Option<&'static str> {
-    let lower = name.to_ascii_lowercase();
-    if RESERVED_HEADERS.contains(&lower.as_str()) {
-        Some("is set by docpush and cannot be overridden")
-    } else if HOP_BY_HOP_HEADERS.contains(&lower.as_str()) {
-        Some("is a hop-by-hop header, which a webhook cannot carry")
-    } else {
-        None
-    }
-}
-
 fn builder(timeout: Duration, allowed: Arc<Vec<ipnet::IpNet>>) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .dns_resolver(Arc::new(super::ssrf::GuardedResolver { allowed }))
+        .dns_resolver(Arc::new(crate::outbound::ssrf::GuardedResolver { allowed }))
         // A proxy from the environment would resolve the target itself, past the guard.
         .no_proxy()
         .pool_idle_timeout(Duration::from_secs(30))
@@ -111,15 +76,10 @@ pub fn client_for(
     }
     let mut b = builder(timeout, allowed);
     if let (Some(cert), Some(key)) = (&w.client_cert, &w.client_key) {
-        let key = plain_key(key, w.client_key_password.as_deref())?;
-        let identity = reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes())
-            .map_err(|e| format!("the client certificate or key is not usable: {e}"))?;
-        b = b.identity(identity);
+        b = b.identity(tls::identity(cert, key, w.client_key_password.as_deref())?);
     }
     if let Some(ca) = &w.ca_cert {
-        for c in reqwest::Certificate::from_pem_bundle(ca.as_bytes())
-            .map_err(|e| format!("ca_cert is not a PEM certificate: {e}"))?
-        {
+        for c in tls::roots(ca)? {
             b = b.add_root_certificate(c);
         }
     }
@@ -128,53 +88,47 @@ pub fn client_for(
         .map_err(|e| format!("the TLS settings are not usable: {}", error_chain(&e)))
 }
 
-/// The private key as unencrypted PEM; an `ENCRYPTED PRIVATE KEY` is opened with the password.
-pub fn plain_key(pem: &str, password: Option<&str>) -> Result<String, String> {
-    if !pem.contains("ENCRYPTED PRIVATE KEY") {
-        return Ok(pem.to_string());
-    }
-    let password =
-        password.ok_or("the client key is encrypted: client_key_password is required")?;
-    let (_, der) = pkcs8::der::pem::decode_vec(pem.trim().as_bytes())
-        .map_err(|e| format!("the client key is not PEM: {e}"))?;
-    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der.as_slice())
-        .map_err(|e| format!("the client key is not PKCS#8: {e}"))?;
-    let doc = info
-        .decrypt(password)
-        .map_err(|_| "the client key password is wrong".to_string())?;
-    doc.to_pem("PRIVATE KEY", pkcs8::LineEnding::LF)
-        .map(|p| p.to_string())
-        .map_err(|e| format!("the client key cannot be re-encoded: {e}"))
+/// Where and how one webhook delivery is sent.
+pub struct Request<'a> {
+    pub url: &'a str,
+    /// The secrets to sign with: several during a rotation.
+    pub secrets: &'a [&'a str],
+    pub scheme: SignatureScheme,
+    pub headers: &'a BTreeMap<String, String>,
+    pub basic_auth: Option<&'a BasicAuth>,
 }
 
-/// Posts `body` signed with each of `secrets` (several during a rotation).
+/// Posts `body` signed per Standard Webhooks (and Extracta's legacy header when chosen).
 /// An IP-literal URL is checked against the SSRF guard here, since it connects
 /// without the guarded resolver.
 pub async fn send(
     http: &reqwest::Client,
     allowed: &[ipnet::IpNet],
-    url: &str,
-    secrets: &[&str],
+    req: Request<'_>,
     event_id: &str,
-    custom: &BTreeMap<String, String>,
     body: String,
 ) -> AttemptResult {
-    let url = match reqwest::Url::parse(url) {
+    let url = match reqwest::Url::parse(req.url) {
         Ok(u) => u,
         Err(e) => return AttemptResult::failed(format!("the URL is not valid: {e}")),
     };
-    if let Err(e) = super::ssrf::check_literal(&url, allowed) {
+    if let Err(e) = crate::outbound::ssrf::check_literal(&url, allowed) {
         return AttemptResult::failed(e.to_string());
     }
     let ts = chrono::Utc::now().timestamp();
-    let signature = secrets
+    let signature = req
+        .secrets
         .iter()
         .map(|s| sign_webhook(s, event_id, ts, body.as_bytes()))
         .collect::<Vec<_>>()
         .join(" ");
     let mut headers = HeaderMap::new();
     // Headers saved before a rule existed are held to it here too.
-    for (k, v) in custom.iter().filter(|(k, _)| refused_header(k).is_none()) {
+    for (k, v) in req
+        .headers
+        .iter()
+        .filter(|(k, v)| refused_header(k, v).is_none())
+    {
         if let (Ok(k), Ok(v)) = (
             HeaderName::from_bytes(k.as_bytes()),
             HeaderValue::from_str(v),
@@ -195,6 +149,15 @@ pub async fn send(
     set(&mut headers, "webhook-id", event_id);
     set(&mut headers, "webhook-timestamp", &ts.to_string());
     set(&mut headers, "webhook-signature", &signature);
+    if let Some(auth) = req.basic_auth {
+        set(&mut headers, "authorization", &auth.header_value());
+    }
+    if req.scheme == SignatureScheme::ExtractaLegacy {
+        if let Some(secret) = req.secrets.first() {
+            let legacy = sign_extracta_legacy(secret, &result_member(&body));
+            set(&mut headers, "x-webhook-signature", &legacy);
+        }
+    }
 
     let started = Instant::now();
     match http.post(url).headers(headers).body(body).send().await {
@@ -264,6 +227,16 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let ms = at.timestamp_millis() - chrono::Utc::now().timestamp_millis();
     Some(Duration::from_millis(ms.max(0) as u64))
+}
+
+/// The body's `result` member as compact JSON (`null` when it has none): what
+/// Extracta's legacy signature covers, as its receivers re-serialise it.
+fn result_member(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|mut v| v.get_mut("result").map(serde_json::Value::take))
+        .unwrap_or(serde_json::Value::Null)
+        .to_string()
 }
 
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {

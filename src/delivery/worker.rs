@@ -13,12 +13,12 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::dispatch::{self, Outgoing};
-use super::events::EventType;
 use super::metrics;
 use super::webhook::{self, AttemptResult};
 use crate::db::{self, deliveries as q, entities::deliveries, entities::destinations};
 use crate::destinations::Config;
 use crate::error::AppError;
+use crate::outbound::EventType;
 use crate::state::AppState;
 use crate::templates::service::Webhook;
 use crate::transient::Backoff;
@@ -248,16 +248,15 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
     let mut destination = None;
     let (kind, result) = match target {
         Ok((ev, Target::TemplateWebhook(hook))) => {
-            let r = webhook::send(
-                &state.http,
-                &state.settings.delivery.allowed_networks,
-                &hook.url,
-                &[hook.secret.as_str()],
-                &ev.id,
-                &hook.headers,
-                ev.payload,
-            )
-            .await;
+            let request = webhook::Request {
+                url: &hook.url,
+                secrets: &[hook.secret.as_str()],
+                scheme: hook.auth.signature,
+                headers: &hook.headers,
+                basic_auth: hook.auth.basic_auth.as_ref(),
+            };
+            let allowed = &state.settings.delivery.allowed_networks;
+            let r = webhook::send(&state.http, allowed, request, &ev.id, ev.payload).await;
             ("template_webhook", r)
         }
         Ok((ev, Target::Destination(boxed))) => {
@@ -267,7 +266,7 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
                 event_type: &ev.event_type,
                 created_at: ev.created_at,
                 file_id: ev.file_id.as_deref(),
-                body: dispatch::destination_body(&ev.payload),
+                stored_body: &ev.payload,
             };
             let r = dispatch::send(state, &config, out).await;
             destination = Some(dest);
@@ -341,12 +340,7 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
         } else {
             failing_since
                 .filter(|since| db::now_ms() - since >= disable_after)
-                .map(|since| {
-                    format!(
-                        "every attempt failed since {}",
-                        crate::templates::service::rfc3339(since)
-                    )
-                })
+                .map(|since| format!("every attempt failed since {}", crate::db::rfc3339(since)))
         };
         if let Some(reason) = reason {
             tracing::warn!(destination_id = %dest.id, %reason, "destination disabled");

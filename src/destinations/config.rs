@@ -1,14 +1,13 @@
-//! What each destination type needs, validated from client JSON, sealed at
-//! rest and masked when shown.
+//! What each destination type needs, as stored: sealed at rest and masked
+//! when shown.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use crate::crypto::SecretBox;
-use crate::error::{AppError, AppResult};
-use crate::templates::service::{parse_headers, MASK};
+use crate::outbound::{BasicAuth, SignatureScheme, MASK};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -39,6 +38,10 @@ pub struct WebhookConfig {
     /// PEM certificates trusted for this receiver besides the public roots.
     #[serde(default)]
     pub ca_cert: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub basic_auth: Option<BasicAuth>,
+    #[serde(default)]
+    pub signature: SignatureScheme,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -94,146 +97,6 @@ impl Config {
         }
     }
 
-    /// Validates a client's `type` and `config`. Masked values keep what `stored` holds.
-    pub fn parse(kind: &str, raw: &Value, stored: Option<&Config>) -> AppResult<Config> {
-        let obj = raw
-            .as_object()
-            .ok_or_else(|| bad("config: an object is required"))?;
-        match kind {
-            "webhook" => {
-                let old = match stored {
-                    Some(Config::Webhook(w)) => Some(w),
-                    _ => None,
-                };
-                let mut headers = parse_headers("config.headers", obj.get("headers"))?;
-                for (k, v) in headers.iter_mut() {
-                    if v == MASK {
-                        *v = old.and_then(|o| o.headers.get(k)).cloned().ok_or_else(|| {
-                            bad(&format!(
-                                "config.headers.{k}: a masked value can only keep an existing header"
-                            ))
-                        })?;
-                    }
-                }
-                let secret = match opt_str(obj, "secret")? {
-                    Some(s) if s == MASK => old.map(|o| o.secret.clone()),
-                    Some(s) if crate::crypto::is_webhook_secret(&s) => Some(s),
-                    Some(_) => {
-                        return Err(bad(
-                            "config.secret: must be a Standard Webhooks secret (whsec_ + base64 of at least 24 bytes)",
-                        ))
-                    }
-                    None => old.map(|o| o.secret.clone()),
-                }
-                .unwrap_or_else(crate::crypto::new_webhook_secret);
-                let cfg = WebhookConfig {
-                    url: req_str(obj, "url")?,
-                    headers,
-                    secret,
-                    previous_secret: old.and_then(|o| o.previous_secret.clone()),
-                    previous_secret_expires_at: old.and_then(|o| o.previous_secret_expires_at),
-                    client_cert: opt_str(obj, "client_cert")?,
-                    client_key: keep(
-                        opt_str(obj, "client_key")?,
-                        old.and_then(|o| o.client_key.as_ref()),
-                    ),
-                    client_key_password: keep(
-                        opt_str(obj, "client_key_password")?,
-                        old.and_then(|o| o.client_key_password.as_ref()),
-                    ),
-                    ca_cert: opt_str(obj, "ca_cert")?,
-                };
-                if cfg.client_cert.is_some() != cfg.client_key.is_some() {
-                    return Err(bad(
-                        "config: client_cert and client_key go together (PEM certificate and its key)",
-                    ));
-                }
-                Ok(Config::Webhook(cfg))
-            }
-            "sqs" => {
-                let old = match stored {
-                    Some(Config::Sqs(s)) => Some(&s.secret_access_key),
-                    _ => None,
-                };
-                let cfg = SqsConfig {
-                    queue_url: req_str(obj, "queue_url")?,
-                    region: req_str(obj, "region")?,
-                    access_key_id: req_str(obj, "access_key_id")?,
-                    secret_access_key: keep(opt_str(obj, "secret_access_key")?, old)
-                        .ok_or_else(|| bad("config.secret_access_key: a string is required"))?,
-                    message_group_id: opt_str(obj, "message_group_id")?,
-                    endpoint_url: opt_str(obj, "endpoint_url")?,
-                };
-                reqwest::Url::parse(&cfg.queue_url)
-                    .map_err(|e| bad(&format!("config.queue_url: not a URL: {e}")))?;
-                if cfg.is_fifo() && cfg.message_group_id.is_none() {
-                    return Err(bad(
-                        "config.message_group_id: required for a FIFO queue (a name ending .fifo)",
-                    ));
-                }
-                if let Some(g) = &cfg.message_group_id {
-                    if g.is_empty() || g.len() > 128 {
-                        return Err(bad("config.message_group_id: 1 to 128 characters"));
-                    }
-                }
-                Ok(Config::Sqs(cfg))
-            }
-            "s3" => {
-                let old = match stored {
-                    Some(Config::S3(s)) => Some(&s.secret_access_key),
-                    _ => None,
-                };
-                let receive_files = match obj.get("receive_files") {
-                    None | Some(Value::Null) => vec!["document".to_string(), "data".to_string()],
-                    Some(Value::Array(items)) if !items.is_empty() => {
-                        let mut out = Vec::new();
-                        for i in items {
-                            match i.as_str() {
-                                Some(s @ ("document" | "data")) => out.push(s.to_string()),
-                                _ => {
-                                    return Err(bad(&format!(
-                                        "config.receive_files: {i} is not \"document\" or \"data\""
-                                    )))
-                                }
-                            }
-                        }
-                        out
-                    }
-                    Some(_) => return Err(bad(
-                        "config.receive_files: a non-empty list of \"document\" and/or \"data\"",
-                    )),
-                };
-                let data_format = opt_str(obj, "data_format")?.unwrap_or_else(|| "json".into());
-                if data_format != "json" && data_format != "xml" {
-                    return Err(bad("config.data_format: \"json\" or \"xml\""));
-                }
-                let bucket = req_str(obj, "bucket")?;
-                let valid_bucket = (3..=63).contains(&bucket.len())
-                    && bucket.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
-                    });
-                if !valid_bucket {
-                    return Err(bad(
-                        "config.bucket: 3 to 63 lowercase letters, digits, dots and hyphens",
-                    ));
-                }
-                Ok(Config::S3(S3Config {
-                    bucket,
-                    region: req_str(obj, "region")?,
-                    access_key_id: req_str(obj, "access_key_id")?,
-                    secret_access_key: keep(opt_str(obj, "secret_access_key")?, old)
-                        .ok_or_else(|| bad("config.secret_access_key: a string is required"))?,
-                    endpoint_url: opt_str(obj, "endpoint_url")?,
-                    receive_files,
-                    data_format,
-                }))
-            }
-            other => Err(bad(&format!(
-                "type: {other:?} is not \"webhook\", \"sqs\" or \"s3\""
-            ))),
-        }
-    }
-
     /// The URLs this destination connects to, for the SSRF guard.
     pub fn urls(&self) -> Vec<(&'static str, &str)> {
         match self {
@@ -260,6 +123,7 @@ impl Config {
                 v.extend(w.previous_secret.as_mut());
                 v.extend(w.client_key.as_mut());
                 v.extend(w.client_key_password.as_mut());
+                v.extend(w.basic_auth.as_mut().map(|b| &mut b.password));
                 v
             }
             Self::Sqs(s) => vec![&mut s.secret_access_key],
@@ -316,34 +180,18 @@ impl Config {
     }
 }
 
-fn bad(m: &str) -> AppError {
-    AppError::Unprocessable(m.to_string())
-}
-
-fn req_str(obj: &Map<String, Value>, key: &str) -> AppResult<String> {
-    opt_str(obj, key)?.ok_or_else(|| bad(&format!("config.{key}: a string is required")))
-}
-
-fn opt_str(obj: &Map<String, Value>, key: &str) -> AppResult<Option<String>> {
-    match obj.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(_) => Err(bad(&format!("config.{key}: must be a string"))),
-    }
-}
-
-/// A new secret value, or the stored one when the client sent the mask back.
-fn keep(new: Option<String>, old: Option<&String>) -> Option<String> {
-    match new {
-        Some(v) if v == MASK => old.cloned(),
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::destinations::input::DestinationKind::{self, Sqs, Webhook, S3};
+
+    fn parse(
+        kind: DestinationKind,
+        raw: &Value,
+        stored: Option<&Config>,
+    ) -> crate::error::AppResult<Config> {
+        Config::from_input(kind, raw, stored)
+    }
 
     fn boxed() -> SecretBox {
         SecretBox::from_base64(&base64::Engine::encode(
@@ -355,32 +203,37 @@ mod tests {
 
     #[test]
     fn secrets_are_sealed_and_masked_and_masks_keep_them() {
-        let raw = json!({"url": "https://example.com/h", "headers": {"Authorization": "Bearer t"}});
-        let c = Config::parse("webhook", &raw, None).unwrap();
+        let raw = json!({"url": "https://example.com/h", "headers": {"X-Token": "Bearer t"}, "basic_auth": {"username": "u", "password": "pw-secret"}});
+        let c = parse(Webhook, &raw, None).unwrap();
         let b = boxed();
         let stored = c.seal(&b);
-        assert!(!stored.contains("Bearer t"));
+        assert!(!stored.contains("Bearer t") && !stored.contains("pw-secret"));
         let Config::Webhook(w) = &c else { panic!() };
         assert!(!stored.contains(&w.secret));
         let opened = Config::open(&stored, &b).unwrap();
         let shown = opened.masked(false);
-        assert_eq!(shown["headers"]["Authorization"], MASK);
+        assert_eq!(shown["headers"]["X-Token"], MASK);
         assert_eq!(shown["secret"], MASK);
-        let again = Config::parse("webhook", &shown, Some(&opened)).unwrap();
+        assert_eq!(
+            shown["basic_auth"],
+            json!({"username": "u", "password": MASK})
+        );
+        let again = parse(Webhook, &shown, Some(&opened)).unwrap();
         let Config::Webhook(w2) = again else { panic!() };
-        assert_eq!(w2.headers["Authorization"], "Bearer t");
+        assert_eq!(w2.headers["X-Token"], "Bearer t");
+        assert_eq!(w2.basic_auth.unwrap().password, "pw-secret");
         assert_eq!(w2.secret, w.secret);
     }
 
     #[test]
     fn fifo_queues_need_a_group_and_s3_options_are_checked() {
         let sqs = json!({"queue_url": "http://127.0.0.1:1/1/q.fifo", "region": "us-east-1", "access_key_id": "k", "secret_access_key": "s"});
-        assert!(Config::parse("sqs", &sqs, None).is_err());
+        assert!(parse(Sqs, &sqs, None).is_err());
         let s3 = json!({"bucket": "Bad_Bucket", "region": "r", "access_key_id": "k", "secret_access_key": "s"});
-        assert!(Config::parse("s3", &s3, None).is_err());
+        assert!(parse(S3, &s3, None).is_err());
         let s3 = json!({"bucket": "ok-bucket", "region": "r", "access_key_id": "k", "secret_access_key": "s", "data_format": "yaml"});
-        assert!(Config::parse("s3", &s3, None).is_err());
-        assert!(Config::parse("ftp", &s3, None).is_err());
+        assert!(parse(S3, &s3, None).is_err());
+        assert!(parse(S3, &json!([]), None).is_err());
     }
 
     #[test]

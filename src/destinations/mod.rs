@@ -3,20 +3,54 @@
 //! filters.
 
 pub mod config;
+pub mod input;
 pub mod service;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::db::entities::destinations;
-use crate::delivery::events::EventType;
+use crate::outbound::{EventFilter, EventType};
 pub use config::Config;
 
+/// Most template ids one destination may list (each is looked up when it is saved).
+pub const MAX_TEMPLATE_IDS: usize = 1000;
+
 /// Which templates' events a destination takes.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Value")]
 pub enum TemplateFilter {
     /// Every template, including those created later.
     All,
     Only(Vec<String>),
+}
+
+impl TryFrom<Value> for TemplateFilter {
+    type Error = String;
+
+    /// As clients send it: `"all"` or a non-empty list of ids. An empty list is
+    /// refused (as Xtracta does) rather than read as "no template".
+    fn try_from(v: Value) -> Result<Self, String> {
+        match v {
+            Value::String(s) if s == "all" => Ok(Self::All),
+            Value::Array(ids) if ids.is_empty() => {
+                Err("choose at least one template or all".into())
+            }
+            Value::Array(ids) if ids.len() > MAX_TEMPLATE_IDS => Err(format!(
+                "{} ids, more than the limit of {MAX_TEMPLATE_IDS}; use \"all\"",
+                ids.len()
+            )),
+            Value::Array(ids) => ids
+                .into_iter()
+                .map(|id| match id {
+                    Value::String(s) => Ok(s),
+                    other => Err(format!("template ids are strings, not {other}")),
+                })
+                .collect::<Result<_, _>>()
+                .map(Self::Only),
+            _ => Err("\"all\" or a list of template ids".into()),
+        }
+    }
 }
 
 impl TemplateFilter {
@@ -51,7 +85,6 @@ pub fn wants(d: &destinations::Model, event: EventType, template_id: &str) -> bo
     if event == EventType::DestinationTest || d.deleted_at.is_some() {
         return false;
     }
-    let events: Vec<String> = serde_json::from_str(&d.events).unwrap_or_default();
-    events.iter().any(|e| e == "*" || e == event.as_str())
+    serde_json::from_str::<EventFilter>(&d.events).is_ok_and(|f| f.wants(event))
         && TemplateFilter::from_stored(&d.templates).matches(template_id)
 }

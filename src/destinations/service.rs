@@ -1,23 +1,46 @@
 //! Destination CRUD and secret rotation.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
+use super::input::{DestinationInput, DestinationKind, TemplateFilterDoc};
 use super::{Config, TemplateFilter};
-use crate::db::{self, entities::destinations};
-use crate::delivery::ssrf;
+use crate::db::{self, entities::destinations, rfc3339};
 use crate::error::{AppError, AppResult};
+use crate::outbound::events::EventFilterDoc;
+use crate::outbound::{ssrf, EventFilter};
 use crate::state::AppState;
-use crate::templates::service::{parse_events, rfc3339};
 
 struct Input {
     config: Config,
-    events: Vec<String>,
+    events: EventFilter,
     templates: TemplateFilter,
     enabled: Option<bool>,
 }
 
-/// Most template ids one destination may list (each is looked up when it is saved).
-const MAX_TEMPLATE_IDS: usize = 1000;
+/// A destination as clients see it: secrets and header values masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DestinationView {
+    #[schema(example = "dst_0193c2b8a1f37c2e9d4b5a6f7e8d9c0b")]
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: DestinationKind,
+    /// The type's settings; the webhook `secret` is shown when created or rotated, masked otherwise.
+    #[schema(value_type = Object)]
+    pub config: Value,
+    #[schema(value_type = EventFilterDoc)]
+    pub events: Value,
+    #[schema(value_type = TemplateFilterDoc)]
+    pub templates: Value,
+    pub enabled: bool,
+    /// Why deliveries are paused, when they are.
+    pub disabled_reason: Option<String>,
+    /// Since when deliveries have been failing (RFC 3339), while they are.
+    pub failing_since: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
 
 fn bad(m: String) -> AppError {
     AppError::Unprocessable(m)
@@ -27,83 +50,60 @@ impl AppState {
     async fn parse_destination(
         &self,
         account_id: &str,
-        body: &Value,
+        body: DestinationInput,
         stored: Option<&Config>,
+        events_required: bool,
     ) -> AppResult<Input> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| bad("the body must be a JSON object".into()))?;
-        let kind = match (obj.get("type").and_then(Value::as_str), stored) {
+        let stored_kind = stored.map(|c| c.kind());
+        let kind = match (body.kind, stored_kind) {
+            (Some(k), Some(s)) if k.as_str() != s => {
+                return Err(bad(format!(
+                    "type: a {s} destination cannot become {}; create a new one",
+                    k.as_str()
+                )))
+            }
             (Some(k), _) => k,
-            (None, Some(c)) => c.kind(),
+            (None, Some(s)) => [
+                DestinationKind::Webhook,
+                DestinationKind::Sqs,
+                DestinationKind::S3,
+            ]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .expect("stored kinds are known"),
             (None, None) => {
                 return Err(bad(
                     "type: \"webhook\", \"sqs\" or \"s3\" is required".into()
                 ))
             }
         };
-        if let Some(c) = stored {
-            if c.kind() != kind {
-                return Err(bad(format!(
-                    "type: a {} destination cannot become {kind}; create a new one",
-                    c.kind()
-                )));
-            }
-        }
-        let config = Config::parse(kind, obj.get("config").unwrap_or(&Value::Null), stored)?;
+        let config = Config::from_input(kind, &body.config, stored)?;
         self.check_destination_urls(&config).await?;
-        if let Config::Webhook(w) = &config {
-            // Certificates, keys and the key password are checked now rather than at the first delivery.
-            crate::delivery::webhook::client_for(
-                w,
-                self.settings.delivery.timeout,
-                Default::default(),
-            )
-            .map_err(|e| bad(format!("config: {e}")))?;
-        }
-        let events = parse_events("events", obj.get("events"), &[])?;
-        if events.is_empty() {
-            return Err(bad(
-                "events: a list of event types or [\"*\"] is required".into()
-            ));
-        }
-        let templates = match obj.get("templates") {
-            None | Some(Value::Null) => TemplateFilter::All,
-            Some(Value::String(s)) if s == "all" => TemplateFilter::All,
-            Some(Value::Array(ids)) => {
-                if ids.len() > MAX_TEMPLATE_IDS {
-                    return Err(bad(format!(
-                        "templates: {} ids, more than the limit of {MAX_TEMPLATE_IDS}; use \"all\"",
-                        ids.len()
-                    )));
-                }
-                let mut out = Vec::new();
-                for id in ids {
-                    let id = id
-                        .as_str()
-                        .ok_or_else(|| bad("templates: ids must be strings".into()))?;
-                    if db::templates::get(&self.db, account_id, id)
-                        .await?
-                        .is_none()
-                    {
-                        return Err(bad(format!("templates: template {id} not found")));
-                    }
-                    out.push(id.to_string());
-                }
-                TemplateFilter::Only(out)
+        let events = match body.events {
+            Some(e) => e,
+            None if !events_required => EventFilter::of(&[]),
+            None => {
+                return Err(bad(
+                    "events: a list of event types, [\"*\"] or a preset is required".into(),
+                ))
             }
-            Some(_) => return Err(bad("templates: \"all\" or a list of template ids".into())),
         };
-        let enabled = match obj.get("enabled") {
-            None | Some(Value::Null) => None,
-            Some(Value::Bool(b)) => Some(*b),
-            Some(_) => return Err(bad("enabled: must be true or false".into())),
-        };
+        let templates = body.templates.unwrap_or(TemplateFilter::All);
+        if let TemplateFilter::Only(ids) = &templates {
+            for id in ids {
+                if db::templates::get(&self.db, account_id, id)
+                    .await?
+                    .is_none()
+                {
+                    return Err(bad(format!("templates: template {id} not found")));
+                }
+            }
+        }
         Ok(Input {
             config,
             events,
             templates,
-            enabled,
+            enabled: body.enabled,
         })
     }
 
@@ -127,20 +127,29 @@ impl AppState {
         Config::open(&d.config, &self.secrets)
     }
 
-    fn destination_view(&self, d: &destinations::Model, reveal_secret: bool) -> AppResult<Value> {
+    fn destination_view(
+        &self,
+        d: &destinations::Model,
+        reveal_secret: bool,
+    ) -> AppResult<DestinationView> {
         let config = self.open_destination(d)?;
-        Ok(json!({
-            "id": d.id,
-            "type": d.kind,
-            "config": config.masked(reveal_secret),
-            "events": serde_json::from_str::<Value>(&d.events).unwrap_or_default(),
-            "templates": TemplateFilter::from_stored(&d.templates).to_json(),
-            "enabled": d.enabled != 0,
-            "disabled_reason": d.disabled_reason,
-            "failing_since": d.failing_since.map(rfc3339),
-            "created_at": rfc3339(d.created_at),
-            "updated_at": rfc3339(d.updated_at),
-        }))
+        let kind = match &config {
+            Config::Webhook(_) => DestinationKind::Webhook,
+            Config::Sqs(_) => DestinationKind::Sqs,
+            Config::S3(_) => DestinationKind::S3,
+        };
+        Ok(DestinationView {
+            id: d.id.clone(),
+            kind,
+            config: config.masked(reveal_secret),
+            events: serde_json::from_str::<Value>(&d.events).unwrap_or_default(),
+            templates: TemplateFilter::from_stored(&d.templates).to_json(),
+            enabled: d.enabled != 0,
+            disabled_reason: d.disabled_reason.clone(),
+            failing_since: d.failing_since.map(rfc3339),
+            created_at: rfc3339(d.created_at),
+            updated_at: rfc3339(d.updated_at),
+        })
     }
 
     async fn owned_destination(
@@ -168,13 +177,20 @@ impl AppState {
     pub async fn parse_unsaved_destination(
         &self,
         account_id: &str,
-        body: &Value,
+        body: DestinationInput,
     ) -> AppResult<Config> {
-        Ok(self.parse_destination(account_id, body, None).await?.config)
+        Ok(self
+            .parse_destination(account_id, body, None, false)
+            .await?
+            .config)
     }
 
-    pub async fn create_destination(&self, account_id: &str, body: &Value) -> AppResult<Value> {
-        let input = self.parse_destination(account_id, body, None).await?;
+    pub async fn create_destination(
+        &self,
+        account_id: &str,
+        body: DestinationInput,
+    ) -> AppResult<DestinationView> {
+        let input = self.parse_destination(account_id, body, None, true).await?;
         let now = db::now_ms();
         let d = destinations::Model {
             id: format!("dst_{}", uuid::Uuid::now_v7().simple()),
@@ -194,7 +210,7 @@ impl AppState {
         self.destination_view(&d, true)
     }
 
-    pub async fn list_destinations(&self, account_id: &str) -> AppResult<Vec<Value>> {
+    pub async fn list_destinations(&self, account_id: &str) -> AppResult<Vec<DestinationView>> {
         db::destinations::list(&self.db, account_id)
             .await?
             .iter()
@@ -202,7 +218,7 @@ impl AppState {
             .collect()
     }
 
-    pub async fn get_destination(&self, account_id: &str, id: &str) -> AppResult<Value> {
+    pub async fn get_destination(&self, account_id: &str, id: &str) -> AppResult<DestinationView> {
         let d = self.owned_destination(account_id, id).await?;
         self.destination_view(&d, false)
     }
@@ -212,12 +228,12 @@ impl AppState {
         &self,
         account_id: &str,
         id: &str,
-        body: &Value,
-    ) -> AppResult<Value> {
+        body: DestinationInput,
+    ) -> AppResult<DestinationView> {
         let mut d = self.owned_destination(account_id, id).await?;
         let stored = self.open_destination(&d)?;
         let input = self
-            .parse_destination(account_id, body, Some(&stored))
+            .parse_destination(account_id, body, Some(&stored), true)
             .await?;
         d.config = input.config.seal(&self.secrets);
         d.events = serde_json::to_string(&input.events).map_err(anyhow::Error::from)?;
@@ -243,7 +259,11 @@ impl AppState {
     }
 
     /// A new webhook secret; the old one keeps signing (second signature) for the grace period.
-    pub async fn rotate_destination_secret(&self, account_id: &str, id: &str) -> AppResult<Value> {
+    pub async fn rotate_destination_secret(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> AppResult<DestinationView> {
         let mut d = self.owned_destination(account_id, id).await?;
         let Config::Webhook(mut w) = self.open_destination(&d)? else {
             return Err(AppError::Conflict(format!(
@@ -251,10 +271,11 @@ impl AppState {
             )));
         };
         let grace = self.settings.delivery.secret_rotation_grace;
-        w.previous_secret = Some(std::mem::replace(
-            &mut w.secret,
-            crate::crypto::new_webhook_secret(),
-        ));
+        let (fresh, _) = w
+            .signature
+            .choose_secret(None, None)
+            .map_err(AppError::Unprocessable)?;
+        w.previous_secret = Some(std::mem::replace(&mut w.secret, fresh));
         w.previous_secret_expires_at = Some(db::now_ms() + grace.as_millis() as i64);
         d.config = Config::Webhook(w).seal(&self.secrets);
         let d = db::destinations::update(&self.db, d).await?;

@@ -6,9 +6,10 @@ use serde_json::{json, Map, Value};
 
 use super::JobStatus;
 use crate::db::{self, entities::files};
-use crate::delivery::{self, events::EventType, NewEvent};
+use crate::delivery::{self, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::extraction::values;
+use crate::outbound::EventType;
 use crate::state::AppState;
 use crate::templates::fields::{compile, FieldType};
 use crate::templates::service::LoadedTemplate;
@@ -89,13 +90,11 @@ impl AppState {
         account_id: &str,
         job_id: &str,
         file_id: &str,
-        body: &Value,
+        edits: Map<String, Value>,
     ) -> AppResult<Value> {
-        let edits = body
-            .get("result")
-            .and_then(Value::as_object)
-            .filter(|m| !m.is_empty())
-            .ok_or_else(|| bad("result: an object of field values is required".into()))?;
+        if edits.is_empty() {
+            return Err(bad("result: an object of field values is required".into()));
+        }
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
         let template = self.load_template(&job.template_id).await?;
         let mut result: Map<String, Value> = file
@@ -104,7 +103,7 @@ impl AppState {
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default();
         let mut changes = Map::new();
-        for (name, v) in edits {
+        for (name, v) in &edits {
             let new = typed_value(&template, name, v)?;
             let old = result
                 .insert(name.clone(), new.clone())

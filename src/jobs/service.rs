@@ -5,13 +5,15 @@ use serde_json::{json, Map, Value};
 
 use super::status::JobStatus;
 use super::unzip::Skipped;
+use crate::db::rfc3339;
 use crate::db::{
     self,
     entities::{files, jobs},
 };
-use crate::delivery::{self, events::EventType, NewEvent};
+use crate::delivery::{self, NewEvent};
 use crate::error::{AppError, AppResult};
 use crate::extraction::DocKind;
+use crate::outbound::EventType;
 use crate::state::AppState;
 use crate::storage::keys;
 use sea_orm::TransactionTrait;
@@ -36,7 +38,8 @@ pub struct Accepted {
 }
 
 /// The shape results take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
 pub enum ResultFormat {
     Json,
     Csv,
@@ -66,12 +69,6 @@ fn request_hash(u: &Upload) -> String {
     h.push_str(u.file_name.as_deref().unwrap_or(""));
     h.push_str(&Value::Object(u.static_values.clone()).to_string());
     crate::crypto::sha256_hex(h.as_bytes())
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn accepted(job: &jobs::Model) -> Accepted {

@@ -3,48 +3,99 @@
 
 use regex::Regex;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use utoipa::ToSchema;
 
-/// A field as stored and returned: the client's definition, normalised.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+use crate::json_input::optional_object;
+
+/// A field as stored and returned: the client's definition, normalised. It
+/// has exactly one locator: `regex`, `anchor` (with `direction`) or `zone`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "total", "type": "number", "anchor": "Total due", "direction": "below", "required": true}))]
 pub struct FieldDef {
+    /// Unique within the template, 1 to 200 characters.
     pub name: String,
     #[serde(rename = "type")]
+    #[schema(value_type = FieldTypeName)]
     pub ty: String,
+    /// Searched in the document's text, one line per physical line; the first capture group is the value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub regex: Option<String>,
+    /// A label; the value is right of it or below it. At most 200 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anchor: Option<String>,
+    /// For an anchor: `right` (the default) or `below`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<DirectionName>)]
     pub direction: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "optional_object"
+    )]
     pub zone: Option<ZoneDef>,
+    /// Only look on this page (1-based).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 4294967295u64)]
     pub page: Option<u32>,
+    /// A required field that is missing makes the result `needs_review`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
+    /// chrono formats tried in order, for type `date`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_formats: Option<Vec<String>>,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq)]
+/// A field's value type.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldTypeName {
+    String,
+    Number,
+    Integer,
+    Date,
+    Boolean,
+}
+
+/// Where an anchored value sits relative to its label.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectionName {
+    Right,
+    Below,
+}
+
+/// A rectangle of a page, in fractions of its width and height from the top-left corner.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ZoneDef {
+    #[schema(minimum = 1, maximum = 4294967295u64)]
     pub page: u32,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub x: f64,
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub y: f64,
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub width: f64,
+    #[schema(exclusive_minimum = 0.0, maximum = 1.0)]
     pub height: f64,
 }
 
 /// Template-wide options.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Options {
+    /// `.` or `,`.
     #[serde(default = "default_decimal")]
+    #[schema(example = ".")]
     pub decimal_separator: String,
+    /// Tesseract language codes, such as `eng` or `deu+eng`.
     #[serde(default = "default_language")]
+    #[schema(example = "eng")]
     pub language: String,
     /// Required values read with a lower confidence (0 to 1) need review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub min_confidence: Option<f64>,
 }
 
@@ -119,51 +170,47 @@ fn invalid(msg: impl Into<String>) -> InvalidTemplate {
     InvalidTemplate(msg.into())
 }
 
-/// Parses the client's `fields` array, naming the field and the problem on failure.
-pub fn parse_fields(raw: &Value) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidTemplate> {
-    let items = raw
-        .as_array()
-        .ok_or_else(|| invalid("fields: must be an array of field definitions"))?;
-    if items.is_empty() {
+/// Checks the client's field definitions, naming the field and the problem on failure.
+pub fn check_fields(defs: Vec<FieldDef>) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidTemplate> {
+    if defs.is_empty() {
         return Err(invalid("fields: at least one field is required"));
     }
-    if items.len() > MAX_FIELDS {
+    if defs.len() > MAX_FIELDS {
         return Err(invalid(format!(
             "fields: {} fields, more than the limit of {MAX_FIELDS}",
-            items.len()
+            defs.len()
         )));
     }
-    let mut defs = Vec::with_capacity(items.len());
-    let mut fields: Vec<Field> = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let label = item
-            .get("name")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("fields[{i}]"), |n| format!("field {n:?}"));
-        // serde would also take a JSON array in place of an object, by position.
-        if !item.is_object() {
-            return Err(invalid(format!("{label}: must be an object")));
-        }
-        if item
-            .get("zone")
-            .is_some_and(|z| !z.is_object() && !z.is_null())
-        {
-            return Err(invalid(format!(
-                "{label}: zone must be an object with page, x, y, width and height"
-            )));
-        }
-        let def: FieldDef =
-            serde_json::from_value(item.clone()).map_err(|e| invalid(format!("{label}: {e}")))?;
-        let field = compile(&def).map_err(|e| invalid(format!("{label}: {e}")))?;
+    let mut fields: Vec<Field> = Vec::with_capacity(defs.len());
+    for def in &defs {
+        let label = format!("field {:?}", def.name);
+        let field = compile(def).map_err(|e| invalid(format!("{label}: {e}")))?;
         if fields.iter().any(|f| f.name == field.name) {
             return Err(invalid(format!(
                 "{label}: the name is used by another field"
             )));
         }
-        defs.push(def);
         fields.push(field);
     }
     Ok((defs, fields))
+}
+
+/// The `fields` of a template as JSON (template files of the `extract` command, tests).
+pub fn parse_fields(
+    raw: &serde_json::Value,
+) -> Result<(Vec<FieldDef>, Vec<Field>), InvalidTemplate> {
+    let defs: Vec<FieldDef> =
+        crate::json_input::objects(raw).map_err(|e| invalid(format!("fields: {e}")))?;
+    check_fields(defs)
+}
+
+/// The `options` of a template as JSON, absent or `null` for the defaults.
+pub fn parse_options(raw: Option<&serde_json::Value>) -> Result<Options, InvalidTemplate> {
+    let opts = match raw {
+        None => None,
+        Some(v) => optional_object(v).map_err(|e| invalid(format!("options: {e}")))?,
+    };
+    check_options(opts)
 }
 
 /// Compiles one stored definition.
@@ -307,15 +354,9 @@ fn check_zone(z: &ZoneDef) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses `options`, rejecting values the rules cannot use.
-pub fn parse_options(raw: Option<&Value>) -> Result<Options, InvalidTemplate> {
-    let opts: Options = match raw {
-        None | Some(Value::Null) => Options::default(),
-        Some(v @ Value::Object(_)) => {
-            serde_json::from_value(v.clone()).map_err(|e| invalid(format!("options: {e}")))?
-        }
-        Some(_) => return Err(invalid("options: must be an object")),
-    };
+/// Checks `options`, rejecting values the rules cannot use.
+pub fn check_options(opts: Option<Options>) -> Result<Options, InvalidTemplate> {
+    let opts = opts.unwrap_or_default();
     if opts.decimal_separator != "." && opts.decimal_separator != "," {
         return Err(invalid(format!(
             "options.decimal_separator must be \".\" or \",\", not {:?}",
@@ -347,6 +388,8 @@ pub fn parse_options(raw: Option<&Value>) -> Result<Options, InvalidTemplate> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    use serde_json::Value;
 
     fn err(fields: Value) -> String {
         parse_fields(&fields).unwrap_err().0
@@ -412,7 +455,7 @@ mod tests {
                 "not a valid chrono format",
             ),
             (json!([]), "at least one field"),
-            (json!({"a": 1}), "must be an array"),
+            (json!({"a": 1}), "expected a list of objects"),
         ];
         for (fields, want) in cases {
             let got = err(fields.clone());

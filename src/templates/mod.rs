@@ -1,4 +1,5 @@
-//! Templates: the field format and its validation, and CRUD.
+//! Templates: the field format and its validation, the request clients send, and CRUD.
 
 pub mod fields;
+pub mod input;
 pub mod service;

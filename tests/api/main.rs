@@ -2,6 +2,7 @@
 //! pdfium and real HTTP receivers.
 
 mod cli;
+mod contract;
 mod delivery;
 mod destinations;
 mod helpers;

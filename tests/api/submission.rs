@@ -97,7 +97,7 @@ async fn every_submission_error_has_its_code_and_a_json_body() {
     let resp = app.results(&uuid::Uuid::new_v4().to_string(), "json").await;
     assert_eq!(error_of(resp).await.0, 404);
     let resp = app.results(&uuid::Uuid::new_v4().to_string(), "xml").await;
-    assert_eq!(error_of(resp).await.0, 400);
+    assert_eq!(error_of(resp).await.0, 422);
 }
 
 #[tokio::test]

@@ -15,6 +15,8 @@ pub struct Model {
     pub webhook_headers: Option<String>,
     pub webhook_secret: Option<String>,
     pub webhook_events: Option<String>,
+    /// Sealed JSON of the webhook's Basic credentials and signature scheme.
+    pub webhook_auth: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

@@ -9,9 +9,10 @@ use crate::db::{
     self,
     entities::{files, jobs},
 };
-use crate::delivery::{self, events::EventType, NewEvent};
+use crate::delivery::{self, NewEvent};
 use crate::extraction::{rules, DocKind};
 use crate::jobs::status::JobStatus;
+use crate::outbound::EventType;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::templates::service::LoadedTemplate;

@@ -7,12 +7,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::outcome::{fail_file, process_file, static_values};
 use crate::db::{self, entities::jobs};
-use crate::delivery::{self, events::EventType, NewEvent};
+use crate::delivery::{self, NewEvent};
 use crate::error::AppError;
 use crate::extraction::DocKind;
 use crate::jobs::service::new_file;
 use crate::jobs::status::JobStatus;
 use crate::jobs::unzip;
+use crate::outbound::EventType;
 use crate::state::AppState;
 use crate::storage::keys;
 use crate::templates::service::LoadedTemplate;

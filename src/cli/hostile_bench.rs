@@ -12,7 +12,7 @@ use base64::Engine;
 use image::{GrayImage, Luma, RgbImage};
 use serde_json::{json, Value};
 
-use crate::samples::{self, PageSpec};
+use docpush::samples::{self, PageSpec};
 
 /// Peak memory one input may cost the server.
 const BUDGET_MB: f64 = 500.0;
@@ -51,7 +51,7 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let key = std::fs::read_to_string(data.join(crate::startup::DEV_KEY_FILE))?
+        let key = std::fs::read_to_string(data.join(docpush::startup::DEV_KEY_FILE))?
             .trim()
             .to_string();
         Ok(Self {

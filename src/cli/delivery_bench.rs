@@ -14,9 +14,10 @@ use rand::Rng;
 use sea_orm::TransactionTrait;
 use serde_json::{json, Value};
 
-use crate::config::Settings;
-use crate::delivery::{self, events::EventType, NewEvent};
-use crate::startup::Application;
+use docpush::config::Settings;
+use docpush::delivery::{self, NewEvent};
+use docpush::outbound::EventType;
+use docpush::startup::Application;
 
 #[derive(Default)]
 struct Tally {
@@ -117,7 +118,7 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
     let per_destination = settings.delivery.per_destination;
     let app = Application::build(settings).await?;
     let state = app.state().clone();
-    let (account, _key) = crate::db::accounts::create(&state.db, "bench", 0).await?;
+    let (account, _key) = docpush::db::accounts::create(&state.db, "bench", 0).await?;
     let stop = tokio_util::sync::CancellationToken::new();
     let stopped = stop.clone();
     let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
@@ -128,7 +129,7 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
         state
             .create_destination(
                 &account.id,
-                &json!({"type": "webhook", "config": {"url": r.url}, "events": ["extraction.processed"]}),
+                serde_json::from_value(json!({"type": "webhook", "config": {"url": r.url}, "events": ["extraction.processed"]}))?,
             )
             .await
             .map_err(|e| anyhow::anyhow!("creating a destination: {e}"))?;
@@ -187,11 +188,11 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
     // Let settlements land before counting rows.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pending =
-        crate::db::deliveries::list(&state.db, &account.id, Some("pending"), None, None, 10)
+        docpush::db::deliveries::list(&state.db, &account.id, Some("pending"), None, None, 10)
             .await?
             .len();
     let failed =
-        crate::db::deliveries::list(&state.db, &account.id, Some("failed"), None, None, 10)
+        docpush::db::deliveries::list(&state.db, &account.id, Some("failed"), None, None, 10)
             .await?
             .len();
     stop.cancel();

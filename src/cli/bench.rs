@@ -11,9 +11,9 @@ use base64::Engine;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::config::Settings;
-use crate::samples::{invoice_template_fields, Invoice};
-use crate::startup::Application;
+use docpush::config::Settings;
+use docpush::samples::{invoice_template_fields, Invoice};
+use docpush::startup::Application;
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -53,10 +53,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.delivery {
-        return crate::delivery_bench::run(args.events, args.rate).await;
+        return super::delivery_bench::run(args.events, args.rate).await;
     }
     if args.hostile {
-        return crate::hostile_bench::run().await;
+        return super::hostile_bench::run().await;
     }
     if args.documents == 0 {
         bail!("--documents must be at least 1");
@@ -77,7 +77,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     let port = app.port();
     let (_, key) =
-        crate::db::accounts::create(&app.state().db, "bench", (args.documents as i64) * 2 + 10)
+        docpush::db::accounts::create(&app.state().db, "bench", (args.documents as i64) * 2 + 10)
             .await?;
     let stop = tokio_util::sync::CancellationToken::new();
     let stopped = stop.clone();
@@ -280,11 +280,11 @@ async fn scanned_pages(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let pdf = Invoice::numbered(i).pdf();
-        let pages = crate::extraction::pdf::PdfEngine::global()
+        let pages = docpush::extraction::pdf::PdfEngine::global()
             .render(pdf, 200, u64::MAX)
             .await?;
         let angle = if i % 2 == 0 { 0.8 } else { -0.6 };
-        out.push(crate::samples::png(&crate::samples::degrade(
+        out.push(docpush::samples::png(&docpush::samples::degrade(
             &pages[0], angle, 0.0005, i as u64,
         )));
     }
@@ -301,13 +301,13 @@ async fn twenty_page_scan(
     received: &AtomicUsize,
 ) -> anyhow::Result<(Duration, u64)> {
     let pdf = Invoice::numbered(1).pdf();
-    let pages = crate::extraction::pdf::PdfEngine::global()
+    let pages = docpush::extraction::pdf::PdfEngine::global()
         .render(pdf, 200, u64::MAX)
         .await?;
     let scans: Vec<image::GrayImage> = (0..20)
-        .map(|i| crate::samples::degrade(&pages[i % 2], 0.5, 0.0005, i as u64))
+        .map(|i| docpush::samples::degrade(&pages[i % 2], 0.5, 0.0005, i as u64))
         .collect();
-    let pdf = crate::samples::scanned_pdf(&scans);
+    let pdf = docpush::samples::scanned_pdf(&scans);
     drop(scans);
     let body = json!({
         "template_id": template_id,

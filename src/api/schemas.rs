@@ -1,0 +1,257 @@
+//! Shapes of answers that handlers build as JSON, described for the OpenAPI
+//! document. The contract test holds them to what the server really sends.
+
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// Every error: a stable code and a message for people.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"error": "validation_failed", "message": "fields[0].zone: missing field `x`"}))]
+pub struct ErrorBody {
+    /// `bad_request`, `unauthorized`, `not_found`, `conflict`, `gone`,
+    /// `payload_too_large`, `unsupported_media_type`, `validation_failed`,
+    /// `too_many_requests` or `internal_error`.
+    pub error: String,
+    pub message: String,
+}
+
+/// `POST /process-job` as JSON.
+#[derive(Serialize, ToSchema)]
+pub struct ProcessJobJson {
+    #[schema(pattern = "\\S")]
+    pub template_id: String,
+    /// The document as base64, or a `data:` URL.
+    #[schema(format = Byte, min_length = 1)]
+    pub actual_image: String,
+    /// Shown in results and job status; the type is detected from the content.
+    pub file_name: Option<String>,
+    /// Copied into every result and event.
+    #[schema(value_type = Option<Object>)]
+    pub static_values: Option<Value>,
+}
+
+/// `POST /process-job` as multipart.
+#[derive(Serialize, ToSchema)]
+pub struct ProcessJobForm {
+    #[schema(pattern = "\\S")]
+    pub template_id: String,
+    /// The document.
+    #[schema(value_type = String, format = Binary)]
+    pub actual_image: Vec<u8>,
+    pub file_name: Option<String>,
+    /// A JSON object as text.
+    pub static_values: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobAccepted {
+    pub job_id: String,
+    pub template_id: String,
+    #[schema(value_type = Object)]
+    pub static_values: Value,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JobFileStatus {
+    pub file_id: String,
+    pub file_name: String,
+    pub status: String,
+    pub pages: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// A ZIP entry that was not processed, and why.
+#[derive(Serialize, ToSchema)]
+pub struct SkippedEntry {
+    pub file_name: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Progress {
+    pub total: u64,
+    pub done: u64,
+    pub pages_total: u64,
+    pub pages_done: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Transition {
+    pub status: String,
+    pub at: String,
+}
+
+/// `GET /job-status`.
+#[derive(Serialize, ToSchema)]
+pub struct JobStatusView {
+    pub job_id: String,
+    pub template_id: String,
+    /// `NEW`, `UNZIPPING FILE`, `UNZIP FILE SUCCESS`, `UNZIP FILE FAILED`,
+    /// `PROCESSING IMAGE`, `PROCESS IMAGE SUCCESS`, `PROCESS IMAGE FAILED`, `SUCCESS` or `FAILED`.
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub files: Vec<JobFileStatus>,
+    pub skipped: Vec<SkippedEntry>,
+    pub progress: Progress,
+    pub history: Vec<Transition>,
+}
+
+/// One document's result.
+#[derive(Serialize, ToSchema)]
+pub struct FileResult {
+    pub file_id: String,
+    pub file_name: String,
+    pub status: String,
+    /// `ok`, `needs_review`, `edited` or `confirmed`; `null` when the document failed.
+    pub result_status: Option<String>,
+    pub pages: Option<i64>,
+    /// Values by field name, typed per the template; `null` for a value not found.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+    /// Reading confidence (0 to 1) by field name.
+    #[schema(value_type = Option<Object>)]
+    pub confidences: Option<Value>,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// `POST /v1/job-results` as JSON.
+#[derive(Serialize, ToSchema)]
+pub struct JobResults {
+    pub job_id: String,
+    pub template_id: String,
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub static_values: Value,
+    pub results: Vec<FileResult>,
+}
+
+/// What a review edit or confirmation stored and sent.
+#[derive(Serialize, ToSchema)]
+pub struct Reviewed {
+    pub job_id: String,
+    pub template_id: String,
+    pub file_id: String,
+    pub file_name: String,
+    pub pages: Option<i64>,
+    #[schema(value_type = Object)]
+    pub static_values: Value,
+    #[schema(value_type = Object)]
+    pub result: Value,
+    pub result_status: String,
+    pub warnings: Vec<String>,
+    /// For an edit: `{field: {"from", "to"}}`.
+    #[schema(value_type = Option<Object>)]
+    pub changes: Option<Value>,
+    pub event_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub job_id: String,
+    pub file_id: Option<String>,
+    pub template_id: String,
+    pub destination_id: Option<String>,
+    /// `template_webhook` or `destination`.
+    pub destination: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub succeeded_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Attempt {
+    pub attempted_at: String,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    /// The first 1 KiB of the answer.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Retried {
+    pub id: String,
+    pub status: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Recovered {
+    pub destination_id: String,
+    /// How many failed deliveries were queued again.
+    pub recovered: u64,
+}
+
+/// What Test Connection saw.
+#[derive(Serialize, ToSchema)]
+pub struct TestOutcome {
+    pub ok: bool,
+    /// Whether anything answered.
+    pub reachable: bool,
+    /// Whether TLS was negotiated; `null` for plain HTTP.
+    pub tls: Option<bool>,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    pub response_body: Option<String>,
+    pub event_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub name: String,
+    pub credits: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// The body of every event delivery (webhooks `POST` it; SQS and S3 receive it too).
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "extraction.processed", "event": "extraction.processed",
+    "event_id": "evt_0193c2b8a1f37c2e9d4b5a6f7e8d9c0b", "timestamp": "2026-11-30T10:00:00.000Z",
+    "job_id": "6f1c…", "template_id": "2b9e…", "static_values": {"batch": "B-7"},
+    "result": {"invoice_number": "INV-1", "total": 1250.0},
+    "data": {"job_id": "6f1c…", "template_id": "2b9e…", "file_id": "…", "file_name": "invoice.pdf", "pages": 2,
+             "static_values": {"batch": "B-7"}, "result": {"invoice_number": "INV-1", "total": 1250.0},
+             "result_status": "ok", "warnings": []}
+}))]
+pub struct EventEnvelope {
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The same as `type`, for receivers written for Extracta.ai.
+    pub event: String,
+    /// Stable across retries (also the `webhook-id` header): deduplicate with it.
+    pub event_id: String,
+    pub timestamp: String,
+    /// The event's details; for document events `job_id`, `template_id`,
+    /// `file_id`, `file_name`, `pages`, `static_values`, `result`,
+    /// `result_status`, `warnings`.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// Template webhooks (and `extracta-legacy` destinations) also carry these
+    /// top-level copies of `data` members.
+    pub job_id: Option<String>,
+    pub template_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub static_values: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<Value>,
+}

@@ -1,0 +1,156 @@
+//! A template as clients send it, and its validation into what is stored.
+
+use serde::de::IgnoredAny;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::fields::{self, FieldDef, Options};
+use crate::error::{AppError, AppResult};
+use crate::json_input::{objects, optional_object};
+use crate::outbound::events::EventFilterDoc;
+use crate::outbound::{ssrf, BasicAuth, CustomHeaders, EventFilter, EventType, SignatureScheme};
+use crate::state::AppState;
+
+/// The body of `POST /v1/templates` and `PUT /v1/templates/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Sample invoices",
+    "fields": [
+        {"name": "invoice_number", "type": "string", "regex": "Invoice\\s*(?:No|#)\\.?:?\\s*([A-Z0-9-]+)"},
+        {"name": "invoice_date", "type": "date", "anchor": "Date", "direction": "right", "date_formats": ["%d/%m/%Y"]},
+        {"name": "total", "type": "number", "anchor": "Total due", "direction": "below", "required": true},
+        {"name": "vendor", "type": "string", "zone": {"page": 1, "x": 0.0, "y": 0.03, "width": 0.5, "height": 0.05}}
+    ],
+    "webhook": {"url": "https://example.com/hooks/docpush", "headers": {"Authorization": "Bearer abc"}}
+}))]
+pub struct TemplateInput {
+    /// 1 to 200 characters.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub name: String,
+    /// 1 to 100 field definitions.
+    #[serde(deserialize_with = "objects")]
+    pub fields: Vec<FieldDef>,
+    #[serde(default, deserialize_with = "optional_object")]
+    pub options: Option<Options>,
+    /// Where results are pushed; `null` or absent for none.
+    #[serde(default, deserialize_with = "optional_object")]
+    pub webhook: Option<WebhookInput>,
+    /// Read-only members of a template as returned, accepted and ignored so
+    /// that a template read can be sent back with changes.
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub id: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub created_at: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub updated_at: Option<IgnoredAny>,
+}
+
+/// A template's webhook as clients send it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookInput {
+    /// An http(s) URL; loopback, private and metadata addresses are refused
+    /// unless the operator allows their network.
+    #[schema(example = "https://example.com/hooks/docpush")]
+    pub url: String,
+    /// Sent with every delivery; values are shown masked once saved, and a
+    /// masked value sent back keeps the stored one.
+    #[serde(default)]
+    pub headers: Option<CustomHeaders>,
+    /// Default: `["extraction.processed", "extraction.failed"]`.
+    #[serde(default)]
+    #[schema(value_type = Option<EventFilterDoc>)]
+    pub events: Option<EventFilter>,
+    /// A `whsec_` secret of your own (or an `E_AI_K_` key with the
+    /// `extracta-legacy` signature); left out, the stored one is kept or one is generated.
+    #[serde(default)]
+    pub secret: Option<String>,
+    /// Builds the `Authorization` header; the password is sealed and shown masked.
+    #[serde(default, deserialize_with = "optional_object")]
+    pub basic_auth: Option<BasicAuth>,
+    /// `standard` (the default) or `extracta-legacy`, which adds `x-webhook-signature`.
+    #[serde(default)]
+    pub signature: Option<SignatureScheme>,
+}
+
+/// A template that passed validation, as it will be stored.
+pub struct Input {
+    pub name: String,
+    pub defs: Vec<FieldDef>,
+    pub options: Options,
+    pub webhook: Option<ValidWebhook>,
+}
+
+pub struct ValidWebhook {
+    pub url: String,
+    pub headers: CustomHeaders,
+    pub events: EventFilter,
+    /// The client's secret, if it sent one (the mask counts as none).
+    pub secret: Option<String>,
+    pub basic_auth: Option<BasicAuth>,
+    pub signature: SignatureScheme,
+}
+
+fn unprocessable(m: impl Into<String>) -> AppError {
+    AppError::Unprocessable(m.into())
+}
+
+impl TemplateInput {
+    /// Checks what serde cannot: lengths, field rules, options, and the webhook URL against the SSRF guard.
+    pub async fn validate(self, state: &AppState) -> AppResult<Input> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(unprocessable("name: must be 1 to 200 characters"));
+        }
+        let (defs, _) = fields::check_fields(self.fields).map_err(|e| unprocessable(e.0))?;
+        let options = fields::check_options(self.options).map_err(|e| unprocessable(e.0))?;
+        let webhook = match self.webhook {
+            None => None,
+            Some(w) => Some(w.validate(state).await?),
+        };
+        Ok(Input {
+            name: name.to_string(),
+            defs,
+            options,
+            webhook,
+        })
+    }
+}
+
+impl WebhookInput {
+    async fn validate(self, state: &AppState) -> AppResult<ValidWebhook> {
+        let url = ssrf::check_url(&self.url, &state.settings.delivery.allowed_networks)
+            .await
+            .map_err(|e| unprocessable(format!("webhook.url: {e}")))?;
+        let headers = self.headers.unwrap_or_default();
+        if self.basic_auth.is_some() && headers.has("authorization") {
+            return Err(unprocessable(
+                "webhook.basic_auth: it sets the Authorization header; remove Authorization from headers",
+            ));
+        }
+        let signature = self.signature.unwrap_or_default();
+        if let Some(s) = self
+            .secret
+            .as_deref()
+            .filter(|s| *s != crate::outbound::MASK)
+        {
+            signature
+                .choose_secret(Some(s), None)
+                .map_err(|e| unprocessable(format!("webhook.secret: {e}")))?;
+        }
+        Ok(ValidWebhook {
+            url: url.to_string(),
+            headers,
+            events: self.events.unwrap_or_else(|| {
+                EventFilter::of(&[EventType::ExtractionProcessed, EventType::ExtractionFailed])
+            }),
+            secret: self.secret,
+            basic_auth: self.basic_auth,
+            signature,
+        })
+    }
+}
