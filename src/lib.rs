@@ -2,6 +2,8 @@
 //!
 //! The modules follow the pipeline: configuration and state, the HTTP API,
 //! jobs and their workers, extraction, delivery, then storage and the database.
+//! `outbound` (events, URL guard, headers, signing) sits below templates,
+//! destinations and delivery, which build on it and not on each other.
 
 pub mod config;
 pub mod crypto;
@@ -23,7 +25,3 @@ pub mod templates;
 
 pub mod db;
 pub mod storage;
-
-/// Sample documents for the quickstart, the benchmarks and the tests.
-#[doc(hidden)]
-pub mod samples;

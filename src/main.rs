@@ -183,7 +183,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Samples { dir } => {
-            for path in docpush::samples::write_quickstart(&dir)? {
+            for path in docpush_samples::write_quickstart(&dir)? {
                 println!("{}", path.display());
             }
             Ok(())

@@ -90,6 +90,19 @@ const UNVERSIONED: [&str; 3] = ["/v1/process-job", "/v1/job-status", "/v1/job-re
 pub fn document() -> Value {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document serialises");
     let paths = doc["paths"].as_object_mut().expect("paths");
+    // What the derive cannot express: the header's length and alphabet.
+    for p in paths["/v1/process-job"]["post"]["parameters"]
+        .as_array_mut()
+        .into_iter()
+        .flatten()
+    {
+        if p["name"] == "Idempotency-Key" {
+            p["schema"] =
+                json!({"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"});
+        }
+    }
+    paths["/v1/process-job"]["post"]["requestBody"]["content"]["multipart/form-data"]["encoding"] =
+        json!({"static_values": {"contentType": "application/json"}});
     for v1 in UNVERSIONED {
         let mut item = paths[v1].clone();
         for op in item

@@ -18,6 +18,7 @@ pub struct ErrorBody {
 
 /// `POST /process-job` as JSON.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProcessJobJson {
     #[schema(pattern = "\\S")]
     pub template_id: String,
@@ -33,6 +34,7 @@ pub struct ProcessJobJson {
 
 /// `POST /process-job` as multipart.
 #[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProcessJobForm {
     #[schema(pattern = "\\S")]
     pub template_id: String,
@@ -40,8 +42,9 @@ pub struct ProcessJobForm {
     #[schema(value_type = String, format = Binary)]
     pub actual_image: Vec<u8>,
     pub file_name: Option<String>,
-    /// A JSON object as text.
-    pub static_values: Option<String>,
+    /// A JSON object, sent as a part whose text is its JSON.
+    #[schema(value_type = Option<Object>)]
+    pub static_values: Option<Value>,
 }
 
 #[derive(Serialize, ToSchema)]

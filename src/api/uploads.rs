@@ -5,6 +5,7 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine;
 use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -101,6 +102,7 @@ fn parse_static_values(v: Option<&Value>) -> AppResult<Map<String, Value>> {
         Some(Value::String(s)) if s.trim().is_empty() => Ok(Map::new()),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
             Ok(Value::Object(m)) => Ok(m),
+            Ok(Value::Null) => Ok(Map::new()),
             _ => Err(bad("static_values must be a JSON object")),
         },
         Some(_) => Err(bad("static_values must be a JSON object")),
@@ -111,6 +113,7 @@ fn parse_static_values(v: Option<&Value>) -> AppResult<Map<String, Value>> {
 /// the other members stay raw until their size is checked, so none of them can
 /// turn a large body into a much larger tree of values.
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct JsonUpload<'a> {
     #[serde(default, borrow)]
     template_id: Option<&'a RawValue>,
@@ -122,17 +125,15 @@ struct JsonUpload<'a> {
     static_values: Option<&'a RawValue>,
 }
 
-/// A member other than the document, parsed once it is known to be small.
-fn small_member(name: &str, raw: Option<&RawValue>) -> AppResult<Option<Value>> {
+/// A member other than the document, parsed into its type once it is known to be small.
+fn small_member<T: DeserializeOwned>(name: &str, raw: Option<&RawValue>) -> AppResult<Option<T>> {
     let Some(raw) = raw else { return Ok(None) };
     if raw.get().len() as u64 > OTHER_FIELDS_LIMIT {
         return Err(AppError::PayloadTooLarge(format!(
             "{name} is over the limit of {OTHER_FIELDS_LIMIT} bytes"
         )));
     }
-    serde_json::from_str(raw.get())
-        .map(Some)
-        .map_err(|e| bad(format!("{name} is not valid JSON: {e}")))
+    serde_json::from_str(raw.get()).map_err(|e| bad(format!("{name}: {e}")))
 }
 
 fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
@@ -141,21 +142,13 @@ fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
             "the body must be a JSON object with template_id, actual_image (a base64 string), file_name and static_values: {e}"
         ))
     })?;
-    let template_id = small_member("template_id", req.template_id)?;
-    let template_id = template_id
-        .as_ref()
-        .and_then(Value::as_str)
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| bad("template_id is required"))?
-        .trim()
-        .to_string();
-    let file_name = match small_member("file_name", req.file_name)? {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => return Err(bad("file_name must be a string")),
-    };
+    let template_id = small_member::<String>("template_id", req.template_id)?
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| bad("template_id is required"))?;
+    let file_name = small_member::<String>("file_name", req.file_name)?;
     let static_values =
-        parse_static_values(small_member("static_values", req.static_values)?.as_ref())?;
+        parse_static_values(small_member::<Value>("static_values", req.static_values)?.as_ref())?;
     let image = req
         .actual_image
         .ok_or_else(|| bad("actual_image is required: the document as base64 or a data: URL"))?;
@@ -249,7 +242,11 @@ async fn from_multipart(mut form: Multipart, limit: u64, body_limit: u64) -> App
                 file_name = file_name.or(filename);
                 bytes = Some(data);
             }
-            _ => {}
+            other => {
+                return Err(bad(format!(
+                    "unknown part {other:?}: the parts are template_id, actual_image, file_name and static_values"
+                )))
+            }
         }
     }
     let template_id = template_id

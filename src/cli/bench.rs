@@ -12,8 +12,8 @@ use futures_util::StreamExt;
 use serde_json::json;
 
 use docpush::config::Settings;
-use docpush::samples::{invoice_template_fields, Invoice};
 use docpush::startup::Application;
+use docpush_samples::{invoice_template_fields, Invoice};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
@@ -284,7 +284,7 @@ async fn scanned_pages(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
             .render(pdf, 200, u64::MAX)
             .await?;
         let angle = if i % 2 == 0 { 0.8 } else { -0.6 };
-        out.push(docpush::samples::png(&docpush::samples::degrade(
+        out.push(docpush_samples::png(&docpush_samples::degrade(
             &pages[0], angle, 0.0005, i as u64,
         )));
     }
@@ -305,9 +305,9 @@ async fn twenty_page_scan(
         .render(pdf, 200, u64::MAX)
         .await?;
     let scans: Vec<image::GrayImage> = (0..20)
-        .map(|i| docpush::samples::degrade(&pages[i % 2], 0.5, 0.0005, i as u64))
+        .map(|i| docpush_samples::degrade(&pages[i % 2], 0.5, 0.0005, i as u64))
         .collect();
-    let pdf = docpush::samples::scanned_pdf(&scans);
+    let pdf = docpush_samples::scanned_pdf(&scans);
     drop(scans);
     let body = json!({
         "template_id": template_id,

@@ -12,7 +12,7 @@ use base64::Engine;
 use image::{GrayImage, Luma, RgbImage};
 use serde_json::{json, Value};
 
-use docpush::samples::{self, PageSpec};
+use docpush_samples::{self as samples, PageSpec};
 
 /// Peak memory one input may cost the server.
 const BUDGET_MB: f64 = 500.0;

@@ -85,7 +85,7 @@ pub async fn doctor(settings: &Settings) {
         settings.limits.max_image_pixels,
         1,
     );
-    let probe = crate::samples::pdf(&[vec![crate::samples::text(
+    let probe = docpush_samples::pdf(&[vec![docpush_samples::text(
         40.0,
         40.0,
         12.0,

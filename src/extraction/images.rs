@@ -443,7 +443,7 @@ mod tests {
     #[test]
     fn a_jpeg_tiff_block_is_decoded_only_when_its_jpeg_fits_it() {
         let jpeg_of =
-            |w, h| crate::samples::jpeg(&GrayImage::from_pixel(w, h, image::Luma([90])), 80);
+            |w, h| docpush_samples::jpeg(&GrayImage::from_pixel(w, h, image::Luma([90])), 80);
         let honest = jpeg_tiff(64, 48, &jpeg_of(64, 48));
         let pages = decode(DocKind::Tiff, &honest, 1 << 20).unwrap();
         assert_eq!(pages[0].dimensions(), (64, 48));

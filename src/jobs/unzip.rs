@@ -342,7 +342,7 @@ mod tests {
 
     #[test]
     fn entries_sharing_a_name_are_listed_as_skipped_and_the_last_is_processed() {
-        let z = crate::samples::zip_with_one_name(
+        let z = docpush_samples::zip_with_one_name(
             "inv.pdf",
             &[b"%PDF-1.4 first", b"%PDF-1.4 second", b"%PDF-1.4 third"],
         );
@@ -359,7 +359,7 @@ mod tests {
     fn the_record_count_is_checked_before_any_index_is_built() {
         let names: Vec<Vec<u8>> = vec![b"%PDF-1.4".to_vec(); 30];
         let contents: Vec<&[u8]> = names.iter().map(Vec::as_slice).collect();
-        let z = crate::samples::zip_with_one_name("x.pdf", &contents);
+        let z = docpush_samples::zip_with_one_name("x.pdf", &contents);
         let mut l = limits();
         l.zip_max_entries = 10;
         let err = unpack(&z, &l).unwrap_err();

@@ -176,12 +176,12 @@ async fn data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_00
     .await;
     assert_eq!(refused, 401);
 
-    let fields = docpush::samples::invoice_template_fields();
+    let fields = docpush_samples::invoice_template_fields();
     let template = serde_json::json!({"name": "t", "fields": fields});
     let (_, template) = call("POST", &format!("{base}/v1/templates"), key, Some(template)).await;
     let forged = "a.pdf\r\n2026-01-01T00:00:00Z ERROR FORGED line\u{1b}[2J.pdf";
-    let invoice = docpush::samples::Invoice::numbered(1).pdf();
-    let archive = docpush::samples::zip(&[(forged, &invoice)]);
+    let invoice = docpush_samples::Invoice::numbered(1).pdf();
+    let archive = docpush_samples::zip(&[(forged, &invoice)]);
     let upload = serde_json::json!({"template_id": template["id"], "actual_image": crate::helpers::b64(&archive)});
     let (_, submitted) = call("POST", &format!("{base}/process-job"), key, Some(upload)).await;
     let job = submitted["job_id"].as_str().unwrap();
@@ -227,17 +227,13 @@ async fn extract_prints_the_result_for_a_text_pdf_and_a_scan() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    docpush::samples::write_quickstart(dir.path()).unwrap();
-    let inv = docpush::samples::Invoice::numbered(1);
+    docpush_samples::write_quickstart(dir.path()).unwrap();
+    let inv = docpush_samples::Invoice::numbered(1);
     let pages = docpush::extraction::pdf::PdfEngine::global()
         .render(inv.pdf(), 200, u64::MAX)
         .await
         .unwrap();
-    std::fs::write(
-        dir.path().join("scan.png"),
-        docpush::samples::png(&pages[0]),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("scan.png"), docpush_samples::png(&pages[0])).unwrap();
     for (file, reference) in [
         ("invoice.pdf", Value::from(inv.reference.clone())),
         ("scan.png", Value::Null),

@@ -10,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::helpers::{eventually, spawn_app, spawn_with};
 use crate::peers::tool;
-use docpush::samples::{invoice_template_fields, Invoice};
+use docpush_samples::{invoice_template_fields, Invoice};
 
 const CONTRACT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contract");
 
@@ -110,6 +110,19 @@ async fn the_document_is_openapi_3_1_and_docs_render_it_from_the_binary() {
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["webhooks"]["extraction.processed"]["post"]["requestBody"].is_object());
+    let file = app.dir.path().join("openapi.json");
+    std::fs::write(&file, doc.to_string()).unwrap();
+    let check = tokio::process::Command::new(tool("openapi-spec-validator"))
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "the document is not valid OpenAPI 3.1: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
     let page = app
         .http
         .get(format!("{}/docs/", app.base))

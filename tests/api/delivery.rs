@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{eventually, spawn_with, start, test_settings, Receiver};
 use crate::jobs::files_under;
-use docpush::samples::{invoice_template_fields, Invoice};
+use docpush_samples::{invoice_template_fields, Invoice};
 
 #[tokio::test]
 async fn a_receiver_that_fails_twice_gets_the_same_event_on_the_third_attempt() {
@@ -196,7 +196,7 @@ async fn a_template_subscribed_to_batch_completed_gets_one_per_job() {
         .await
         .unwrap();
     let p = Invoice::numbered(1).pdf();
-    let archive = docpush::samples::zip(&[("a.pdf", &p), ("b.pdf", &p)]);
+    let archive = docpush_samples::zip(&[("a.pdf", &p), ("b.pdf", &p)]);
     let job = app
         .submit_ok(t["id"].as_str().unwrap(), &archive, "x.zip")
         .await;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{eventually, spawn_app, spawn_with, Receiver, TestApp};
 use crate::peers::{self, ACCESS_KEY, SECRET_KEY};
-use docpush::samples::{invoice_template_fields, Invoice};
+use docpush_samples::{invoice_template_fields, Invoice};
 
 fn verify(secret: &str, r: &crate::helpers::Received) -> Value {
     let wh = standardwebhooks::Webhook::new(secret).unwrap();

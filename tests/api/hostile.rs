@@ -9,7 +9,7 @@ use image::GrayImage;
 use serde_json::{json, Value};
 
 use crate::helpers::{eventually, spawn_app, spawn_with, Receiver, TestApp};
-use docpush::samples::{self, invoice_template_fields, Invoice, PageSpec};
+use docpush_samples::{self as samples, invoice_template_fields, Invoice, PageSpec};
 
 async fn error_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();

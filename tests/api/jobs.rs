@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{b64, eventually, spawn_app, spawn_with, start, test_settings};
-use docpush::samples::{invoice_template_fields, pdf, text, zip, Invoice};
+use docpush_samples::{invoice_template_fields, pdf, text, zip, Invoice};
 
 fn history(status: &Value) -> Vec<String> {
     status["history"]

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_with, TestApp};
 use docpush::extraction::pdf::PdfEngine;
-use docpush::samples::{self, degrade, invoice_template_fields, Invoice, PageSpec};
+use docpush_samples::{self as samples, degrade, invoice_template_fields, Invoice, PageSpec};
 
 /// Renders the invoice's pages as a scanner at `dpi` would.
 async fn scans(inv: &Invoice, dpi: u32) -> Vec<image::GrayImage> {

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{b64, spawn_app, Receiver};
-use docpush::samples::{write_quickstart, Invoice};
+use docpush_samples::{write_quickstart, Invoice};
 
 #[tokio::test]
 async fn quickstart_delivers_one_signed_webhook_per_document_with_the_right_values() {

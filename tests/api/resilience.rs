@@ -11,7 +11,7 @@ use crate::helpers::{eventually, spawn_with, Receiver, TestApp};
 use docpush::db;
 use docpush::delivery::worker as deliveries;
 use docpush::jobs::worker as jobs;
-use docpush::samples::{invoice_template_fields, Invoice};
+use docpush_samples::{invoice_template_fields, Invoice};
 
 async fn sql(app: &TestApp, statement: &str) {
     app.state

@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{b64, spawn_app, spawn_with};
-use docpush::samples::{invoice_template_fields, Invoice};
+use docpush_samples::{invoice_template_fields, Invoice};
 
 async fn error_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();

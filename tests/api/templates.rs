@@ -1,7 +1,7 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, Receiver};
-use docpush::samples::invoice_template_fields;
+use docpush_samples::invoice_template_fields;
 
 #[tokio::test]
 async fn template_crud_round_trips_and_validates() {

@@ -5,8 +5,8 @@ use serde_json::Value;
 
 use crate::helpers::{start, test_settings, Receiver};
 use docpush::jobs::JobStatus;
-use docpush::samples::{invoice_template_fields, zip, Invoice};
 use docpush::startup::Application;
+use docpush_samples::{invoice_template_fields, zip, Invoice};
 
 async fn run_workers(
     settings: docpush::config::Settings,

@@ -1,5 +1,6 @@
-//! Sample documents: a minimal PDF writer (Helvetica text at given positions)
-//! and the invoice used by the quickstart, the benchmark and the tests.
+//! Sample documents for docpush: a minimal PDF writer (Helvetica text at given
+//! positions), scans made from rendered pages, TIFFs and ZIPs, and the invoice
+//! used by the quickstart, the benchmarks and the tests.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -153,7 +154,7 @@ pub fn degrade(img: &GrayImage, degrees: f32, speckle: f64, seed: u64) -> GrayIm
     let mut out = if degrees == 0.0 {
         img.clone()
     } else {
-        crate::extraction::preprocess::rotate(img, degrees)
+        tilt(img, degrees)
     };
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     for p in out.pixels_mut() {
@@ -166,6 +167,23 @@ pub fn degrade(img: &GrayImage, degrees: f32, speckle: f64, seed: u64) -> GrayIm
         }
     }
     out
+}
+
+/// A page fed in askew: for the small angles of a scanner, a rotation about the
+/// centre is two shears (rows slide sideways, columns up or down) on white paper.
+fn tilt(img: &GrayImage, degrees: f32) -> GrayImage {
+    let (w, h) = img.dimensions();
+    let s = degrees.to_radians().sin();
+    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    GrayImage::from_fn(w, h, |x, y| {
+        let sx = x as f32 + (y as f32 - cy) * s;
+        let sy = y as f32 - (x as f32 - cx) * s;
+        if sx < 0.0 || sy < 0.0 || sx >= w as f32 || sy >= h as f32 {
+            image::Luma([255])
+        } else {
+            *img.get_pixel(sx as u32, sy as u32)
+        }
+    })
 }
 
 fn encode(img: &GrayImage, format: image::ImageFormat) -> Vec<u8> {
