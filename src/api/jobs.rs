@@ -42,8 +42,9 @@ pub async fn job_status(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsRequest {
-    #[schema(pattern = "\\S")]
-    job_id: String,
+    #[serde(default)]
+    #[schema(required = true, value_type = String, pattern = "\\S")]
+    job_id: Option<String>,
     /// `json` (the default) or `csv`.
     #[serde(default)]
     result_format: Option<ResultFormat>,
@@ -67,7 +68,7 @@ pub async fn job_results(
     JsonBody(body): JsonBody<ResultsRequest>,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let job_id = body.job_id.trim();
+    let job_id = body.job_id.as_deref().map(str::trim).unwrap_or_default();
     if job_id.is_empty() {
         return Err(AppError::BadRequest("job_id is required".into()));
     }

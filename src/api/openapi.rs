@@ -149,7 +149,7 @@ pub fn methods_of(path: &str) -> Option<Vec<String>> {
             })
             .collect()
     });
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let segments: Vec<&str> = path.split('/').collect();
     // As the router does, a literal segment wins over a parameter:
     // `/v1/destinations/test` is not `/v1/destinations/{id}`.
     PATHS
@@ -177,7 +177,7 @@ fn webhooks() -> Value {
             name.to_string(),
             json!({"post": {
                 "summary": format!("{name} event"),
-                "description": "Signed per Standard Webhooks: `webhook-signature` is `v1,` + base64 HMAC-SHA256 of `webhook-id.webhook-timestamp.body` keyed with the secret's decoded bytes. With the `extracta-legacy` signature, `x-webhook-signature` is also sent: base64 HMAC-SHA256 of the `result` member as compact JSON, keyed with the secret without its `E_AI_K_` prefix. Any 2xx within the timeout is success; anything else is retried with backoff, `410` stops deliveries to that target.",
+                "description": "Signed per Standard Webhooks: `webhook-signature` is `v1,` + base64 HMAC-SHA256 of `webhook-id.webhook-timestamp.body` keyed with the secret's decoded bytes (for an `E_AI_K_` key: the characters after the prefix). With the `extracta-legacy` signature, `x-webhook-signature` is also sent: base64 HMAC-SHA256 of the `result` member as compact JSON (whole numbers without a fraction, `null` when there is none), keyed with the secret without its `E_AI_K_` prefix. Any 2xx within the timeout is success; anything else is retried with backoff, `410` stops deliveries to that target.",
                 "operationId": format!("on_{}", name.replace('.', "_")),
                 "parameters": [
                     {"name": "webhook-id", "in": "header", "required": true, "schema": {"type": "string"}},

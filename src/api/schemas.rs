@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"error": "validation_failed", "message": "fields[0].zone: missing field `x`"}))]
 pub struct ErrorBody {
-    /// `bad_request`, `unauthorized`, `not_found`, `conflict`, `gone`,
+    /// `bad_request`, `unauthorized`, `not_found`, `method_not_allowed`, `conflict`, `gone`,
     /// `payload_too_large`, `unsupported_media_type`, `validation_failed`,
     /// `too_many_requests` or `internal_error`.
     pub error: String,

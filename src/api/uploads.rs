@@ -137,7 +137,8 @@ fn small_member<T: DeserializeOwned>(name: &str, raw: Option<&RawValue>) -> AppR
 }
 
 fn from_json(body: &[u8], limit: u64) -> AppResult<Upload> {
-    let req: JsonUpload = serde_json::from_slice(body).map_err(|e| {
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    let req: JsonUpload = crate::json_input::object(de).map_err(|e| {
         bad(format!(
             "the body must be a JSON object with template_id, actual_image (a base64 string), file_name and static_values: {e}"
         ))

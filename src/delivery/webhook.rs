@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
 
+use serde_json::Value;
+
 use crate::crypto::{sign_extracta_legacy, sign_webhook};
 use crate::destinations::config::WebhookConfig;
 use crate::outbound::headers::refused_header;
@@ -115,6 +117,10 @@ pub async fn send(
     if let Err(e) = crate::outbound::ssrf::check_literal(&url, allowed) {
         return AttemptResult::failed(e.to_string());
     }
+    let body = match req.scheme {
+        SignatureScheme::ExtractaLegacy => extracta_body(&body),
+        SignatureScheme::Standard => body,
+    };
     let ts = chrono::Utc::now().timestamp();
     let signature = req
         .secrets
@@ -152,8 +158,10 @@ pub async fn send(
     if let Some(auth) = req.basic_auth {
         set(&mut headers, "authorization", &auth.header_value());
     }
+    // One value only: Extracta receivers compare the whole header. During a
+    // rotation it stays with the previous key, which those receivers still hold.
     if req.scheme == SignatureScheme::ExtractaLegacy {
-        if let Some(secret) = req.secrets.first() {
+        if let Some(secret) = req.secrets.last() {
             let legacy = sign_extracta_legacy(secret, &result_member(&body));
             set(&mut headers, "x-webhook-signature", &legacy);
         }
@@ -229,14 +237,48 @@ fn parse_retry_after(v: &str) -> Option<Duration> {
     Some(Duration::from_millis(ms.max(0) as u64))
 }
 
-/// The body's `result` member as compact JSON (`null` when it has none): what
-/// Extracta's legacy signature covers, as its receivers re-serialise it.
+/// The body's `result` member as compact JSON: what Extracta's legacy signature covers.
 fn result_member(body: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(body)
+    serde_json::from_str::<Value>(body)
         .ok()
-        .and_then(|mut v| v.get_mut("result").map(serde_json::Value::take))
-        .unwrap_or(serde_json::Value::Null)
+        .and_then(|mut v| v.get_mut("result").map(Value::take))
+        .unwrap_or(Value::Null)
         .to_string()
+}
+
+/// The body as Extracta receivers re-serialise it: they sign
+/// `JSON.stringify(body.result)` (or Python's `json.dumps`), so `result` is
+/// always present (`null` for events without one) and whole numbers are
+/// written without a fraction, as JavaScript writes them (1250, not 1250.0).
+fn extracta_body(body: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<Value>(body) else {
+        return body.to_string();
+    };
+    if let Some(obj) = v.as_object_mut() {
+        let result = obj.entry("result").or_insert(Value::Null);
+        whole_numbers_as_integers(result);
+        if let Some(data_result) = obj.get_mut("data").and_then(|d| d.get_mut("result")) {
+            whole_numbers_as_integers(data_result);
+        }
+    }
+    v.to_string()
+}
+
+fn whole_numbers_as_integers(v: &mut Value) {
+    match v {
+        Value::Number(n) => {
+            // Below 2^53 a float with no fraction is exactly that integer.
+            if let Some(f) = n
+                .as_f64()
+                .filter(|f| n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15)
+            {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
@@ -253,6 +295,21 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extracta_bodies_write_numbers_as_javascript_does_and_always_carry_result() {
+        let body = extracta_body(
+            r#"{"type":"extraction.processed","result":{"total":1250.0,"rate":0.5,"n":[2.0]},"data":{"result":{"total":1250.0}}}"#,
+        );
+        assert_eq!(
+            body,
+            r#"{"type":"extraction.processed","result":{"total":1250,"rate":0.5,"n":[2]},"data":{"result":{"total":1250}}}"#
+        );
+        assert_eq!(result_member(&body), r#"{"total":1250,"rate":0.5,"n":[2]}"#);
+        let none = extracta_body(r#"{"type":"job.received","data":{}}"#);
+        assert_eq!(result_member(&none), "null");
+        assert!(none.contains(r#""result":null"#));
+    }
 
     #[test]
     fn retry_after_takes_seconds_or_a_date() {

@@ -246,8 +246,13 @@ impl AppState {
         } else if d.disabled_reason.is_none() {
             d.disabled_reason = Some("disabled by the account".into());
         }
+        // A secret made by this change (the signature scheme changed) is shown once, as on create.
+        let new_secret = match (&stored, &input.config) {
+            (Config::Webhook(old), Config::Webhook(new)) => old.secret != new.secret,
+            _ => false,
+        };
         let d = db::destinations::update(&self.db, d).await?;
-        self.destination_view(&d, false)
+        self.destination_view(&d, new_secret)
     }
 
     pub async fn delete_destination(&self, account_id: &str, id: &str) -> AppResult<()> {

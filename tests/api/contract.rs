@@ -32,6 +32,8 @@ async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document()
 
     let report = app.dir.path().join("schemathesis.xml");
     let out = tokio::process::Command::new(tool("st"))
+        // Its caches go with the test's files, not into the repository.
+        .current_dir(app.dir.path())
         .args([
             "--no-color",
             "--config-file",
