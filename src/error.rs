@@ -59,6 +59,12 @@ impl fmt::Debug for AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
+        // PostgreSQL refuses U+0000 in text even as a query parameter, so an id
+        // carrying one (from a URL or a body) is refused there; it names nothing.
+        let text = e.to_string();
+        if text.contains("invalid byte sequence for encoding") && text.contains("0x00") {
+            return Self::NotFound("not found: ids never contain NUL characters".into());
+        }
         Self::Internal(anyhow::Error::new(e).context("database"))
     }
 }

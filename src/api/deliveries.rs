@@ -2,7 +2,7 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use utoipa::IntoParams;
 
@@ -70,6 +70,14 @@ pub async fn list(
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(AppError::BadRequest("limit must be 1 to 1000".into()));
+    }
+    // No id holds a NUL character (and PostgreSQL refuses one in a query): such a filter matches nothing.
+    let filters = [&query.job_id, &query.destination_id];
+    if filters
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
+    {
+        return Ok(HttpResponse::Ok().json(Vec::<Value>::new()));
     }
     let rows = db::deliveries::list(
         &state.db,

@@ -39,7 +39,7 @@ pub struct ProcessJobForm {
     #[schema(pattern = "\\S")]
     pub template_id: String,
     /// The document.
-    #[schema(value_type = String, format = Binary)]
+    #[schema(value_type = String, format = Binary, min_length = 1)]
     pub actual_image: Vec<u8>,
     pub file_name: Option<String>,
     /// A JSON object, sent as a part whose text is its JSON.

@@ -106,6 +106,9 @@ impl TemplateInput {
         if name.is_empty() || name.chars().count() > 200 {
             return Err(unprocessable("name: must be 1 to 200 characters"));
         }
+        if name.chars().any(char::is_control) {
+            return Err(unprocessable("name: control characters are not allowed"));
+        }
         let (defs, _) = fields::check_fields(self.fields).map_err(|e| unprocessable(e.0))?;
         let options = fields::check_options(self.options).map_err(|e| unprocessable(e.0))?;
         let webhook = match self.webhook {

@@ -636,3 +636,49 @@ async fn repeated_failed_sign_ins_from_one_address_are_throttled() {
         .unwrap();
     assert_eq!(health.status().as_u16(), 200);
 }
+
+/// PostgreSQL cannot hold U+0000 in text: ids and names carrying one must be
+/// answered like any unknown id or bad name, never as a server error.
+#[tokio::test]
+async fn nul_characters_in_ids_and_names_are_refused_not_server_errors() {
+    let app = spawn_app().await;
+    let template = template_id(&app).await;
+    for path in [
+        "/v1/job-status?job_id=a%00b".to_string(),
+        "/v1/templates/a%00b".to_string(),
+        "/v1/destinations/a%00b".to_string(),
+        "/v1/deliveries/a%00b/attempts".to_string(),
+    ] {
+        let (status, err) = error_of(app.get(&path, &app.key).await).await;
+        assert_eq!(status, 404, "{path}: {err}");
+    }
+    let (status, _) = error_of(
+        app.post_json("/v1/job-results", &app.key, &json!({"job_id": "a\u{0}b"}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let resp = app
+        .post_json(
+            "/process-job",
+            &app.key,
+            &json!({"template_id": "a\u{0}b", "actual_image": "JVBERi0="}),
+        )
+        .await;
+    assert_eq!(error_of(resp).await.0, 404);
+    let (status, err) = error_of(
+        app.post_json(
+            "/v1/templates",
+            &app.key,
+            &json!({"name": "a\u{0}b", "fields": invoice_template_fields()}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        err["message"].as_str().unwrap().starts_with("name:"),
+        "{err}"
+    );
+    assert_working(&app, &template).await;
+}
