@@ -23,7 +23,7 @@ pub struct ProcessJobJson {
     #[schema(pattern = "\\S")]
     pub template_id: String,
     /// The document as base64, or a `data:` URL.
-    #[schema(format = Byte, min_length = 1)]
+    #[schema(format = Byte)]
     pub actual_image: String,
     /// Shown in results and job status; the type is detected from the content.
     pub file_name: Option<String>,
@@ -39,7 +39,7 @@ pub struct ProcessJobForm {
     #[schema(pattern = "\\S")]
     pub template_id: String,
     /// The document.
-    #[schema(value_type = String, format = Binary, min_length = 1)]
+    #[schema(value_type = String, format = Binary)]
     pub actual_image: Vec<u8>,
     pub file_name: Option<String>,
     /// A JSON object, sent as a part whose text is its JSON.

@@ -35,7 +35,7 @@ use crate::state::AppState;
         (status = 404, description = "Unknown template", body = ErrorBody),
         (status = 413, description = "Over the upload limit", body = ErrorBody),
         (status = 415, description = "Not a PDF, image or ZIP", body = ErrorBody),
-        (status = 422, description = "Idempotency-Key reused with another body", body = ErrorBody),
+        (status = 422, description = "An empty document, or an Idempotency-Key reused with another body", body = ErrorBody),
     ))]
 pub async fn process_job(
     req: HttpRequest,
@@ -183,8 +183,10 @@ pub fn decode_base64(raw: &str, limit: u64) -> AppResult<Vec<u8>> {
     } else {
         data.into()
     };
+    // An empty document is refused once the template is known (`submit_job`), so
+    // that an unknown template is reported first whatever the document.
     if compact.is_empty() {
-        return Err(bad("actual_image is empty"));
+        return Ok(Vec::new());
     }
     if (compact.len() as u64 / 4) * 3 > limit + 3 {
         return Err(AppError::PayloadTooLarge(format!(
@@ -280,10 +282,7 @@ mod tests {
             b"hi"
         );
         assert_eq!(decode_base64("aG\nk=", 100).unwrap(), b"hi");
-        assert!(matches!(
-            decode_base64("", 100),
-            Err(AppError::BadRequest(_))
-        ));
+        assert_eq!(decode_base64(" \n", 100).unwrap(), b"");
         assert!(matches!(
             decode_base64("!!!", 100),
             Err(AppError::BadRequest(_))

@@ -82,9 +82,6 @@ fn accepted(job: &jobs::Model) -> Accepted {
 impl AppState {
     #[tracing::instrument(skip_all, fields(job_id))]
     pub async fn submit_job(&self, account_id: &str, upload: Upload) -> AppResult<Accepted> {
-        if upload.bytes.is_empty() {
-            return Err(AppError::BadRequest("actual_image is empty".into()));
-        }
         let limit = self.settings.limits.max_upload_bytes;
         if upload.bytes.len() as u64 > limit {
             return Err(AppError::PayloadTooLarge(format!(
@@ -95,6 +92,11 @@ impl AppState {
         let template = self
             .template_for_job(account_id, &upload.template_id)
             .await?;
+        if upload.bytes.is_empty() {
+            return Err(AppError::Unprocessable(
+                "actual_image is empty: send the document's bytes".into(),
+            ));
+        }
         let kind = DocKind::detect(&upload.bytes).ok_or_else(|| {
             AppError::UnsupportedMediaType(
                 "the document is not a PDF, PNG, JPEG, TIFF, WebP or ZIP (detected from its content)".into(),

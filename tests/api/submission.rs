@@ -25,7 +25,7 @@ async fn every_submission_error_has_its_code_and_a_json_body() {
         (
             "empty document",
             json!({"template_id": tid, "actual_image": ""}),
-            400,
+            422,
         ),
         (
             "invalid base64",
