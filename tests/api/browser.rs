@@ -91,15 +91,7 @@ async fn the_api_reference_renders_every_operation_offline() {
         .await
         .expect("the reference lists operations (its script is served by docpush, not a CDN)");
     let operations = c.find_all(Locator::Css(".opblock")).await.unwrap();
-    let doc: serde_json::Value = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     // One block per operation, and one per webhook event.
     let documented: usize = ["paths", "webhooks"]
         .iter()

@@ -101,15 +101,7 @@ async fn a_generated_client_creates_a_template_submits_a_job_and_reads_results()
 #[tokio::test]
 async fn the_document_is_openapi_3_1_and_docs_render_it_from_the_binary() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .http
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = app.openapi().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     assert!(doc["webhooks"]["extraction.processed"]["post"]["requestBody"].is_object());
     let file = app.dir.path().join("openapi.json");

@@ -222,6 +222,13 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
+    /// The published OpenAPI document (served without a key).
+    pub async fn openapi(&self) -> Value {
+        let resp = self.get("/openapi.json", "").await;
+        assert_eq!(resp.status().as_u16(), 200);
+        resp.json().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str, key: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{path}", self.base))
