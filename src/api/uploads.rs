@@ -255,11 +255,9 @@ async fn from_multipart(mut form: Multipart, limit: u64, body_limit: u64) -> App
     let template_id = template_id
         .filter(|t| !t.is_empty())
         .ok_or_else(|| bad("template_id is required"))?;
+    // An empty file is refused by `submit_job`, once the template is known.
     let bytes =
         bytes.ok_or_else(|| bad("actual_image is required: the document as a file part"))?;
-    if bytes.is_empty() {
-        return Err(bad("actual_image is empty"));
-    }
     Ok(Upload {
         template_id,
         bytes,

@@ -14,24 +14,12 @@ use docpush_samples::{invoice_template_fields, Invoice};
 
 const CONTRACT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contract");
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document() {
-    // schemathesis also sends wrong keys on purpose; the sign-in throttle would
-    // then answer every later call with 429.
-    let app = spawn_with(|s| s.sign_in.max_failures = 0).await;
-    // Something to find behind the ids: a template and a finished job.
-    let template = app.create_template(invoice_template_fields(), None).await;
-    let job = app
-        .submit_ok(
-            template["id"].as_str().unwrap(),
-            &Invoice::numbered(1).pdf(),
-            "a.pdf",
-        )
-        .await;
-    app.wait_finished(&job).await;
-
-    let report = app.dir.path().join("schemathesis.xml");
-    let out = tokio::process::Command::new(tool("st"))
+/// `st run --checks all` against the live server, with the exclusions of `schemathesis.toml`.
+async fn schemathesis(
+    app: &crate::helpers::TestApp,
+    report: &std::path::Path,
+) -> std::process::Output {
+    tokio::process::Command::new(tool("st"))
         // Its caches go with the test's files, not into the repository.
         .current_dir(app.dir.path())
         .args([
@@ -54,10 +42,46 @@ async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document()
             "2",
         ])
         .args(["--report", "junit", "--report-junit-path"])
-        .arg(&report)
+        .arg(report)
         .output()
         .await
-        .expect("schemathesis runs (scripts/test-tools installs it)");
+        .expect("schemathesis runs (scripts/test-tools installs it)")
+}
+
+/// Whether a failed run reports errors of schemathesis itself and no failed check.
+fn only_tool_errors(stdout: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stdout);
+    text.contains("Runtime Error") && !text.contains("❌ ST")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schemathesis_finds_no_server_error_and_no_answer_against_the_document() {
+    // schemathesis also sends wrong keys on purpose; the sign-in throttle would
+    // then answer every later call with 429.
+    let app = spawn_with(|s| s.sign_in.max_failures = 0).await;
+    // Something to find behind the ids: a template and a finished job.
+    let template = app.create_template(invoice_template_fields(), None).await;
+    let job = app
+        .submit_ok(
+            template["id"].as_str().unwrap(),
+            &Invoice::numbered(1).pdf(),
+            "a.pdf",
+        )
+        .await;
+    app.wait_finished(&job).await;
+
+    let report = app.dir.path().join("schemathesis.xml");
+    let mut out = schemathesis(&app, &report).await;
+    // schemathesis' own generators now and then stop with "Runtime Error"
+    // (hypothesis reporting its strategies inconsistent). That says nothing
+    // about the server: such a run, and only such a run, is repeated once.
+    if !out.status.success() && only_tool_errors(&out.stdout) {
+        eprintln!(
+            "schemathesis stopped on an error of its own; running it again:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        out = schemathesis(&app, &report).await;
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
