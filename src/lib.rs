@@ -2,8 +2,10 @@
 //!
 //! The modules follow the pipeline: configuration and state, the HTTP API,
 //! jobs and their workers, extraction, delivery, then storage and the database.
-//! `outbound` (events, URL guard, headers, signing) sits below templates,
-//! destinations and delivery, which build on it and not on each other.
+//! `outbound` (events, URL guard, headers, signing) sits below destinations,
+//! templates (whose webhook is a webhook destination of their own) and
+//! delivery, which sends to both; `dashboard` renders the same services as
+//! pages.
 
 pub mod config;
 pub mod crypto;
@@ -16,6 +18,7 @@ pub mod telemetry;
 pub mod transient;
 
 pub mod api;
+pub mod dashboard;
 pub mod delivery;
 pub mod destinations;
 pub mod extraction;

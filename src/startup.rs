@@ -143,9 +143,11 @@ impl Application {
                         .wrap(TracingLogger::default())
                         .app_data(data.clone())
                         .app_data(api::query_config())
+                        .app_data(api::path_config())
                         // Bodies read whole (every JSON body) stop at this size; uploads
                         // stream under their own limit.
                         .app_data(web::PayloadConfig::new(json_limit))
+                        .configure(crate::dashboard::configure)
                         .configure(api::configure)
                 })
                 .workers(

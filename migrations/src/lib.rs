@@ -6,6 +6,7 @@ mod m20261101_000001_create_core;
 mod m20261123_000002_page_progress;
 mod m20261124_000003_destinations;
 mod m20261130_000004_webhook_auth;
+mod m20261130_000005_dashboard;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_page_progress::Migration),
             Box::new(m20261124_000003_destinations::Migration),
             Box::new(m20261130_000004_webhook_auth::Migration),
+            Box::new(m20261130_000005_dashboard::Migration),
         ]
     }
 }

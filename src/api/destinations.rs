@@ -9,7 +9,6 @@ use utoipa::IntoParams;
 use super::auth::Account;
 use super::body::JsonBody;
 use super::schemas::{ErrorBody, Recovered, TestOutcome};
-use crate::db;
 use crate::delivery::probe;
 use crate::destinations::input::DestinationInput;
 use crate::destinations::service::DestinationView;
@@ -102,9 +101,7 @@ pub async fn test(
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let (d, config) = state.destination_for(&account.0, &id).await?;
-    state.check_destination_urls(&config).await?;
-    Ok(HttpResponse::Ok().json(probe::test_destination(&state, Some(&d.id), &config).await))
+    Ok(HttpResponse::Ok().json(state.test_saved_destination(&account.0, &id).await?))
 }
 
 /// Test Connection for a configuration not saved yet (the body of create; `events` may be left out).
@@ -126,7 +123,7 @@ pub async fn test_unsaved(
 #[into_params(parameter_in = Query)]
 pub struct RecoverQuery {
     /// RFC 3339: failed deliveries created at or after this time are sent again.
-    #[param(required = true, value_type = String, example = "2026-11-30T00:00:00Z")]
+    #[param(required = true, value_type = String, format = DateTime, example = "2026-11-30T00:00:00Z")]
     since: Option<String>,
 }
 
@@ -141,20 +138,12 @@ pub async fn recover(
     account: Account,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let (d, _) = state.destination_for(&account.0, &id).await?;
     let since = query.since.as_deref().ok_or_else(|| {
         AppError::BadRequest("the since query parameter (RFC 3339) is required".into())
     })?;
     let since = chrono::DateTime::parse_from_rfc3339(since)
         .map_err(|e| AppError::BadRequest(format!("since: not an RFC 3339 time: {e}")))?
         .timestamp_millis();
-    if d.enabled == 0 {
-        return Err(AppError::Conflict(format!(
-            "destination {id} is disabled ({}); re-enable it with PUT first",
-            d.disabled_reason.as_deref().unwrap_or("by the account")
-        )));
-    }
-    let n = db::deliveries::requeue_failed_since(&state.db, &d.id, since).await?;
-    state.deliveries_ready.notify_one();
-    Ok(HttpResponse::Accepted().json(json!({"destination_id": d.id, "recovered": n})))
+    let n = state.recover_destination(&account.0, &id, since).await?;
+    Ok(HttpResponse::Accepted().json(json!({"destination_id": id.as_str(), "recovered": n})))
 }

@@ -9,6 +9,7 @@ use super::auth::Account;
 use super::body::JsonBody;
 use super::schemas::{ErrorBody, JobResults, JobStatusView, Reviewed};
 use crate::error::{AppError, AppResult};
+use crate::jobs::listing::{JobPage, JobQuery};
 use crate::jobs::service::{ResultFormat, Results};
 use crate::state::AppState;
 
@@ -123,4 +124,63 @@ pub async fn confirm_result(
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = path.into_inner();
     Ok(HttpResponse::Ok().json(state.confirm_result(&account.0, &job_id, &file_id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only jobs with this status (`SUCCESS`, `FAILED`, `PROCESSING IMAGE`, …).
+    #[param(
+        pattern = "^(|NEW|UNZIPPING FILE|UNZIP FILE SUCCESS|UNZIP FILE FAILED|PROCESSING IMAGE|PROCESS IMAGE SUCCESS|PROCESS IMAGE FAILED|SUCCESS|FAILED)$"
+    )]
+    status: Option<String>,
+    template_id: Option<String>,
+    /// `next_cursor` from the previous page.
+    #[param(pattern = "^([0-9]{1,15}[.].+)?$")]
+    cursor: Option<String>,
+    /// 1 to 100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u64>,
+}
+
+/// The account's jobs, newest first, with filters and cursor paging.
+#[utoipa::path(get, path = "/v1/jobs", operation_id = "list_jobs", tag = "jobs", security(("x-auth" = [])),
+    params(ListQuery),
+    responses((status = 200, body = JobPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    query: web::Query<ListQuery>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let q = JobQuery {
+        status: q.status,
+        template_id: q.template_id,
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(HttpResponse::Ok().json(state.list_jobs(&account.0, &q).await?))
+}
+
+/// A page of a document as a PNG, while its upload is kept (until delivered;
+/// a document that needs review, until confirmed).
+#[utoipa::path(get, path = "/v1/jobs/{job_id}/files/{file_id}/pages/{page}", operation_id = "page_image", tag = "review", security(("x-auth" = [])),
+    params(("job_id" = String, Path), ("file_id" = String, Path), ("page" = u32, Path, minimum = 1, description = "1-based page number")),
+    responses(
+        (status = 200, description = "The page", content_type = "image/png", body = Vec<u8>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, description = "The upload is no longer kept", body = ErrorBody)))]
+pub async fn page(
+    path: web::Path<(String, String, u32)>,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let (job_id, file_id, page) = path.into_inner();
+    let png = state
+        .page_image(&account.0, &job_id, &file_id, page)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header(("Cache-Control", "private, max-age=300"))
+        .body(png))
 }

@@ -1,5 +1,6 @@
 //! HTTP only: extract, parse, call a service, respond. The whole URL map is in [`configure`].
 
+mod account;
 mod auth;
 mod body;
 mod deliveries;
@@ -7,13 +8,15 @@ mod destinations;
 mod error;
 mod jobs;
 mod openapi;
-mod schemas;
+pub mod schemas;
 mod sign_in;
 mod templates;
 mod uploads;
 
+pub use account::{KeyView, LedgerPage, LedgerQuery};
+pub use body::read_limited;
 pub use openapi::document as openapi_document;
-pub use sign_in::SignInGuard;
+pub use sign_in::{client_address, SignInGuard};
 
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -21,7 +24,6 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::config::MetricsAccess;
-use crate::db;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -47,9 +49,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/process-job", web::post().to(uploads::process_job))
                 .route("/job-status", web::get().to(jobs::job_status))
                 .route("/job-results", web::post().to(jobs::job_results))
-                .route("/account", web::get().to(account))
+                .route("/account", web::get().to(account::get))
+                .route("/account/ledger", web::get().to(account::ledger))
+                .route("/keys", web::get().to(account::list_keys))
+                .route("/keys", web::post().to(account::create_key))
+                .route("/keys/{id}", web::delete().to(account::revoke_key))
+                .route("/jobs", web::get().to(jobs::list))
+                .route(
+                    "/jobs/{job_id}/files/{file_id}/pages/{page}",
+                    web::get().to(jobs::page),
+                )
                 .route("/templates", web::post().to(templates::create))
                 .route("/templates", web::get().to(templates::list))
+                .route("/templates/preview", web::post().to(templates::preview))
+                .route(
+                    "/templates/webhook/test",
+                    web::post().to(templates::test_webhook),
+                )
                 .route("/templates/{id}", web::get().to(templates::get))
                 .route("/templates/{id}", web::put().to(templates::update))
                 .route("/templates/{id}", web::delete().to(templates::delete))
@@ -96,9 +112,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(error::not_found));
 }
 
-/// Query-string and path errors in the same JSON shape as every other error.
+/// Query-string errors in the same JSON shape as every other error.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|e, _| AppError::BadRequest(e.to_string()).into())
+}
+
+/// A path segment that does not parse (a page number that is no number) names nothing: 404, as JSON.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|e, _| AppError::NotFound(format!("no such resource: {e}")).into())
 }
 
 /// Liveness and database reachability; needs no key.
@@ -158,14 +180,4 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Http
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))
-}
-
-/// The caller's account and credit balance.
-#[utoipa::path(get, path = "/v1/account", tag = "operations", security(("x-auth" = [])),
-    responses((status = 200, body = schemas::AccountView), (status = 401, body = schemas::ErrorBody)))]
-async fn account(account: auth::Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let a = db::accounts::get(&state.db, &account.0)
-        .await?
-        .ok_or(AppError::Unauthorized)?;
-    Ok(HttpResponse::Ok().json(json!({"id": a.id, "name": a.name, "credits": a.credits})))
 }

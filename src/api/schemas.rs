@@ -1,7 +1,7 @@
 //! Shapes of answers that handlers build as JSON, described for the OpenAPI
 //! document. The contract test holds them to what the server really sends.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -55,7 +55,7 @@ pub struct JobAccepted {
     pub static_values: Value,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct JobFileStatus {
     pub file_id: String,
     pub file_name: String,
@@ -65,13 +65,13 @@ pub struct JobFileStatus {
 }
 
 /// A ZIP entry that was not processed, and why.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct SkippedEntry {
     pub file_name: String,
     pub reason: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Progress {
     pub total: u64,
     pub done: u64,
@@ -79,14 +79,14 @@ pub struct Progress {
     pub pages_done: u64,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Transition {
     pub status: String,
     pub at: String,
 }
 
 /// `GET /job-status`.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct JobStatusView {
     pub job_id: String,
     pub template_id: String,
@@ -103,7 +103,7 @@ pub struct JobStatusView {
 }
 
 /// One document's result.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct FileResult {
     pub file_id: String,
     pub file_name: String,
@@ -117,12 +117,15 @@ pub struct FileResult {
     /// Reading confidence (0 to 1) by field name.
     #[schema(value_type = Option<Object>)]
     pub confidences: Option<Value>,
+    /// Where each value was found: field → `{page, x, y, width, height}` in page fractions, or `null`.
+    #[schema(value_type = Option<Object>)]
+    pub boxes: Option<Value>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
 }
 
 /// `POST /v1/job-results` as JSON.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct JobResults {
     pub job_id: String,
     pub template_id: String,
@@ -152,7 +155,7 @@ pub struct Reviewed {
     pub event_id: String,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Delivery {
     pub id: String,
     pub event_id: String,
@@ -172,7 +175,7 @@ pub struct Delivery {
     pub succeeded_at: Option<String>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct Attempt {
     pub attempted_at: String,
     pub status_code: Option<i64>,
@@ -196,7 +199,7 @@ pub struct Recovered {
 }
 
 /// What Test Connection saw.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 pub struct TestOutcome {
     pub ok: bool,
     /// Whether anything answered.

@@ -4,11 +4,13 @@ use actix_web::{web, HttpResponse};
 
 use super::auth::Account;
 use super::body::JsonBody;
-use super::schemas::ErrorBody;
+use super::schemas::{ErrorBody, TestOutcome};
 use crate::error::AppResult;
 use crate::state::AppState;
 use crate::templates::input::TemplateInput;
+use crate::templates::preview::{Preview, PreviewTemplate};
 use crate::templates::service::TemplateView;
+use crate::templates::webhook_test::WebhookTest;
 
 /// Create a template.
 #[utoipa::path(post, path = "/v1/templates", operation_id = "create_template", tag = "templates", security(("x-auth" = [])),
@@ -89,4 +91,64 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(state.rotate_webhook_secret(&account.0, &id).await?))
+}
+
+/// The body of `POST /v1/templates/preview`.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// The template's `fields` and `options` (saved or not).
+    template: PreviewTemplate,
+    /// One document (PDF or image) as base64 or a `data:` URL.
+    #[schema(format = Byte)]
+    actual_image: String,
+}
+
+/// Try a template on a document: values, confidences, warnings and each
+/// value's box on its page. Charges the document's pages like a job.
+#[utoipa::path(post, path = "/v1/templates/preview", operation_id = "preview_template", tag = "templates", security(("x-auth" = [])),
+    request_body = PreviewRequest,
+    responses(
+        (status = 200, body = Preview),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 409, description = "Not enough credits for the document's pages", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, description = "Not a PDF or image", body = ErrorBody),
+        (status = 422, description = "Invalid template, or an unreadable document", body = ErrorBody),
+    ))]
+pub async fn preview(
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+    account: Account,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    let limit = state.settings.limits.max_upload_bytes;
+    let body_limit = (limit / 3 + 1) * 4 + state.settings.limits.max_json_bytes;
+    if super::body::declared_length(&req).is_some_and(|n| n > body_limit) {
+        return Err(crate::error::AppError::PayloadTooLarge(format!(
+            "the request body is over the limit of {body_limit} bytes (documents up to {limit} bytes)"
+        )));
+    }
+    let body = super::body::read_limited(payload, body_limit).await?;
+    let body: PreviewRequest = crate::json_input::parse(&body)?;
+    let bytes = super::uploads::decode_base64(&body.actual_image, limit)?;
+    drop(body.actual_image);
+    Ok(HttpResponse::Ok().json(state.preview(&account.0, body.template, bytes).await?))
+}
+
+/// Test Connection for a template's webhook before (or after) saving it:
+/// checks the URL, connects, and sends one signed `destination.test` event with
+/// sample values for the template's fields.
+#[utoipa::path(post, path = "/v1/templates/webhook/test", operation_id = "test_template_webhook", tag = "templates", security(("x-auth" = [])),
+    request_body = WebhookTest,
+    responses(
+        (status = 200, description = "What the test saw (a refused delivery is `ok: false`, not an error)", body = TestOutcome),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+pub async fn test_webhook(
+    account: Account,
+    JsonBody(body): JsonBody<WebhookTest>,
+    state: web::Data<AppState>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.test_template_webhook(&account.0, body).await?))
 }

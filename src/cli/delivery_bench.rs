@@ -188,13 +188,12 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
     // Let settlements land before counting rows.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let pending =
-        docpush::db::deliveries::list(&state.db, &account.id, Some("pending"), None, None, 10)
+        docpush::db::deliveries::list(&state.db, &account.id, &with_status("pending"), 10)
             .await?
             .len();
-    let failed =
-        docpush::db::deliveries::list(&state.db, &account.id, Some("failed"), None, None, 10)
-            .await?
-            .len();
+    let failed = docpush::db::deliveries::list(&state.db, &account.id, &with_status("failed"), 10)
+        .await?
+        .len();
     stop.cancel();
     server.await??;
 
@@ -234,4 +233,13 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
         bail!("events were not delivered")
     }
     Ok(())
+}
+
+fn with_status(status: &str) -> docpush::db::deliveries::DeliveryFilter {
+    docpush::db::deliveries::DeliveryFilter {
+        status: Some(status.to_string()),
+        job_id: None,
+        destination_id: None,
+        template_id: None,
+    }
 }

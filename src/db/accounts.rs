@@ -55,6 +55,65 @@ async fn insert_key(db: &impl ConnectionTrait, account_id: &str) -> Result<Strin
     Ok(key)
 }
 
+/// A new key for the account (shown once) and its row.
+pub async fn add_key(db: &DatabaseConnection, account_id: &str) -> Result<String, DbErr> {
+    insert_key(db, account_id).await
+}
+
+/// The account's keys, oldest first (hashes only; the keys themselves are never stored).
+pub async fn keys(
+    db: &DatabaseConnection,
+    account_id: &str,
+) -> Result<Vec<api_keys::Model>, DbErr> {
+    api_keys::Entity::find()
+        .filter(api_keys::Column::AccountId.eq(account_id))
+        .order_by_asc(api_keys::Column::CreatedAt)
+        .order_by_asc(api_keys::Column::Id)
+        .all(db)
+        .await
+}
+
+/// What revoking a key did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Revoked {
+    Done,
+    NotFound,
+    /// The account's only key: revoking it would lock the account out.
+    LastKey,
+}
+
+/// Deletes one of the account's keys and every dashboard session it opened.
+pub async fn revoke_key(
+    db: &DatabaseConnection,
+    account_id: &str,
+    key_id: &str,
+) -> Result<Revoked, DbErr> {
+    let txn = db.begin().await?;
+    // Locks the account row, so two revocations at once cannot both see a second key.
+    exec(
+        &txn,
+        "UPDATE accounts SET credits = credits WHERE id = $1",
+        vec![account_id.into()],
+    )
+    .await?;
+    let all = api_keys::Entity::find()
+        .filter(api_keys::Column::AccountId.eq(account_id))
+        .all(&txn)
+        .await?;
+    if !all.iter().any(|k| k.id == key_id) {
+        return Ok(Revoked::NotFound);
+    }
+    if all.len() == 1 {
+        return Ok(Revoked::LastKey);
+    }
+    api_keys::Entity::delete_by_id(key_id.to_string())
+        .exec(&txn)
+        .await?;
+    super::sessions::end_for_key(&txn, key_id).await?;
+    txn.commit().await?;
+    Ok(Revoked::Done)
+}
+
 /// A new key for the account named (or with the id) `account`; `None` if there is no such account.
 pub async fn create_key(db: &DatabaseConnection, account: &str) -> Result<Option<String>, DbErr> {
     let Some(acc) = find_by_name_or_id(db, account).await? else {
@@ -90,12 +149,19 @@ pub async fn count(db: &DatabaseConnection) -> Result<u64, DbErr> {
 
 /// The account a key belongs to.
 pub async fn account_for_key(db: &DatabaseConnection, key: &str) -> Result<Option<String>, DbErr> {
+    Ok(find_key(db, key).await?.map(|k| k.account_id))
+}
+
+/// The stored row of a key.
+pub async fn find_key(
+    db: &DatabaseConnection,
+    key: &str,
+) -> Result<Option<api_keys::Model>, DbErr> {
     let hash = crypto::hash_api_key(key);
-    Ok(api_keys::Entity::find()
+    api_keys::Entity::find()
         .filter(api_keys::Column::KeyHash.eq(hash))
         .one(db)
-        .await?
-        .map(|k| k.account_id))
+        .await
 }
 
 pub async fn get(db: &impl ConnectionTrait, id: &str) -> Result<Option<accounts::Model>, DbErr> {
@@ -112,6 +178,30 @@ pub async fn charge(
     file_id: &str,
     pages: i64,
 ) -> Result<bool, DbErr> {
+    let reason = format!("{pages} page(s) processed");
+    deduct(db, account_id, Some((job_id, file_id)), pages, reason).await
+}
+
+/// Deducts the pages of a template preview, like [`charge`] for a job's file.
+pub async fn charge_preview(
+    db: &DatabaseConnection,
+    account_id: &str,
+    pages: i64,
+) -> Result<bool, DbErr> {
+    let txn = db.begin().await?;
+    let reason = format!("{pages} page(s) previewed");
+    let done = deduct(&txn, account_id, None, pages, reason).await?;
+    txn.commit().await?;
+    Ok(done)
+}
+
+async fn deduct(
+    db: &impl ConnectionTrait,
+    account_id: &str,
+    file: Option<(&str, &str)>,
+    pages: i64,
+    reason: String,
+) -> Result<bool, DbErr> {
     let res = exec(
         db,
         "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1",
@@ -124,11 +214,11 @@ pub async fn charge(
     let balance = get(db, account_id).await?.map_or(0, |a| a.credits);
     credit_ledger::ActiveModel {
         account_id: Set(account_id.to_string()),
-        job_id: Set(Some(job_id.to_string())),
-        file_id: Set(Some(file_id.to_string())),
+        job_id: Set(file.map(|(j, _)| j.to_string())),
+        file_id: Set(file.map(|(_, f)| f.to_string())),
         delta: Set(-pages),
         balance_after: Set(balance),
-        reason: Set(format!("{pages} page(s) processed")),
+        reason: Set(reason),
         created_at: Set(now_ms()),
         ..Default::default()
     }
@@ -172,6 +262,25 @@ pub async fn ledger(
     credit_ledger::Entity::find()
         .filter(credit_ledger::Column::AccountId.eq(account_id))
         .order_by_asc(credit_ledger::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Ledger rows newest first, older than the row `before` when given.
+pub async fn ledger_page(
+    db: &DatabaseConnection,
+    account_id: &str,
+    before: Option<i64>,
+    limit: u64,
+) -> Result<Vec<credit_ledger::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut q =
+        credit_ledger::Entity::find().filter(credit_ledger::Column::AccountId.eq(account_id));
+    if let Some(id) = before {
+        q = q.filter(credit_ledger::Column::Id.lt(id));
+    }
+    q.order_by_desc(credit_ledger::Column::Id)
+        .limit(limit)
         .all(db)
         .await
 }

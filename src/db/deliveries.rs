@@ -220,23 +220,32 @@ pub async fn get(
         .await
 }
 
+/// Which deliveries to list; `None` matches any.
+pub struct DeliveryFilter {
+    pub status: Option<String>,
+    pub job_id: Option<String>,
+    pub destination_id: Option<String>,
+    pub template_id: Option<String>,
+}
+
 pub async fn list(
     db: &DatabaseConnection,
     account_id: &str,
-    status: Option<&str>,
-    job_id: Option<&str>,
-    destination_id: Option<&str>,
+    f: &DeliveryFilter,
     limit: u64,
 ) -> Result<Vec<deliveries::Model>, DbErr> {
     let mut q = deliveries::Entity::find().filter(deliveries::Column::AccountId.eq(account_id));
-    if let Some(s) = status {
+    if let Some(s) = &f.status {
         q = q.filter(deliveries::Column::Status.eq(s));
     }
-    if let Some(j) = job_id {
+    if let Some(j) = &f.job_id {
         q = q.filter(deliveries::Column::JobId.eq(j));
     }
-    if let Some(d) = destination_id {
+    if let Some(d) = &f.destination_id {
         q = q.filter(deliveries::Column::DestinationId.eq(d));
+    }
+    if let Some(t) = &f.template_id {
+        q = q.filter(deliveries::Column::TemplateId.eq(t));
     }
     q.order_by_desc(deliveries::Column::CreatedAt)
         .limit(limit)

@@ -97,6 +97,59 @@ pub async fn get(
         .await
 }
 
+/// Which of an account's jobs to list, newest first.
+pub struct JobFilter<'a> {
+    pub status: Option<&'a str>,
+    pub template_id: Option<&'a str>,
+    /// Only jobs older than this `(created_at, id)`: the cursor of the page before.
+    pub before: Option<(i64, &'a str)>,
+    pub limit: u64,
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    account_id: &str,
+    f: JobFilter<'_>,
+) -> Result<Vec<jobs::Model>, DbErr> {
+    use sea_orm::Condition;
+    let mut q = jobs::Entity::find().filter(jobs::Column::AccountId.eq(account_id));
+    if let Some(s) = f.status {
+        q = q.filter(jobs::Column::Status.eq(s));
+    }
+    if let Some(t) = f.template_id {
+        q = q.filter(jobs::Column::TemplateId.eq(t));
+    }
+    if let Some((at, id)) = f.before {
+        q = q.filter(
+            Condition::any().add(jobs::Column::CreatedAt.lt(at)).add(
+                Condition::all()
+                    .add(jobs::Column::CreatedAt.eq(at))
+                    .add(jobs::Column::Id.lt(id)),
+            ),
+        );
+    }
+    q.order_by_desc(jobs::Column::CreatedAt)
+        .order_by_desc(jobs::Column::Id)
+        .limit(f.limit)
+        .all(db)
+        .await
+}
+
+/// The files of several jobs at once, in job and upload order.
+pub async fn files_of_jobs(
+    db: &DatabaseConnection,
+    job_ids: &[String],
+) -> Result<Vec<files::Model>, DbErr> {
+    if job_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    files::Entity::find()
+        .filter(files::Column::JobId.is_in(job_ids.iter().cloned()))
+        .order_by_asc(files::Column::Ordinal)
+        .all(db)
+        .await
+}
+
 pub async fn get_any(db: &DatabaseConnection, id: &str) -> Result<Option<jobs::Model>, DbErr> {
     jobs::Entity::find_by_id(id.to_string()).one(db).await
 }
@@ -297,6 +350,7 @@ pub struct FileOutcome<'a> {
     pub warnings: Option<String>,
     pub result_status: Option<&'a str>,
     pub confidences: Option<String>,
+    pub boxes: Option<String>,
 }
 
 /// Writes a file's outcome unless one was already written; `false` if it was.
@@ -313,6 +367,7 @@ pub async fn finish_file(
         .col_expr(files::Column::Warnings, Expr::value(o.warnings))
         .col_expr(files::Column::ResultStatus, Expr::value(o.result_status))
         .col_expr(files::Column::Confidences, Expr::value(o.confidences))
+        .col_expr(files::Column::Boxes, Expr::value(o.boxes))
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
         .filter(

@@ -5,6 +5,7 @@ pub mod deliveries;
 pub mod destinations;
 pub mod entities;
 pub mod jobs;
+pub mod sessions;
 pub mod templates;
 
 use std::time::Duration;

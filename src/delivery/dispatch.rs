@@ -23,6 +23,8 @@ pub struct Outgoing<'a> {
     pub file_id: Option<&'a str>,
     /// The event body as stored: the envelope with the template webhook's top-level keys.
     pub stored_body: &'a str,
+    /// A template's own webhook receives those top-level keys (SPEC §4).
+    pub seed_keys: bool,
 }
 
 /// A stored event body as destinations receive it: the template webhook's seed keys removed.
@@ -58,7 +60,7 @@ pub async fn send(state: &AppState, config: &Config, ev: Outgoing<'_>) -> Attemp
             let http = own.as_ref().unwrap_or(&state.http);
             let secrets = w.signing_secrets(db::now_ms());
             // Extracta's legacy signature covers the top-level `result`, so those receivers get it.
-            let body = if w.signature == SignatureScheme::ExtractaLegacy {
+            let body = if ev.seed_keys || w.signature == SignatureScheme::ExtractaLegacy {
                 ev.stored_body.to_string()
             } else {
                 destination_body(ev.stored_body)

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod dispatch;
+pub mod listing;
 pub mod metrics;
 pub mod probe;
 pub mod webhook;

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use super::dispatch::{self, Outgoing};
 use super::metrics;
-use super::webhook::{self, AttemptResult};
+use super::webhook::AttemptResult;
 use crate::db::{self, deliveries as q, entities::deliveries, entities::destinations};
 use crate::destinations::Config;
 use crate::error::AppError;
@@ -163,7 +163,7 @@ pub fn retry_delay(
 
 /// Where a delivery goes, resolved at attempt time so edits and rotations apply to retries.
 enum Target {
-    TemplateWebhook(Webhook),
+    TemplateWebhook(Box<Webhook>),
     Destination(Box<(destinations::Model, Config)>),
 }
 
@@ -181,7 +181,7 @@ async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, Unre
         None => match state.load_template(&d.template_id).await {
             Ok(t) => t
                 .webhook
-                .map(Target::TemplateWebhook)
+                .map(|w| Target::TemplateWebhook(Box::new(w)))
                 .ok_or_else(|| Final("the template no longer has a webhook".into())),
             Err(e @ (AppError::NotFound(_) | AppError::Unprocessable(_))) => {
                 Err(Final(format!("the template cannot be used: {e}")))
@@ -248,15 +248,15 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
     let mut destination = None;
     let (kind, result) = match target {
         Ok((ev, Target::TemplateWebhook(hook))) => {
-            let request = webhook::Request {
-                url: &hook.url,
-                secrets: &[hook.secret.as_str()],
-                scheme: hook.auth.signature,
-                headers: &hook.headers,
-                basic_auth: hook.auth.basic_auth.as_ref(),
+            let out = Outgoing {
+                event_id: &ev.id,
+                event_type: &ev.event_type,
+                created_at: ev.created_at,
+                file_id: ev.file_id.as_deref(),
+                stored_body: &ev.payload,
+                seed_keys: true,
             };
-            let allowed = &state.settings.delivery.allowed_networks;
-            let r = webhook::send(&state.http, allowed, request, &ev.id, ev.payload).await;
+            let r = dispatch::send(state, &Config::Webhook(hook.config), out).await;
             ("template_webhook", r)
         }
         Ok((ev, Target::Destination(boxed))) => {
@@ -267,6 +267,7 @@ async fn attempt(state: &AppState, owner: &str, d: deliveries::Model) -> anyhow:
                 created_at: ev.created_at,
                 file_id: ev.file_id.as_deref(),
                 stored_body: &ev.payload,
+                seed_keys: false,
             };
             let r = dispatch::send(state, &config, out).await;
             destination = Some(dest);
@@ -355,20 +356,39 @@ async fn release_upload_if_delivered(
     state: &AppState,
     d: &deliveries::Model,
 ) -> anyhow::Result<()> {
-    let Some(file_id) = &d.file_id else {
-        return Ok(());
-    };
-    if d.event_type != EventType::ExtractionProcessed.as_str() {
-        return Ok(());
+    let wants_document = [
+        EventType::ExtractionProcessed,
+        EventType::ExtractionConfirmed,
+    ]
+    .iter()
+    .any(|e| e.as_str() == d.event_type);
+    match &d.file_id {
+        Some(file_id) if wants_document => release_upload(state, file_id).await,
+        _ => Ok(()),
     }
-    if q::unsettled_for_file(&state.db, file_id, &d.event_type).await? > 0 {
-        return Ok(());
+}
+
+/// Deletes a document's upload when nothing needs it any more: every delivery
+/// of its `extraction.processed` and `extraction.confirmed` (an S3 destination
+/// may write the document) is settled, and its result does not wait for a
+/// reviewer (who is shown its pages) to confirm it.
+pub async fn release_upload(state: &AppState, file_id: &str) -> anyhow::Result<()> {
+    for event in [
+        EventType::ExtractionProcessed,
+        EventType::ExtractionConfirmed,
+    ] {
+        if q::unsettled_for_file(&state.db, file_id, event.as_str()).await? > 0 {
+            return Ok(());
+        }
     }
     if let Some(f) = db::jobs::get_file(&state.db, file_id).await? {
+        if matches!(f.result_status.as_deref(), Some("needs_review" | "edited")) {
+            return Ok(());
+        }
         if let Some(key) = &f.blob_key {
             state.blobs.delete(key).await?;
             db::jobs::clear_file_blob(&state.db, file_id).await?;
-            tracing::debug!(file_id, "upload deleted after delivery");
+            tracing::debug!(file_id, "upload deleted");
         }
     }
     Ok(())

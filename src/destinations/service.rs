@@ -185,6 +185,21 @@ impl AppState {
             .config)
     }
 
+    /// Validates the edited config of a saved destination (for Test Connection
+    /// before saving): masked values keep the stored ones.
+    pub async fn parse_edited_destination(
+        &self,
+        account_id: &str,
+        id: &str,
+        body: DestinationInput,
+    ) -> AppResult<Config> {
+        let (_, stored) = self.destination_for(account_id, id).await?;
+        Ok(self
+            .parse_destination(account_id, body, Some(&stored), false)
+            .await?
+            .config)
+    }
+
     pub async fn create_destination(
         &self,
         account_id: &str,
@@ -285,5 +300,24 @@ impl AppState {
         d.config = Config::Webhook(w).seal(&self.secrets);
         let d = db::destinations::update(&self.db, d).await?;
         self.destination_view(&d, true)
+    }
+
+    /// Queues again every failed delivery of the destination created at or after `since_ms`.
+    pub async fn recover_destination(
+        &self,
+        account_id: &str,
+        id: &str,
+        since_ms: i64,
+    ) -> AppResult<u64> {
+        let (d, _) = self.destination_for(account_id, id).await?;
+        if d.enabled == 0 {
+            return Err(AppError::Conflict(format!(
+                "destination {id} is disabled ({}); re-enable it first",
+                d.disabled_reason.as_deref().unwrap_or("by the account")
+            )));
+        }
+        let n = db::deliveries::requeue_failed_since(&self.db, &d.id, since_ms).await?;
+        self.deliveries_ready.notify_one();
+        Ok(n)
     }
 }

@@ -6,8 +6,10 @@
 pub mod cli;
 pub mod detect;
 pub mod document;
+pub mod fit;
 pub mod images;
 pub mod ocr;
+mod page_image;
 pub mod pdf;
 pub mod preprocess;
 pub mod rules;

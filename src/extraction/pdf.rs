@@ -11,6 +11,7 @@ use image::GrayImage;
 use pdfium_render::prelude::*;
 
 use super::document::{Page, Word};
+use super::fit::fitting_dpi;
 use super::ExtractionError;
 
 /// What the pdfium thread sends back for one document, in page order.
@@ -37,6 +38,7 @@ enum Request {
         bytes: Vec<u8>,
         dpi: u32,
         max_pixels: u64,
+        only: Option<u32>,
         reply: tokio::sync::oneshot::Sender<Result<Vec<GrayImage>, ExtractionError>>,
     },
 }
@@ -54,9 +56,6 @@ pub struct PageLimits {
 pub const RENDER_DPI: u32 = 300;
 /// Lowest: below this Tesseract misreads small print, so coarser scans are enlarged.
 pub const MIN_RENDER_DPI: u32 = 150;
-/// A page too large for the pixel limit is rendered coarser, down to this
-/// resolution; a page that does not fit even then is refused.
-pub const MIN_FIT_DPI: u32 = 50;
 
 /// Handle to the pdfium thread.
 #[derive(Clone)]
@@ -122,6 +121,17 @@ impl PdfEngine {
         dpi: u32,
         max_pixels: u64,
     ) -> Result<Vec<GrayImage>, ExtractionError> {
+        self.render_pages(bytes, dpi, max_pixels, None).await
+    }
+
+    /// Like [`Self::render`], only page `only` (1-based) when given.
+    pub async fn render_pages(
+        &self,
+        bytes: Vec<u8>,
+        dpi: u32,
+        max_pixels: u64,
+        only: Option<u32>,
+    ) -> Result<Vec<GrayImage>, ExtractionError> {
         let (reply, rx) = tokio::sync::oneshot::channel();
         let stopped = || ExtractionError::EngineUnavailable("the PDF thread has stopped".into());
         self.tx
@@ -129,6 +139,7 @@ impl PdfEngine {
                 bytes,
                 dpi,
                 max_pixels,
+                only,
                 reply,
             })
             .map_err(|_| stopped())?;
@@ -156,9 +167,17 @@ fn serve(engine: Result<&Pdfium, ExtractionError>, req: Request) {
             bytes,
             dpi,
             max_pixels,
+            only,
             reply,
         } => {
-            let _ = reply.send(engine.and_then(|p| render_all(p, &bytes, dpi, max_pixels)));
+            let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                engine.and_then(|p| render_all(p, &bytes, dpi, max_pixels, only))
+            }));
+            let _ = reply.send(rendered.unwrap_or_else(|_| {
+                Err(ExtractionError::Unreadable(
+                    "the PDF could not be rendered".into(),
+                ))
+            }));
         }
     }
 }
@@ -210,48 +229,6 @@ fn describe(e: PdfiumError) -> ExtractionError {
         }
         other => ExtractionError::Unreadable(format!("the PDF could not be read: {other}")),
     }
-}
-
-/// `dpi`, or the highest lower resolution at which a page of `width`×`height`
-/// points stays within `max_pixels`; an error when even [`MIN_FIT_DPI`] is too
-/// much, or when the page has no usable size. Sizes are computed in floating
-/// point, so an absurd page cannot overflow its way under the limit.
-pub fn fitting_dpi(
-    number: u32,
-    width: f32,
-    height: f32,
-    dpi: u32,
-    max_pixels: u64,
-) -> Result<u32, ExtractionError> {
-    let (w, h) = (f64::from(width), f64::from(height));
-    if !(w.is_finite() && h.is_finite() && w > 0.0 && h > 0.0) {
-        return Err(ExtractionError::Unreadable(format!(
-            "page {number} has no usable size ({width}×{height} pt)"
-        )));
-    }
-    let pixels = |d: u32| {
-        let scale = f64::from(d) / 72.0;
-        (w * scale).ceil().max(1.0) * (h * scale).ceil().max(1.0)
-    };
-    let limit = max_pixels as f64;
-    if pixels(dpi) <= limit {
-        return Ok(dpi);
-    }
-    let mut fit = (72.0 * (limit / (w * h)).sqrt())
-        .floor()
-        .min(f64::from(dpi)) as u32;
-    while fit >= MIN_FIT_DPI && pixels(fit) > limit {
-        fit -= 1;
-    }
-    if fit >= MIN_FIT_DPI {
-        return Ok(fit);
-    }
-    Err(ExtractionError::Unreadable(format!(
-        "page {number} is {w:.0}×{h:.0} pt ({:.0}×{:.0} in): even at {MIN_FIT_DPI} DPI it would be {:.0} pixels, over the limit of {max_pixels} for a rendered page (DOCPUSH_MAX_IMAGE_PIXELS, and at most what OCR reads)",
-        w / 72.0,
-        h / 72.0,
-        pixels(MIN_FIT_DPI)
-    )))
 }
 
 /// Bytes of colour bitmap rendered at a time; a page is rendered in strips
@@ -308,6 +285,7 @@ fn render_all(
     bytes: &[u8],
     dpi: u32,
     max_pixels: u64,
+    only: Option<u32>,
 ) -> Result<Vec<GrayImage>, ExtractionError> {
     let doc = pdfium
         .load_pdf_from_byte_slice(bytes, None)
@@ -316,6 +294,7 @@ fn render_all(
     pages
         .iter()
         .enumerate()
+        .filter(|(i, _)| only.is_none_or(|n| n == *i as u32 + 1))
         .map(|(i, page)| render_page(&page, i as u32 + 1, dpi, max_pixels).map(|(img, _)| img))
         .collect()
 }

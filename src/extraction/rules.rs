@@ -13,6 +13,9 @@ pub struct Extracted {
     pub values: Map<String, Value>,
     /// For each field, the lowest confidence (0 to 1) of the words its value came from; `null` without a value.
     pub confidences: Map<String, Value>,
+    /// For each field, where its text was found (also when it did not parse):
+    /// `{page, x, y, width, height}` as page fractions; `null` when nothing was found.
+    pub boxes: Map<String, Value>,
     /// Names of the fields whose located text did not parse as their type.
     pub warnings: Vec<String>,
     /// A required field is `null`, or below the template's `min_confidence`.
@@ -29,15 +32,70 @@ impl Extracted {
     }
 }
 
-/// Located text and the confidence of the words it came from.
+/// Located text, the confidence of the words it came from and where they are.
 #[derive(Debug, PartialEq)]
 pub struct Located {
     pub text: String,
     pub confidence: Option<f32>,
+    pub area: Option<Area>,
 }
 
-fn lowest<'a>(words: impl IntoIterator<Item = &'a Word>) -> Option<f32> {
-    words.into_iter().map(|w| w.confidence).reduce(f32::min)
+impl Located {
+    fn from_words<'a>(
+        text: String,
+        page: &Page,
+        words: impl IntoIterator<Item = &'a Word> + Clone,
+    ) -> Self {
+        Self {
+            text,
+            confidence: words
+                .clone()
+                .into_iter()
+                .map(|w| w.confidence)
+                .reduce(f32::min),
+            area: Area::around(page, words),
+        }
+    }
+}
+
+/// A rectangle on one page, in fractions of the page's width and height.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct Area {
+    pub page: u32,
+    pub x: f64,
+    pub y: f64,
+    pub width: f64,
+    pub height: f64,
+}
+
+impl Area {
+    /// The smallest rectangle holding every word; `None` without words.
+    fn around<'a>(page: &Page, words: impl IntoIterator<Item = &'a Word>) -> Option<Self> {
+        let (l, t, r, b) =
+            words
+                .into_iter()
+                .fold(None, |acc: Option<(f32, f32, f32, f32)>, w| {
+                    Some(match acc {
+                        None => (w.left, w.top, w.right, w.bottom),
+                        Some((l, t, r, b)) => {
+                            (l.min(w.left), t.min(w.top), r.max(w.right), b.max(w.bottom))
+                        }
+                    })
+                })?;
+        let (pw, ph) = (
+            f64::from(page.width.max(1.0)),
+            f64::from(page.height.max(1.0)),
+        );
+        let frac =
+            |v: f32, of: f64| ((f64::from(v) / of).clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
+        Some(Self {
+            page: page.number,
+            x: frac(l, pw),
+            y: frac(t, ph),
+            width: frac(r - l, pw),
+            height: frac(b - t, ph),
+        })
+    }
 }
 
 /// Locates and parses every field of the template in `doc`.
@@ -46,21 +104,25 @@ pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted
     let mut out = Extracted {
         values: Map::new(),
         confidences: Map::new(),
+        boxes: Map::new(),
         warnings: Vec::new(),
         needs_review: false,
     };
     for field in fields {
         let located = locate(doc, field).filter(|l| !l.text.trim().is_empty());
-        let (value, confidence) = match located {
-            None => (Value::Null, None),
+        let (value, confidence, area) = match located {
+            None => (Value::Null, None, None),
             Some(l) => match values::parse(field.ty, &l.text, decimal, &field.date_formats) {
-                Some(v) => (v, l.confidence),
+                Some(v) => (v, l.confidence, l.area),
                 None => {
                     out.warnings.push(field.name.clone());
-                    (Value::Null, None)
+                    (Value::Null, None, l.area)
                 }
             },
         };
+        let area = area.and_then(|a| serde_json::to_value(a).ok());
+        out.boxes
+            .insert(field.name.clone(), area.unwrap_or(Value::Null));
         let unsure = matches!((confidence, options.min_confidence), (Some(c), Some(min)) if f64::from(c) < min);
         if field.required && (value.is_null() || unsure) {
             out.needs_review = true;
@@ -73,8 +135,16 @@ pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted
     out
 }
 
-/// The text (lines joined by `\n`, pages by `\f`) and each word's byte span and confidence.
-fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<(usize, usize, f32)>) {
+/// A word of the regex text: its byte span and where it came from.
+struct Span<'a> {
+    start: usize,
+    end: usize,
+    page: &'a Page,
+    word: &'a Word,
+}
+
+/// The text (lines joined by `\n`, pages by `\f`) and each word's byte span.
+fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<Span<'a>>) {
     let mut text = String::new();
     let mut spans = Vec::new();
     for (pi, page) in pages.enumerate() {
@@ -87,7 +157,12 @@ fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<(usize, us
             }
             let base = text.len();
             for (w, off) in line.words.iter().zip(&line.offsets) {
-                spans.push((base + off, base + off + w.text.len(), w.confidence));
+                spans.push(Span {
+                    start: base + off,
+                    end: base + off + w.text.len(),
+                    page,
+                    word: w,
+                });
             }
             text.push_str(&line.text);
         }
@@ -105,14 +180,20 @@ pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
             };
             let caps = re.captures(&text)?;
             let m = caps.get(1).or_else(|| caps.get(0))?;
-            let confidence = spans
+            let hit: Vec<&Span> = spans
                 .iter()
-                .filter(|(s, e, _)| *s < m.end() && *e > m.start())
-                .map(|(_, _, c)| *c)
-                .reduce(f32::min);
+                .filter(|s| s.start < m.end() && s.end > m.start())
+                .collect();
+            let confidence = hit.iter().map(|s| s.word.confidence).reduce(f32::min);
+            // A match across pages is boxed on its first page.
+            let area = hit.first().and_then(|first| {
+                let on_page = hit.iter().filter(|s| std::ptr::eq(s.page, first.page));
+                Area::around(first.page, on_page.map(|s| s.word))
+            });
             Some(Located {
                 text: m.as_str().to_string(),
                 confidence,
+                area,
             })
         }
         Locator::Anchor { matcher, direction } => {
@@ -135,10 +216,11 @@ pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
             let page = doc.page(z.page)?;
             let words = page.words_in(z.x, z.y, z.width, z.height);
             let parts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-            Some(Located {
-                text: parts.join(" "),
-                confidence: lowest(words.iter().copied()),
-            })
+            Some(Located::from_words(
+                parts.join(" "),
+                page,
+                words.iter().copied(),
+            ))
         }
     }
 }
@@ -154,18 +236,12 @@ fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<Locate
             .zip(&line.offsets)
             .filter(|(w, off)| *off + w.text.len() > end)
             .map(|(w, _)| w);
-        return Some(Located {
-            text: rest.to_string(),
-            confidence: lowest(words),
-        });
+        return Some(Located::from_words(rest.to_string(), page, words));
     }
     page.lines
         .get(index + 1)
         .filter(|next| next.row == line.row)
-        .map(|next| Located {
-            text: next.text.clone(),
-            confidence: lowest(&next.words),
-        })
+        .map(|next| Located::from_words(next.text.clone(), page, &next.words))
 }
 
 /// The nearest line under the label that overlaps the label's words horizontally.
@@ -178,10 +254,7 @@ fn below(page: &Page, line: &Line, start: usize, end: usize) -> Option<Located> 
         .filter(|l| l.row != line.row && l.top >= label_bottom - slack)
         .filter(|l| l.left <= right && l.right >= left)
         .min_by(|a, b| a.top.total_cmp(&b.top))
-        .map(|l| Located {
-            text: l.text.clone(),
-            confidence: lowest(&l.words),
-        })
+        .map(|l| Located::from_words(l.text.clone(), page, &l.words))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! The job: its statuses, submission, workers, archives and retention.
 
+pub mod listing;
 pub mod retention;
 pub mod review;
 pub mod service;

@@ -19,6 +19,9 @@ pub async fn run(state: AppState, token: CancellationToken) {
             Ok(_) => {}
             Err(e) => tracing::error!(error.cause_chain = ?e, "retention purge failed"),
         }
+        if let Err(e) = db::sessions::purge_expired(&state.db).await {
+            tracing::warn!(error = %e, "dropping expired dashboard sessions failed");
+        }
         tokio::select! {
             _ = token.cancelled() => return,
             _ = tokio::time::sleep(state.settings.retention_interval.max(Duration::from_millis(100))) => {}

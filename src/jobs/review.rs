@@ -137,16 +137,22 @@ impl AppState {
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok())
             .unwrap_or_default();
-        self.save_review(
-            &job,
-            file,
-            result,
-            CONFIRMED,
-            EventType::ExtractionConfirmed,
-            None,
-            &template,
-        )
-        .await
+        let confirmed = self
+            .save_review(
+                &job,
+                file,
+                result,
+                CONFIRMED,
+                EventType::ExtractionConfirmed,
+                None,
+                &template,
+            )
+            .await?;
+        // The reviewer is done with the pages; a failure here leaves the upload to the retention purge.
+        if let Err(e) = crate::delivery::worker::release_upload(self, file_id).await {
+            tracing::warn!(error = %e, file_id, "releasing a confirmed document's upload failed");
+        }
+        Ok(confirmed)
     }
 
     #[allow(clippy::too_many_arguments)]

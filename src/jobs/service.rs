@@ -317,6 +317,7 @@ pub(crate) fn new_file(
         pages_total: None,
         pages_done: None,
         confidences: None,
+        boxes: None,
         created_at: now,
         updated_at: now,
     }
@@ -338,6 +339,11 @@ fn file_result(f: &files::Model) -> Value {
         .as_deref()
         .and_then(|c| serde_json::from_str(c).ok())
         .unwrap_or(Value::Null);
+    let boxes: Value = f
+        .boxes
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or(Value::Null);
     json!({
         "file_id": f.id,
         "file_name": f.file_name,
@@ -346,6 +352,7 @@ fn file_result(f: &files::Model) -> Value {
         "pages": f.pages,
         "result": result,
         "confidences": confidences,
+        "boxes": boxes,
         "warnings": warnings,
         "error": f.error,
     })

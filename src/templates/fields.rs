@@ -182,17 +182,39 @@ pub fn check_fields(defs: Vec<FieldDef>) -> Result<(Vec<FieldDef>, Vec<Field>), 
         )));
     }
     let mut fields: Vec<Field> = Vec::with_capacity(defs.len());
-    for def in &defs {
-        let label = format!("field {:?}", def.name);
-        let field = compile(def).map_err(|e| invalid(format!("{label}: {e}")))?;
+    for (i, def) in defs.iter().enumerate() {
+        // The member path first (as serde's own messages have it), so forms can
+        // show the message beside that input; the name for people.
+        let label = |member: &str| format!("fields[{i}].{member} (field {:?})", def.name);
+        let field = compile(def).map_err(|e| invalid(format!("{}: {e}", label(member_of(&e)))))?;
         if fields.iter().any(|f| f.name == field.name) {
             return Err(invalid(format!(
-                "{label}: the name is used by another field"
+                "{}: the name is used by another field",
+                label("name")
             )));
         }
         fields.push(field);
     }
     Ok((defs, fields))
+}
+
+/// The member of a field definition that a [`compile`] message is about.
+fn member_of(message: &str) -> &'static str {
+    const MEMBERS: [(&str, &str); 9] = [
+        ("invalid regex", "regex"),
+        ("anchor", "anchor"),
+        ("unknown direction", "direction"),
+        ("direction", "direction"),
+        ("zone", "zone"),
+        ("page", "page"),
+        ("date", "date_formats"),
+        ("unknown type", "type"),
+        ("name", "name"),
+    ];
+    MEMBERS
+        .iter()
+        .find(|(start, _)| message.starts_with(start))
+        .map_or("name", |(_, member)| member)
 }
 
 /// The `fields` of a template as JSON (template files of the `extract` command, tests).
@@ -420,7 +442,7 @@ mod tests {
         let cases = [
             (
                 json!([{"name": "a", "type": "string", "regex": "("}]),
-                "field \"a\": invalid regex",
+                "fields[0].regex (field \"a\"): invalid regex",
             ),
             (
                 json!([{"name": "a", "type": "string", "regex": "x", "anchor": "y"}]),

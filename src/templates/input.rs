@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use super::fields::{self, FieldDef, Options};
 use crate::error::{AppError, AppResult};
 use crate::json_input::{objects, optional_object};
-use crate::outbound::events::EventFilterDoc;
 use crate::outbound::{ssrf, BasicAuth, CustomHeaders, EventFilter, EventType, SignatureScheme};
 use crate::state::AppState;
 
@@ -49,8 +48,9 @@ pub struct TemplateInput {
     pub updated_at: Option<IgnoredAny>,
 }
 
-/// A template's webhook as clients send it.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A template's webhook as clients send it. It is stored as a webhook
+/// destination owned by the template, so it takes the same settings.
+#[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookInput {
     /// An http(s) URL; loopback, private and metadata addresses are refused
@@ -62,7 +62,7 @@ pub struct WebhookInput {
     #[serde(default)]
     pub headers: Option<CustomHeaders>,
     /// Default: `["extraction.processed", "extraction.failed"]`.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     #[schema(value_type = Option<EventFilterDoc>)]
     pub events: Option<EventFilter>,
     /// A `whsec_` secret of your own (or an `E_AI_K_` key with the
@@ -75,6 +75,21 @@ pub struct WebhookInput {
     /// `standard` (the default) or `extracta-legacy`, which adds `x-webhook-signature`.
     #[serde(default)]
     pub signature: Option<SignatureScheme>,
+    /// PEM certificate chain for mutual TLS, with `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<String>,
+    /// Sealed at rest and shown masked; a masked value keeps the stored key.
+    #[serde(default)]
+    pub client_key: Option<String>,
+    #[serde(default)]
+    pub client_key_password: Option<String>,
+    /// PEM certificates trusted for this receiver besides the public roots.
+    #[serde(default)]
+    pub ca_cert: Option<String>,
+    /// Shown after a rotation; accepted and ignored.
+    #[serde(default, skip_serializing)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub previous_secret_expires_at: Option<IgnoredAny>,
 }
 
 /// A template that passed validation, as it will be stored.
@@ -85,14 +100,11 @@ pub struct Input {
     pub webhook: Option<ValidWebhook>,
 }
 
+/// The webhook's settings as a webhook destination's `config` (checked with
+/// the stored one when saved), and its events.
 pub struct ValidWebhook {
-    pub url: String,
-    pub headers: CustomHeaders,
+    pub config: serde_json::Value,
     pub events: EventFilter,
-    /// The client's secret, if it sent one (the mask counts as none).
-    pub secret: Option<String>,
-    pub basic_auth: Option<BasicAuth>,
-    pub signature: SignatureScheme,
 }
 
 fn unprocessable(m: impl Into<String>) -> AppError {
@@ -125,35 +137,18 @@ impl TemplateInput {
 }
 
 impl WebhookInput {
-    async fn validate(self, state: &AppState) -> AppResult<ValidWebhook> {
-        let url = ssrf::check_url(&self.url, &state.settings.delivery.allowed_networks)
+    pub async fn validate(mut self, state: &AppState) -> AppResult<ValidWebhook> {
+        // Checked here too so that a template with a refused URL fails before anything else.
+        ssrf::check_url(&self.url, &state.settings.delivery.allowed_networks)
             .await
             .map_err(|e| unprocessable(format!("webhook.url: {e}")))?;
-        let headers = self.headers.unwrap_or_default();
-        if self.basic_auth.is_some() && headers.has("authorization") {
-            return Err(unprocessable(
-                "webhook.basic_auth: it sets the Authorization header; remove Authorization from headers",
-            ));
+        if self.secret.as_deref() == Some(crate::outbound::MASK) {
+            self.secret = None;
         }
-        let signature = self.signature.unwrap_or_default();
-        if let Some(s) = self
-            .secret
-            .as_deref()
-            .filter(|s| *s != crate::outbound::MASK)
-        {
-            signature
-                .choose_secret(Some(s), None)
-                .map_err(|e| unprocessable(format!("webhook.secret: {e}")))?;
-        }
-        Ok(ValidWebhook {
-            url: url.to_string(),
-            headers,
-            events: self.events.unwrap_or_else(|| {
-                EventFilter::of(&[EventType::ExtractionProcessed, EventType::ExtractionFailed])
-            }),
-            secret: self.secret,
-            basic_auth: self.basic_auth,
-            signature,
-        })
+        let events = self.events.take().unwrap_or_else(|| {
+            EventFilter::of(&[EventType::ExtractionProcessed, EventType::ExtractionFailed])
+        });
+        let config = serde_json::to_value(&self).map_err(anyhow::Error::from)?;
+        Ok(ValidWebhook { config, events })
     }
 }

@@ -2,4 +2,6 @@
 
 pub mod fields;
 pub mod input;
+pub mod preview;
 pub mod service;
+pub mod webhook_test;

@@ -9,6 +9,9 @@ use utoipa::ToSchema;
 use super::fields::{self, Field, FieldDef, Options};
 use super::input::{Input, TemplateInput};
 use crate::db::{self, entities::templates, rfc3339};
+use crate::destinations::config::WebhookConfig;
+use crate::destinations::input::DestinationKind;
+use crate::destinations::Config;
 use crate::error::{AppError, AppResult};
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::{BasicAuth, EventFilter, EventType, SignatureScheme, MASK};
@@ -40,6 +43,20 @@ pub struct WebhookView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub basic_auth: Option<BasicAuth>,
     pub signature: SignatureScheme,
+    /// PEM certificate chain presented for mutual TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<String>,
+    /// Masked once saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<String>,
+    /// Masked once saved.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key_password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca_cert: Option<String>,
+    /// While a rotated-out secret still signs (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_secret_expires_at: Option<String>,
 }
 
 /// A stored template with its fields compiled, as workers use it.
@@ -51,14 +68,12 @@ pub struct LoadedTemplate {
     pub webhook: Option<Webhook>,
 }
 
-/// The template's webhook with its secrets opened.
+/// The template's webhook: a webhook destination owned by the template, with
+/// its secrets opened.
 #[derive(Clone, Debug)]
 pub struct Webhook {
-    pub url: String,
-    pub headers: BTreeMap<String, String>,
-    pub secret: String,
+    pub config: WebhookConfig,
     pub events: EventFilter,
-    pub auth: WebhookAuth,
 }
 
 impl Webhook {
@@ -67,9 +82,10 @@ impl Webhook {
     }
 }
 
-/// How the webhook authenticates to its receiver; stored sealed, as one JSON.
+/// How a webhook stored before templates held a destination config
+/// authenticated to its receiver (sealed, as one JSON).
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct WebhookAuth {
+struct WebhookAuth {
     #[serde(default)]
     pub basic_auth: Option<BasicAuth>,
     #[serde(default)]
@@ -92,11 +108,6 @@ impl AppState {
         }
     }
 
-    fn seal_json(&self, v: &impl Serialize) -> AppResult<String> {
-        let json = serde_json::to_string(v).map_err(anyhow::Error::from)?;
-        Ok(self.secrets.seal(&json))
-    }
-
     fn open_auth(&self, t: &templates::Model) -> AppResult<WebhookAuth> {
         match &t.webhook_auth {
             None => Ok(WebhookAuth::default()),
@@ -113,31 +124,31 @@ impl AppState {
         reveal_secret: bool,
         reveal_headers: bool,
     ) -> AppResult<TemplateView> {
-        let webhook = match &t.webhook_url {
-            None => None,
-            Some(url) => {
-                let mut headers = self.open_headers(t)?;
-                if !reveal_headers {
-                    headers.values_mut().for_each(|v| *v = MASK.to_string());
-                }
-                let secret = match (&t.webhook_secret, reveal_secret) {
-                    (Some(s), true) => Some(self.secrets.open(s)?),
-                    _ => None,
-                };
-                let auth = self.open_auth(t)?;
-                Some(WebhookView {
-                    url: url.clone(),
-                    headers,
-                    events: stored_events(t),
-                    secret,
-                    basic_auth: auth.basic_auth.map(|b| BasicAuth {
-                        password: MASK.to_string(),
-                        ..b
-                    }),
-                    signature: auth.signature,
-                })
+        let webhook = self.webhook_config(t)?.map(|w| {
+            let mut headers = w.headers;
+            if !reveal_headers {
+                headers.values_mut().for_each(|v| *v = MASK.to_string());
             }
-        };
+            WebhookView {
+                url: w.url,
+                headers,
+                events: stored_events(t),
+                secret: reveal_secret.then_some(w.secret),
+                basic_auth: w.basic_auth.map(|b| BasicAuth {
+                    password: MASK.to_string(),
+                    ..b
+                }),
+                signature: w.signature,
+                client_cert: w.client_cert,
+                client_key: w.client_key.map(|_| MASK.to_string()),
+                client_key_password: w.client_key_password.map(|_| MASK.to_string()),
+                ca_cert: w.ca_cert,
+                previous_secret_expires_at: w
+                    .previous_secret_expires_at
+                    .filter(|at| *at > db::now_ms())
+                    .map(rfc3339),
+            }
+        });
         Ok(TemplateView {
             id: t.id.clone(),
             name: t.name.clone(),
@@ -149,51 +160,84 @@ impl AppState {
         })
     }
 
-    /// Writes the validated input into `t`, keeping the secret, masked header
-    /// values and a masked password; `true` when a new secret was made.
-    fn apply(&self, t: &mut templates::Model, input: Input) -> AppResult<bool> {
-        let old_headers = self.open_headers(t)?;
-        let old_auth = self.open_auth(t)?;
-        let old_secret = t
-            .webhook_secret
-            .as_ref()
-            .map(|s| self.secrets.open(s))
-            .transpose()?;
+    /// The template's webhook as a webhook destination config; templates
+    /// saved before it was stored that way are read from their old columns.
+    pub(super) fn webhook_config(&self, t: &templates::Model) -> AppResult<Option<WebhookConfig>> {
+        let Some(url) = &t.webhook_url else {
+            return Ok(None);
+        };
+        if let Some(sealed) = &t.webhook_config {
+            return match Config::open(sealed, &self.secrets)? {
+                Config::Webhook(w) => Ok(Some(w)),
+                other => {
+                    Err(anyhow::anyhow!("template {} holds a {} config", t.id, other.kind()).into())
+                }
+            };
+        }
+        let auth = self.open_auth(t)?;
+        let secret = match &t.webhook_secret {
+            Some(s) => self.secrets.open(s)?,
+            None => return Ok(None),
+        };
+        Ok(Some(WebhookConfig {
+            url: url.clone(),
+            headers: self.open_headers(t)?,
+            secret,
+            basic_auth: auth.basic_auth,
+            signature: auth.signature,
+            ..Default::default()
+        }))
+    }
+
+    /// A template webhook's settings checked as a webhook destination's, with
+    /// masked values keeping those of `stored`; messages name `webhook.…`.
+    pub(super) async fn webhook_destination(
+        &self,
+        raw: &serde_json::Value,
+        stored: Option<WebhookConfig>,
+    ) -> AppResult<WebhookConfig> {
+        let as_webhook = |e: AppError| match e {
+            AppError::Unprocessable(m) => AppError::Unprocessable(match m.strip_prefix("config") {
+                Some(rest) => format!("webhook{rest}"),
+                None => m,
+            }),
+            other => other,
+        };
+        let stored = stored.map(Config::Webhook);
+        let config = Config::from_input(DestinationKind::Webhook, raw, stored.as_ref())
+            .map_err(as_webhook)?;
+        self.check_destination_urls(&config)
+            .await
+            .map_err(as_webhook)?;
+        match config {
+            Config::Webhook(w) => Ok(w),
+            _ => Err(anyhow::anyhow!("a webhook config was expected").into()),
+        }
+    }
+
+    /// Writes the validated input into `t`. The webhook goes through the
+    /// webhook destination's rules (SSRF guard, HTTPS-only, certificates),
+    /// keeping the secret, masked header values, password and key; `true`
+    /// when a new secret was made.
+    async fn apply(&self, t: &mut templates::Model, input: Input) -> AppResult<bool> {
+        let old = self.webhook_config(t)?;
         t.name = input.name;
         t.fields = serde_json::to_string(&input.defs).map_err(anyhow::Error::from)?;
         t.options = serde_json::to_string(&input.options).map_err(anyhow::Error::from)?;
-        let Some(mut w) = input.webhook else {
+        t.webhook_headers = None;
+        t.webhook_secret = None;
+        t.webhook_auth = None;
+        let Some(w) = input.webhook else {
             t.webhook_url = None;
-            t.webhook_headers = None;
-            t.webhook_secret = None;
             t.webhook_events = None;
-            t.webhook_auth = None;
+            t.webhook_config = None;
             return Ok(false);
         };
-        w.headers
-            .keep_masked(&old_headers)
-            .map_err(|e| AppError::Unprocessable(format!("webhook.headers.{e}")))?;
-        if let Some(b) = w.basic_auth.as_mut().filter(|b| b.password == MASK) {
-            b.password = old_auth.basic_auth.map(|old| old.password).ok_or_else(|| {
-                AppError::Unprocessable(
-                    "webhook.basic_auth.password: a masked value can only keep a stored password"
-                        .into(),
-                )
-            })?;
-        }
-        let (secret, new_secret) = w
-            .signature
-            .choose_secret(w.secret.as_deref(), old_secret.as_deref())
-            .map_err(|e| AppError::Unprocessable(format!("webhook.secret: {e}")))?;
-        let auth = WebhookAuth {
-            basic_auth: w.basic_auth,
-            signature: w.signature,
-        };
-        t.webhook_url = Some(w.url);
-        t.webhook_headers = Some(self.seal_json(&w.headers.0)?);
-        t.webhook_auth = Some(self.seal_json(&auth)?);
+        let config = self.webhook_destination(&w.config, old.clone()).await?;
+        let new_secret = old.map(|o| o.secret) != Some(config.secret.clone());
+        t.webhook_url = Some(config.url.clone());
         t.webhook_events = Some(serde_json::to_string(&w.events).map_err(anyhow::Error::from)?);
-        t.webhook_secret = Some(self.secrets.seal(&secret));
+        t.webhook_config = Some(Config::Webhook(config).seal(&self.secrets));
         Ok(new_secret)
     }
 
@@ -215,11 +259,12 @@ impl AppState {
             webhook_secret: None,
             webhook_events: None,
             webhook_auth: None,
+            webhook_config: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,
         };
-        self.apply(&mut t, input)?;
+        self.apply(&mut t, input).await?;
         let t = db::templates::insert(&self.db, t).await?;
         self.view(&t, true, true)
     }
@@ -232,7 +277,11 @@ impl AppState {
             .collect()
     }
 
-    async fn owned_template(&self, account_id: &str, id: &str) -> AppResult<templates::Model> {
+    pub(super) async fn owned_template(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> AppResult<templates::Model> {
         db::templates::get(&self.db, account_id, id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("template {id} not found")))
@@ -251,7 +300,7 @@ impl AppState {
     ) -> AppResult<TemplateView> {
         let mut t = self.owned_template(account_id, id).await?;
         let input = body.validate(self).await?;
-        let new_secret = self.apply(&mut t, input)?;
+        let new_secret = self.apply(&mut t, input).await?;
         let t = db::templates::update(&self.db, t).await?;
         self.view(&t, new_secret, false)
     }
@@ -270,17 +319,23 @@ impl AppState {
         id: &str,
     ) -> AppResult<TemplateView> {
         let mut t = self.owned_template(account_id, id).await?;
-        if t.webhook_url.is_none() {
+        let Some(mut w) = self.webhook_config(&t)? else {
             return Err(AppError::Conflict(
                 "the template has no webhook to rotate a secret for".into(),
             ));
-        }
-        let auth = self.open_auth(&t)?;
-        let (secret, _) = auth
+        };
+        // As for destinations: the old secret still signs during the grace period.
+        let grace = self.settings.delivery.secret_rotation_grace;
+        let (fresh, _) = w
             .signature
             .choose_secret(None, None)
             .map_err(AppError::Unprocessable)?;
-        t.webhook_secret = Some(self.secrets.seal(&secret));
+        w.previous_secret = Some(std::mem::replace(&mut w.secret, fresh));
+        w.previous_secret_expires_at = Some(db::now_ms() + grace.as_millis() as i64);
+        t.webhook_config = Some(Config::Webhook(w).seal(&self.secrets));
+        t.webhook_headers = None;
+        t.webhook_secret = None;
+        t.webhook_auth = None;
         let t = db::templates::update(&self.db, t).await?;
         self.view(&t, true, false)
     }
@@ -312,16 +367,10 @@ impl AppState {
                     t.id
                 ))
             })?;
-        let webhook = match (&t.webhook_url, &t.webhook_secret) {
-            (Some(url), Some(secret)) => Some(Webhook {
-                url: url.clone(),
-                headers: self.open_headers(t)?,
-                secret: self.secrets.open(secret)?,
-                events: stored_events(t),
-                auth: self.open_auth(t)?,
-            }),
-            _ => None,
-        };
+        let webhook = self.webhook_config(t)?.map(|config| Webhook {
+            config,
+            events: stored_events(t),
+        });
         Ok(LoadedTemplate {
             id: t.id.clone(),
             field_defs,

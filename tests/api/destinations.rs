@@ -873,8 +873,8 @@ async fn metrics_are_prometheus_text_with_delivery_and_job_figures() {
 
 /// A TLS receiver (Python's ssl module) that requires a client certificate
 /// signed by its CA, and the certificates for it, made with openssl.
-struct MtlsReceiver {
-    url: String,
+pub(crate) struct MtlsReceiver {
+    pub(crate) url: String,
     log: std::path::PathBuf,
     child: std::process::Child,
     dir: tempfile::TempDir,
@@ -911,7 +911,7 @@ srv.serve_forever()
 "#;
 
 impl MtlsReceiver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display().to_string();
         std::fs::write(
@@ -965,11 +965,11 @@ impl MtlsReceiver {
         }
     }
 
-    fn file(&self, name: &str) -> String {
+    pub(crate) fn file(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join(name)).unwrap()
     }
 
-    fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
             .lines()

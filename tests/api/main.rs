@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod contract;
+mod dashboard;
 mod delivery;
 mod destinations;
 mod helpers;
@@ -16,3 +17,4 @@ mod resilience;
 mod submission;
 mod templates;
 mod workers;
+mod workspace;

@@ -51,9 +51,9 @@ async fn template_crud_round_trips_and_validates() {
     assert_eq!(resp.status().as_u16(), 200);
     let loaded = app.state.load_template(id).await.unwrap();
     let hook = loaded.webhook.unwrap();
-    assert_eq!(hook.headers["Authorization"], "Bearer abc");
-    assert_eq!(hook.headers["X-Extra"], "1");
-    assert_eq!(hook.secret, secret, "PUT keeps the secret");
+    assert_eq!(hook.config.headers["Authorization"], "Bearer abc");
+    assert_eq!(hook.config.headers["X-Extra"], "1");
+    assert_eq!(hook.config.secret, secret, "PUT keeps the secret");
 
     // Rotation returns a new secret.
     let rotated: Value = app

@@ -21,6 +21,7 @@ pub struct Model {
     pub pages_total: Option<i64>,
     pub pages_done: Option<i64>,
     pub confidences: Option<String>,
+    pub boxes: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -10,4 +10,5 @@ pub mod events;
 pub mod files;
 pub mod job_transitions;
 pub mod jobs;
+pub mod sessions;
 pub mod templates;

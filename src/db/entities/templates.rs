@@ -17,6 +17,8 @@ pub struct Model {
     pub webhook_events: Option<String>,
     /// Sealed JSON of the webhook's Basic credentials and signature scheme.
     pub webhook_auth: Option<String>,
+    /// The webhook as a sealed webhook destination config; older rows use the columns above.
+    pub webhook_config: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,

@@ -86,6 +86,7 @@ pub(super) async fn process_file(
                     warnings: Some(serde_json::to_string(&ex.warnings)?),
                     result_status: Some(ex.result_status()),
                     confidences: Some(Value::Object(ex.confidences.clone()).to_string()),
+                    boxes: Some(Value::Object(ex.boxes.clone()).to_string()),
                 };
                 if !db::jobs::finish_file(&txn, &file.id, outcome).await? {
                     return Ok(()); // already finished by an earlier owner; the transaction rolls back
@@ -112,6 +113,10 @@ pub(super) async fn process_file(
     }
     announce(state, txn, job, file, event, data, Some(template)).await?;
     tracing::info!(status = %outcome_status, "document finished");
+    if event == EventType::ExtractionProcessed {
+        // With nothing to deliver to (and nothing to review), nothing needs the upload now.
+        crate::delivery::worker::release_upload(state, &file.id).await?;
+    }
     Ok(())
 }
 
@@ -156,6 +161,7 @@ async fn failed_outcome(
         warnings: None,
         result_status: None,
         confidences: None,
+        boxes: None,
     };
     if !db::jobs::finish_file(txn, &file.id, outcome).await? {
         return Ok((
@@ -189,6 +195,7 @@ fn event_data(
         "static_values": static_values(job),
         "result": extracted.map_or(Value::Null, |e| Value::Object(e.values.clone())),
         "confidences": extracted.map_or(Value::Null, |e| Value::Object(e.confidences.clone())),
+        "boxes": extracted.map_or(Value::Null, |e| Value::Object(e.boxes.clone())),
         "result_status": extracted.map(|e| e.result_status()),
         "warnings": extracted.map_or(&[][..], |e| &e.warnings),
         "error": error,

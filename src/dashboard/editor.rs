@@ -1,0 +1,453 @@
+//! The template editor's form ↔ the template JSON the API takes, so that the
+//! dashboard saves through the same validation, and a 422 that names a member
+//! (`fields[2].regex: …`) is shown beside that input.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use super::form::Form;
+use crate::outbound::events::PRESETS;
+use crate::outbound::{EventFilter, EventType};
+use crate::templates::fields::FieldDef;
+use crate::templates::service::TemplateView;
+
+/// One field of the editor, as text inputs hold it.
+#[derive(Clone, Debug, Default)]
+pub struct FieldRow {
+    /// Its number in the form's input names (`f3.name`); not its position.
+    pub index: String,
+    pub name: String,
+    pub ty: String,
+    /// `regex`, `anchor` or `zone`.
+    pub locator: String,
+    pub regex: String,
+    pub anchor: String,
+    pub direction: String,
+    pub zone_page: String,
+    pub x: String,
+    pub y: String,
+    pub width: String,
+    pub height: String,
+    pub page: String,
+    pub required: bool,
+    pub date_formats: String,
+}
+
+/// The editor's whole state.
+#[derive(Clone, Debug, Default)]
+pub struct EditorState {
+    pub name: String,
+    pub fields: Vec<FieldRow>,
+    pub decimal_separator: String,
+    pub language: String,
+    pub min_confidence: String,
+    pub webhook: WebhookRow,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct WebhookRow {
+    pub url: String,
+    pub headers: String,
+    /// A preset name, `all`, or `custom` (then `events`).
+    pub events_mode: String,
+    pub events: Vec<String>,
+    pub signature: String,
+    pub username: String,
+    pub password: String,
+    pub client_cert: String,
+    pub client_key: String,
+    pub client_key_password: String,
+    pub ca_cert: String,
+}
+
+fn num(v: f64) -> String {
+    v.to_string()
+}
+
+impl FieldRow {
+    fn from_def(index: String, d: &FieldDef) -> Self {
+        let locator = if d.zone.is_some() {
+            "zone"
+        } else if d.anchor.is_some() {
+            "anchor"
+        } else {
+            "regex"
+        };
+        let z = d.zone;
+        Self {
+            index,
+            name: d.name.clone(),
+            ty: d.ty.clone(),
+            locator: locator.into(),
+            regex: d.regex.clone().unwrap_or_default(),
+            anchor: d.anchor.clone().unwrap_or_default(),
+            direction: d.direction.clone().unwrap_or_else(|| "right".into()),
+            zone_page: z.map_or_else(|| "1".into(), |z| z.page.to_string()),
+            x: z.map(|z| num(z.x)).unwrap_or_default(),
+            y: z.map(|z| num(z.y)).unwrap_or_default(),
+            width: z.map(|z| num(z.width)).unwrap_or_default(),
+            height: z.map(|z| num(z.height)).unwrap_or_default(),
+            page: d.page.map(|p| p.to_string()).unwrap_or_default(),
+            required: d.required,
+            date_formats: d.date_formats.clone().unwrap_or_default().join(", "),
+        }
+    }
+
+    pub fn blank(index: String) -> Self {
+        Self {
+            index,
+            ty: "string".into(),
+            locator: "regex".into(),
+            direction: "right".into(),
+            zone_page: "1".into(),
+            ..Default::default()
+        }
+    }
+
+    fn from_form(form: &Form, index: String) -> Self {
+        let t = |k: &str| form.text(&format!("f{index}.{k}"));
+        let regex = form
+            .get(&format!("f{index}.regex"))
+            .unwrap_or_default()
+            .to_string();
+        let required = form.checked(&format!("f{index}.required"));
+        Self {
+            index: index.clone(),
+            name: t("name"),
+            ty: t("type"),
+            locator: t("locator"),
+            regex,
+            anchor: t("anchor"),
+            direction: t("direction"),
+            zone_page: t("zone_page"),
+            x: t("x"),
+            y: t("y"),
+            width: t("width"),
+            height: t("height"),
+            page: t("page"),
+            required,
+            date_formats: t("date_formats"),
+        }
+    }
+
+    /// The field as JSON; a number that does not parse is sent as text so the
+    /// API's message names it.
+    fn to_json(&self) -> Value {
+        let number = |s: &str| -> Value {
+            s.parse::<f64>()
+                .ok()
+                .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
+                .unwrap_or_else(|| Value::String(s.to_string()))
+        };
+        let integer = |s: &str| -> Value {
+            s.parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(s.to_string()))
+        };
+        let mut f = Map::new();
+        f.insert("name".into(), json!(self.name));
+        f.insert("type".into(), json!(self.ty));
+        match self.locator.as_str() {
+            "anchor" => {
+                f.insert("anchor".into(), json!(self.anchor));
+                f.insert("direction".into(), json!(self.direction));
+            }
+            "zone" => {
+                f.insert(
+                    "zone".into(),
+                    json!({
+                        "page": integer(&self.zone_page),
+                        "x": number(&self.x),
+                        "y": number(&self.y),
+                        "width": number(&self.width),
+                        "height": number(&self.height),
+                    }),
+                );
+            }
+            _ => {
+                f.insert("regex".into(), json!(self.regex));
+            }
+        }
+        if !self.page.is_empty() {
+            f.insert("page".into(), integer(&self.page));
+        }
+        if self.required {
+            f.insert("required".into(), json!(true));
+        }
+        let formats: Vec<&str> = self
+            .date_formats
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect();
+        if self.ty == "date" && !formats.is_empty() {
+            f.insert("date_formats".into(), json!(formats));
+        }
+        Value::Object(f)
+    }
+}
+
+/// `Name: value` lines → a header map.
+fn header_lines(text: &str) -> Map<String, Value> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once(':') {
+            Some((k, v)) => (k.trim().to_string(), json!(v.trim())),
+            None => (l.trim().to_string(), json!("")),
+        })
+        .collect()
+}
+
+/// The events choice as the API takes it: a preset name, `["*"]` or a list.
+pub fn events_json(mode: &str, events: &[String]) -> Value {
+    match mode {
+        "all" => json!(["*"]),
+        "custom" => json!(events),
+        preset => json!(preset),
+    }
+}
+
+/// How a stored event filter shows in the form.
+pub fn events_choice(filter: &EventFilter) -> (String, Vec<String>) {
+    let names = filter.names().to_vec();
+    if names.iter().any(|n| n == "*") {
+        return ("all".into(), names);
+    }
+    for (preset, list) in PRESETS {
+        let mut want: Vec<&str> = list.iter().map(|e| e.as_str()).collect();
+        let mut have: Vec<&str> = names.iter().map(String::as_str).collect();
+        want.sort_unstable();
+        have.sort_unstable();
+        if want == have {
+            return (preset.to_string(), names);
+        }
+    }
+    ("custom".into(), names)
+}
+
+/// Events a person can pick one by one.
+pub fn event_names() -> Vec<&'static str> {
+    EventType::ALL
+        .iter()
+        .filter(|e| **e != EventType::DestinationTest)
+        .map(|e| e.as_str())
+        .collect()
+}
+
+impl WebhookRow {
+    pub fn from_form(form: &Form) -> Self {
+        Self {
+            url: form.text("webhook.url"),
+            headers: form.get("webhook.headers").unwrap_or_default().to_string(),
+            events_mode: form.text("webhook.events_mode"),
+            events: form
+                .all("webhook.events")
+                .into_iter()
+                .map(String::from)
+                .collect(),
+            signature: form.text("webhook.signature"),
+            username: form.text("webhook.username"),
+            password: form.get("webhook.password").unwrap_or_default().to_string(),
+            client_cert: form.text("webhook.client_cert"),
+            client_key: form.text("webhook.client_key"),
+            client_key_password: form
+                .get("webhook.client_key_password")
+                .unwrap_or_default()
+                .to_string(),
+            ca_cert: form.text("webhook.ca_cert"),
+        }
+    }
+
+    /// The webhook as JSON, or `null` without a URL.
+    pub fn to_json(&self) -> Value {
+        if self.url.is_empty() {
+            return Value::Null;
+        }
+        let mut w = Map::new();
+        w.insert("url".into(), json!(self.url));
+        w.insert("headers".into(), Value::Object(header_lines(&self.headers)));
+        w.insert(
+            "events".into(),
+            events_json(&self.events_mode, &self.events),
+        );
+        if !self.signature.is_empty() {
+            w.insert("signature".into(), json!(self.signature));
+        }
+        if !self.username.is_empty() {
+            w.insert(
+                "basic_auth".into(),
+                json!({"username": self.username, "password": self.password}),
+            );
+        }
+        for (k, v) in [
+            ("client_cert", &self.client_cert),
+            ("client_key", &self.client_key),
+            ("client_key_password", &self.client_key_password),
+            ("ca_cert", &self.ca_cert),
+        ] {
+            if !v.is_empty() {
+                w.insert(k.into(), json!(v));
+            }
+        }
+        Value::Object(w)
+    }
+}
+
+impl EditorState {
+    pub fn new_template() -> Self {
+        Self {
+            fields: vec![FieldRow::blank("0".into())],
+            decimal_separator: ".".into(),
+            language: "eng".into(),
+            webhook: WebhookRow {
+                events_mode: "custom".into(),
+                events: vec![
+                    EventType::ExtractionProcessed.as_str().into(),
+                    EventType::ExtractionFailed.as_str().into(),
+                ],
+                signature: "standard".into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    pub fn from_view(t: &TemplateView) -> Self {
+        let webhook = match &t.webhook {
+            None => Self::new_template().webhook,
+            Some(w) => {
+                let (events_mode, events) = events_choice(&w.events);
+                WebhookRow {
+                    url: w.url.clone(),
+                    headers: w
+                        .headers
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                    events_mode,
+                    events,
+                    signature: serde_json::to_value(w.signature)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    username: w
+                        .basic_auth
+                        .as_ref()
+                        .map(|b| b.username.clone())
+                        .unwrap_or_default(),
+                    password: w
+                        .basic_auth
+                        .as_ref()
+                        .map(|b| b.password.clone())
+                        .unwrap_or_default(),
+                    client_cert: w.client_cert.clone().unwrap_or_default(),
+                    client_key: w.client_key.clone().unwrap_or_default(),
+                    client_key_password: w.client_key_password.clone().unwrap_or_default(),
+                    ca_cert: w.ca_cert.clone().unwrap_or_default(),
+                }
+            }
+        };
+        Self {
+            name: t.name.clone(),
+            fields: t
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, d)| FieldRow::from_def(i.to_string(), d))
+                .collect(),
+            decimal_separator: t.options.decimal_separator.clone(),
+            language: t.options.language.clone(),
+            min_confidence: t.options.min_confidence.map(num).unwrap_or_default(),
+            webhook,
+        }
+    }
+
+    pub fn from_form(form: &Form) -> Self {
+        let mut indexes: Vec<usize> = form
+            .names_with_prefix("f")
+            .iter()
+            .filter_map(|(rest, _)| rest.strip_suffix(".name")?.parse().ok())
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        Self {
+            name: form.text("name"),
+            fields: indexes
+                .into_iter()
+                .map(|i| FieldRow::from_form(form, i.to_string()))
+                .collect(),
+            decimal_separator: form.text("decimal_separator"),
+            language: form.text("language"),
+            min_confidence: form.text("min_confidence"),
+            webhook: WebhookRow::from_form(form),
+        }
+    }
+
+    fn options_json(&self) -> Value {
+        let mut o = Map::new();
+        o.insert("decimal_separator".into(), json!(self.decimal_separator));
+        o.insert("language".into(), json!(self.language));
+        if !self.min_confidence.is_empty() {
+            let v = self
+                .min_confidence
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(|| json!(self.min_confidence), Value::Number);
+            o.insert("min_confidence".into(), v);
+        }
+        Value::Object(o)
+    }
+
+    /// The fields in form order (the API's `fields[i]` is the i-th row shown).
+    fn fields_json(&self) -> Value {
+        Value::Array(self.fields.iter().map(FieldRow::to_json).collect())
+    }
+
+    /// The whole template, as `POST /v1/templates` takes it.
+    pub fn template_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "fields": self.fields_json(),
+            "options": self.options_json(),
+            "webhook": self.webhook.to_json(),
+        })
+    }
+
+    /// What a preview needs: fields and options.
+    pub fn preview_json(&self) -> Value {
+        json!({"fields": self.fields_json(), "options": self.options_json()})
+    }
+
+    /// Where an API message about `fields[i]…` belongs: the i-th row's input name.
+    pub fn error_slot(&self, message: &str) -> String {
+        let path = message.split_once(": ").map_or("", |(p, _)| p);
+        if let Some(rest) = path.strip_prefix("fields[") {
+            if let Some((i, tail)) = rest.split_once(']') {
+                if let Some(row) = i.parse::<usize>().ok().and_then(|i| self.fields.get(i)) {
+                    let member = tail.trim_start_matches('.');
+                    let member = member
+                        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .next()
+                        .unwrap_or_default();
+                    return format!(
+                        "f{}.{}",
+                        row.index,
+                        if member.is_empty() { "name" } else { member }
+                    );
+                }
+            }
+        }
+        match path.split(['.', '[']).next().unwrap_or_default() {
+            "options" => path.trim_start_matches("options.").to_string(),
+            "webhook" => path.to_string(),
+            "name" => "name".into(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// One error, keyed by the input it belongs to (`""`: the form as a whole).
+pub type Errors = BTreeMap<String, String>;

@@ -1,0 +1,327 @@
+//! Templates: the list, and the editor with Try it, the webhook and its Test Connection.
+
+use actix_web::{web, HttpResponse};
+use askama::Template;
+use base64::Engine;
+use serde_json::{json, Value};
+
+use super::editor::{event_names, EditorState, Errors, FieldRow};
+use super::form::Form;
+use super::jobs::{boxes_of, shown, BoxView};
+use super::session::Session;
+use super::{html, see_other, DashError, Nav, Page};
+use crate::api::schemas::TestOutcome;
+use crate::error::AppError;
+use crate::extraction::DocKind;
+use crate::json_input;
+use crate::outbound::events::PRESETS;
+use crate::state::AppState;
+use crate::templates::input::TemplateInput;
+use crate::templates::preview::PreviewTemplate;
+use crate::templates::service::TemplateView;
+use crate::templates::webhook_test::WebhookTest;
+
+#[derive(Template)]
+#[template(path = "templates.html")]
+struct ListPage {
+    nav: Nav,
+    templates: Vec<TemplateView>,
+}
+
+pub async fn list(session: Session, state: web::Data<AppState>) -> Page {
+    html(&ListPage {
+        nav: Nav::new(&session, "templates"),
+        templates: state.list_templates(&session.account_id).await?,
+    })
+}
+
+/// What Try it found, as the editor shows it.
+struct TryView {
+    file_name: String,
+    result_status: String,
+    rows: Vec<(String, String, String, bool)>,
+    image: Option<String>,
+    page: u32,
+    boxes: Vec<BoxView>,
+}
+
+#[derive(Template)]
+#[template(path = "template.html")]
+struct EditorPage {
+    nav: Nav,
+    id: Option<String>,
+    editor: EditorState,
+    blank: FieldRow,
+    errors: Errors,
+    notice: Option<String>,
+    secret: Option<String>,
+    tried: Option<TryView>,
+    tested: Option<TestOutcome>,
+    has_webhook: bool,
+    events: Vec<&'static str>,
+    presets: Vec<&'static str>,
+}
+
+impl EditorPage {
+    fn new(session: &Session, id: Option<String>, editor: EditorState) -> Self {
+        Self {
+            nav: Nav::new(session, "templates"),
+            has_webhook: !editor.webhook.url.is_empty(),
+            id,
+            editor,
+            blank: FieldRow::blank("__i__".into()),
+            errors: Errors::new(),
+            notice: None,
+            secret: None,
+            tried: None,
+            tested: None,
+            events: event_names(),
+            presets: PRESETS.iter().map(|(n, _)| *n).collect(),
+        }
+    }
+
+    fn err(&self, slot: &str) -> &str {
+        self.errors.get(slot).map_or("", String::as_str)
+    }
+
+    /// The error about one member of field row `index`.
+    fn ferr(&self, index: &str, member: &str) -> &str {
+        self.err(&format!("f{index}.{member}"))
+    }
+
+    /// The row the "Add field" button copies (its index is filled in by the script).
+    fn blank_rows(&self) -> &[FieldRow] {
+        std::slice::from_ref(&self.blank)
+    }
+
+    fn types(&self) -> [&'static str; 5] {
+        ["string", "number", "integer", "date", "boolean"]
+    }
+
+    fn has_event(&self, e: &str) -> bool {
+        self.editor.webhook.events.iter().any(|x| x == e)
+    }
+
+    fn action(&self) -> String {
+        match &self.id {
+            Some(id) => format!("/dashboard/templates/{id}"),
+            None => "/dashboard/templates/new".into(),
+        }
+    }
+
+    fn fail(&mut self, editor: &EditorState, e: AppError) -> Result<(), DashError> {
+        match e {
+            AppError::Unprocessable(m) | AppError::BadRequest(m) => {
+                self.errors.insert(editor.error_slot(&m), m.clone());
+                self.notice = Some(format!("Not done: {m}"));
+                Ok(())
+            }
+            AppError::PayloadTooLarge(m)
+            | AppError::UnsupportedMediaType(m)
+            | AppError::Conflict(m) => {
+                self.notice = Some(m);
+                Ok(())
+            }
+            other => Err(other.into()),
+        }
+    }
+}
+
+pub async fn new(session: Session) -> Page {
+    html(&EditorPage::new(
+        &session,
+        None,
+        EditorState::new_template(),
+    ))
+}
+
+pub async fn show(
+    req: actix_web::HttpRequest,
+    session: Session,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Page {
+    let t = state.get_template(&session.account_id, &id).await?;
+    let mut page = EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));
+    if req.query_string() == "saved=1" {
+        page.notice = Some("Saved.".into());
+    }
+    html(&page)
+}
+
+pub async fn submit_new(session: Session, form: Form, state: web::Data<AppState>) -> Page {
+    submit_form(session, None, form, state).await
+}
+
+pub async fn submit(
+    session: Session,
+    id: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Page {
+    submit_form(session, Some(id.into_inner()), form, state).await
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AppError> {
+    json_input::parse(v.to_string().as_bytes())
+}
+
+async fn submit_form(
+    session: Session,
+    id: Option<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Page {
+    session.check_csrf(form.get("csrf"))?;
+    if let Some(id) = &id {
+        // Another account's template is not found, whatever the form says.
+        state.get_template(&session.account_id, id).await?;
+    }
+    let editor = EditorState::from_form(&form);
+    let mut page = EditorPage::new(&session, id.clone(), editor.clone());
+    match form.get("action").unwrap_or("save") {
+        "try" => {
+            if let Err(e) = try_it(&state, &session, &editor, &form, &mut page).await {
+                page.fail(&editor, e)?;
+            }
+        }
+        "test_webhook" => {
+            let body = json!({
+                "template_id": id,
+                "webhook": editor.webhook.to_json(),
+                "fields": editor.template_json()["fields"],
+            });
+            let tested = match parse::<WebhookTest>(&body) {
+                Ok(t) => state.test_template_webhook(&session.account_id, t).await,
+                Err(e) => Err(e),
+            };
+            match tested {
+                Ok(v) => {
+                    page.tested =
+                        Some(serde_json::from_value(v).map_err(|e| AppError::Internal(e.into()))?)
+                }
+                Err(e) => page.fail(&editor, e)?,
+            }
+        }
+        _ => {
+            let saved = match parse::<TemplateInput>(&editor.template_json()) {
+                Ok(input) => match &id {
+                    Some(id) => state.update_template(&session.account_id, id, input).await,
+                    None => state.create_template(&session.account_id, input).await,
+                },
+                Err(e) => Err(e),
+            };
+            match saved {
+                Ok(t) => {
+                    let Some(secret) = t.webhook.as_ref().and_then(|w| w.secret.clone()) else {
+                        return see_other(&format!("/dashboard/templates/{}?saved=1", t.id));
+                    };
+                    // A new signing secret is shown this once, so this answer is the page itself.
+                    let mut page =
+                        EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));
+                    page.notice = Some("Saved.".into());
+                    page.secret = Some(secret);
+                    return html(&page);
+                }
+                Err(e) => page.fail(&editor, e)?,
+            }
+        }
+    }
+    let failed = !page.errors.is_empty() || (page.notice.is_some() && page.tried.is_none());
+    let mut resp = html(&page)?;
+    if failed {
+        *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Ok(resp)
+}
+
+async fn try_it(
+    state: &AppState,
+    session: &Session,
+    editor: &EditorState,
+    form: &Form,
+    page: &mut EditorPage,
+) -> Result<(), AppError> {
+    let Some(file) = form.file() else {
+        return Err(AppError::Unprocessable(
+            "sample: choose a sample document (PDF or image) to try the template on".into(),
+        ));
+    };
+    let template: PreviewTemplate = parse(&editor.preview_json())?;
+    let preview = state
+        .preview(&session.account_id, template, file.bytes.clone())
+        .await?;
+    let boxes = boxes_of(Some(&Value::Object(preview.boxes.clone())));
+    let shown_page = boxes.first().map_or(1, |b| b.page);
+    let image = match DocKind::detect(&file.bytes) {
+        Some(kind) => state
+            .reader
+            .page_png(kind, file.bytes.clone(), shown_page)
+            .await
+            .ok()
+            .map(|png| {
+                format!(
+                    "data:image/png;base64,{}",
+                    base64::engine::general_purpose::STANDARD.encode(png)
+                )
+            }),
+        None => None,
+    };
+    let rows = editor
+        .fields
+        .iter()
+        .map(|f| {
+            let v = preview.result.get(&f.name);
+            let confidence = preview
+                .confidences
+                .get(&f.name)
+                .and_then(Value::as_f64)
+                .map(|c| format!("{:.0}%", c * 100.0))
+                .unwrap_or_default();
+            let warned = preview.warnings.contains(&f.name);
+            (f.name.clone(), shown(v), confidence, warned)
+        })
+        .collect();
+    page.tried = Some(TryView {
+        file_name: file.name.clone(),
+        result_status: preview.result_status,
+        rows,
+        image,
+        page: shown_page,
+        boxes: boxes.into_iter().filter(|b| b.page == shown_page).collect(),
+    });
+    Ok(())
+}
+
+pub async fn delete(
+    session: Session,
+    id: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Page {
+    session.check_csrf(form.get("csrf"))?;
+    state.delete_template(&session.account_id, &id).await?;
+    see_other("/dashboard/templates")
+}
+
+pub async fn rotate(
+    session: Session,
+    id: web::Path<String>,
+    form: Form,
+    state: web::Data<AppState>,
+) -> Page {
+    session.check_csrf(form.get("csrf"))?;
+    let t = state
+        .rotate_webhook_secret(&session.account_id, &id)
+        .await?;
+    let mut page = EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));
+    page.secret = t.webhook.as_ref().and_then(|w| w.secret.clone());
+    page.notice = Some(
+        "A new signing secret is in use; the old one still signs during the rotation grace period."
+            .into(),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(actix_web::http::header::ContentType::html())
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(page.render()?))
+}
