@@ -216,9 +216,14 @@ async fn submit_form(
                     let Some(secret) = t.webhook.as_ref().and_then(|w| w.secret.clone()) else {
                         return see_other(&format!("/dashboard/templates/{}?saved=1", t.id));
                     };
-                    // A new signing secret is shown this once, so this answer is the page itself.
-                    let mut page =
-                        EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));
+                    // A new signing secret is shown this once, so this answer is the page
+                    // itself; the form shows the template as read back, header values masked.
+                    let stored = state.get_template(&session.account_id, &t.id).await?;
+                    let mut page = EditorPage::new(
+                        &session,
+                        Some(t.id.clone()),
+                        EditorState::from_view(&stored),
+                    );
                     page.notice = Some("Saved.".into());
                     page.secret = Some(secret);
                     return html(&page);

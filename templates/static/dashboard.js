@@ -22,12 +22,16 @@
     });
   }
 
-  // Only the chosen locator's inputs are shown.
+  // Only the chosen locator's inputs are shown, and date formats only for dates.
   function showLocator(field) {
     var select = field.querySelector("[data-locator-select]");
     if (!select) { return; }
     each(field, ".locator", function (l) {
       l.classList.toggle("shown", l.dataset.kind === select.value);
+    });
+    var type = field.querySelector("[data-type-select]");
+    each(field, ".date-only", function (d) {
+      d.classList.toggle("shown", !!type && type.value === "date");
     });
   }
 
@@ -37,7 +41,7 @@
 
   document.addEventListener("change", function (e) {
     var t = e.target;
-    if (t.matches("[data-locator-select]")) { showLocator(t.closest(".field")); }
+    if (t.matches("[data-locator-select], [data-type-select]")) { showLocator(t.closest(".field")); }
     if (t.matches("[data-kind-select]")) { showKind(); }
     if (t.matches("[data-toggle]")) { showToggles(); }
   });

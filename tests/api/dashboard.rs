@@ -345,6 +345,8 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     assert!(!ui.text("#test-error").await.is_empty());
     ui.shot_at("template-webhook-failed", "#webhook").await;
     ui.fill("[name='webhook.url']", &hook.url).await;
+    ui.fill("[name='webhook.headers']", "Authorization: Bearer abc")
+        .await;
     for event in ["extraction.edited", "extraction.confirmed"] {
         ui.click(&format!("[name='webhook.events'][value='{event}']"))
             .await;
@@ -352,6 +354,17 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     ui.submit("#save").await;
     let secret = ui.text("#webhook-secret").await;
     assert!(secret.starts_with("whsec_"), "{secret}");
+    let headers = ui
+        .find("[name='webhook.headers']")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        headers, "Authorization: ********",
+        "header values are masked once saved"
+    );
     ui.shot("template-saved").await;
     let template_id = ui.text("#template-id").await;
     ui.goto("/dashboard/templates").await;
@@ -396,6 +409,16 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     ui.fill("[name='value.total']", "99.50").await;
     ui.submit("button[value=save]").await;
     let edited = wait_event(&hook, "extraction.edited").await;
+    let sent = hook.received();
+    let with_header = sent
+        .iter()
+        .find(|r| r.json()["type"] == "extraction.edited")
+        .unwrap();
+    assert_eq!(
+        with_header.header("authorization"),
+        "Bearer abc",
+        "the masked header keeps its value"
+    );
     assert_eq!(edited["data"]["result"]["total"], json!(99.5));
     ui.submit("button[value=confirm]").await;
     let confirmed = wait_event(&hook, "extraction.confirmed").await;
@@ -550,6 +573,23 @@ async fn dashboard_pages_refuse_forged_forms_escape_names_and_keep_accounts_apar
     let source = ui.c().source().await.unwrap();
     assert!(source.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     ui.shot("templates-escaped").await;
+    // Deleting asks first.
+    ui.c()
+        .find(Locator::LinkText(script))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    ui.click("#delete-template").await;
+    assert!(ui
+        .c()
+        .get_alert_text()
+        .await
+        .unwrap()
+        .contains("Delete this template"));
+    ui.c().accept_alert().await.unwrap();
+    ui.wait_text("#templates", |t| !t.contains(script)).await;
 
     // Forms without the session's CSRF token are refused.
     let cookie = ui.session_cookie().await;
