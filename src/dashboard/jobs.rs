@@ -247,32 +247,32 @@ async fn job_page(
                 .and_then(|v| v.as_object().cloned())
                 .unwrap_or_default();
             let confidences = result.as_ref().and_then(|r| r.confidences.clone());
-            let rows = template
-                .as_ref()
-                .map(|t| {
-                    t.field_defs
-                        .iter()
-                        .map(|d| {
-                            let key = format!("{}.{}", f.file_id, d.name);
-                            let v = values.get(&d.name);
-                            ValueRow {
-                                name: d.name.clone(),
-                                ty: d.ty.clone(),
-                                shown: shown(v),
-                                input: typed.get(&key).cloned().unwrap_or_else(|| shown(v)),
-                                original: shown(v),
-                                confidence: confidences
-                                    .as_ref()
-                                    .and_then(|c| c.get(&d.name))
-                                    .and_then(Value::as_f64)
-                                    .map(|c| format!("{:.0}%", c * 100.0))
-                                    .unwrap_or_default(),
-                                error: errors.get(&key).cloned(),
-                            }
-                        })
-                        .collect()
+            // The stored result names every field the job had, even if the
+            // template changed since; the template only tells the types.
+            let rows = values
+                .iter()
+                .map(|(name, v)| {
+                    let key = format!("{}.{name}", f.file_id);
+                    let ty = template
+                        .as_ref()
+                        .and_then(|t| t.field_defs.iter().find(|d| &d.name == name))
+                        .map_or_else(String::new, |d| d.ty.clone());
+                    ValueRow {
+                        name: name.clone(),
+                        ty,
+                        shown: shown(Some(v)),
+                        input: typed.get(&key).cloned().unwrap_or_else(|| shown(Some(v))),
+                        original: shown(Some(v)),
+                        confidence: confidences
+                            .as_ref()
+                            .and_then(|c| c.get(name))
+                            .and_then(Value::as_f64)
+                            .map(|c| format!("{:.0}%", c * 100.0))
+                            .unwrap_or_default(),
+                        error: errors.get(&key).cloned(),
+                    }
                 })
-                .unwrap_or_default();
+                .collect();
             let reviewable = result.as_ref().is_some_and(|r| {
                 matches!(r.result_status.as_deref(), Some("needs_review" | "edited"))
             });
