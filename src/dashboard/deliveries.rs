@@ -8,6 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::form::Form;
+use super::jobs::template_names;
 use super::session::Session;
 use super::{html, see_other, Nav, Page};
 use crate::api::schemas::{Attempt, Delivery};
@@ -87,12 +88,7 @@ pub async fn list(
             (d.id, url)
         })
         .collect();
-    let templates = state
-        .list_templates(&session.account_id)
-        .await?
-        .into_iter()
-        .map(|t| (t.id, t.name))
-        .collect();
+    let templates = template_names(&state, &session.account_id).await?;
     html(&ListPage {
         nav: Nav::new(&session, "deliveries"),
         deliveries,

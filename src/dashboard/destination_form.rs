@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use super::editor::{events_choice, events_json};
 use super::form::Form;
+use super::webhook_form::{events_choice, events_json, header_lines, header_text};
 use crate::destinations::service::DestinationView;
 use crate::outbound::EventFilter;
 
@@ -94,11 +94,10 @@ impl DestState {
             for (k, v) in c {
                 match (k.as_str(), v) {
                     ("headers", Value::Object(h)) => {
-                        s.headers = h
-                            .iter()
-                            .map(|(k, v)| format!("{k}: {}", v.as_str().unwrap_or_default()))
-                            .collect::<Vec<_>>()
-                            .join("\n")
+                        s.headers = header_text(
+                            h.iter()
+                                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or_default())),
+                        )
                     }
                     ("basic_auth", Value::Object(b)) => {
                         for f in ["username", "password"] {
@@ -183,13 +182,7 @@ impl DestState {
             config.insert(name.into(), json!(v));
         }
         if self.kind == "webhook" {
-            let headers: Map<String, Value> = self
-                .headers
-                .lines()
-                .filter_map(|l| l.split_once(':'))
-                .map(|(k, v)| (k.trim().to_string(), json!(v.trim())))
-                .collect();
-            config.insert("headers".into(), Value::Object(headers));
+            config.insert("headers".into(), Value::Object(header_lines(&self.headers)));
             let user = self.value("webhook.username");
             if !user.is_empty() {
                 config.insert(

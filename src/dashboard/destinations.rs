@@ -8,9 +8,9 @@ use askama::Template;
 use serde_json::{json, Value};
 
 use super::destination_form::{DestState, KindInputs, INPUTS};
-use super::editor::event_names;
 use super::form::Form;
 use super::session::Session;
+use super::webhook_form::event_names;
 use super::{html, see_other, DashError, Nav, Page};
 use crate::api::schemas::TestOutcome;
 use crate::destinations::input::DestinationInput;

@@ -61,7 +61,7 @@ pub fn status_class(status: &str) -> &'static str {
 }
 
 /// Template ids → names, deleted templates included by id only.
-async fn template_names(
+pub(super) async fn template_names(
     state: &AppState,
     account_id: &str,
 ) -> Result<BTreeMap<String, String>, DashError> {

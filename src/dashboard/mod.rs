@@ -13,6 +13,7 @@ mod jobs;
 mod login;
 mod session;
 mod templates;
+mod webhook_form;
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::middleware::DefaultHeaders;

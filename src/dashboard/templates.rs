@@ -1,14 +1,15 @@
 //! Templates: the list, and the editor with Try it, the webhook and its Test Connection.
 
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 use askama::Template;
 use base64::Engine;
 use serde_json::{json, Value};
 
-use super::editor::{event_names, EditorState, Errors, FieldRow};
+use super::editor::{EditorState, Errors, FieldRow};
 use super::form::Form;
 use super::jobs::{boxes_of, shown, BoxView};
 use super::session::Session;
+use super::webhook_form::event_names;
 use super::{html, see_other, DashError, Nav, Page};
 use crate::api::schemas::TestOutcome;
 use crate::error::AppError;
@@ -325,8 +326,5 @@ pub async fn rotate(
         "A new signing secret is in use; the old one still signs during the rotation grace period."
             .into(),
     );
-    Ok(HttpResponse::Ok()
-        .content_type(actix_web::http::header::ContentType::html())
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .body(page.render()?))
+    html(&page)
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::service::file_done;
 use super::JobStatus;
 use crate::db::{self, rfc3339};
 use crate::error::{AppError, AppResult};
@@ -105,14 +106,7 @@ impl AppState {
                 let own = files.iter().filter(|f| f.job_id == j.id);
                 let done = own
                     .clone()
-                    .filter(|f| {
-                        f.status.parse::<JobStatus>().is_ok_and(|s| {
-                            matches!(
-                                s,
-                                JobStatus::ProcessImageSuccess | JobStatus::ProcessImageFailed
-                            )
-                        })
-                    })
+                    .filter(|f| f.status.parse::<JobStatus>().is_ok_and(file_done))
                     .count();
                 JobSummary {
                     job_id: j.id.clone(),

@@ -286,7 +286,8 @@ impl AppState {
     }
 }
 
-fn file_done(s: JobStatus) -> bool {
+/// Whether a document has its outcome (read or failed).
+pub(crate) fn file_done(s: JobStatus) -> bool {
     matches!(
         s,
         JobStatus::ProcessImageSuccess | JobStatus::ProcessImageFailed
