@@ -42,6 +42,13 @@ enum Command {
     Samples {
         #[arg(default_value = "samples")]
         dir: std::path::PathBuf,
+        /// Write the accuracy corpus instead: six layouts as text PDFs and
+        /// degraded scans, a template per layout and truth.json.
+        #[arg(long)]
+        corpus: bool,
+        /// Documents of each layout with --corpus.
+        #[arg(long, default_value_t = 10)]
+        per_layout: usize,
     },
     /// Run the extraction pipeline on a local file and print the result as JSON.
     Extract {
@@ -182,7 +189,12 @@ async fn run() -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
-        Command::Samples { dir } => {
+        Command::Samples {
+            dir,
+            corpus: true,
+            per_layout,
+        } => cli::corpus::write(&dir, per_layout).await,
+        Command::Samples { dir, .. } => {
             for path in docpush_samples::write_quickstart(&dir)? {
                 println!("{}", path.display());
             }

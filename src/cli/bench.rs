@@ -41,6 +41,13 @@ pub struct BenchArgs {
     /// bodies, huge pages, page floods, an inflating ZIP), one fresh server each.
     #[arg(long)]
     pub hostile: bool,
+    /// Measure field accuracy instead: the corpus of six real-world layouts,
+    /// as text PDFs and as degraded scans, against their true values.
+    #[arg(long)]
+    pub accuracy: bool,
+    /// Documents of each layout for --accuracy (each as a text PDF and a scan).
+    #[arg(long, default_value_t = 10)]
+    pub per_layout: usize,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -57,6 +64,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.hostile {
         return super::hostile_bench::run().await;
+    }
+    if args.accuracy {
+        return super::accuracy_bench::run(args.per_layout, args.concurrency).await;
     }
     if args.documents == 0 {
         bail!("--documents must be at least 1");

@@ -1,5 +1,7 @@
-//! Commands of the binary that are not the service: the benchmarks.
+//! Commands of the binary that are not the service: the benchmarks and the corpus.
 
+mod accuracy_bench;
 pub mod bench;
+pub mod corpus;
 mod delivery_bench;
 mod hostile_bench;

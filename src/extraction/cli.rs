@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use super::{no_progress, ocr, pdf, rules, DocKind, Reader};
+use super::{no_progress, ocr, pdf, DocKind, Reader};
 use crate::config::Settings;
 use crate::jobs::unzip;
 use crate::templates::fields;
@@ -51,11 +51,10 @@ pub async fn extract_file(
     for (name, kind, bytes) in docs {
         let started = std::time::Instant::now();
         let entry = match reader
-            .read(kind, bytes, &options.language, no_progress())
+            .extract(kind, bytes, &compiled, &options, no_progress())
             .await
         {
-            Ok(doc) => {
-                let ex = rules::extract(&doc, &compiled, &options);
+            Ok((doc, ex)) => {
                 json!({
                     "file_name": name,
                     "pages": doc.pages.len(),

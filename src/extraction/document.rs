@@ -31,11 +31,11 @@ impl Word {
         self
     }
 
-    fn height(&self) -> f32 {
+    pub fn height(&self) -> f32 {
         (self.bottom - self.top).max(0.0)
     }
 
-    fn centre(&self) -> (f32, f32) {
+    pub fn centre(&self) -> (f32, f32) {
         (
             (self.left + self.right) / 2.0,
             (self.top + self.bottom) / 2.0,
@@ -100,6 +100,28 @@ impl Line {
     }
 }
 
+/// How a scanned page was read, so that it can be prepared again exactly
+/// as it was for a second reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scan {
+    /// Resolution of the decoded or rendered image before preparation.
+    pub source_dpi: u32,
+    /// Resolution of the prepared image the words' boxes are in.
+    pub dpi: u32,
+    /// The turn that put the page upright.
+    pub turn: Turn,
+}
+
+/// A page's turn before reading, for pages that lie on their side or upside down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Turn {
+    #[default]
+    None,
+    Clockwise,
+    Anticlockwise,
+    Half,
+}
+
 /// One page: its size and its lines in reading order.
 #[derive(Clone, Debug)]
 pub struct Page {
@@ -108,6 +130,8 @@ pub struct Page {
     pub width: f32,
     pub height: f32,
     pub lines: Vec<Line>,
+    /// How the page was read by OCR; `None` for a text layer.
+    pub scan: Option<Scan>,
 }
 
 impl Page {
@@ -116,7 +140,9 @@ impl Page {
         words.retain(|w| !w.text.trim().is_empty());
         words.sort_by(|a, b| a.top.total_cmp(&b.top).then(a.left.total_cmp(&b.left)));
 
-        // Rows: a word joins the row whose vertical band overlaps it by half the smaller height.
+        // Rows: a word joins the row whose band overlaps it by half the smaller
+        // height. A row's band grows only with words of about its own size, so
+        // a large heading beside two small lines does not join them into one.
         let mut rows: Vec<(f32, f32, Vec<Word>)> = Vec::new();
         for w in words {
             let slot = rows.iter().rposition(|(top, bottom, _)| {
@@ -127,8 +153,11 @@ impl Page {
             match slot {
                 Some(i) => {
                     let row = &mut rows[i];
-                    row.0 = row.0.min(w.top);
-                    row.1 = row.1.max(w.bottom);
+                    let ratio = w.height() / (row.1 - row.0).max(0.1);
+                    if (0.67..=1.5).contains(&ratio) {
+                        row.0 = row.0.min(w.top);
+                        row.1 = row.1.max(w.bottom);
+                    }
                     row.2.push(w);
                 }
                 None => rows.push((w.top, w.bottom, vec![w])),
@@ -158,13 +187,41 @@ impl Page {
             width,
             height,
             lines,
+            scan: None,
         }
     }
 
-    /// The page's lines joined by `\n`.
+    /// The page as read by OCR.
+    pub fn scanned(mut self, scan: Scan) -> Self {
+        self.scan = Some(scan);
+        self
+    }
+
+    /// Every word of the page, in reading order.
+    pub fn words(&self) -> impl Iterator<Item = &Word> {
+        self.lines.iter().flat_map(|l| &l.words)
+    }
+
+    /// The page's text as `regex` sees it: one line per physical line (the
+    /// segments of a row joined by a space, across column gaps), lines joined by `\n`.
     pub fn text(&self) -> String {
-        let parts: Vec<&str> = self.lines.iter().map(|l| l.text.as_str()).collect();
-        parts.join("\n")
+        let mut text = String::new();
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 {
+                text.push(self.separator_before(i));
+            }
+            text.push_str(&line.text);
+        }
+        text
+    }
+
+    /// What joins line `index` to the line before it in the page's text: a
+    /// space within one row, a line break between rows.
+    pub fn separator_before(&self, index: usize) -> char {
+        match index.checked_sub(1).and_then(|i| self.lines.get(i)) {
+            Some(prev) if prev.row == self.lines[index].row => ' ',
+            _ => '\n',
+        }
     }
 
     /// Words whose centres lie in the rectangle given in page fractions, in reading order.
@@ -173,9 +230,7 @@ impl Page {
             self.width.max(f32::EPSILON) as f64,
             self.height.max(f32::EPSILON) as f64,
         );
-        self.lines
-            .iter()
-            .flat_map(|l| &l.words)
+        self.words()
             .filter(|word| {
                 let (cx, cy) = word.centre();
                 let (fx, fy) = (cx as f64 / w, cy as f64 / h);
@@ -200,6 +255,22 @@ impl Document {
 
     pub fn page(&self, number: u32) -> Option<&Page> {
         self.pages.iter().find(|p| p.number == number)
+    }
+
+    /// The document with page `page.number` replaced by `page`.
+    pub fn with_page(&self, page: Page) -> Self {
+        let pages = self
+            .pages
+            .iter()
+            .map(|p| {
+                if p.number == page.number {
+                    page.clone()
+                } else {
+                    p.clone()
+                }
+            })
+            .collect();
+        Self { pages }
     }
 }
 
@@ -240,6 +311,64 @@ mod tests {
         assert_eq!(texts, ["Total due", "$12.00", "Next"]);
         assert_eq!(p.lines[0].row, p.lines[1].row);
         assert_ne!(p.lines[1].row, p.lines[2].row);
+    }
+
+    #[test]
+    fn the_text_has_one_line_per_physical_line() {
+        // (words, left, top) → the page's text
+        type Items<'a> = &'a [(&'a str, f32, f32)];
+        let cases: [(Items, &str); 4] = [
+            (
+                &[
+                    ("Discount", 40.0, 100.0),
+                    ("(5%)", 100.0, 101.0),
+                    ("(12.50)", 500.0, 99.0),
+                ],
+                "Discount (5%) (12.50)",
+            ),
+            (
+                &[
+                    ("Note", 300.0, 20.0),
+                    ("No.:", 335.0, 20.0),
+                    ("AB-1234", 470.0, 21.0),
+                    ("Bergmann", 40.0, 50.0),
+                ],
+                "Note No.: AB-1234\nBergmann",
+            ),
+            (
+                &[
+                    ("Total", 40.0, 100.0),
+                    ("12.00", 400.0, 100.0),
+                    ("Paid", 40.0, 130.0),
+                    ("yes", 400.0, 131.0),
+                ],
+                "Total 12.00\nPaid yes",
+            ),
+            (&[("A", 40.0, 100.0), ("B", 40.0, 112.0)], "A\nB"),
+        ];
+        // A heading twice the height of the two lines beside it.
+        let heading = Word::new("DELIVERY", 40.0, 40.0, 200.0, 60.0);
+        let p = Page::from_words(
+            1,
+            600.0,
+            800.0,
+            vec![
+                heading,
+                w("Note", 330.0, 40.0, 24.0),
+                w("AB-12", 470.0, 40.0, 30.0),
+                w("Date", 330.0, 56.0, 24.0),
+                w("24/05", 470.0, 56.0, 30.0),
+            ],
+        );
+        assert_eq!(p.text(), "DELIVERY Note AB-12\nDate 24/05");
+        for (items, want) in cases {
+            let words = items
+                .iter()
+                .map(|(t, left, top)| w(t, *left, *top, 6.0 * t.len() as f32))
+                .collect();
+            let p = Page::from_words(1, 600.0, 800.0, words);
+            assert_eq!(p.text(), want, "{items:?}");
+        }
     }
 
     #[test]

@@ -3,15 +3,18 @@
 //! Readers turn a document into the page model of [`document`]; [`rules`]
 //! applies the template to that model and [`values`] parses each value.
 
+mod cleanup;
 pub mod cli;
 pub mod detect;
 pub mod document;
 pub mod fit;
 pub mod images;
 pub mod ocr;
+mod ocr_words;
 mod page_image;
 pub mod pdf;
 pub mod preprocess;
+mod reread;
 pub mod rules;
 pub mod values;
 
@@ -22,6 +25,8 @@ pub use detect::DocKind;
 pub use document::Document;
 use document::Page;
 pub use rules::Extracted;
+
+use crate::templates::fields::{Field, Options};
 
 /// Why a document could not be read. None of these get better by retrying.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -60,6 +65,38 @@ impl Reader {
             max_pages,
             max_pixels,
         }
+    }
+
+    /// Reads a document and applies the template: fields that OCR did not
+    /// read well enough get a second look (see [`reread`]).
+    pub async fn extract(
+        &self,
+        kind: DocKind,
+        bytes: Vec<u8>,
+        fields: &[Field],
+        options: &Options,
+        progress: Progress,
+    ) -> Result<(Document, Extracted), ExtractionError> {
+        let source = reread::Source {
+            kind,
+            bytes: bytes.clone(),
+        };
+        let doc = Arc::new(self.read(kind, bytes, &options.language, progress).await?);
+        let (d, f, o): (_, Arc<[Field]>, _) =
+            (doc.clone(), fields.into(), Arc::new(options.clone()));
+        let mut results = blocking(move || {
+            Ok(f.iter()
+                .map(|field| rules::evaluate(&d, field, &o))
+                .collect::<Vec<_>>())
+        })
+        .await?;
+        if doc.pages.iter().any(|p| p.scan.is_some()) {
+            self.second_look(&source, &doc, fields, options, &mut results)
+                .await;
+        }
+        let extracted = Extracted::assemble(fields, results, options);
+        let doc = Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone());
+        Ok((doc, extracted))
     }
 
     pub async fn read(

@@ -9,7 +9,8 @@ use image::GrayImage;
 use tesseract::{PageSegMode, Tesseract};
 use tokio::sync::oneshot;
 
-use super::document::{Page, Word};
+use super::document::{Page, Scan, Turn, Word};
+use super::ocr_words::{parse_tsv, without_specks};
 use super::{preprocess, ExtractionError};
 
 /// How Tesseract should segment the page.
@@ -20,6 +21,11 @@ pub enum Segmentation {
     /// As much text as possible in no particular order (`--psm 11`): finds
     /// isolated values such as right-aligned prices that block analysis drops.
     Sparse,
+    /// One uniform block of text (`--psm 6`): every column of a narrow page,
+    /// or a small region cut out around a value.
+    Block,
+    /// A single line of text (`--psm 7`): a label and its value.
+    Line,
 }
 
 /// Words recognised on one image, with boxes in the image's pixels.
@@ -62,12 +68,23 @@ impl Recognised {
     }
 }
 
-struct Job {
-    image: GrayImage,
-    dpi: u32,
-    language: String,
-    number: u32,
-    reply: oneshot::Sender<Result<Page, ExtractionError>>,
+enum Job {
+    /// A scanned page, prepared and read into the page model.
+    Page {
+        image: GrayImage,
+        dpi: u32,
+        language: String,
+        number: u32,
+        reply: oneshot::Sender<Result<Page, ExtractionError>>,
+    },
+    /// An image read as it is, in the given mode.
+    Recognise {
+        image: GrayImage,
+        dpi: u32,
+        language: String,
+        mode: Segmentation,
+        reply: oneshot::Sender<Result<Recognised, ExtractionError>>,
+    },
 }
 
 /// Handle to the OCR threads.
@@ -93,15 +110,38 @@ impl OcrPool {
                             Ok(Ok(job)) => job,
                             _ => return,
                         };
-                        let Job {
-                            image,
-                            dpi,
-                            language,
-                            number,
-                            reply,
-                        } = job;
-                        let result = read_page(&mut engines, image, dpi, &language, number);
-                        let _ = reply.send(result);
+                        match job {
+                            Job::Page {
+                                image,
+                                dpi,
+                                language,
+                                number,
+                                reply,
+                            } => {
+                                let _ = reply.send(read_page(
+                                    &mut engines,
+                                    image,
+                                    dpi,
+                                    &language,
+                                    number,
+                                ));
+                            }
+                            Job::Recognise {
+                                image,
+                                dpi,
+                                language,
+                                mode,
+                                reply,
+                            } => {
+                                let _ = reply.send(recognise(
+                                    &mut engines,
+                                    &image,
+                                    dpi,
+                                    &language,
+                                    mode,
+                                ));
+                            }
+                        }
                     }
                 })
                 .expect("spawning an OCR thread");
@@ -122,13 +162,46 @@ impl OcrPool {
         number: u32,
     ) -> Result<Page, ExtractionError> {
         let (reply, rx) = oneshot::channel();
-        let job = Job {
-            image,
-            dpi,
-            language: language.to_string(),
-            number,
-            reply,
-        };
+        self.run(
+            Job::Page {
+                image,
+                dpi,
+                language: language.to_string(),
+                number,
+                reply,
+            },
+            rx,
+        )
+        .await
+    }
+
+    /// Reads an image as it is (no preparation), in the pool.
+    pub async fn recognise(
+        &self,
+        image: GrayImage,
+        dpi: u32,
+        language: &str,
+        mode: Segmentation,
+    ) -> Result<Recognised, ExtractionError> {
+        let (reply, rx) = oneshot::channel();
+        self.run(
+            Job::Recognise {
+                image,
+                dpi,
+                language: language.to_string(),
+                mode,
+                reply,
+            },
+            rx,
+        )
+        .await
+    }
+
+    async fn run<T>(
+        &self,
+        job: Job,
+        rx: oneshot::Receiver<Result<T, ExtractionError>>,
+    ) -> Result<T, ExtractionError> {
         let stopped = || ExtractionError::EngineUnavailable("the OCR threads have stopped".into());
         self.tx.send(job).map_err(|_| stopped())?;
         rx.await.map_err(|_| stopped())?
@@ -150,12 +223,13 @@ fn read_page(
     language: &str,
     number: u32,
 ) -> Result<Page, ExtractionError> {
-    use image::imageops::{rotate180, rotate270, rotate90};
     let started = std::time::Instant::now();
+    let source_dpi = dpi;
     let (image, dpi) = preprocess::fit_for_ocr(image, dpi);
     let prepared = preprocess::prepare(image, dpi);
     let dpi = prepared.dpi;
     let mut best_image = prepared.image;
+
     let prepared_in = started.elapsed();
     let mut best = recognise(engines, &best_image, dpi, language, Segmentation::Auto)?;
     tracing::debug!(
@@ -169,9 +243,9 @@ fn read_page(
     );
     // Tesseract reads a page on its side, but its word boxes stay sideways: turn the page.
     let sideways = best.mostly_tall();
+    let mut best_turn = Turn::None;
     if sideways || best.quality() < GOOD_ENOUGH {
-        let turns: [fn(&GrayImage) -> GrayImage; 3] =
-            [|i| rotate90(i), |i| rotate270(i), |i| rotate180(i)];
+        let turns = [Turn::Clockwise, Turn::Anticlockwise, Turn::Half];
         let original = std::mem::take(&mut best_image);
         if sideways {
             best = Recognised::default();
@@ -179,12 +253,13 @@ fn read_page(
         best_image = original.clone();
         // A page on its side needs a quarter turn, never a half one.
         for turn in turns.into_iter().take(if sideways { 2 } else { 3 }) {
-            let turned = preprocess::straighten(turn(&original));
+            let turned = preprocess::turn(&original, turn);
             let reading = recognise(engines, &turned, dpi, language, Segmentation::Auto)?;
             // A reading in tall boxes is of a page still on its side.
             if !reading.mostly_tall() && reading.score() > best.score() * CLEARLY_BETTER {
                 best = reading;
                 best_image = turned;
+                best_turn = turn;
             }
             if best.quality() >= GOOD_ENOUGH {
                 break;
@@ -203,7 +278,12 @@ fn read_page(
         "page done"
     );
     let (w, h) = best_image.dimensions();
-    Ok(Page::from_words(number, w as f32, h as f32, best.words))
+    let scan = Scan {
+        source_dpi,
+        dpi,
+        turn: best_turn,
+    };
+    Ok(Page::from_words(number, w as f32, h as f32, best.words).scanned(scan))
 }
 
 fn recognise(
@@ -224,6 +304,8 @@ fn recognise(
     engine.set_page_seg_mode(match mode {
         Segmentation::Auto => PageSegMode::PsmAuto,
         Segmentation::Sparse => PageSegMode::PsmSparseText,
+        Segmentation::Block => PageSegMode::PsmSingleBlock,
+        Segmentation::Line => PageSegMode::PsmSingleLine,
     });
     let (w, h) = image.dimensions();
     let failed =
@@ -238,35 +320,8 @@ fn recognise(
     let tsv = engine.get_tsv_text(0).map_err(|e| failed(&e))?;
     engines.insert(language.to_string(), engine);
     Ok(Recognised {
-        words: parse_tsv(&tsv),
+        words: without_specks(parse_tsv(&tsv)),
     })
-}
-
-/// Word rows (level 5) of Tesseract's TSV: left, top, width, height, confidence, text.
-pub fn parse_tsv(tsv: &str) -> Vec<Word> {
-    tsv.lines()
-        .filter_map(|line| {
-            let cols: Vec<&str> = line.split('\t').collect();
-            if cols.len() < 12 || cols[0] != "5" {
-                return None;
-            }
-            let num = |i: usize| cols[i].trim().parse::<f32>().ok();
-            let (left, top, width, height, conf) = (num(6)?, num(7)?, num(8)?, num(9)?, num(10)?);
-            // Underline and border fragments stick to words as `_` and `|`.
-            let text = cols[11..]
-                .join("\t")
-                .trim()
-                .trim_matches(['_', '|'])
-                .to_string();
-            if text.is_empty() || conf < 0.0 {
-                return None;
-            }
-            Some(
-                Word::new(text, left, top, left + width, top + height)
-                    .with_confidence(conf / 100.0),
-            )
-        })
-        .collect()
 }
 
 /// Languages Tesseract can load here (from its tessdata directory).
@@ -282,29 +337,5 @@ pub fn installed_languages() -> Vec<String> {
             .filter(|l| !l.is_empty())
             .collect(),
         Err(_) => Vec::new(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tsv_word_rows_become_words_with_confidence() {
-        let tsv = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n\
-                   1\t1\t0\t0\t0\t0\t0\t0\t100\t100\t-1\t\n\
-                   5\t1\t1\t1\t1\t1\t10\t20\t30\t12\t96.5\tTotal\n\
-                   5\t1\t1\t1\t1\t2\t45\t20\t20\t12\t-1\t \n\
-                   5\t1\t1\t1\t1\t3\t70\t20\t20\t12\t80\tREF-82_\n\
-                   5\t1\t1\t1\t1\t4\t95\t20\t5\t12\t60\t|\n";
-        let words = parse_tsv(tsv);
-        assert_eq!(words.len(), 2);
-        assert_eq!(words[1].text, "REF-82");
-        assert_eq!(words[0].text, "Total");
-        assert_eq!(
-            (words[0].left, words[0].top, words[0].right, words[0].bottom),
-            (10.0, 20.0, 40.0, 32.0)
-        );
-        assert!((words[0].confidence - 0.965).abs() < 1e-6);
     }
 }

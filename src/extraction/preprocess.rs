@@ -4,6 +4,8 @@
 
 use image::{imageops, GrayImage, Luma};
 
+use super::document::Turn;
+
 /// Text lines shorter than this many pixels are enlarged before OCR.
 const MIN_LINE_HEIGHT: f32 = 30.0;
 /// Straightening is searched within ± this many degrees.
@@ -226,6 +228,60 @@ pub struct Prepared {
     pub dpi: u32,
 }
 
+/// Side of the cells dark regions are found in, in pixels.
+const CELL: u32 = 4;
+/// Cells, either way from a cell, whose median decides whether it lies in a dark region.
+const REGION_REACH: i64 = 5;
+
+/// Light print on dark bands or boxes (white on green, white on navy) turned
+/// into dark print on white, so that it reads like the rest of the page. A
+/// region is dark when the median of its neighbourhood (about twenty pixels
+/// either way) is well below the paper: text, even bold, leaves
+/// most of its surroundings paper. Pages without such regions are untouched.
+pub fn lighten_dark_regions(img: &mut GrayImage) {
+    let (w, h) = img.dimensions();
+    let (cw, ch) = (w.div_ceil(CELL), h.div_ceil(CELL));
+    if cw < 8 || ch < 8 {
+        return;
+    }
+    let cells = imageops::thumbnail(img, cw, ch);
+    let mut levels: Vec<u8> = cells.as_raw().clone();
+    levels.sort_unstable();
+    let paper = f32::from(levels[levels.len() * 9 / 10]);
+    let dark = (paper * 0.6) as u8;
+    if levels[0] >= dark {
+        return;
+    }
+    let (cwi, chi) = (i64::from(cw), i64::from(ch));
+    let mut region: Vec<Option<u8>> = vec![None; (cw * ch) as usize];
+    let mut window = Vec::with_capacity(((2 * REGION_REACH + 1) * (2 * REGION_REACH + 1)) as usize);
+    for cy in 0..chi {
+        for cx in 0..cwi {
+            window.clear();
+            for y in (cy - REGION_REACH).max(0)..=(cy + REGION_REACH).min(chi - 1) {
+                for x in (cx - REGION_REACH).max(0)..=(cx + REGION_REACH).min(cwi - 1) {
+                    window.push(cells.get_pixel(x as u32, y as u32)[0]);
+                }
+            }
+            let mid = window.len() / 2;
+            let (_, median, _) = window.select_nth_unstable(mid);
+            if *median < dark {
+                region[(cy * cwi + cx) as usize] = Some(*median);
+            }
+        }
+    }
+    if region.iter().all(Option::is_none) {
+        return;
+    }
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        if let Some(level) = region[((y / CELL) * cw + x / CELL) as usize] {
+            let inverted = f32::from(255 - p[0]);
+            let span = f32::from(255 - level).max(1.0);
+            p[0] = (inverted * 255.0 / span).min(255.0) as u8;
+        }
+    }
+}
+
 /// Removes specks, enlarges small text and straightens small rotations.
 pub fn prepare(img: GrayImage, dpi: u32) -> Prepared {
     let mut img = despeckle(&img);
@@ -250,6 +306,17 @@ pub fn prepare(img: GrayImage, dpi: u32) -> Prepared {
         image: straighten(img),
         dpi,
     }
+}
+
+/// The page turned by `turn` and straightened, as OCR read it.
+pub fn turn(img: &GrayImage, turn: Turn) -> GrayImage {
+    let turned = match turn {
+        Turn::None => return img.clone(),
+        Turn::Clockwise => imageops::rotate90(img),
+        Turn::Anticlockwise => imageops::rotate270(img),
+        Turn::Half => imageops::rotate180(img),
+    };
+    straighten(turned)
 }
 
 /// Turns the page level when it is skewed by more than a fraction of a degree.
@@ -308,6 +375,31 @@ mod tests {
         assert_eq!(clean.get_pixel(5, 5)[0], 255);
         assert_eq!(clean.get_pixel(40, 45)[0], 0);
         assert_eq!(clean.get_pixel(60, 50)[0], 0, "text pixels are kept");
+    }
+
+    #[test]
+    fn light_text_on_a_dark_box_becomes_dark_on_white() {
+        let mut page = lines_page(600, 560);
+        // A box of green-grey with a light bar (text) inside it, below the lines.
+        let mut with_box = GrayImage::from_pixel(600, 800, Luma([240]));
+        imageops::overlay(&mut with_box, &page, 0, 0);
+        for y in 600..700 {
+            for x in 200..500 {
+                let light = (640..660).contains(&y) && (240..460).contains(&x);
+                with_box.put_pixel(x, y, Luma([if light { 250 } else { 100 }]));
+            }
+        }
+        page = with_box.clone();
+        lighten_dark_regions(&mut page);
+        assert!(
+            page.get_pixel(300, 650)[0] < 60,
+            "the light text is dark now"
+        );
+        assert!(page.get_pixel(350, 620)[0] > 200, "the box is light now");
+        // Ordinary dark text on paper is untouched.
+        for (x, y) in [(40, 45), (60, 50), (5, 5), (100, 300)] {
+            assert_eq!(page.get_pixel(x, y), with_box.get_pixel(x, y), "({x}, {y})");
+        }
     }
 
     #[test]

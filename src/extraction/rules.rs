@@ -3,8 +3,8 @@
 use serde_json::{Map, Value};
 
 use super::document::{Document, Line, Page, Word};
-use super::values;
-use crate::templates::fields::{Direction, Field, Locator, Options};
+use super::{cleanup, values};
+use crate::templates::fields::{Direction, Field, FieldType, Locator, Options};
 
 /// What a template yields for one document.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,6 +38,10 @@ pub struct Located {
     pub text: String,
     pub confidence: Option<f32>,
     pub area: Option<Area>,
+    /// The words the text came from.
+    pub words: Vec<Word>,
+    /// Whether the words were read by OCR (and may be cleaned before parsing).
+    pub scanned: bool,
 }
 
 impl Located {
@@ -46,14 +50,58 @@ impl Located {
         page: &Page,
         words: impl IntoIterator<Item = &'a Word> + Clone,
     ) -> Self {
+        let words: Vec<Word> = words.into_iter().cloned().collect();
         Self {
             text,
-            confidence: words
-                .clone()
-                .into_iter()
-                .map(|w| w.confidence)
-                .reduce(f32::min),
-            area: Area::around(page, words),
+            confidence: words.iter().map(|w| w.confidence).reduce(f32::min),
+            area: Area::around(page, &words),
+            words,
+            scanned: page.scan.is_some(),
+        }
+    }
+}
+
+/// What the template yields for one field.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldResult {
+    /// The parsed value; `null` where nothing was found or parsed.
+    pub value: Value,
+    pub confidence: Option<f32>,
+    /// Where the located text is, also when it did not parse.
+    pub area: Option<Area>,
+    /// Text was found but did not parse as the field's type.
+    pub unparsed: bool,
+    /// What OCR clean-up changed, for the file's `warnings`.
+    pub note: Option<String>,
+}
+
+impl FieldResult {
+    fn nothing() -> Self {
+        Self {
+            value: Value::Null,
+            confidence: None,
+            area: None,
+            unparsed: false,
+            note: None,
+        }
+    }
+
+    /// Whether another reading may do better: nothing found or parsed, or
+    /// less sure than the template's `min_confidence`.
+    pub fn doubtful(&self, min_confidence: Option<f64>) -> bool {
+        self.value.is_null() || self.unsure(min_confidence)
+    }
+
+    fn unsure(&self, min_confidence: Option<f64>) -> bool {
+        matches!((self.confidence, min_confidence), (Some(c), Some(min)) if f64::from(c) < min)
+    }
+
+    /// A value beats none; between values, the surer one wins.
+    pub fn better_than(&self, other: &Self) -> bool {
+        match (self.value.is_null(), other.value.is_null()) {
+            (false, true) => true,
+            (true, _) => false,
+            (false, false) => self.confidence.unwrap_or(0.0) > other.confidence.unwrap_or(0.0),
         }
     }
 }
@@ -70,7 +118,7 @@ pub struct Area {
 
 impl Area {
     /// The smallest rectangle holding every word; `None` without words.
-    fn around<'a>(page: &Page, words: impl IntoIterator<Item = &'a Word>) -> Option<Self> {
+    pub fn around<'a>(page: &Page, words: impl IntoIterator<Item = &'a Word>) -> Option<Self> {
         let (l, t, r, b) =
             words
                 .into_iter()
@@ -100,39 +148,86 @@ impl Area {
 
 /// Locates and parses every field of the template in `doc`.
 pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted {
+    let results = fields.iter().map(|f| evaluate(doc, f, options)).collect();
+    Extracted::assemble(fields, results, options)
+}
+
+/// Locates and parses one field; OCR text is cleaned first.
+pub fn evaluate(doc: &Document, field: &Field, options: &Options) -> FieldResult {
     let decimal = options.decimal_separator.chars().next().unwrap_or('.');
-    let mut out = Extracted {
-        values: Map::new(),
-        confidences: Map::new(),
-        boxes: Map::new(),
-        warnings: Vec::new(),
-        needs_review: false,
+    let Some(located) = locate(doc, field).filter(|l| !l.text.trim().is_empty()) else {
+        return FieldResult::nothing();
     };
-    for field in fields {
-        let located = locate(doc, field).filter(|l| !l.text.trim().is_empty());
-        let (value, confidence, area) = match located {
-            None => (Value::Null, None, None),
-            Some(l) => match values::parse(field.ty, &l.text, decimal, &field.date_formats) {
-                Some(v) => (v, l.confidence, l.area),
-                None => {
-                    out.warnings.push(field.name.clone());
-                    (Value::Null, None, l.area)
-                }
-            },
-        };
-        let area = area.and_then(|a| serde_json::to_value(a).ok());
-        out.boxes
-            .insert(field.name.clone(), area.unwrap_or(Value::Null));
-        let unsure = matches!((confidence, options.min_confidence), (Some(c), Some(min)) if f64::from(c) < min);
-        if field.required && (value.is_null() || unsure) {
-            out.needs_review = true;
-        }
-        let rounded = confidence.map(|c| (f64::from(c) * 1000.0).round() / 1000.0);
-        out.confidences
-            .insert(field.name.clone(), rounded.map_or(Value::Null, Value::from));
-        out.values.insert(field.name.clone(), value);
+    let (text, mut note) = if located.scanned {
+        let cleaned = cleanup::clean(&located.text, &located.words, field.ty);
+        (cleaned.text, cleaned.note)
+    } else {
+        (located.text.clone(), None)
+    };
+    let parse = |t: &str| values::parse(field.ty, t, decimal, &field.date_formats);
+    let digits_wanted = matches!(
+        field.ty,
+        FieldType::Number | FieldType::Integer | FieldType::Date
+    );
+    let parsed = parse(&text).or_else(|| {
+        // A value of look-alikes only ("lO") is read as digits when nothing else parses.
+        let digits = cleanup::as_digits(&text).filter(|_| located.scanned && digits_wanted)?;
+        let value = parse(&digits)?;
+        note = Some(format!(
+            "OCR read {:?}, cleaned to {digits:?}",
+            located.text.trim()
+        ));
+        Some(value)
+    });
+    match parsed {
+        Some(value) => FieldResult {
+            value,
+            confidence: located.confidence,
+            area: located.area,
+            unparsed: false,
+            note,
+        },
+        None => FieldResult {
+            area: located.area,
+            unparsed: true,
+            note,
+            ..FieldResult::nothing()
+        },
     }
-    out
+}
+
+impl Extracted {
+    /// The file's result from each field's, in template order.
+    pub fn assemble(fields: &[Field], results: Vec<FieldResult>, options: &Options) -> Self {
+        let mut out = Extracted {
+            values: Map::new(),
+            confidences: Map::new(),
+            boxes: Map::new(),
+            warnings: Vec::new(),
+            needs_review: false,
+        };
+        for (field, r) in fields.iter().zip(results) {
+            if r.unparsed {
+                out.warnings.push(field.name.clone());
+            }
+            if let Some(note) = &r.note {
+                out.warnings.push(format!("{}: {note}", field.name));
+            }
+            let area = r.area.and_then(|a| serde_json::to_value(a).ok());
+            out.boxes
+                .insert(field.name.clone(), area.unwrap_or(Value::Null));
+            if field.required && (r.value.is_null() || r.unsure(options.min_confidence)) {
+                out.needs_review = true;
+            }
+            let rounded = r
+                .confidence
+                .map(|c| (f64::from(c) * 1000.0).round() / 1000.0);
+            out.confidences
+                .insert(field.name.clone(), rounded.map_or(Value::Null, Value::from));
+            out.values.insert(field.name.clone(), r.value);
+        }
+        out
+    }
 }
 
 /// A word of the regex text: its byte span and where it came from.
@@ -143,7 +238,7 @@ struct Span<'a> {
     word: &'a Word,
 }
 
-/// The text (lines joined by `\n`, pages by `\f`) and each word's byte span.
+/// The regex text ([`Page::text`] of each page, joined by `\f`) and each word's byte span.
 fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<Span<'a>>) {
     let mut text = String::new();
     let mut spans = Vec::new();
@@ -153,7 +248,7 @@ fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<Span<'a>>)
         }
         for (li, line) in page.lines.iter().enumerate() {
             if li > 0 {
-                text.push('\n');
+                text.push(page.separator_before(li));
             }
             let base = text.len();
             for (w, off) in line.words.iter().zip(&line.offsets) {
@@ -194,6 +289,8 @@ pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
                 text: m.as_str().to_string(),
                 confidence,
                 area,
+                words: hit.iter().map(|s| s.word.clone()).collect(),
+                scanned: hit.iter().any(|s| s.page.scan.is_some()),
             })
         }
         Locator::Anchor { matcher, direction } => {
@@ -229,7 +326,14 @@ pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
 /// next line on the same row (a value set apart by a column gap).
 fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<Located> {
     let rest = line.text[end..].trim_start_matches(|c: char| c.is_whitespace() || c == ':');
-    if !rest.trim().is_empty() {
+    let next = page
+        .lines
+        .get(index + 1)
+        .filter(|next| next.row == line.row);
+    // Punctuation left over after the label ("Date:." on a scan) is not a value
+    // when one follows across a column gap.
+    let leftover = !rest.chars().any(char::is_alphanumeric) && next.is_some();
+    if !(rest.trim().is_empty() || leftover) {
         let words = line
             .words
             .iter()
@@ -238,10 +342,7 @@ fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<Locate
             .map(|(w, _)| w);
         return Some(Located::from_words(rest.to_string(), page, words));
     }
-    page.lines
-        .get(index + 1)
-        .filter(|next| next.row == line.row)
-        .map(|next| Located::from_words(next.text.clone(), page, &next.words))
+    next.map(|next| Located::from_words(next.text.clone(), page, &next.words))
 }
 
 /// The nearest line under the label that overlaps the label's words horizontally.
@@ -460,6 +561,51 @@ mod tests {
             extract(&doc, &fields, &Options::default()).values["b"],
             json!(42.1)
         );
+    }
+
+    #[test]
+    fn regex_reads_physical_lines_and_anchors_keep_columns() {
+        let doc = Document {
+            pages: vec![page(
+                1,
+                &[
+                    ("Discount (5%)", 380.0, 100.0),
+                    ("(12.50)", 530.0, 100.0),
+                    ("Note No.:", 40.0, 130.0),
+                    ("AB-1234", 300.0, 130.0),
+                    ("Total 5", 40.0, 160.0),
+                    ("Tax 3", 400.0, 160.0),
+                ],
+            )],
+        };
+        // (field, value)
+        let cases = [
+            (
+                json!({"name": "f", "type": "number", "regex": "Discount[^\\n]*?(\\([0-9.,]+\\))"}),
+                json!(-12.5),
+            ),
+            (
+                json!({"name": "f", "type": "string", "regex": "Note No\\.:\\s*([A-Z]{2}-\\d{4})"}),
+                json!("AB-1234"),
+            ),
+            (
+                json!({"name": "f", "type": "string", "regex": "Total (.*)"}),
+                json!("5 Tax 3"),
+            ),
+            (
+                json!({"name": "f", "type": "string", "anchor": "Total"}),
+                json!("5"),
+            ),
+            (
+                json!({"name": "f", "type": "string", "anchor": "Note No."}),
+                json!("AB-1234"),
+            ),
+        ];
+        for (field, want) in cases {
+            let (_, fields) = parse_fields(&json!([field.clone()])).unwrap();
+            let got = extract(&doc, &fields, &Options::default());
+            assert_eq!(got.values["f"], want, "{field}");
+        }
     }
 
     #[test]

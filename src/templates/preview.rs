@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::fields::{self, FieldDef, Options};
 use crate::db;
 use crate::error::{AppError, AppResult};
-use crate::extraction::{self, rules, DocKind};
+use crate::extraction::{self, DocKind};
 use crate::json_input::{objects, optional_object};
 use crate::state::AppState;
 
@@ -86,9 +86,9 @@ impl AppState {
             }
             Some(k) => k,
         };
-        let doc = self
+        let (doc, ex) = self
             .reader
-            .read(kind, bytes, &options.language, extraction::no_progress())
+            .extract(kind, bytes, &compiled, &options, extraction::no_progress())
             .await
             .map_err(|e| AppError::Unprocessable(format!("actual_image: {e}")))?;
         let pages = doc.pages.len() as i64;
@@ -109,9 +109,6 @@ impl AppState {
                 height: p.height,
             })
             .collect();
-        let ex = tokio::task::spawn_blocking(move || rules::extract(&doc, &compiled, &options))
-            .await
-            .map_err(anyhow::Error::from)?;
         Ok(Preview {
             result_status: ex.result_status().to_string(),
             result: ex.values,

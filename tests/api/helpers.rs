@@ -263,6 +263,15 @@ impl TestApp {
         .await
     }
 
+    /// Submits one document, waits for the job to succeed and returns its result.
+    pub async fn extract_one(&self, template_id: &str, bytes: &[u8], name: &str) -> Value {
+        let job = self.submit_ok(template_id, bytes, name).await;
+        let status = self.wait_finished(&job).await;
+        assert_eq!(status["status"], "SUCCESS", "{name}: {status}");
+        let results: Value = self.results(&job, "json").await.json().await.unwrap();
+        results["results"][0].clone()
+    }
+
     /// Submits and returns the job id, asserting 202.
     pub async fn submit_ok(&self, template_id: &str, bytes: &[u8], file_name: &str) -> String {
         let resp = self.submit(template_id, bytes, file_name).await;

@@ -1,6 +1,7 @@
 //! Integration tests: the real service on port 0 with a real database, real
 //! pdfium and real HTTP receivers.
 
+mod accuracy;
 mod browser;
 mod cli;
 mod contract;

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_with, TestApp};
+use crate::helpers::{spawn_app, spawn_with};
 use docpush::extraction::pdf::PdfEngine;
 use docpush_samples::{self as samples, degrade, invoice_template_fields, Invoice, PageSpec};
 
@@ -13,14 +13,6 @@ async fn scans(inv: &Invoice, dpi: u32) -> Vec<image::GrayImage> {
         .render(inv.pdf(), dpi, u64::MAX)
         .await
         .unwrap()
-}
-
-async fn extract(app: &TestApp, template_id: &str, bytes: &[u8], name: &str) -> Value {
-    let job = app.submit_ok(template_id, bytes, name).await;
-    let status = app.wait_finished(&job).await;
-    assert_eq!(status["status"], "SUCCESS", "{name}: {status}");
-    let results: Value = app.results(&job, "json").await.json().await.unwrap();
-    results["results"][0].clone()
 }
 
 fn page_one_fields(result: &Value) -> Value {
@@ -35,7 +27,7 @@ async fn every_scanned_variant_reads_like_the_text_pdf() {
     let t = app.create_template(invoice_template_fields(), None).await;
     let tid = t["id"].as_str().unwrap();
     let inv = Invoice::numbered(12);
-    let truth = extract(&app, tid, &inv.pdf(), "text.pdf").await["result"].clone();
+    let truth = app.extract_one(tid, &inv.pdf(), "text.pdf").await["result"].clone();
     assert!(
         truth.as_object().unwrap().values().all(|v| !v.is_null()),
         "{truth}"
@@ -59,7 +51,7 @@ async fn every_scanned_variant_reads_like_the_text_pdf() {
         ),
     ];
     for (name, bytes) in single_page {
-        let got = extract(&app, tid, &bytes, name).await;
+        let got = app.extract_one(tid, &bytes, name).await;
         assert_eq!(
             page_one_fields(&got["result"]),
             page_one_fields(&truth),
@@ -90,7 +82,7 @@ async fn every_scanned_variant_reads_like_the_text_pdf() {
         ),
     ];
     for (name, bytes) in two_pages {
-        let got = extract(&app, tid, &bytes, name).await;
+        let got = app.extract_one(tid, &bytes, name).await;
         assert_eq!(got["result"], truth, "{name}");
         assert_eq!(got["pages"], 2, "{name}");
         assert_eq!(got["result_status"], "ok", "{name}");
@@ -109,20 +101,16 @@ async fn a_150_dpi_scan_reads_like_a_300_dpi_one_and_values_carry_confidences() 
     let inv = Invoice::numbered(4);
     let low = scans(&inv, 150).await;
     let high = scans(&inv, 300).await;
-    let a = extract(
-        &app,
-        t["id"].as_str().unwrap(),
-        &samples::png(&low[0]),
-        "150.png",
-    )
-    .await;
-    let b = extract(
-        &app,
-        t["id"].as_str().unwrap(),
-        &samples::png(&high[0]),
-        "300.png",
-    )
-    .await;
+    let a = app
+        .extract_one(t["id"].as_str().unwrap(), &samples::png(&low[0]), "150.png")
+        .await;
+    let b = app
+        .extract_one(
+            t["id"].as_str().unwrap(),
+            &samples::png(&high[0]),
+            "300.png",
+        )
+        .await;
     assert_eq!(a["result"], b["result"]);
     assert_eq!(a["result"]["invoice_number"], inv.number.as_str());
     assert_eq!(a["result"]["total"], json!(inv.total_value()));
@@ -135,16 +123,18 @@ async fn a_150_dpi_scan_reads_like_a_300_dpi_one_and_values_carry_confidences() 
     let strict = json!({"name": "strict", "fields": fields, "options": {"min_confidence": 0.999}});
     let resp = app.post_json("/v1/templates", &app.key, &strict).await;
     let strict: Value = resp.json().await.unwrap();
-    let c = extract(
-        &app,
-        strict["id"].as_str().unwrap(),
-        &samples::png(&high[0]),
-        "strict.png",
-    )
-    .await;
+    let c = app
+        .extract_one(
+            strict["id"].as_str().unwrap(),
+            &samples::png(&high[0]),
+            "strict.png",
+        )
+        .await;
     assert_eq!(c["result"], b["result"], "values are kept");
     assert_eq!(c["result_status"], "needs_review");
-    let text = extract(&app, strict["id"].as_str().unwrap(), &inv.pdf(), "text.pdf").await;
+    let text = app
+        .extract_one(strict["id"].as_str().unwrap(), &inv.pdf(), "text.pdf")
+        .await;
     assert_eq!(text["result_status"], "ok", "a text layer is certain");
     assert_eq!(text["confidences"]["total"], 1.0);
 }

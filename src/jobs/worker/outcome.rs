@@ -10,7 +10,7 @@ use crate::db::{
     entities::{files, jobs},
 };
 use crate::delivery::{self, NewEvent};
-use crate::extraction::{rules, DocKind};
+use crate::extraction::{rules, DocKind, Extracted};
 use crate::jobs::status::JobStatus;
 use crate::outbound::EventType;
 use crate::state::AppState;
@@ -60,16 +60,8 @@ pub(super) async fn process_file(
         }
         Err(e) => return Err(e.into()),
     };
-    let read = read_with_progress(state, file, kind, bytes, &template.options.language).await;
-    let extracted = match read {
-        Ok(doc) => {
-            let pages = doc.pages.len() as i64;
-            let fields = template.fields.clone();
-            let options = template.options.clone();
-            let ex = tokio::task::spawn_blocking(move || rules::extract(&doc, &fields, &options))
-                .await?;
-            Ok((pages, ex))
-        }
+    let extracted = match extract_with_progress(state, file, kind, bytes, template).await {
+        Ok((doc, ex)) => Ok((doc.pages.len() as i64, ex)),
         Err(e) => Err(e.to_string()),
     };
 
@@ -202,14 +194,15 @@ fn event_data(
     })
 }
 
-/// Reads a document while recording its page progress for `GET /job-status`.
-async fn read_with_progress(
+/// Reads a document and applies the template while recording its page
+/// progress for `GET /job-status`.
+async fn extract_with_progress(
     state: &AppState,
     file: &files::Model,
     kind: DocKind,
     bytes: Vec<u8>,
-    language: &str,
-) -> Result<crate::extraction::Document, crate::extraction::ExtractionError> {
+    template: &LoadedTemplate,
+) -> Result<(crate::extraction::Document, Extracted), crate::extraction::ExtractionError> {
     let (tx, mut rx) = tokio::sync::watch::channel((0u32, 0u32));
     let progress: crate::extraction::Progress = std::sync::Arc::new(move |done, total| {
         let _ = tx.send((done, total));
@@ -224,7 +217,10 @@ async fn read_with_progress(
             }
         }
     });
-    let read = state.reader.read(kind, bytes, language, progress).await;
+    let read = state
+        .reader
+        .extract(kind, bytes, &template.fields, &template.options, progress)
+        .await;
     recorder.await.ok();
     read
 }

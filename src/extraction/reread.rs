@@ -1,0 +1,450 @@
+//! A second look at fields that OCR did not read well enough: a field that is
+//! missing, does not parse, or is less sure than the template's
+//! `min_confidence` is read again from its page — first the region around its
+//! label or its zone, cut out, enlarged and also read against its local
+//! background (white on colour), then the whole page in other segmentation
+//! modes — and the reading whose value parses with the best confidence is
+//! kept. Fields read well cost nothing more: the common case stays one pass.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use image::{imageops, GrayImage, Luma};
+
+use super::document::{Document, Page, Turn, Word};
+use super::ocr::Segmentation;
+use super::rules::{self, FieldResult};
+use super::{blocking, images, preprocess, DocKind, ExtractionError, Reader};
+use crate::templates::fields::{Direction, Field, Locator, Options};
+
+/// Whole-page readings one document may spend on second looks.
+const PAGE_READINGS: usize = 4;
+/// Values read with less confidence than this are read again.
+const REREAD_BELOW: f64 = 0.6;
+/// Scanned pages tried for one field (a label or value may be on any of them).
+const PAGES_PER_FIELD: usize = 3;
+/// Text is enlarged to about this height before a region is read again.
+const REGION_TEXT_HEIGHT: f32 = 40.0;
+
+/// A rectangle in a page's own units (the prepared image's pixels).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Region {
+    left: f32,
+    top: f32,
+    right: f32,
+    bottom: f32,
+}
+
+impl Region {
+    fn holds(&self, w: &Word) -> bool {
+        let (x, y) = w.centre();
+        x >= self.left && x <= self.right && y >= self.top && y <= self.bottom
+    }
+}
+
+/// One way of reading a page again.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Attempt {
+    /// The region cut out, enlarged, made `look`, and read in `mode`.
+    Region {
+        region: Region,
+        look: Look,
+        mode: Segmentation,
+    },
+    /// The whole page, made `look`, read in `mode`.
+    Page { look: Look, mode: Segmentation },
+}
+
+/// How a region is made ready for reading again.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Look {
+    /// As scanned.
+    Gray,
+    /// Black and white at the region's own threshold: noise and faint
+    /// paper tone go, thin strokes stay.
+    Binary,
+    /// Light print on dark bands and boxes turned dark on white.
+    Inverted,
+}
+
+/// The document as uploaded, to prepare a scanned page again.
+pub(super) struct Source {
+    pub kind: DocKind,
+    pub bytes: Vec<u8>,
+}
+
+/// Pages prepared again and whole-page readings, shared by the fields of one document.
+#[derive(Default)]
+struct Cache {
+    prepared: Option<(u32, Arc<GrayImage>)>,
+    pages: HashMap<(u32, u8, u8), Vec<Word>>,
+    page_readings: usize,
+}
+
+impl Reader {
+    /// Reads doubtful fields again where they may be on a scanned page;
+    /// `results` are replaced where a reading does better.
+    pub(super) async fn second_look(
+        &self,
+        source: &Source,
+        doc: &Document,
+        fields: &[Field],
+        options: &Options,
+        results: &mut [FieldResult],
+    ) {
+        let mut cache = Cache::default();
+        // Without a template threshold, a value OCR was unsure of is read again too.
+        let wanted = Some(options.min_confidence.unwrap_or(0.0).max(REREAD_BELOW));
+        for (field, result) in fields.iter().zip(results.iter_mut()) {
+            if !result.doubtful(wanted) {
+                continue;
+            }
+            let pages: Vec<&Page> = doc
+                .pages
+                .iter()
+                .filter(|p| p.scan.is_some() && on_page(field, p.number))
+                .take(PAGES_PER_FIELD)
+                .collect();
+            'pages: for page in pages {
+                let image = match self.prepared(source, page, &mut cache).await {
+                    Ok(image) => image,
+                    Err(e) => {
+                        tracing::debug!(page = page.number, error = %e, "page cannot be prepared again");
+                        continue;
+                    }
+                };
+                for attempt in attempts(page, field) {
+                    let Some(words) = self
+                        .read_again(&image, page, attempt, &options.language, &mut cache)
+                        .await
+                    else {
+                        continue;
+                    };
+                    let region = match attempt {
+                        Attempt::Region { region, .. } => Some(region),
+                        Attempt::Page { .. } => None,
+                    };
+                    let patched = doc.with_page(patched(page, region, words));
+                    let reading = rules::evaluate(&patched, field, options);
+                    tracing::trace!(field = %field.name, ?attempt, value = %reading.value, confidence = ?reading.confidence, "read again");
+                    if reading.better_than(result) {
+                        tracing::debug!(field = %field.name, ?attempt, "a second look read the field");
+                        *result = reading;
+                    }
+                    if !result.doubtful(wanted) {
+                        break 'pages;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The page's image exactly as OCR read it: decoded or rendered again,
+    /// prepared and turned the same way.
+    async fn prepared(
+        &self,
+        source: &Source,
+        page: &Page,
+        cache: &mut Cache,
+    ) -> Result<Arc<GrayImage>, ExtractionError> {
+        if let Some((n, image)) = &cache.prepared {
+            if *n == page.number {
+                return Ok(image.clone());
+            }
+        }
+        let scan = page
+            .scan
+            .ok_or_else(|| ExtractionError::Unreadable("not a scanned page".into()))?;
+        let number = page.number;
+        let (image, dpi) = match source.kind {
+            DocKind::Pdf => {
+                let max = self.max_pixels.min(preprocess::MAX_OCR_PIXELS);
+                let mut pages = self
+                    .pdf
+                    .render_pages(source.bytes.clone(), scan.source_dpi, max, Some(number))
+                    .await?;
+                let image = pages
+                    .pop()
+                    .ok_or_else(|| ExtractionError::Unreadable("page not rendered".into()))?;
+                (image, scan.source_dpi)
+            }
+            kind => {
+                let (bytes, max_pixels, max_pages) =
+                    (source.bytes.clone(), self.max_pixels, self.max_pages);
+                blocking(move || {
+                    images::PageReader::open(kind, bytes, max_pixels, max_pages)?.page(number)
+                })
+                .await?
+            }
+        };
+        let (width, height) = (page.width, page.height);
+        let image = blocking(move || {
+            let (image, dpi) = preprocess::fit_for_ocr(image, dpi);
+            let prepared = preprocess::prepare(image, dpi).image;
+            let image = match scan.turn {
+                Turn::None => prepared,
+                turn => preprocess::turn(&prepared, turn),
+            };
+            if image.dimensions() != (width as u32, height as u32) {
+                return Err(ExtractionError::Unreadable(
+                    "the page prepared again differs".into(),
+                ));
+            }
+            Ok(image)
+        })
+        .await?;
+        let image = Arc::new(image);
+        cache.prepared = Some((number, image.clone()));
+        Ok(image)
+    }
+
+    /// The words of one attempt, in the page's units; `None` when it cannot be made.
+    async fn read_again(
+        &self,
+        image: &Arc<GrayImage>,
+        page: &Page,
+        attempt: Attempt,
+        language: &str,
+        cache: &mut Cache,
+    ) -> Option<Vec<Word>> {
+        let dpi = page.scan?.dpi;
+        match attempt {
+            Attempt::Page { look, mode } => {
+                let key = (page.number, look as u8, mode as u8);
+                if let Some(words) = cache.pages.get(&key) {
+                    return Some(words.clone());
+                }
+                if cache.page_readings >= PAGE_READINGS {
+                    return None;
+                }
+                cache.page_readings += 1;
+                let image = match look {
+                    Look::Inverted => {
+                        let mut image = image.as_ref().clone();
+                        blocking(move || {
+                            preprocess::lighten_dark_regions(&mut image);
+                            Ok(image)
+                        })
+                        .await
+                        .ok()?
+                    }
+                    _ => image.as_ref().clone(),
+                };
+                let reading = self.ocr.recognise(image, dpi, language, mode).await.ok()?;
+                cache.pages.insert(key, reading.words.clone());
+                Some(reading.words)
+            }
+            Attempt::Region { region, look, mode } => {
+                let image = image.clone();
+                let text_height = typical_height(page);
+                let (cut, scale) = blocking(move || Ok(cut_out(&image, region, text_height, look)))
+                    .await
+                    .ok()?;
+                let dpi = (dpi as f32 * scale) as u32;
+                let reading = self.ocr.recognise(cut, dpi, language, mode).await.ok()?;
+                let back = |v: f32, origin: f32| (v - PADDING as f32) / scale + origin;
+                Some(
+                    reading
+                        .words
+                        .into_iter()
+                        .map(|w| Word {
+                            left: back(w.left, region.left),
+                            right: back(w.right, region.left),
+                            top: back(w.top, region.top),
+                            bottom: back(w.bottom, region.top),
+                            ..w
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+}
+
+/// Whether a field's value may be on page `number`.
+fn on_page(field: &Field, number: u32) -> bool {
+    match &field.locator {
+        Locator::Zone(z) => z.page == number,
+        _ => field.page.is_none_or(|n| n == number),
+    }
+}
+
+/// The median height of the page's words: its text size.
+fn typical_height(page: &Page) -> f32 {
+    let mut heights: Vec<f32> = page.words().map(Word::height).collect();
+    heights.sort_by(f32::total_cmp);
+    heights
+        .get(heights.len() / 2)
+        .copied()
+        .unwrap_or(20.0)
+        .max(4.0)
+}
+
+/// The ways to read `field` again on `page`, cheapest first.
+fn attempts(page: &Page, field: &Field) -> Vec<Attempt> {
+    let h = typical_height(page);
+    let clip = |r: Region| Region {
+        left: r.left.max(0.0),
+        top: r.top.max(0.0),
+        right: r.right.min(page.width),
+        bottom: r.bottom.min(page.height),
+    };
+    let region = match &field.locator {
+        Locator::Zone(z) => Some(Region {
+            left: z.x as f32 * page.width - h,
+            top: z.y as f32 * page.height - h,
+            right: (z.x + z.width) as f32 * page.width + h,
+            bottom: (z.y + z.height) as f32 * page.height + h,
+        }),
+        Locator::Anchor { matcher, direction } => page.lines.iter().find_map(|line| {
+            let m = matcher.find(&line.text)?;
+            let (left, right) = line.span_x(m.start(), m.end());
+            Some(match direction {
+                Direction::Right => Region {
+                    left: left - h,
+                    top: line.top - 0.8 * h,
+                    right: page.width,
+                    bottom: line.bottom + 0.8 * h,
+                },
+                Direction::Below => Region {
+                    left: left - 4.0 * h,
+                    top: line.top - 0.5 * h,
+                    right: right + 12.0 * h,
+                    bottom: line.bottom + 6.0 * h,
+                },
+            })
+        }),
+        Locator::Regex(_) => None,
+    };
+    let mut out = Vec::new();
+    if let Some(region) = region
+        .map(clip)
+        .filter(|r| r.right > r.left && r.bottom > r.top)
+    {
+        let one_line = matches!(
+            field.locator,
+            Locator::Anchor {
+                direction: Direction::Right,
+                ..
+            }
+        );
+        let block = Segmentation::Block;
+        out.push(Attempt::Region {
+            region,
+            look: Look::Binary,
+            mode: block,
+        });
+        if one_line {
+            out.push(Attempt::Region {
+                region,
+                look: Look::Gray,
+                mode: Segmentation::Line,
+            });
+        }
+        out.push(Attempt::Region {
+            region,
+            look: Look::Inverted,
+            mode: block,
+        });
+    }
+    out.push(Attempt::Page {
+        look: Look::Gray,
+        mode: Segmentation::Block,
+    });
+    out.push(Attempt::Page {
+        look: Look::Inverted,
+        mode: Segmentation::Auto,
+    });
+    out.push(Attempt::Page {
+        look: Look::Gray,
+        mode: Segmentation::Sparse,
+    });
+    out
+}
+
+/// White margin around a region cut out: Tesseract reads text touching the edge badly.
+const PADDING: u32 = 12;
+
+/// The region cut out of the page, enlarged so its text is about
+/// [`REGION_TEXT_HEIGHT`] high, framed in white; returns it with the scale.
+fn cut_out(image: &GrayImage, r: Region, text_height: f32, look: Look) -> (GrayImage, f32) {
+    let (x, y) = (r.left as u32, r.top as u32);
+    let (w, h) = (
+        (r.right - r.left).max(1.0) as u32,
+        (r.bottom - r.top).max(1.0) as u32,
+    );
+    let mut cut = imageops::crop_imm(image, x, y, w, h).to_image();
+    match look {
+        Look::Gray => {}
+        Look::Binary => {
+            let t = preprocess::otsu(&cut);
+            for p in cut.pixels_mut() {
+                p[0] = if p[0] < t { 0 } else { 255 };
+            }
+        }
+        Look::Inverted => preprocess::lighten_dark_regions(&mut cut),
+    }
+    let scale = (REGION_TEXT_HEIGHT / text_height).clamp(1.0, 3.0);
+    if scale > 1.05 {
+        cut = imageops::resize(
+            &cut,
+            (w as f32 * scale) as u32,
+            (h as f32 * scale) as u32,
+            imageops::FilterType::CatmullRom,
+        );
+    } else {
+        return (frame(&cut), 1.0);
+    }
+    (frame(&cut), scale)
+}
+
+fn frame(img: &GrayImage) -> GrayImage {
+    let mut out = GrayImage::from_pixel(
+        img.width() + 2 * PADDING,
+        img.height() + 2 * PADDING,
+        Luma([255]),
+    );
+    imageops::overlay(&mut out, img, i64::from(PADDING), i64::from(PADDING));
+    out
+}
+
+/// `page` with the words of `region` (the whole page when `None`) replaced by `words`.
+fn patched(page: &Page, region: Option<Region>, words: Vec<Word>) -> Page {
+    let mut all: Vec<Word> = match region {
+        Some(r) => page.words().filter(|w| !r.holds(w)).cloned().collect(),
+        None => Vec::new(),
+    };
+    all.extend(words);
+    let fresh = Page::from_words(page.number, page.width, page.height, all);
+    match page.scan {
+        Some(scan) => fresh.scanned(scan),
+        None => fresh,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_patch_replaces_only_the_words_of_its_region() {
+        let words = vec![
+            Word::new("TOTAL", 10.0, 100.0, 60.0, 112.0),
+            Word::new("T0TAL", 300.0, 100.0, 350.0, 112.0),
+            Word::new("Thanks", 10.0, 200.0, 70.0, 212.0),
+        ];
+        let page = Page::from_words(1, 400.0, 300.0, words);
+        let region = Region {
+            left: 200.0,
+            top: 90.0,
+            right: 400.0,
+            bottom: 125.0,
+        };
+        let got = patched(
+            &page,
+            Some(region),
+            vec![Word::new("12.50", 320.0, 101.0, 370.0, 113.0)],
+        );
+        assert_eq!(got.text(), "TOTAL 12.50\nThanks");
+    }
+}
