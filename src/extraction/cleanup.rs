@@ -45,6 +45,13 @@ pub fn clean(text: &str, words: &[Word], ty: FieldType) -> Cleaned {
     Cleaned { text: value, note }
 }
 
+/// Whether `text` is only punctuation that dust becomes (a dash aside, which
+/// may be a value): what is left of a label's line after a scanned `Date:.`.
+pub fn speck_punctuation(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty() && text.chars().all(|c| c != '-' && SPECKS.contains(&c))
+}
+
 /// Whether a token is punctuation only.
 fn is_punctuation(token: &str) -> bool {
     !token.is_empty() && !token.chars().any(char::is_alphanumeric)
@@ -97,9 +104,22 @@ fn drop_lone_specks(text: &str, words: &[Word], numeric: bool) -> String {
 /// of the type stays (a full stop after "Ltd", a sign before a number).
 fn strip_glued(text: &str, ty: FieldType) -> String {
     let numeric = matches!(ty, FieldType::Number | FieldType::Integer);
-    let lead = |c: char| SPECKS.contains(&c) && !(numeric && matches!(c, '-' | '.'));
+    // A quote with its partner in the value ("“Sunrise” Bakery") was printed.
+    let paired = |c: char| {
+        let partner = match c {
+            '‘' => '’',
+            '’' => '‘',
+            '“' => '”',
+            '”' => '“',
+            '"' | '\'' => c,
+            _ => return false,
+        };
+        text.chars().filter(|&x| x == partner || x == c).count() >= 2
+    };
+    let lead = |c: char| SPECKS.contains(&c) && !paired(c) && !(numeric && matches!(c, '-' | '.'));
     let trail = |c: char| {
         SPECKS.contains(&c)
+            && !paired(c)
             && match ty {
                 FieldType::String | FieldType::Boolean => c != '.',
                 FieldType::Number | FieldType::Integer => c != '-',
@@ -154,8 +174,8 @@ pub fn as_digits(text: &str) -> Option<String> {
 /// The digit a glyph is often mistaken for, if any.
 fn look_alike(c: char) -> Option<char> {
     match c {
-        'O' | 'o' | 'D' | 'Q' => Some('0'),
-        'l' | 'I' | '|' | 'i' | '!' => Some('1'),
+        'O' | 'o' => Some('0'),
+        'l' | 'I' | '|' => Some('1'),
         'S' | 's' | '$' => Some('5'),
         'B' => Some('8'),
         'Z' | 'z' => Some('2'),
@@ -163,10 +183,9 @@ fn look_alike(c: char) -> Option<char> {
     }
 }
 
-/// Look-alike glyphs inside a token that holds digits become digits, when a
-/// digit (or a separator between digits) is next to them. A letter starting
-/// a number is a currency sign ("S12.50" is "$12.50"), and words without
-/// digits ("Oct", "USD") are left alone.
+/// Look-alike glyphs inside a token that holds digits become digits: between
+/// two digits always, elsewhere only in a token that is otherwise a figure.
+/// Words without digits ("Oct", "USD") are left alone.
 fn digits_for_look_alikes(token: &str, date: bool) -> String {
     let mut chars: Vec<char> = token.chars().collect();
     if !chars.iter().any(char::is_ascii_digit) {
@@ -176,6 +195,9 @@ fn digits_for_look_alikes(token: &str, date: bool) -> String {
     if date && chars.iter().filter(|c| c.is_alphabetic()).count() >= 3 {
         return token.to_string();
     }
+    let numeric = chars.iter().all(|&c| {
+        c.is_ascii_digit() || matches!(c, '.' | ',' | '/' | '-' | ':') || look_alike(c).is_some()
+    });
     let digitish = |chars: &[char], i: usize| -> bool {
         let at = |j: usize| chars.get(j).copied();
         match at(i) {
@@ -196,12 +218,18 @@ fn digits_for_look_alikes(token: &str, date: bool) -> String {
             let Some(digit) = look_alike(chars[i]) else {
                 continue;
             };
-            let first_letter = chars[..i].iter().all(|c| !c.is_alphanumeric());
-            if first_letter && matches!(chars[i], 'S' | 's' | '$') {
-                continue;
-            }
-            let near = (i > 0 && digitish(&chars, i - 1)) || digitish(&chars, i + 1);
-            if near {
+            let before = i > 0 && digitish(&chars, i - 1);
+            let after = digitish(&chars, i + 1);
+            let first = chars[..i].iter().all(|c| !c.is_alphanumeric());
+            let last = chars[i + 1..].iter().all(|c| !c.is_alphanumeric());
+            // Between digits anything maps. In a token of nothing but digits,
+            // separators and look-alikes, the rest map too, except a leading
+            // S or $ (a currency sign: "S12.50" is "$12.50") and a trailing
+            // s or l (a unit: "30s", "42.5l").
+            let currency = first && matches!(chars[i], 'S' | 's' | '$');
+            let unit = last && matches!(chars[i], 's' | 'l');
+            let maps = (before && after) || (numeric && !currency && !unit);
+            if maps {
                 chars[i] = digit;
             }
         }
@@ -254,7 +282,13 @@ mod tests {
             ("INV-1O", String, &[], "INV-1O"),
             ("-", String, &[], "-"),
             ("Total: ok", String, &[], "Total: ok"),
-            ("3l", Integer, &[], "31"),
+            ("3l", Integer, &[], "3l"),
+            ("3lO", Integer, &[], "310"),
+            ("1st March 2026", Date, &[], "1st March 2026"),
+            ("30s", Number, &[], "30s"),
+            ("42.35l", Number, &[], "42.35l"),
+            ("12.5O", Number, &[], "12.50"),
+            ("“Sunrise” Bakery", String, &[], "“Sunrise” Bakery"),
             (".FRESH FOODS\" -", String, &[], "FRESH FOODS"),
             (". 24/05/2026", Date, &[], "24/05/2026"),
             (". 12.50", Number, &[], "12.50"),
@@ -278,6 +312,7 @@ mod tests {
         assert_eq!(as_digits("lO").as_deref(), Some("10"));
         assert_eq!(as_digits("USD lO").as_deref(), Some("USD 10"));
         assert_eq!(as_digits("10"), None);
+        assert_eq!(as_digits("Oil"), None);
     }
 
     #[test]

@@ -143,9 +143,12 @@ impl Page {
         // Rows: a word joins the row whose band overlaps it by half the smaller
         // height. A row's band grows only with words of about its own size, so
         // a large heading beside two small lines does not join them into one.
-        let mut rows: Vec<(f32, f32, Vec<Word>)> = Vec::new();
+        // A band set by punctuation alone (a `*`, a quote) takes the size of
+        // the first word that joins it.
+        let mut rows: Vec<(f32, f32, bool, Vec<Word>)> = Vec::new();
         for w in words {
-            let slot = rows.iter().rposition(|(top, bottom, _)| {
+            let sized = w.text.chars().any(char::is_alphanumeric);
+            let slot = rows.iter().rposition(|(top, bottom, _, _)| {
                 let overlap = bottom.min(w.bottom) - top.max(w.top);
                 let smaller = (bottom - top).min(w.height()).max(0.1);
                 overlap >= smaller * 0.5
@@ -154,19 +157,20 @@ impl Page {
                 Some(i) => {
                     let row = &mut rows[i];
                     let ratio = w.height() / (row.1 - row.0).max(0.1);
-                    if (0.67..=1.5).contains(&ratio) {
+                    if (0.67..=1.5).contains(&ratio) || (sized && !row.2) {
                         row.0 = row.0.min(w.top);
                         row.1 = row.1.max(w.bottom);
                     }
-                    row.2.push(w);
+                    row.2 |= sized;
+                    row.3.push(w);
                 }
-                None => rows.push((w.top, w.bottom, vec![w])),
+                None => rows.push((w.top, w.bottom, sized, vec![w])),
             }
         }
         rows.sort_by(|a, b| a.0.total_cmp(&b.0));
 
         let mut lines = Vec::new();
-        for (row_index, (_, _, mut row)) in rows.into_iter().enumerate() {
+        for (row_index, (_, _, _, mut row)) in rows.into_iter().enumerate() {
             row.sort_by(|a, b| a.left.total_cmp(&b.left));
             let mut current: Vec<Word> = Vec::new();
             for w in row {
@@ -361,6 +365,19 @@ mod tests {
             ],
         );
         assert_eq!(p.text(), "DELIVERY Note AB-12\nDate 24/05");
+        // A small mark first on its row does not set the row's height.
+        let star = Word::new("*", 40.0, 100.0, 44.0, 104.0);
+        let p = Page::from_words(
+            1,
+            600.0,
+            800.0,
+            vec![
+                star,
+                w("Total", 50.0, 101.0, 30.0),
+                w("now", 90.0, 102.0, 20.0),
+            ],
+        );
+        assert_eq!(p.text(), "* Total now");
         for (items, want) in cases {
             let words = items
                 .iter()

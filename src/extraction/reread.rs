@@ -19,6 +19,8 @@ use crate::templates::fields::{Direction, Field, Locator, Options};
 
 /// Whole-page readings one document may spend on second looks.
 const PAGE_READINGS: usize = 4;
+/// Region readings one document may spend on second looks.
+const REGION_READINGS: usize = 12;
 /// Values read with less confidence than this are read again.
 const REREAD_BELOW: f64 = 0.6;
 /// Scanned pages tried for one field (a label or value may be on any of them).
@@ -76,9 +78,11 @@ pub(super) struct Source {
 /// Pages prepared again and whole-page readings, shared by the fields of one document.
 #[derive(Default)]
 struct Cache {
-    prepared: Option<(u32, Arc<GrayImage>)>,
+    /// The pages prepared last, newest last; at most [`PAGES_PER_FIELD`].
+    prepared: Vec<(u32, Arc<GrayImage>)>,
     pages: HashMap<(u32, u8, u8), Vec<Word>>,
     page_readings: usize,
+    region_readings: usize,
 }
 
 impl Reader {
@@ -147,10 +151,8 @@ impl Reader {
         page: &Page,
         cache: &mut Cache,
     ) -> Result<Arc<GrayImage>, ExtractionError> {
-        if let Some((n, image)) = &cache.prepared {
-            if *n == page.number {
-                return Ok(image.clone());
-            }
+        if let Some((_, image)) = cache.prepared.iter().find(|(n, _)| *n == page.number) {
+            return Ok(image.clone());
         }
         let scan = page
             .scan
@@ -194,7 +196,10 @@ impl Reader {
         })
         .await?;
         let image = Arc::new(image);
-        cache.prepared = Some((number, image.clone()));
+        if cache.prepared.len() >= PAGES_PER_FIELD {
+            cache.prepared.remove(0);
+        }
+        cache.prepared.push((number, image.clone()));
         Ok(image)
     }
 
@@ -235,6 +240,10 @@ impl Reader {
                 Some(reading.words)
             }
             Attempt::Region { region, look, mode } => {
+                if cache.region_readings >= REGION_READINGS {
+                    return None;
+                }
+                cache.region_readings += 1;
                 let image = image.clone();
                 let text_height = typical_height(page);
                 let (cut, scale) = blocking(move || Ok(cut_out(&image, region, text_height, look)))

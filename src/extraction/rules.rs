@@ -332,7 +332,7 @@ fn right_of(page: &Page, index: usize, line: &Line, end: usize) -> Option<Locate
         .filter(|next| next.row == line.row);
     // Punctuation left over after the label ("Date:." on a scan) is not a value
     // when one follows across a column gap.
-    let leftover = !rest.chars().any(char::is_alphanumeric) && next.is_some();
+    let leftover = next.is_some() && cleanup::speck_punctuation(rest);
     if !(rest.trim().is_empty() || leftover) {
         let words = line
             .words

@@ -64,7 +64,17 @@ async fn real_world_layouts_read_right_as_text_and_as_scans() {
     let mut wrong = Vec::new();
     for layout in corpus::layouts() {
         let id = template(&app, &layout).await;
-        for index in [0, 3] {
+        // Samples a reader without physical lines, clean-up and second looks
+        // got wrong: the discount across the page from its label, the note
+        // number set apart, the receipt total a first reading drops, the
+        // amount in white on green, dates behind specks.
+        let indices: &[usize] = match layout.name {
+            "receipt" => &[1],
+            "utility_bill" => &[2, 7],
+            "purchase_order" => &[3],
+            _ => &[0],
+        };
+        for &index in indices {
             let sample = corpus::sample(&layout, index);
             let name = format!("{}-{index}.pdf", layout.name);
             let got = app.extract_one(&id, &sample.pdf(), &name).await;

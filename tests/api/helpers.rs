@@ -107,7 +107,12 @@ pub async fn start(settings: Settings, dir: tempfile::TempDir, credits: i64) -> 
         key,
         account_id: account.id,
         state,
-        http: reqwest::Client::new(),
+        // The server closes a connection after 5 s idle (actix's keep-alive); a
+        // client that reuses one just then loses the request it is writing.
+        http: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap(),
         dir,
         stop,
         server: Some(server),
