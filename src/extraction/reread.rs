@@ -18,7 +18,7 @@ use super::{blocking, images, preprocess, DocKind, ExtractionError, Reader};
 use crate::templates::fields::{Direction, Field, Locator, Options};
 
 /// Whole-page readings one document may spend on second looks.
-const PAGE_READINGS: usize = 4;
+const PAGE_READINGS: usize = 5;
 /// Region readings one document may spend on second looks.
 const REGION_READINGS: usize = 12;
 /// Values read with less confidence than this are read again.
@@ -224,6 +224,15 @@ impl Reader {
                 }
                 cache.page_readings += 1;
                 let image = match look {
+                    Look::Binary => {
+                        let mut image = image.as_ref().clone();
+                        blocking(move || {
+                            binarise(&mut image);
+                            Ok(image)
+                        })
+                        .await
+                        .ok()?
+                    }
                     Look::Inverted => {
                         let mut image = image.as_ref().clone();
                         blocking(move || {
@@ -357,6 +366,10 @@ fn attempts(page: &Page, field: &Field) -> Vec<Attempt> {
         });
     }
     out.push(Attempt::Page {
+        look: Look::Binary,
+        mode: Segmentation::Auto,
+    });
+    out.push(Attempt::Page {
         look: Look::Gray,
         mode: Segmentation::Block,
     });
@@ -385,12 +398,7 @@ fn cut_out(image: &GrayImage, r: Region, text_height: f32, look: Look) -> (GrayI
     let mut cut = imageops::crop_imm(image, x, y, w, h).to_image();
     match look {
         Look::Gray => {}
-        Look::Binary => {
-            let t = preprocess::otsu(&cut);
-            for p in cut.pixels_mut() {
-                p[0] = if p[0] < t { 0 } else { 255 };
-            }
-        }
+        Look::Binary => binarise(&mut cut),
         Look::Inverted => preprocess::lighten_dark_regions(&mut cut),
     }
     let scale = (REGION_TEXT_HEIGHT / text_height).clamp(1.0, 3.0);
@@ -405,6 +413,14 @@ fn cut_out(image: &GrayImage, r: Region, text_height: f32, look: Look) -> (GrayI
         return (frame(&cut), 1.0);
     }
     (frame(&cut), scale)
+}
+
+/// Black and white at the image's own (Otsu) threshold.
+fn binarise(img: &mut GrayImage) {
+    let t = preprocess::otsu(img);
+    for p in img.pixels_mut() {
+        p[0] = if p[0] < t { 0 } else { 255 };
+    }
 }
 
 fn frame(img: &GrayImage) -> GrayImage {
