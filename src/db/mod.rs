@@ -58,9 +58,37 @@ pub async fn connect(url: &str, sqlite_connections: u32) -> anyhow::Result<Datab
         .with_context(|| format!("connecting to the database at {}", mask_url(url)))
 }
 
-/// Applies pending migrations.
+/// The PostgreSQL advisory lock that serialises migrations across processes.
+const MIGRATION_LOCK: i64 = 0x646f_6370_7573_6801;
+
+/// Applies pending migrations. On PostgreSQL, processes starting together
+/// take turns (a session advisory lock): concurrent `CREATE TABLE`s of the
+/// same table collide in the catalogue, and all but one would die.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await.context("running migrations")
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await.context("running migrations");
+    }
+    use sea_orm::sqlx;
+    let pool = db.get_postgres_connection_pool();
+    let mut lock = pool
+        .acquire()
+        .await
+        .context("taking a connection for the migration lock")?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await
+        .context("waiting for the migration lock")?;
+    let result = Migrator::up(db, None).await.context("running migrations");
+    let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await;
+    if unlocked.is_err() {
+        // A session lock ends with its session: close this connection rather than return it.
+        lock.detach();
+    }
+    result
 }
 
 /// The URL with any password replaced, for logs and errors.

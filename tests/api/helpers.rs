@@ -34,7 +34,7 @@ pub fn postgres_url() -> Option<String> {
 }
 
 /// A new empty database on the test server: `…/docpush_test_<random>`.
-async fn fresh_postgres(admin_url: &str) -> String {
+pub async fn fresh_postgres(admin_url: &str) -> String {
     use sea_orm::ConnectionTrait;
     let name = format!("docpush_test_{}", uuid::Uuid::new_v4().simple());
     let admin = sea_orm::Database::connect(admin_url)

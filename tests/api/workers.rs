@@ -216,3 +216,30 @@ async fn a_missing_stored_document_fails_its_file_and_a_job_that_keeps_dying_is_
     stop.cancel();
     worker.await.unwrap().unwrap();
 }
+
+/// Hosts started together on an empty PostgreSQL database all migrate it and
+/// start: migrations take turns instead of colliding in the catalogue.
+#[tokio::test]
+async fn hosts_starting_together_on_an_empty_postgres_database_all_migrate_it() {
+    // SQLite is one file with one writer: there is nothing to race.
+    let Some(admin) = crate::helpers::postgres_url() else {
+        return;
+    };
+    let url = crate::helpers::fresh_postgres(&admin).await;
+    let mut hosts = tokio::task::JoinSet::new();
+    for n in 0..4 {
+        let url = url.clone();
+        hosts.spawn(async move {
+            let db = docpush::db::connect(&url, 1).await?;
+            docpush::db::migrate(&db).await?;
+            anyhow::Ok((n, db))
+        });
+    }
+    while let Some(host) = hosts.join_next().await {
+        let (n, db) = host.unwrap().expect("every host migrates");
+        let (_, key) = docpush::db::accounts::create(&db, &format!("host {n}"), 1)
+            .await
+            .unwrap();
+        assert!(!key.is_empty());
+    }
+}
