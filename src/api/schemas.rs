@@ -120,9 +120,34 @@ pub struct FileResult {
     /// Where each value was found: field → `{page, x, y, width, height}` in page fractions, or `null`.
     #[schema(value_type = Option<Object>)]
     pub boxes: Option<Value>,
+    /// The names of fields whose located text did not parse as their type, and
+    /// for values read by OCR and cleaned before parsing, `<field>: OCR read "…", cleaned to "…"`.
     pub warnings: Vec<String>,
     pub error: Option<String>,
 }
+
+impl FileResult {
+    /// The warnings that name a field whose text did not parse.
+    pub fn unparsed(&self) -> Vec<&str> {
+        self.warnings
+            .iter()
+            .filter(|w| !w.contains(CLEANED))
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// The warnings that say what OCR clean-up changed.
+    pub fn cleaned(&self) -> Vec<&str> {
+        self.warnings
+            .iter()
+            .filter(|w| w.contains(CLEANED))
+            .map(String::as_str)
+            .collect()
+    }
+}
+
+/// What marks a clean-up note among a file's warnings.
+const CLEANED: &str = ": OCR read ";
 
 /// `POST /v1/job-results` as JSON.
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -260,4 +285,33 @@ pub struct EventEnvelope {
     pub static_values: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_split_into_unparsed_fields_and_clean_up_notes() {
+        let file = FileResult {
+            file_id: "f".into(),
+            file_name: "scan.png".into(),
+            status: "PROCESS IMAGE SUCCESS".into(),
+            result_status: Some("ok".into()),
+            pages: Some(1),
+            result: None,
+            confidences: None,
+            boxes: None,
+            warnings: vec![
+                "due".into(),
+                "total: OCR read \"l2.5O\", cleaned to \"12.50\"".into(),
+            ],
+            error: None,
+        };
+        assert_eq!(file.unparsed(), ["due"]);
+        assert_eq!(
+            file.cleaned(),
+            ["total: OCR read \"l2.5O\", cleaned to \"12.50\""]
+        );
+    }
 }
