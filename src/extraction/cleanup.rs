@@ -40,9 +40,13 @@ pub fn clean(text: &str, words: &[Word], ty: FieldType) -> Cleaned {
             .collect::<Vec<_>>()
             .join(" ");
     }
-    let note = (value != text.trim())
-        .then(|| format!("OCR read {:?}, cleaned to {:?}", text.trim(), value));
+    let note = (value != text.trim()).then(|| note(text, &value));
     Cleaned { text: value, note }
+}
+
+/// What a file's `warnings` say of a value OCR read as `raw` and clean-up changed.
+pub fn note(raw: &str, cleaned: &str) -> String {
+    format!("OCR read {:?}, cleaned to {cleaned:?}", raw.trim())
 }
 
 /// Whether `text` is only punctuation that dust becomes (a dash aside, which

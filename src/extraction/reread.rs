@@ -223,27 +223,13 @@ impl Reader {
                     return None;
                 }
                 cache.page_readings += 1;
-                let image = match look {
-                    Look::Binary => {
-                        let mut image = image.as_ref().clone();
-                        blocking(move || {
-                            binarise(&mut image);
-                            Ok(image)
-                        })
-                        .await
-                        .ok()?
-                    }
-                    Look::Inverted => {
-                        let mut image = image.as_ref().clone();
-                        blocking(move || {
-                            preprocess::lighten_dark_regions(&mut image);
-                            Ok(image)
-                        })
-                        .await
-                        .ok()?
-                    }
-                    _ => image.as_ref().clone(),
-                };
+                let mut image = image.as_ref().clone();
+                let image = blocking(move || {
+                    look.apply(&mut image);
+                    Ok(image)
+                })
+                .await
+                .ok()?;
                 let reading = self.ocr.recognise(image, dpi, language, mode).await.ok()?;
                 cache.pages.insert(key, reading.words.clone());
                 Some(reading.words)
@@ -396,11 +382,7 @@ fn cut_out(image: &GrayImage, r: Region, text_height: f32, look: Look) -> (GrayI
         (r.bottom - r.top).max(1.0) as u32,
     );
     let mut cut = imageops::crop_imm(image, x, y, w, h).to_image();
-    match look {
-        Look::Gray => {}
-        Look::Binary => binarise(&mut cut),
-        Look::Inverted => preprocess::lighten_dark_regions(&mut cut),
-    }
+    look.apply(&mut cut);
     let scale = (REGION_TEXT_HEIGHT / text_height).clamp(1.0, 3.0);
     if scale > 1.05 {
         cut = imageops::resize(
@@ -415,11 +397,18 @@ fn cut_out(image: &GrayImage, r: Region, text_height: f32, look: Look) -> (GrayI
     (frame(&cut), scale)
 }
 
-/// Black and white at the image's own (Otsu) threshold.
-fn binarise(img: &mut GrayImage) {
-    let t = preprocess::otsu(img);
-    for p in img.pixels_mut() {
-        p[0] = if p[0] < t { 0 } else { 255 };
+impl Look {
+    fn apply(self, img: &mut GrayImage) {
+        match self {
+            Look::Gray => {}
+            Look::Binary => {
+                let t = preprocess::otsu(img);
+                for p in img.pixels_mut() {
+                    p[0] = if p[0] < t { 0 } else { 255 };
+                }
+            }
+            Look::Inverted => preprocess::lighten_dark_regions(img),
+        }
     }
 }
 

@@ -173,10 +173,7 @@ pub fn evaluate(doc: &Document, field: &Field, options: &Options) -> FieldResult
         // A value of look-alikes only ("lO") is read as digits when nothing else parses.
         let digits = cleanup::as_digits(&text).filter(|_| located.scanned && digits_wanted)?;
         let value = parse(&digits)?;
-        note = Some(format!(
-            "OCR read {:?}, cleaned to {digits:?}",
-            located.text.trim()
-        ));
+        note = Some(cleanup::note(&located.text, &digits));
         Some(value)
     });
     match parsed {
