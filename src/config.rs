@@ -21,6 +21,10 @@ pub struct Settings {
     pub database_url: Option<DatabaseUrl>,
     /// Connections in the SQLite pool (readers run in parallel; writers take turns).
     pub sqlite_connections: u32,
+    /// Connections in the PostgreSQL pool of this process.
+    pub db_connections: u32,
+    /// `file://DIR` or `s3://BUCKET/PREFIX`; `None` keeps blobs under `data_dir`.
+    pub blob_store: Option<String>,
     /// Run the HTTP API in this process.
     pub api_enabled: bool,
     /// Run the job and delivery workers in this process.
@@ -161,6 +165,8 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database_url: None,
             sqlite_connections: 1,
+            db_connections: 16,
+            blob_store: None,
             api_enabled: true,
             workers_enabled: true,
             workers: default_workers(),
@@ -219,6 +225,15 @@ pub fn default_schedule() -> Vec<Duration> {
 }
 
 impl Settings {
+    /// The size of this process's database pool: SQLite's or PostgreSQL's setting.
+    pub fn pool_connections(&self) -> u32 {
+        if self.effective_database_url().starts_with("sqlite:") {
+            self.sqlite_connections
+        } else {
+            self.db_connections
+        }
+    }
+
     /// Defaults overridden by the process environment.
     pub fn from_env() -> anyhow::Result<Self> {
         Self::from_lookup(|k| std::env::var(k).ok())
@@ -238,6 +253,13 @@ impl Settings {
         if let Some(v) = var("DOCPUSH_SQLITE_CONNECTIONS") {
             s.sqlite_connections = parse_num(&v, "DOCPUSH_SQLITE_CONNECTIONS")?;
         }
+        if let Some(v) = var("DOCPUSH_DB_CONNECTIONS") {
+            s.db_connections = parse_num(&v, "DOCPUSH_DB_CONNECTIONS")?;
+            if s.db_connections < 2 {
+                bail!("DOCPUSH_DB_CONNECTIONS must be at least 2 (one listens for wake-ups)");
+            }
+        }
+        s.blob_store = var("DOCPUSH_BLOB_STORE");
         if let Some(v) = var("DOCPUSH_WORKERS") {
             s.workers = parse_num(&v, "DOCPUSH_WORKERS")?;
             if s.workers == 0 {

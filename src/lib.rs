@@ -12,10 +12,12 @@ pub mod crypto;
 pub mod error;
 pub mod json_input;
 pub mod private_fs;
+pub mod stages;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod transient;
+pub mod wake;
 
 pub mod api;
 pub mod dashboard;

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing_actix_web::TracingLogger;
@@ -16,7 +15,8 @@ use crate::config::{Secret, Settings};
 use crate::crypto::SecretBox;
 use crate::extraction::Reader;
 use crate::state::AppState;
-use crate::storage::{BlobStore, LocalStore};
+use crate::storage::BlobStore;
+use crate::wake::{self, Wake};
 use crate::{api, db, delivery, jobs, private_fs};
 
 const DEV_ACCOUNT: &str = "development";
@@ -50,7 +50,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     }
     let db = db::connect(
         &settings.effective_database_url(),
-        settings.sqlite_connections,
+        settings.pool_connections(),
     )
     .await?;
     db::migrate(&db).await?;
@@ -58,11 +58,17 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         settings.secret_key.as_ref().map(Secret::expose),
         &settings.data_dir,
     )?;
-    let blobs = BlobStore::Local(LocalStore::new(settings.data_dir.join("blobs"))?);
+    let blobs = BlobStore::open(
+        settings.blob_store.as_deref(),
+        &settings.data_dir.join("blobs"),
+    )
+    .await?;
     let allowed = Arc::new(settings.delivery.allowed_networks.clone());
     let http = delivery::webhook::client(settings.delivery.timeout, allowed.clone());
     let aws_http = delivery::aws::http_client(allowed);
     let sign_ins = Arc::new(api::SignInGuard::new(settings.sign_in.clone()));
+    let jobs_ready = Wake::new(&db, wake::JOBS);
+    let deliveries_ready = Wake::new(&db, wake::DELIVERIES);
     Ok(AppState {
         db,
         reader: Reader::start(
@@ -76,8 +82,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         http,
         aws_http,
         sign_ins,
-        jobs_ready: Arc::new(Notify::new()),
-        deliveries_ready: Arc::new(Notify::new()),
+        jobs_ready,
+        deliveries_ready,
     })
 }
 
@@ -126,6 +132,15 @@ impl Application {
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
         if state.settings.workers_enabled {
+            wake::listen(
+                &state.db,
+                vec![
+                    (wake::JOBS, state.jobs_ready.clone()),
+                    (wake::DELIVERIES, state.deliveries_ready.clone()),
+                ],
+                token.clone(),
+                &tracker,
+            );
             jobs::worker::spawn(&state, &token, &tracker);
             tracker.spawn(delivery::worker::run(
                 state.clone(),

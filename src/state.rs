@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
-use tokio::sync::Notify;
 
 use crate::config::Settings;
 use crate::crypto::SecretBox;
 use crate::extraction::Reader;
 use crate::storage::BlobStore;
+use crate::wake::Wake;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,8 +23,8 @@ pub struct AppState {
     pub aws_http: aws_smithy_runtime_api::client::http::SharedHttpClient,
     /// Failed sign-ins per client address.
     pub sign_ins: Arc<crate::api::SignInGuard>,
-    /// Wakes job workers when a job is submitted in this process.
-    pub jobs_ready: Arc<Notify>,
-    /// Wakes delivery workers when a delivery is queued in this process.
-    pub deliveries_ready: Arc<Notify>,
+    /// Wakes job workers when a job is submitted (in any process, on PostgreSQL).
+    pub jobs_ready: Wake,
+    /// Wakes delivery workers when a delivery is queued (in any process, on PostgreSQL).
+    pub deliveries_ready: Wake,
 }

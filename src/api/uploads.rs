@@ -14,6 +14,7 @@ use super::body::{declared_length, read_limited};
 use super::schemas::{ErrorBody, JobAccepted, ProcessJobForm, ProcessJobJson};
 use crate::error::{AppError, AppResult};
 use crate::jobs::service::Upload;
+use crate::stages::Stage;
 use crate::state::AppState;
 
 /// Submit a document (PDF, image or ZIP of them) for extraction.
@@ -84,7 +85,9 @@ pub async fn process_job(
         from_json(&body, limit)?
     };
     upload.idempotency_key = idempotency_key;
-    let accepted = state.submit_job(&account.0, upload).await?;
+    let accepted = Stage::Submit
+        .time(state.submit_job(&account.0, upload))
+        .await?;
     Ok(HttpResponse::Accepted().json(accepted))
 }
 

@@ -220,6 +220,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     receiver_handle.stop(true).await;
 
     let unit = if args.ocr { "pages" } else { "documents" };
+    print_stages(args.documents);
     let ours = args.documents as f64 / end_to_end.as_secs_f64();
     println!(
         "submitted {} documents in {:.2} s",
@@ -283,6 +284,21 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     );
     println!("ratio docpush end-to-end / {tool}: {:.2}", ours / raw);
     Ok(())
+}
+
+/// Where the time went: each stage's wall time summed over all tasks, per
+/// document. Stages overlap (several workers, the API and the senders run
+/// at once), so the column adds up to more than the end-to-end time.
+pub(super) fn print_stages(documents: usize) {
+    let per_doc = |d: Duration| d.as_secs_f64() * 1000.0 / documents as f64;
+    let line: Vec<String> = docpush::stages::totals()
+        .into_iter()
+        .map(|(stage, spent)| format!("{}={:.2}", stage.name(), per_doc(spent)))
+        .collect();
+    println!(
+        "per-stage ms per document (summed over concurrent tasks): {}",
+        line.join(" ")
+    );
 }
 
 /// One-page scans: the sample invoice rendered at 200 DPI, slightly turned and speckled.

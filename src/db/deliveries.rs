@@ -3,11 +3,11 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{deliveries, delivery_attempts, events};
-use super::{lease_next, now_ms};
+use super::{lease_next, now_ms, Queue};
 
 pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
@@ -19,8 +19,14 @@ pub async fn insert_event(
     new_deliveries: Vec<deliveries::Model>,
 ) -> Result<(), DbErr> {
     event.into_active_model().insert(db).await?;
-    for d in new_deliveries {
-        d.into_active_model().insert(db).await?;
+    if !new_deliveries.is_empty() {
+        deliveries::Entity::insert_many(
+            new_deliveries
+                .into_iter()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(db)
+        .await?;
     }
     Ok(())
 }
@@ -45,14 +51,16 @@ pub fn target_key(d: &deliveries::Model) -> &str {
     d.destination_id.as_deref().unwrap_or(&d.template_id)
 }
 
-/// Claims the delivery that has been due longest, skipping targets in `busy`
-/// (keys from [`target_key`], which are generated ids).
+/// Claims up to `limit` deliveries that have been due longest, skipping
+/// targets in `busy` (keys from [`target_key`], which are generated ids);
+/// oldest first.
 pub async fn claim_due(
     db: &DatabaseConnection,
     owner: &str,
     lease_ms: i64,
     busy: &[String],
-) -> Result<Option<deliveries::Model>, DbErr> {
+    limit: u32,
+) -> Result<Vec<deliveries::Model>, DbErr> {
     let mut ready = "status = 'pending' AND next_attempt_at <= $3".to_string();
     let keys: Vec<String> = busy
         .iter()
@@ -68,53 +76,132 @@ pub async fn claim_due(
             keys.join(",")
         ));
     }
-    match lease_next(
-        db,
-        "deliveries",
-        &ready,
-        "next_attempt_at",
-        "",
-        owner,
-        lease_ms,
-    )
-    .await?
-    {
-        Some(id) => deliveries::Entity::find_by_id(id).one(db).await,
-        None => Ok(None),
-    }
+    let queue = Queue {
+        table: "deliveries",
+        ready: &ready,
+        order: "next_attempt_at",
+        also_set: "",
+    };
+    let rows = lease_next(db, queue, owner, lease_ms, limit).await?;
+    let mut claimed = rows
+        .iter()
+        .map(|r| deliveries::Model::from_query_result(r, ""))
+        .collect::<Result<Vec<_>, _>>()?;
+    claimed.sort_by_key(|d| (d.next_attempt_at, d.created_at));
+    Ok(claimed)
 }
 
-/// When the next pending delivery falls due, if any.
+/// Gives claimed deliveries back untouched, for another claim to take.
+pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            deliveries::Column::LeaseExpiresAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(deliveries::Column::Id.is_in(ids.iter().cloned()))
+        .filter(deliveries::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The events of claimed deliveries, in one query.
+pub async fn events_by_id(
+    db: &DatabaseConnection,
+    ids: impl IntoIterator<Item = String>,
+) -> Result<Vec<events::Model>, DbErr> {
+    events::Entity::find()
+        .filter(events::Column::Id.is_in(ids))
+        .all(db)
+        .await
+}
+
+/// When the next pending delivery that nobody holds falls due, if any. (A
+/// held one is settled by its holder, which wakes the dispatchers.)
 pub async fn next_due_at(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+    let now = now_ms();
     Ok(deliveries::Entity::find()
         .filter(deliveries::Column::Status.eq(PENDING))
+        .filter(
+            deliveries::Column::LeaseExpiresAt
+                .is_null()
+                .or(deliveries::Column::LeaseExpiresAt.lt(now)),
+        )
         .order_by_asc(deliveries::Column::NextAttemptAt)
         .one(db)
         .await?
-        .map(|d| d.next_attempt_at.max(d.lease_expires_at.unwrap_or(0))))
+        .map(|d| d.next_attempt_at))
 }
 
-pub struct Attempt<'a> {
-    pub delivery_id: &'a str,
+pub struct Attempt {
+    pub delivery_id: String,
+    pub attempted_at: i64,
     pub status_code: Option<i64>,
     pub latency_ms: i64,
     pub response_body: Option<String>,
     pub error: Option<String>,
 }
 
-pub async fn record_attempt(db: &impl ConnectionTrait, a: Attempt<'_>) -> Result<(), DbErr> {
-    delivery_attempts::ActiveModel {
-        delivery_id: Set(a.delivery_id.to_string()),
-        attempted_at: Set(now_ms()),
-        status_code: Set(a.status_code),
-        latency_ms: Set(a.latency_ms),
-        response_body: Set(a.response_body),
-        error: Set(a.error),
-        ..Default::default()
+/// Logs attempts, many in one statement.
+pub async fn record_attempts(
+    db: &impl ConnectionTrait,
+    attempts: Vec<Attempt>,
+) -> Result<(), DbErr> {
+    if attempts.is_empty() {
+        return Ok(());
     }
-    .insert(db)
-    .await?;
+    let rows = attempts
+        .into_iter()
+        .map(|a| delivery_attempts::ActiveModel {
+            delivery_id: Set(a.delivery_id),
+            attempted_at: Set(a.attempted_at),
+            status_code: Set(a.status_code),
+            latency_ms: Set(a.latency_ms),
+            response_body: Set(a.response_body),
+            error: Set(a.error),
+            ..Default::default()
+        });
+    delivery_attempts::Entity::insert_many(rows)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
+}
+
+/// Marks `owner`'s claimed deliveries `ids` succeeded in one statement;
+/// returns the ids it could (a lease lost meanwhile leaves its row alone).
+pub async fn settle_succeeded(
+    db: &impl ConnectionTrait,
+    owner: &str,
+    ids: &[String],
+) -> Result<Vec<String>, DbErr> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let now = now_ms();
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "UPDATE deliveries SET status = 'succeeded', attempts = attempts + 1, last_error = NULL, \
+         updated_at = $1, succeeded_at = $1, next_attempt_at = $1, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE id IN ({}) AND lease_owner = $2 AND status = 'pending' RETURNING id",
+        placeholders.join(",")
+    );
+    let mut values: Vec<sea_orm::Value> = vec![now.into(), owner.into()];
+    values.extend(ids.iter().map(|id| id.as_str().into()));
+    let rows = db
+        .query_all(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await?;
+    rows.iter().map(|r| r.try_get("", "id")).collect()
 }
 
 /// Ends or reschedules a claimed delivery; `false` if the lease was lost meanwhile.
@@ -195,18 +282,26 @@ pub async fn settle(
     Ok(res.rows_affected == 1)
 }
 
-/// Deliveries of a file's event that have not succeeded yet.
-pub async fn unsettled_for_file(
+/// Of `file_ids`, those with a delivery of one of `event_types` not succeeded yet.
+pub async fn files_with_unsettled(
     db: &impl ConnectionTrait,
-    file_id: &str,
-    event_type: &str,
-) -> Result<u64, DbErr> {
-    deliveries::Entity::find()
-        .filter(deliveries::Column::FileId.eq(file_id))
-        .filter(deliveries::Column::EventType.eq(event_type))
+    file_ids: &[String],
+    event_types: &[&str],
+) -> Result<Vec<String>, DbErr> {
+    if file_ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows: Vec<Option<String>> = deliveries::Entity::find()
+        .select_only()
+        .column(deliveries::Column::FileId)
+        .filter(deliveries::Column::FileId.is_in(file_ids.iter().cloned()))
+        .filter(deliveries::Column::EventType.is_in(event_types.iter().copied()))
         .filter(deliveries::Column::Status.ne(SUCCEEDED))
-        .count(db)
-        .await
+        .distinct()
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 pub async fn get(

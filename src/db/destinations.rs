@@ -111,7 +111,7 @@ async fn fail_pending(db: &DatabaseConnection, id: &str, reason: &str) -> Result
 /// Records the outcome of an attempt: a success ends a failing run; a failure
 /// starts one. Returns when the current run began, if failing.
 pub async fn note_outcome(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     d: &destinations::Model,
     ok: bool,
 ) -> Result<Option<i64>, DbErr> {

@@ -7,11 +7,11 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    FromQueryResult, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{files, job_transitions, jobs};
-use super::{lease_next, now_ms};
+use super::{clock_sql, lease_next, now_ms, Queue};
 use crate::jobs::status::JobStatus;
 
 pub async fn insert(
@@ -186,23 +186,20 @@ pub async fn claim_next(
     owner: &str,
     lease_ms: i64,
 ) -> Result<Option<jobs::Model>, DbErr> {
-    let claimed = lease_next(
-        db,
-        "jobs",
-        "finished_at IS NULL",
-        "created_at",
-        ", claims = claims + 1, updated_at = $3",
-        owner,
-        lease_ms,
-    )
-    .await?;
-    match claimed {
-        Some(id) => get_any(db, &id).await,
-        None => Ok(None),
-    }
+    let queue = Queue {
+        table: "jobs",
+        ready: "finished_at IS NULL",
+        order: "created_at",
+        also_set: ", claims = claims + 1, updated_at = $3",
+    };
+    let claimed = lease_next(db, queue, owner, lease_ms, 1).await?;
+    claimed
+        .first()
+        .map(|row| jobs::Model::from_query_result(row, ""))
+        .transpose()
 }
 
-/// Extends the lease; `false` when the job is no longer ours.
+/// Extends the lease (by the database's clock); `false` when the job is no longer ours.
 pub async fn renew_lease(
     db: &DatabaseConnection,
     id: &str,
@@ -212,7 +209,7 @@ pub async fn renew_lease(
     let res = jobs::Entity::update_many()
         .col_expr(
             jobs::Column::LeaseExpiresAt,
-            Expr::value(now_ms() + lease_ms),
+            Expr::cust(format!("{} + {lease_ms}", clock_sql(db))),
         )
         .filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LeaseOwner.eq(owner))
@@ -222,9 +219,14 @@ pub async fn renew_lease(
     Ok(res.rows_affected == 1)
 }
 
-/// Gives the job back so that another worker can take it at once.
-pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(), DbErr> {
-    jobs::Entity::update_many()
+/// Frees the leases of unfinished jobs whose owner matches `pattern` (SQL
+/// `LIKE`) but not `except`: those of a dead earlier start of this process.
+pub async fn free_leases(
+    db: &DatabaseConnection,
+    pattern: &str,
+    except: &str,
+) -> Result<u64, DbErr> {
+    let res = jobs::Entity::update_many()
         .col_expr(
             jobs::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
@@ -233,29 +235,38 @@ pub async fn release(db: &DatabaseConnection, id: &str, owner: &str) -> Result<(
             jobs::Column::LeaseExpiresAt,
             Expr::value(Option::<i64>::None),
         )
-        .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::LeaseOwner.eq(owner))
+        .filter(jobs::Column::FinishedAt.is_null())
+        .filter(jobs::Column::LeaseOwner.like(pattern))
+        .filter(jobs::Column::LeaseOwner.not_like(except))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(res.rows_affected)
 }
 
-/// Gives the job back after a passing failure: claimable again at `retry_at`
-/// (unix ms), and the claim it used is not counted against it.
+/// Gives the job back, claimable again `after` from now by the database's
+/// clock. A passing failure (`counted: false`) does not use up one of the
+/// job's claims; a failed step does, and its delay keeps a job that fails
+/// at once from burning through its claims in seconds.
 pub async fn put_back(
     db: &DatabaseConnection,
     id: &str,
     owner: &str,
-    retry_at: i64,
+    after: std::time::Duration,
+    counted: bool,
 ) -> Result<(), DbErr> {
-    jobs::Entity::update_many()
+    let mut q = jobs::Entity::update_many()
         .col_expr(
             jobs::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
         )
-        .col_expr(jobs::Column::LeaseExpiresAt, Expr::value(retry_at))
-        .col_expr(jobs::Column::Claims, Expr::col(jobs::Column::Claims).sub(1))
-        .filter(jobs::Column::Id.eq(id))
+        .col_expr(
+            jobs::Column::LeaseExpiresAt,
+            Expr::cust(format!("{} + {}", clock_sql(db), after.as_millis() as i64)),
+        );
+    if !counted {
+        q = q.col_expr(jobs::Column::Claims, Expr::col(jobs::Column::Claims).sub(1));
+    }
+    q.filter(jobs::Column::Id.eq(id))
         .filter(jobs::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -395,10 +406,28 @@ pub async fn set_file_progress(
     Ok(())
 }
 
-pub async fn clear_file_blob(db: &impl ConnectionTrait, file_id: &str) -> Result<(), DbErr> {
+/// Files by id, in one query.
+pub async fn files_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[String],
+) -> Result<Vec<files::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    files::Entity::find()
+        .filter(files::Column::Id.is_in(ids.iter().cloned()))
+        .all(db)
+        .await
+}
+
+/// Forgets the uploads of files whose blobs were deleted.
+pub async fn clear_file_blobs(db: &impl ConnectionTrait, ids: &[String]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     files::Entity::update_many()
         .col_expr(files::Column::BlobKey, Expr::value(Option::<String>::None))
-        .filter(files::Column::Id.eq(file_id))
+        .filter(files::Column::Id.is_in(ids.iter().cloned()))
         .exec(db)
         .await?;
     Ok(())

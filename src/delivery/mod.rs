@@ -2,11 +2,13 @@
 //! it gets a delivery row, worked by [`worker`] with retries until it succeeds
 //! or is dead-lettered. Every attempt is logged.
 
+mod attempt;
 pub mod aws;
 pub mod dispatch;
 pub mod listing;
 pub mod metrics;
 pub mod probe;
+mod settle;
 pub mod webhook;
 pub mod worker;
 pub mod xml;

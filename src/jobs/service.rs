@@ -81,7 +81,7 @@ fn accepted(job: &jobs::Model) -> Accepted {
 
 impl AppState {
     #[tracing::instrument(skip_all, fields(job_id))]
-    pub async fn submit_job(&self, account_id: &str, upload: Upload) -> AppResult<Accepted> {
+    pub async fn submit_job(&self, account_id: &str, mut upload: Upload) -> AppResult<Accepted> {
         let limit = self.settings.limits.max_upload_bytes;
         if upload.bytes.len() as u64 > limit {
             return Err(AppError::PayloadTooLarge(format!(
@@ -113,7 +113,10 @@ impl AppState {
         tracing::Span::current().record("job_id", job_id.as_str());
         let file_name = clean_file_name(upload.file_name.as_deref(), kind);
         let blob_key = keys::upload(&job_id);
-        self.blobs.put(&blob_key, &upload.bytes).await?;
+        let size = upload.bytes.len();
+        // Handed to the store without a copy: a large upload sits in memory once.
+        let bytes = bytes::Bytes::from(std::mem::take(&mut upload.bytes));
+        self.blobs.put(&blob_key, bytes).await?;
 
         let now = db::now_ms();
         let static_json = Value::Object(upload.static_values.clone()).to_string();
@@ -177,7 +180,7 @@ impl AppState {
         txn.commit().await?;
         self.jobs_ready.notify_one();
         self.deliveries_ready.notify_one();
-        tracing::info!(kind = %kind, bytes = upload.bytes.len(), "job accepted");
+        tracing::info!(kind = %kind, bytes = size, "job accepted");
         Ok(accepted(&job))
     }
 

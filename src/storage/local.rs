@@ -1,9 +1,9 @@
 //! Blobs as files under a root directory, written atomically (temp file +
 //! rename), readable by the service's user only.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
-use super::StorageError;
+use super::{checked_key, StorageError};
 use crate::private_fs::nonblocking as private_fs;
 
 #[derive(Clone, Debug)]
@@ -19,12 +19,7 @@ impl LocalStore {
     }
 
     fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
-        let rel = Path::new(key);
-        let safe = !key.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
-        if !safe {
-            return Err(StorageError::InvalidKey(key.to_string()));
-        }
-        Ok(self.root.join(rel))
+        Ok(self.root.join(checked_key(key)?))
     }
 
     fn io(key: &str) -> impl FnOnce(std::io::Error) -> StorageError + '_ {

@@ -2,8 +2,14 @@
 //! retention purge can find every blob of a job.
 
 mod local;
+mod s3;
+
+use std::path::{Component, Path};
+
+use bytes::Bytes;
 
 pub use local::LocalStore;
+pub use s3::S3Store;
 
 /// Storage failures; all of them are worth retrying later.
 #[derive(Debug, thiserror::Error)]
@@ -12,6 +18,8 @@ pub enum StorageError {
     NotFound(String),
     #[error("invalid blob key {0:?}")]
     InvalidKey(String),
+    #[error("blob store request failed for {key}: {detail}")]
+    Remote { key: String, detail: String },
     #[error("storage I/O failed for {key}: {source}")]
     Io {
         key: String,
@@ -20,22 +28,60 @@ pub enum StorageError {
     },
 }
 
-/// Where blobs live; the embedded default is the local filesystem.
+/// A key made of plain path segments: nothing that climbs out of the store's
+/// root or prefix, nothing absolute, nothing empty.
+fn checked_key(key: &str) -> Result<&Path, StorageError> {
+    let rel = Path::new(key);
+    let plain = !key.is_empty()
+        && !key.ends_with('/')
+        && !key.contains("//")
+        && rel.components().all(|c| matches!(c, Component::Normal(_)));
+    if plain {
+        Ok(rel)
+    } else {
+        Err(StorageError::InvalidKey(key.to_string()))
+    }
+}
+
+/// Where blobs live: the local filesystem by default, an S3 bucket for hosts
+/// that share nothing else (`DOCPUSH_BLOB_STORE=s3://BUCKET/PREFIX`).
 #[derive(Clone, Debug)]
 pub enum BlobStore {
     Local(LocalStore),
+    S3(S3Store),
 }
 
 impl BlobStore {
-    pub async fn put(&self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    /// Opens the store `url` names (`file://DIR`, `s3://BUCKET/PREFIX`), or
+    /// `default_dir` when there is none; fails when an S3 bucket does not answer.
+    pub async fn open(url: Option<&str>, default_dir: &Path) -> anyhow::Result<Self> {
+        match url {
+            None => Ok(Self::Local(LocalStore::new(default_dir)?)),
+            Some(u) if u.starts_with("file://") => {
+                Ok(Self::Local(LocalStore::new(&u["file://".len()..])?))
+            }
+            Some(u) => {
+                let (bucket, prefix) = s3::parse_url(u).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "DOCPUSH_BLOB_STORE={u:?} is not file://DIR or s3://BUCKET/PREFIX"
+                    )
+                })?;
+                Ok(Self::S3(S3Store::connect(&bucket, &prefix).await?))
+            }
+        }
+    }
+
+    pub async fn put(&self, key: &str, bytes: Bytes) -> Result<(), StorageError> {
         match self {
-            Self::Local(s) => s.put(key, bytes).await,
+            Self::Local(s) => s.put(key, &bytes).await,
+            Self::S3(s) => s.put(key, bytes).await,
         }
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
         match self {
             Self::Local(s) => s.get(key).await,
+            Self::S3(s) => s.get(key).await,
         }
     }
 
@@ -43,6 +89,7 @@ impl BlobStore {
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self {
             Self::Local(s) => s.delete(key).await,
+            Self::S3(s) => s.delete(key).await,
         }
     }
 
@@ -50,12 +97,14 @@ impl BlobStore {
     pub async fn delete_prefix(&self, prefix: &str) -> Result<(), StorageError> {
         match self {
             Self::Local(s) => s.delete_prefix(prefix).await,
+            Self::S3(s) => s.delete_prefix(prefix).await,
         }
     }
 
     pub async fn exists(&self, key: &str) -> Result<bool, StorageError> {
         match self {
             Self::Local(s) => s.exists(key).await,
+            Self::S3(s) => s.exists(key).await,
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Template CRUD: the webhook with its generated secret, header values,
 //! credentials and secrets sealed at rest, and templates loaded for workers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,6 +17,30 @@ use crate::error::{AppError, AppResult};
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::{BasicAuth, EventFilter, EventType, SignatureScheme, MASK};
 use crate::state::AppState;
+
+/// Templates' compiled fields by their stored JSON: compiling a template's
+/// regexes costs more than reading a text PDF, and every submission and
+/// every job loads its template.
+static COMPILED: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<Vec<Field>>>>> =
+    std::sync::LazyLock::new(Default::default);
+const COMPILED_KEPT: usize = 512;
+
+fn compiled(stored: &str, defs: &[FieldDef]) -> Result<Arc<Vec<Field>>, String> {
+    if let Some(hit) = COMPILED.lock().expect("compiled templates").get(stored) {
+        return Ok(hit.clone());
+    }
+    let fields = Arc::new(
+        defs.iter()
+            .map(fields::compile)
+            .collect::<Result<Vec<_>, _>>()?,
+    );
+    let mut cache = COMPILED.lock().expect("compiled templates");
+    if cache.len() >= COMPILED_KEPT {
+        cache.clear();
+    }
+    cache.insert(stored.to_string(), fields.clone());
+    Ok(fields)
+}
 
 /// The template as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,7 +88,7 @@ pub struct WebhookView {
 pub struct LoadedTemplate {
     pub id: String,
     pub field_defs: Vec<FieldDef>,
-    pub fields: Vec<Field>,
+    pub fields: std::sync::Arc<Vec<Field>>,
     pub options: Options,
     pub webhook: Option<Webhook>,
 }
@@ -357,16 +382,12 @@ impl AppState {
     fn load(&self, t: &templates::Model) -> AppResult<LoadedTemplate> {
         let field_defs: Vec<FieldDef> =
             serde_json::from_str(&t.fields).map_err(anyhow::Error::from)?;
-        let fields = field_defs
-            .iter()
-            .map(fields::compile)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| {
-                AppError::Unprocessable(format!(
-                    "template {} no longer passes validation: {e}; save it again",
-                    t.id
-                ))
-            })?;
+        let fields = compiled(&t.fields, &field_defs).map_err(|e| {
+            AppError::Unprocessable(format!(
+                "template {} no longer passes validation: {e}; save it again",
+                t.id
+            ))
+        })?;
         let webhook = self.webhook_config(t)?.map(|config| Webhook {
             config,
             events: stored_events(t),

@@ -2,6 +2,7 @@
 //! pdfium and real HTTP receivers.
 
 mod accuracy;
+mod blobs;
 mod browser;
 mod cli;
 mod contract;
@@ -12,9 +13,11 @@ mod helpers;
 mod hostile;
 mod jobs;
 mod ocr;
+mod outage;
 mod peers;
 mod quickstart;
 mod resilience;
+mod scale_out;
 mod submission;
 mod templates;
 mod workers;

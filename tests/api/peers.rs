@@ -161,6 +161,86 @@ pub fn s3_endpoint() -> &'static str {
     })
 }
 
+/// A SeaweedFS server of one test's own, which the test may stop and start
+/// again on the same ports and data (to show a service riding out an outage).
+pub struct OwnSeaweed {
+    dir: PathBuf,
+    base: u16,
+    child: Option<std::process::Child>,
+}
+
+impl OwnSeaweed {
+    pub fn start(dir: &std::path::Path) -> Self {
+        let mut s = Self {
+            dir: dir.to_path_buf(),
+            base: quiet_port_base(),
+            child: None,
+        };
+        s.restart();
+        s
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.base + 3)
+    }
+
+    /// Starts it again after [`stop`](Self::stop), with the same ports and data.
+    pub fn restart(&mut self) {
+        std::fs::create_dir_all(&self.dir).unwrap();
+        let ids = self.dir.join("ids.json");
+        std::fs::write(
+            &ids,
+            format!(
+                r#"{{"identities":[{{"name":"admin","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .unwrap();
+        let log = self.dir.join("log");
+        let b = self.base;
+        let child = Command::new(tool("weed"))
+            .arg("mini")
+            .arg(format!("-dir={}", self.dir.join("data").display()))
+            .args([
+                "-ip=127.0.0.1",
+                "-ip.bind=127.0.0.1",
+                "-admin.ui=false",
+                "-webdav=false",
+            ])
+            .args(["-s3.port.iceberg=0", "-s3.port.lance=0"])
+            .arg(format!("-s3.config={}", ids.display()))
+            .arg(format!("-master.port={b}"))
+            .arg(format!("-volume.port={}", b + 1))
+            .arg(format!("-filer.port={}", b + 2))
+            .arg(format!("-s3.port={}", b + 3))
+            .arg(format!("-admin.port={}", b + 4))
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting SeaweedFS");
+        self.child = Some(child);
+        wait_listening(b + 3, "SeaweedFS", &log);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().ok();
+            c.wait().ok();
+        }
+    }
+
+    /// An S3 client for this server.
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        s3_client_for(&self.endpoint())
+    }
+}
+
+impl Drop for OwnSeaweed {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// The endpoint of a moto server (SQS).
 pub fn sqs_endpoint() -> &'static str {
     static URL: OnceLock<String> = OnceLock::new();
@@ -182,12 +262,16 @@ fn loopback_http() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
 }
 
 pub fn s3_client() -> aws_sdk_s3::Client {
+    s3_client_for(s3_endpoint())
+}
+
+fn s3_client_for(endpoint: &str) -> aws_sdk_s3::Client {
     let config = docpush::destinations::config::S3Config {
         bucket: "unused".into(),
         region: "us-east-1".into(),
         access_key_id: ACCESS_KEY.into(),
         secret_access_key: SECRET_KEY.into(),
-        endpoint_url: Some(s3_endpoint().to_string()),
+        endpoint_url: Some(endpoint.to_string()),
         receive_files: vec![],
         data_format: "json".into(),
     };
@@ -208,6 +292,11 @@ pub fn sqs_client() -> aws_sdk_sqs::Client {
 
 /// A new bucket with a unique name.
 pub async fn new_bucket() -> String {
+    new_bucket_in(&s3_client()).await
+}
+
+/// A new bucket with a unique name on the server `client` talks to.
+pub async fn new_bucket_in(client: &aws_sdk_s3::Client) -> String {
     let name = format!(
         "docpush-{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
@@ -215,7 +304,7 @@ pub async fn new_bucket() -> String {
     // The S3 port listens a moment before the filer behind it is ready.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        match s3_client().create_bucket().bucket(&name).send().await {
+        match client.create_bucket().bucket(&name).send().await {
             Ok(_) => return name,
             Err(e) if Instant::now() < deadline => {
                 let _ = e;

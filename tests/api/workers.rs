@@ -243,3 +243,87 @@ async fn hosts_starting_together_on_an_empty_postgres_database_all_migrate_it() 
         assert!(!key.is_empty());
     }
 }
+
+/// Unix ms by the database's own clock, as the service reads it.
+async fn database_now(db: &sea_orm::DatabaseConnection) -> i64 {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT) AS now"
+        }
+        _ => "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now",
+    };
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "now").unwrap()
+}
+
+/// A renewed lease holds its job against every other claimer, counted on the
+/// database's clock; a job given back after a failed step is not claimable
+/// again until its delay has passed.
+#[tokio::test]
+async fn leases_are_kept_on_the_database_clock_and_a_failed_step_waits_before_its_next_claim() {
+    let (app, _) = api_app_and_worker_settings().await;
+    let t = app.create_template(invoice_template_fields(), None).await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(4).pdf(),
+            "a.pdf",
+        )
+        .await;
+    let db = &app.state.db;
+
+    let claimed = docpush::db::jobs::claim_next(db, "worker-a", 1_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, job);
+    assert!(docpush::db::jobs::renew_lease(db, &job, "worker-a", 60_000)
+        .await
+        .unwrap());
+    let row = docpush::db::jobs::get_any(db, &job).await.unwrap().unwrap();
+    let left = row.lease_expires_at.expect("a lease") - database_now(db).await;
+    assert!(
+        (50_000..=60_000).contains(&left),
+        "the renewed lease ends {left} ms from the database's now"
+    );
+    assert!(
+        docpush::db::jobs::claim_next(db, "worker-b", 1_000)
+            .await
+            .unwrap()
+            .is_none(),
+        "a live lease was taken over"
+    );
+    assert!(
+        !docpush::db::jobs::renew_lease(db, &job, "worker-b", 60_000)
+            .await
+            .unwrap()
+    );
+
+    // A failed step: given back with a delay, counted as a claim.
+    docpush::db::jobs::put_back(db, &job, "worker-a", Duration::from_secs(30), true)
+        .await
+        .unwrap();
+    let row = docpush::db::jobs::get_any(db, &job).await.unwrap().unwrap();
+    assert_eq!(row.lease_owner, None);
+    assert_eq!(row.claims, 1);
+    let left = row.lease_expires_at.expect("a retry time") - database_now(db).await;
+    assert!((20_000..=30_000).contains(&left), "retry in {left} ms");
+    assert!(docpush::db::jobs::claim_next(db, "worker-c", 1_000)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A passing failure: given back without using up a claim.
+    docpush::db::jobs::put_back(db, &job, "nobody", Duration::ZERO, false)
+        .await
+        .unwrap();
+    let again = docpush::db::jobs::claim_next(db, "worker-d", 1_000)
+        .await
+        .unwrap();
+    assert!(again.is_none(), "only the owner can give a job back");
+}

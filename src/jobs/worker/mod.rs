@@ -6,6 +6,7 @@
 //! once its lease expires: [`pipeline`] moves one job through its statuses,
 //! [`outcome`] writes one document's result, charge and event.
 
+mod identity;
 mod outcome;
 mod pipeline;
 
@@ -16,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::db;
+use crate::stages::Stage;
 use crate::state::AppState;
 use crate::transient;
 
@@ -32,10 +34,27 @@ pub enum Outcome {
 
 /// Starts `workers` loops that process jobs until `token` is cancelled.
 pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker) {
+    let identity = identity::of_data_dir(&state.settings.data_dir);
+    if let Some(earlier) = identity.earlier {
+        let (state, ours) = (state.clone(), format!("{}%", identity.prefix));
+        tracker.spawn(async move {
+            match db::jobs::free_leases(&state.db, &earlier, &ours).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(
+                        jobs = n,
+                        "resuming the jobs this data dir's previous start left"
+                    );
+                    (0..n).for_each(|_| state.jobs_ready.notify_one());
+                }
+                Err(e) => tracing::warn!(error = %e, "freeing the previous start's leases failed"),
+            }
+        });
+    }
     for n in 0..state.settings.workers {
         let state = state.clone();
         let token = token.clone();
-        let owner = format!("job-{}-{n}", uuid::Uuid::new_v4().simple());
+        let owner = format!("{}{n}", identity.prefix);
         tracker.spawn(async move {
             loop {
                 if token.is_cancelled() {
@@ -45,7 +64,7 @@ pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker)
                 let outcome = try_run_one(&state, &owner).await;
                 let pause = match outcome {
                     Ok(Outcome::Processed) => continue,
-                    Ok(Outcome::Idle) => Duration::from_millis(500),
+                    Ok(Outcome::Idle) => state.jobs_ready.idle_poll(),
                     Err(e) => {
                         tracing::error!(error.cause_chain = ?e, "job worker step failed");
                         Duration::from_secs(1)
@@ -64,7 +83,8 @@ pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker)
 /// Claims and processes one job, if any is waiting.
 pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcome> {
     let lease_ms = state.settings.job_lease.as_millis() as i64;
-    let Some(job) = db::jobs::claim_next(&state.db, owner, lease_ms).await? else {
+    let claimed = Stage::Claim.time(db::jobs::claim_next(&state.db, owner, lease_ms));
+    let Some(job) = claimed.await? else {
         return Ok(Outcome::Idle);
     };
     let span = tracing::info_span!("job", job_id = %job.id, claims = job.claims);
@@ -85,17 +105,27 @@ pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcom
             let wait = BACKOFF.failed(&job.id);
             tracing::warn!(job_id = %job.id, error.cause_chain = ?e, retry_in_ms = wait.as_millis() as u64,
                 "job step met a passing failure; it will be resumed");
-            let retry_at = db::now_ms() + wait.as_millis() as i64;
-            db::jobs::put_back(&state.db, &job.id, owner, retry_at)
+            db::jobs::put_back(&state.db, &job.id, owner, wait, false)
                 .await
                 .ok();
         }
         Err(e) => {
-            tracing::error!(job_id = %job.id, error.cause_chain = ?e, "job step failed; releasing it for a retry");
-            db::jobs::release(&state.db, &job.id, owner).await.ok();
+            let wait = failed_step_delay(job.claims);
+            tracing::error!(job_id = %job.id, error.cause_chain = ?e, retry_in_ms = wait.as_millis() as u64,
+                "job step failed; it will be tried again");
+            db::jobs::put_back(&state.db, &job.id, owner, wait, true)
+                .await
+                .ok();
         }
     }
     result.map(|_| Outcome::Processed)
+}
+
+/// 1 s after the first failed claim, doubling up to a minute: the claims a
+/// job is allowed then span minutes, not the seconds a brief outage lasts.
+fn failed_step_delay(claims: i64) -> Duration {
+    let doublings = claims.saturating_sub(1).clamp(0, 6) as u32;
+    Duration::from_secs(1 << doublings).min(Duration::from_secs(60))
 }
 
 async fn keep_lease(state: AppState, job_id: String, owner: String, lost: CancellationToken) {
@@ -111,5 +141,17 @@ async fn keep_lease(state: AppState, job_id: String, owner: String, lost: Cancel
             }
             Err(e) => tracing::warn!(job_id, error = %e, "lease renewal failed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_step_waits_longer_each_claim_up_to_a_minute() {
+        let waits: Vec<u64> = (1..=9).map(|c| failed_step_delay(c).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(failed_step_delay(0), Duration::from_secs(1));
     }
 }

@@ -13,9 +13,11 @@ use crate::delivery::{self, NewEvent};
 use crate::extraction::{rules, DocKind, Extracted};
 use crate::jobs::status::JobStatus;
 use crate::outbound::EventType;
+use crate::stages::Stage;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::templates::service::LoadedTemplate;
+use tokio_util::sync::CancellationToken;
 
 /// Fails one document with `reason` and announces it.
 pub(super) async fn fail_file(
@@ -45,11 +47,12 @@ pub(super) async fn process_file(
     job: &jobs::Model,
     template: &LoadedTemplate,
     file: &files::Model,
+    lost: &CancellationToken,
 ) -> anyhow::Result<()> {
     db::jobs::start_file(&state.db, &file.id).await?;
     let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
     let stored = match file.blob_key.as_deref() {
-        Some(key) => state.blobs.get(key).await,
+        Some(key) => Stage::BlobRead.time(state.blobs.get(key)).await,
         None => Err(StorageError::NotFound(format!("file {}", file.id))),
     };
     let bytes = match stored {
@@ -60,10 +63,17 @@ pub(super) async fn process_file(
         }
         Err(e) => return Err(e.into()),
     };
-    let extracted = match extract_with_progress(state, file, kind, bytes, template).await {
+    // Dropping the reading stops its pages from reaching the OCR threads: a
+    // worker whose lease went to another stops within a page, not a document.
+    let read = tokio::select! {
+        read = Stage::Extract.time(extract_with_progress(state, file, kind, bytes, template)) => read,
+        _ = lost.cancelled() => anyhow::bail!("lease lost while reading file {}; its new owner reads it", file.id),
+    };
+    let extracted = match read {
         Ok((doc, ex)) => Ok((doc.pages.len() as i64, ex)),
         Err(e) => Err(e.to_string()),
     };
+    let _recording = Stage::Record.start();
 
     let txn = state.db.begin().await?;
     let (outcome_status, event, data) = match extracted {

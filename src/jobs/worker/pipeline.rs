@@ -14,6 +14,7 @@ use crate::jobs::service::new_file;
 use crate::jobs::status::JobStatus;
 use crate::jobs::unzip;
 use crate::outbound::EventType;
+use crate::stages::Stage;
 use crate::state::AppState;
 use crate::storage::keys;
 use crate::templates::service::LoadedTemplate;
@@ -30,7 +31,10 @@ pub(super) async fn process(
     lost: &CancellationToken,
 ) -> anyhow::Result<()> {
     let mut status: JobStatus = job.status.parse().map_err(anyhow::Error::msg)?;
-    let template = match state.load_template(&job.template_id).await {
+    let template = match Stage::Claim
+        .time(state.load_template(&job.template_id))
+        .await
+    {
         Ok(t) => t,
         Err(AppError::NotFound(_)) => {
             let reason = "the job's template no longer exists";
@@ -80,7 +84,7 @@ pub(super) async fn process(
             }
             let file_status: JobStatus = file.status.parse().map_err(anyhow::Error::msg)?;
             if matches!(file_status, JobStatus::New | JobStatus::ProcessingImage) {
-                process_file(state, job, &template, &file).await?;
+                process_file(state, job, &template, &file, lost).await?;
             }
         }
         let files = db::jobs::files_of(&state.db, &job.id).await?;
@@ -119,7 +123,8 @@ async fn step(
     to: JobStatus,
     error: Option<&str>,
 ) -> anyhow::Result<()> {
-    if !db::jobs::move_status(&state.db, &job.id, owner, from, to, error).await? {
+    let moved = db::jobs::move_status(&state.db, &job.id, owner, from, to, error);
+    if !Stage::Statuses.time(moved).await? {
         anyhow::bail!(
             "job {} moved on without us ({from} -> {to} refused)",
             job.id
@@ -131,6 +136,24 @@ async fn step(
 
 /// The final move, with `batch.completed`, in one transaction.
 async fn finish(
+    state: &AppState,
+    owner: &str,
+    job: &jobs::Model,
+    template: &LoadedTemplate,
+    from: JobStatus,
+    to: JobStatus,
+    error: Option<&str>,
+) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let finished = finish_in_txn(state, owner, job, template, from, to, error).await;
+    Stage::Statuses.add(started.elapsed());
+    finished?;
+    state.deliveries_ready.notify_one();
+    tracing::info!(status = %to, "job finished");
+    Ok(())
+}
+
+async fn finish_in_txn(
     state: &AppState,
     owner: &str,
     job: &jobs::Model,
@@ -169,8 +192,6 @@ async fn finish(
     )
     .await?;
     txn.commit().await?;
-    state.deliveries_ready.notify_one();
-    tracing::info!(status = %to, "job finished");
     Ok(())
 }
 
@@ -231,7 +252,7 @@ async fn unpack(
         let mut stored = Vec::new();
         let skipped = unzip::unzip(&bytes, &limits, |i, entry| {
             let entry_key = keys::entry(&job_id, i);
-            runtime.block_on(blobs.put(&entry_key, &entry.bytes))?;
+            runtime.block_on(blobs.put(&entry_key, entry.bytes.into()))?;
             stored.push((entry.name, entry.kind, entry_key));
             Ok(())
         })?;

@@ -1,0 +1,243 @@
+//! Recording attempts: one writer per dispatcher takes every finished attempt
+//! and writes them in batches, one transaction each (the attempt log, the
+//! successes in one statement, each retry or dead letter, destination
+//! health), then deletes the uploads nothing needs any more.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_util::task::TaskTracker;
+
+use super::attempt::Finished;
+use crate::db::{self, deliveries as q};
+use crate::outbound::EventType;
+use crate::stages::Stage;
+use crate::state::AppState;
+use crate::transient::Backoff;
+
+/// Attempts written in one transaction at most.
+const BATCH: usize = 256;
+
+/// Hands finished attempts to the writer task.
+#[derive(Clone)]
+pub(super) struct Settler {
+    tx: mpsc::UnboundedSender<Finished>,
+    owner: std::sync::Arc<str>,
+}
+
+impl Settler {
+    /// Starts the writer; it ends once every `Settler` clone is dropped and
+    /// what they sent is written.
+    pub fn start(state: &AppState, owner: &str, tracker: &TaskTracker) -> Self {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
+        let (state, owner) = (state.clone(), owner.to_string());
+        let shared: std::sync::Arc<str> = owner.as_str().into();
+        tracker.spawn(async move {
+            let backoff = Backoff::default();
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match rx.try_recv() {
+                        Ok(f) => batch.push(f),
+                        Err(_) => break,
+                    }
+                }
+                write_until_done(&state, &owner, batch, &backoff).await;
+            }
+        });
+        Self { tx, owner: shared }
+    }
+
+    /// The lease owner of the dispatcher this writer records for.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    pub fn send(&self, finished: Finished) {
+        if self.tx.send(finished).is_err() {
+            // Only after shutdown: the lease runs out and the delivery is sent again.
+            tracing::warn!("an attempt could not be recorded: the writer has stopped");
+        }
+    }
+}
+
+/// Retries a batch the database refused for a passing reason, for as long
+/// as the claims last; after that the deliveries are claimed and sent again.
+async fn write_until_done(state: &AppState, owner: &str, batch: Vec<Finished>, backoff: &Backoff) {
+    let give_up = tokio::time::Instant::now() + Duration::from_millis(lease_margin(state));
+    loop {
+        match record(state, owner, &batch).await {
+            Ok(()) => {
+                backoff.succeeded("settle");
+                return;
+            }
+            Err(e)
+                if crate::transient::is_transient(&e) && tokio::time::Instant::now() < give_up =>
+            {
+                let wait = backoff.failed("settle");
+                tracing::warn!(error.cause_chain = ?e, attempts = batch.len(), retry_in_ms = wait.as_millis() as u64,
+                    "recording attempts failed; trying again");
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) => {
+                tracing::error!(error.cause_chain = ?e, attempts = batch.len(),
+                    "recording attempts failed; the deliveries are sent again once their claims expire");
+                return;
+            }
+        }
+    }
+}
+
+fn lease_margin(state: &AppState) -> u64 {
+    super::worker::lease_ms(state) as u64 / 2
+}
+
+/// Writes one batch of finished attempts.
+pub(super) async fn record(
+    state: &AppState,
+    owner: &str,
+    batch: &[Finished],
+) -> anyhow::Result<()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let _timer = Stage::DeliveryRecord.start();
+    let schedule = &state.settings.delivery.retry_schedule;
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    q::record_attempts(
+        &txn,
+        batch
+            .iter()
+            .map(|f| q::Attempt {
+                delivery_id: f.delivery.id.clone(),
+                attempted_at: f.attempted_at,
+                status_code: f.result.status.map(i64::from),
+                latency_ms: f.result.latency.as_millis() as i64,
+                response_body: f.result.body.clone(),
+                error: f.result.error.clone(),
+            })
+            .collect(),
+    )
+    .await?;
+    let ok_ids: Vec<String> = batch
+        .iter()
+        .filter(|f| f.result.ok)
+        .map(|f| f.delivery.id.clone())
+        .collect();
+    let succeeded = q::settle_succeeded(&txn, owner, &ok_ids).await?;
+    for f in batch.iter().filter(|f| !f.result.ok) {
+        let attempts = f.delivery.attempts as usize + 1;
+        let delay = retry_delay(schedule, attempts, f.result.retry_after, f.result.throttled)
+            .filter(|_| !f.final_failure && !f.result.gone);
+        let (status, next) = match delay {
+            Some(delay) => (q::PENDING, db::now_ms() + delay.as_millis() as i64),
+            None => {
+                tracing::warn!(delivery_id = %f.delivery.id, attempts, "delivery dead-lettered");
+                (q::FAILED, db::now_ms())
+            }
+        };
+        let error = f.result.error.as_deref();
+        q::settle(&txn, &f.delivery.id, owner, status, next, error).await?;
+    }
+    // Destination health: one success in the batch clears its failing streak.
+    let mut health: HashMap<&str, (&crate::db::entities::destinations::Model, bool, bool)> =
+        HashMap::new();
+    for f in batch {
+        if let Some(dest) = &f.destination {
+            let e = health.entry(&dest.id).or_insert((dest, false, false));
+            e.1 |= f.result.ok;
+            e.2 |= f.result.gone;
+        }
+    }
+    let mut to_disable = Vec::new();
+    let disable_after = state.settings.delivery.disable_after.as_millis() as i64;
+    for (dest, ok, gone) in health.into_values() {
+        let failing_since = db::destinations::note_outcome(&txn, dest, ok).await?;
+        let reason = if gone {
+            Some("the receiver answered 410 Gone".to_string())
+        } else {
+            failing_since
+                .filter(|since| db::now_ms() - since >= disable_after)
+                .map(|since| format!("every attempt failed since {}", db::rfc3339(since)))
+        };
+        if let Some(reason) = reason {
+            to_disable.push((dest.id.clone(), reason));
+        }
+    }
+    txn.commit().await?;
+
+    for (id, reason) in to_disable {
+        tracing::warn!(destination_id = %id, %reason, "destination disabled");
+        db::destinations::disable(&state.db, &id, &reason).await?;
+    }
+    let wants_document = |event_type: &str| {
+        [
+            EventType::ExtractionProcessed,
+            EventType::ExtractionConfirmed,
+        ]
+        .iter()
+        .any(|e| e.as_str() == event_type)
+    };
+    let files: Vec<String> = batch
+        .iter()
+        .filter(|f| succeeded.contains(&f.delivery.id) && wants_document(&f.delivery.event_type))
+        .filter_map(|f| f.delivery.file_id.clone())
+        .collect();
+    release_uploads(state, files).await
+}
+
+/// Deletes a document's upload when nothing needs it any more.
+pub async fn release_upload(state: &AppState, file_id: &str) -> anyhow::Result<()> {
+    release_uploads(state, vec![file_id.to_string()]).await
+}
+
+/// Deletes the uploads of `file_ids` that nothing needs any more: every
+/// delivery of their `extraction.processed` and `extraction.confirmed` (an S3
+/// destination may write the document) succeeded, and their result does not
+/// wait for a reviewer (who is shown its pages) to confirm it.
+pub async fn release_uploads(state: &AppState, mut file_ids: Vec<String>) -> anyhow::Result<()> {
+    if file_ids.is_empty() {
+        return Ok(());
+    }
+    file_ids.sort();
+    file_ids.dedup();
+    let events = [
+        EventType::ExtractionProcessed.as_str(),
+        EventType::ExtractionConfirmed.as_str(),
+    ];
+    let unsettled = q::files_with_unsettled(&state.db, &file_ids, &events).await?;
+    file_ids.retain(|id| !unsettled.contains(id));
+    let mut released = Vec::new();
+    for f in db::jobs::files_by_ids(&state.db, &file_ids).await? {
+        if matches!(f.result_status.as_deref(), Some("needs_review" | "edited")) {
+            continue;
+        }
+        if let Some(key) = &f.blob_key {
+            state.blobs.delete(key).await?;
+            released.push(f.id);
+        }
+    }
+    db::jobs::clear_file_blobs(&state.db, &released).await?;
+    tracing::debug!(files = released.len(), "uploads deleted");
+    Ok(())
+}
+
+/// The delay before retry number `attempts` (1-based), with ±10 % jitter; `None`
+/// when the schedule is spent. A throttled receiver (429, 503, timeout) gets
+/// twice the delay; its `Retry-After` is honoured up to an hour.
+pub fn retry_delay(
+    schedule: &[Duration],
+    attempts: usize,
+    retry_after: Option<Duration>,
+    throttled: bool,
+) -> Option<Duration> {
+    let base = *schedule.get(attempts.checked_sub(1)?)?;
+    let jitter = rand::thread_rng().gen_range(0.9..=1.1);
+    let delay = base.mul_f64(if throttled { 2.0 * jitter } else { jitter });
+    let floor = retry_after
+        .map(|r| r.min(Duration::from_secs(3600)))
+        .unwrap_or_default();
+    Some(delay.max(floor))
+}

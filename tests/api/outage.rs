@@ -1,0 +1,274 @@
+//! A host that loses PostgreSQL or its S3 server for a while puts its work
+//! back, retries with backoff and goes on: nothing is lost and nothing is
+//! failed for it. The test runs its own PostgreSQL cluster and its own
+//! SeaweedFS, and stops and starts each of them mid-run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use serde_json::{json, Value};
+
+use crate::helpers::{b64, Receiver};
+use crate::peers::{self, OwnSeaweed};
+use crate::scale_out::{scans, Host};
+use docpush_samples::{invoice_template_fields, Invoice};
+
+/// A PostgreSQL cluster of the test's own (Debian's server binaries, trust auth).
+struct PrivatePostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+}
+
+impl PrivatePostgres {
+    fn bin_dir() -> PathBuf {
+        let versions = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's server binaries are missing: apt-get install postgresql");
+        let newest = versions
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .max()
+            .expect("a PostgreSQL version");
+        newest.join("bin")
+    }
+
+    fn as_postgres(&self, program: &str, args: &[&str]) {
+        let status = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join(program))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("running a PostgreSQL tool");
+        assert!(status.success(), "{program} {args:?} failed");
+    }
+
+    fn init(root: &Path) -> Self {
+        let dir = root.join("pg");
+        std::fs::create_dir_all(&dir).unwrap();
+        Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let pg = Self {
+            bin: Self::bin_dir(),
+            data: dir.join("data"),
+            port,
+        };
+        let data = pg.data.to_string_lossy().into_owned();
+        pg.as_postgres("initdb", &["-D", &data, "--auth=trust", "-U", "postgres"]);
+        pg.start();
+        pg
+    }
+
+    fn start(&self) {
+        let data = self.data.to_string_lossy().into_owned();
+        let sockets = self.data.parent().unwrap().to_string_lossy().into_owned();
+        let options = format!(
+            "-p {} -k {sockets} -c listen_addresses=127.0.0.1",
+            self.port
+        );
+        let log = format!("{sockets}/server.log");
+        self.as_postgres(
+            "pg_ctl",
+            &["-D", &data, "-o", &options, "-l", &log, "-w", "start"],
+        );
+    }
+
+    fn stop(&self) {
+        let data = self.data.to_string_lossy().into_owned();
+        self.as_postgres("pg_ctl", &["-D", &data, "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data.to_string_lossy().into_owned();
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Waits until the host's log has said `what` more than `before` times.
+async fn logged(host: &Host, what: &str, before: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let n = host.log().matches(what).count();
+        if n > before {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never logged {what:?}:\n{}",
+            host.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing() {
+    if std::env::var("TEST_DATABASE_URL").is_err() {
+        eprintln!("skipped: runs with the PostgreSQL suite (TEST_DATABASE_URL)");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let pg = PrivatePostgres::init(root.path());
+    let mut s3 = OwnSeaweed::start(&root.path().join("seaweed"));
+    let bucket = peers::new_bucket_in(&s3.client()).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = vec![
+        ("DATABASE_URL", pg.url()),
+        ("DOCPUSH_BLOB_STORE", format!("s3://{bucket}/blobs")),
+        (
+            "DOCPUSH_SECRET_KEY",
+            base64::engine::general_purpose::STANDARD.encode([9u8; 32]),
+        ),
+        ("AWS_ACCESS_KEY_ID", peers::ACCESS_KEY.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", peers::SECRET_KEY.to_string()),
+        ("AWS_ENDPOINT_URL", s3.endpoint()),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_MAX_ATTEMPTS", "1".to_string()),
+        ("DOCPUSH_JOB_LEASE", "4s".to_string()),
+        ("DOCPUSH_ALLOWED_NETWORKS", "127.0.0.0/8".to_string()),
+        ("DOCPUSH_BIND", format!("127.0.0.1:{port}")),
+    ];
+    let host = Host::start("host", "", root.path(), &env);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the host did not start: {}",
+            host.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let key = std::fs::read_to_string(host.data.join("dev-api-key")).unwrap();
+    let receiver = Receiver::start().await;
+    let template: Value = http
+        .post(format!("{base}/v1/templates"))
+        .header("x-auth", &key)
+        .json(&json!({"name": "outage", "fields": invoice_template_fields(), "webhook": {"url": receiver.url}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut scanned = scans(4).await.into_iter();
+    let submit = |name: String, bytes: Vec<u8>| {
+        let (http, base, key, tid) = (
+            http.clone(),
+            base.clone(),
+            key.clone(),
+            template["id"].clone(),
+        );
+        async move {
+            let resp = http
+                .post(format!("{base}/process-job"))
+                .header("x-auth", key)
+                .json(&json!({"template_id": tid, "actual_image": b64(&bytes), "file_name": name}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status().as_u16(), 202, "{name}");
+            let v: Value = resp.json().await.unwrap();
+            v["job_id"].as_str().unwrap().to_string()
+        }
+    };
+
+    // The bucket goes away while the uploads wait to be read.
+    let mut jobs = Vec::new();
+    for i in 0..2 {
+        jobs.push(submit(format!("scan-{i}.png"), scanned.next().unwrap()).await);
+    }
+    for i in 0..6 {
+        jobs.push(submit(format!("a-{i}.pdf"), Invoice::numbered(500 + i).pdf()).await);
+    }
+    s3.stop();
+    logged(&host, "met a passing failure", 0).await;
+    s3.restart();
+
+    // Then the database.
+    for i in 2..4 {
+        jobs.push(submit(format!("scan-{i}.png"), scanned.next().unwrap()).await);
+    }
+    for i in 0..6 {
+        jobs.push(submit(format!("b-{i}.pdf"), Invoice::numbered(600 + i).pdf()).await);
+    }
+    let said = host.log().matches("passing failure").count();
+    pg.stop();
+    logged(&host, "passing failure", said).await;
+    pg.start();
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    for id in &jobs {
+        loop {
+            let s: Value = match http
+                .get(format!("{base}/job-status?job_id={id}"))
+                .header("x-auth", &key)
+                .send()
+                .await
+            {
+                Ok(r) if r.status().is_success() => r.json().await.unwrap(),
+                _ => json!({"status": "unknown"}),
+            };
+            if s["status"] == "SUCCESS" {
+                break;
+            }
+            assert!(
+                s["status"] != "FAILED" && Instant::now() < deadline,
+                "job {id}: {s}\n{}",
+                host.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut by_file: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for r in receiver.received() {
+            let body = r.json();
+            assert_eq!(body["type"], "extraction.processed", "{body}");
+            by_file
+                .entry(body["data"]["file_id"].as_str().unwrap().to_string())
+                .or_default()
+                .insert(r.header("webhook-id"));
+        }
+        if by_file.len() == jobs.len() {
+            assert!(by_file.values().all(|ids| ids.len() == 1), "{by_file:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {} documents announced",
+            by_file.len(),
+            jobs.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
