@@ -103,15 +103,21 @@ pub(super) async fn process(
         } else {
             JobStatus::ProcessImageFailed
         };
-        step(state, job, owner, status, next, error.as_deref()).await?;
-        status = next;
+        // Both of the job's last moves go in one transaction (each in its history).
+        let last = final_status(job, next)?;
+        let moves = [(status, next, error.as_deref()), (next, last, None)];
+        return finish(state, owner, job, &template, &moves).await;
     }
-    let last = match status {
-        JobStatus::ProcessImageSuccess => JobStatus::Success,
-        JobStatus::ProcessImageFailed => JobStatus::Failed,
+    let last = final_status(job, status)?;
+    finish(state, owner, job, &template, &[(status, last, None)]).await
+}
+
+fn final_status(job: &jobs::Model, status: JobStatus) -> anyhow::Result<JobStatus> {
+    match status {
+        JobStatus::ProcessImageSuccess => Ok(JobStatus::Success),
+        JobStatus::ProcessImageFailed => Ok(JobStatus::Failed),
         other => anyhow::bail!("job {} is in {other}, which has no next step", job.id),
-    };
-    finish(state, owner, job, &template, status, last, None).await
+    }
 }
 
 /// One status move that must succeed: failing means the lease was lost.
@@ -134,20 +140,21 @@ async fn step(
     Ok(())
 }
 
-/// The final move, with `batch.completed`, in one transaction.
+/// One status move: from, to, and the error it records.
+type Move<'a> = (JobStatus, JobStatus, Option<&'a str>);
+
+/// The last moves (the final one last), with `batch.completed`, in one transaction.
 async fn finish(
     state: &AppState,
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
-    from: JobStatus,
-    to: JobStatus,
-    error: Option<&str>,
+    moves: &[Move<'_>],
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let finished = finish_in_txn(state, owner, job, template, from, to, error).await;
+    let finished = finish_in_txn(state, owner, job, template, moves).await;
     Stage::Statuses.add(started.elapsed());
-    finished?;
+    let to = finished?;
     state.deliveries_ready.notify_one();
     tracing::info!(status = %to, "job finished");
     Ok(())
@@ -158,17 +165,20 @@ async fn finish_in_txn(
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
-    from: JobStatus,
-    to: JobStatus,
-    error: Option<&str>,
-) -> anyhow::Result<()> {
+    moves: &[Move<'_>],
+) -> anyhow::Result<JobStatus> {
     let txn = state.db.begin().await?;
-    if !db::jobs::move_status(&txn, &job.id, owner, from, to, error).await? {
-        anyhow::bail!(
-            "job {} moved on without us ({from} -> {to} refused)",
-            job.id
-        );
+    for &(from, to, error) in moves {
+        if !db::jobs::move_status(&txn, &job.id, owner, from, to, error).await? {
+            anyhow::bail!(
+                "job {} moved on without us ({from} -> {to} refused)",
+                job.id
+            );
+        }
     }
+    let Some(&(_, to, _)) = moves.last() else {
+        anyhow::bail!("job {}: no move to finish with", job.id);
+    };
     let files = db::jobs::files_of(&txn, &job.id).await?;
     delivery::emit(
         &txn,
@@ -192,7 +202,7 @@ async fn finish_in_txn(
     )
     .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(to)
 }
 
 /// Ends a job that cannot go on: unfinished documents fail with `reason`, the job fails.
@@ -273,16 +283,8 @@ async fn unpack(
                 Some(&reason),
             )
             .await?;
-            finish(
-                state,
-                owner,
-                job,
-                template,
-                JobStatus::UnzipFileFailed,
-                JobStatus::Failed,
-                None,
-            )
-            .await?;
+            let last = (JobStatus::UnzipFileFailed, JobStatus::Failed, None);
+            finish(state, owner, job, template, &[last]).await?;
             state.blobs.delete(&key).await?;
             db::jobs::clear_blob_key(&state.db, &job.id).await?;
             Ok(JobStatus::Failed)
