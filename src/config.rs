@@ -459,6 +459,24 @@ mod tests {
     }
 
     #[test]
+    fn each_process_sizes_its_own_pool_and_names_its_blob_store() {
+        let s = Settings::from_lookup(|k| match k {
+            "DATABASE_URL" => Some("postgres://db/docpush".into()),
+            "DOCPUSH_DB_CONNECTIONS" => Some("5".into()),
+            "DOCPUSH_BLOB_STORE" => Some("s3://bucket/prefix".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(s.pool_connections(), 5);
+        assert_eq!(s.blob_store.as_deref(), Some("s3://bucket/prefix"));
+        let embedded = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(embedded.pool_connections(), embedded.sqlite_connections);
+        assert_eq!(embedded.blob_store, None);
+        let one = |k: &str| (k == "DOCPUSH_DB_CONNECTIONS").then(|| "1".to_string());
+        assert!(Settings::from_lookup(one).is_err());
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let s = Settings::from_lookup(|k| match k {
             "DOCPUSH_SECRET_KEY" => Some("c2VjcmV0LWtleS1tYXRlcmlhbA==".into()),

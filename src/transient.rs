@@ -19,7 +19,7 @@ pub fn is_transient(e: &anyhow::Error) -> bool {
             .is_some_and(db_unreachable)
             || matches!(
                 cause.downcast_ref::<StorageError>(),
-                Some(StorageError::Io { .. } | StorageError::Remote { .. })
+                Some(StorageError::Io { .. } | StorageError::Remote { passing: true, .. })
             )
     })
 }

@@ -132,9 +132,20 @@ async fn relay(
     // Work announced while no one listened is found now.
     wakes.iter().for_each(|(_, w)| w.local.notify_one());
     loop {
-        let n = listener.recv().await?;
-        if let Some((_, w)) = wakes.iter().find(|(c, _)| *c == n.channel()) {
-            w.local.notify_one();
+        match listener.try_recv().await? {
+            // A burst of work announced once: every idle waiter looks, and
+            // one wake-up is kept for a waiter that is about to wait.
+            Some(n) => {
+                if let Some((_, w)) = wakes.iter().find(|(c, _)| *c == n.channel()) {
+                    w.local.notify_waiters();
+                    w.local.notify_one();
+                }
+            }
+            // Reconnected: what was announced meanwhile was not heard.
+            None => wakes.iter().for_each(|(_, w)| {
+                w.local.notify_waiters();
+                w.local.notify_one();
+            }),
         }
     }
 }

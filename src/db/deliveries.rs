@@ -112,6 +112,31 @@ pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> 
     Ok(())
 }
 
+/// Gives one claimed delivery back, if `claim` (its `lease_expires_at` when
+/// claimed) is still its lease: a later claim of the same owner is left alone.
+pub async fn give_back_claim(
+    db: &DatabaseConnection,
+    owner: &str,
+    id: &str,
+    claim: i64,
+) -> Result<(), DbErr> {
+    deliveries::Entity::update_many()
+        .col_expr(
+            deliveries::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            deliveries::Column::LeaseExpiresAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(deliveries::Column::Id.eq(id))
+        .filter(deliveries::Column::LeaseOwner.eq(owner))
+        .filter(deliveries::Column::LeaseExpiresAt.eq(claim))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The events of claimed deliveries, in one query.
 pub async fn events_by_id(
     db: &DatabaseConnection,
@@ -124,15 +149,15 @@ pub async fn events_by_id(
 }
 
 /// When the next pending delivery that nobody holds falls due, if any. (A
-/// held one is settled by its holder, which wakes the dispatchers.)
+/// held one is settled by its holder, whose lane then frees up.)
 pub async fn next_due_at(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
-    let now = now_ms();
     Ok(deliveries::Entity::find()
         .filter(deliveries::Column::Status.eq(PENDING))
         .filter(
             deliveries::Column::LeaseExpiresAt
                 .is_null()
-                .or(deliveries::Column::LeaseExpiresAt.lt(now)),
+                .or(Expr::col(deliveries::Column::LeaseExpiresAt)
+                    .lt(Expr::cust(super::clock_sql(db)))),
         )
         .order_by_asc(deliveries::Column::NextAttemptAt)
         .one(db)

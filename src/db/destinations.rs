@@ -101,7 +101,8 @@ async fn fail_pending(db: &DatabaseConnection, id: &str, reason: &str) -> Result
         .filter(
             deliveries::Column::LeaseExpiresAt
                 .is_null()
-                .or(deliveries::Column::LeaseExpiresAt.lt(now_ms())),
+                .or(Expr::col(deliveries::Column::LeaseExpiresAt)
+                    .lt(Expr::cust(super::clock_sql(db)))),
         )
         .exec(db)
         .await?;
@@ -115,29 +116,28 @@ pub async fn note_outcome(
     d: &destinations::Model,
     ok: bool,
 ) -> Result<Option<i64>, DbErr> {
-    match (ok, d.failing_since) {
-        (true, None) => Ok(None),
-        (true, Some(_)) => {
-            destinations::Entity::update_many()
-                .col_expr(
-                    destinations::Column::FailingSince,
-                    Expr::value(Option::<i64>::None),
-                )
-                .filter(destinations::Column::Id.eq(&d.id))
-                .exec(db)
-                .await?;
-            Ok(None)
-        }
-        (false, Some(since)) => Ok(Some(since)),
-        (false, None) => {
-            let now = now_ms();
-            destinations::Entity::update_many()
-                .col_expr(destinations::Column::FailingSince, Expr::value(now))
-                .filter(destinations::Column::Id.eq(&d.id))
-                .filter(destinations::Column::FailingSince.is_null())
-                .exec(db)
-                .await?;
-            Ok(Some(now))
-        }
+    // Read and written in the database, not from the copy loaded with the
+    // deliveries: another process may have changed it since.
+    if ok {
+        destinations::Entity::update_many()
+            .col_expr(
+                destinations::Column::FailingSince,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(destinations::Column::Id.eq(&d.id))
+            .filter(destinations::Column::FailingSince.is_not_null())
+            .exec(db)
+            .await?;
+        return Ok(None);
     }
+    destinations::Entity::update_many()
+        .col_expr(destinations::Column::FailingSince, Expr::value(now_ms()))
+        .filter(destinations::Column::Id.eq(&d.id))
+        .filter(destinations::Column::FailingSince.is_null())
+        .exec(db)
+        .await?;
+    Ok(destinations::Entity::find_by_id(d.id.clone())
+        .one(db)
+        .await?
+        .and_then(|row| row.failing_since))
 }

@@ -81,9 +81,17 @@ async fn write_until_done(state: &AppState, owner: &str, batch: Vec<Finished>, b
                     "recording attempts failed; trying again");
                 tokio::time::sleep(wait).await;
             }
+            Err(e) if batch.len() > 1 => {
+                // One row the database refuses must not hold up the others.
+                tracing::warn!(error.cause_chain = ?e, "recording a batch failed; recording its attempts one by one");
+                for f in batch {
+                    Box::pin(write_until_done(state, owner, vec![f], backoff)).await;
+                }
+                return;
+            }
             Err(e) => {
-                tracing::error!(error.cause_chain = ?e, attempts = batch.len(),
-                    "recording attempts failed; the deliveries are sent again once their claims expire");
+                tracing::error!(error.cause_chain = ?e, delivery_id = %batch[0].delivery.id,
+                    "recording an attempt failed; the delivery is sent again once its claim expires");
                 return;
             }
         }
@@ -115,8 +123,9 @@ pub(super) async fn record(
                 attempted_at: f.attempted_at,
                 status_code: f.result.status.map(i64::from),
                 latency_ms: f.result.latency.as_millis() as i64,
-                response_body: f.result.body.clone(),
-                error: f.result.error.clone(),
+                // PostgreSQL's text refuses NUL, which a receiver may send.
+                response_body: f.result.body.as_deref().map(without_nul),
+                error: f.result.error.as_deref().map(without_nul),
             })
             .collect(),
     )
@@ -168,9 +177,13 @@ pub(super) async fn record(
     }
     txn.commit().await?;
 
+    // What follows the commit is not repeated if it fails: recording again
+    // would log the attempts twice.
     for (id, reason) in to_disable {
         tracing::warn!(destination_id = %id, %reason, "destination disabled");
-        db::destinations::disable(&state.db, &id, &reason).await?;
+        if let Err(e) = db::destinations::disable(&state.db, &id, &reason).await {
+            tracing::error!(destination_id = %id, error = %e, "disabling the destination failed");
+        }
     }
     let wants_document = |event_type: &str| {
         [
@@ -185,7 +198,14 @@ pub(super) async fn record(
         .filter(|f| succeeded.contains(&f.delivery.id) && wants_document(&f.delivery.event_type))
         .filter_map(|f| f.delivery.file_id.clone())
         .collect();
-    release_uploads(state, files).await
+    if let Err(e) = release_uploads(state, files).await {
+        tracing::warn!(error.cause_chain = ?e, "deleting delivered uploads failed; the retention purge deletes them");
+    }
+    Ok(())
+}
+
+fn without_nul(text: &str) -> String {
+    text.replace('\0', "")
 }
 
 /// Deletes a document's upload when nothing needs it any more.
@@ -210,18 +230,26 @@ pub async fn release_uploads(state: &AppState, mut file_ids: Vec<String>) -> any
     let unsettled = q::files_with_unsettled(&state.db, &file_ids, &events).await?;
     file_ids.retain(|id| !unsettled.contains(id));
     let mut released = Vec::new();
+    let mut failed = None;
     for f in db::jobs::files_by_ids(&state.db, &file_ids).await? {
         if matches!(f.result_status.as_deref(), Some("needs_review" | "edited")) {
             continue;
         }
         if let Some(key) = &f.blob_key {
-            state.blobs.delete(key).await?;
+            if let Err(e) = state.blobs.delete(key).await {
+                failed = Some(e);
+                break;
+            }
             released.push(f.id);
         }
     }
+    // Those deleted are forgotten even when a later delete failed.
     db::jobs::clear_file_blobs(&state.db, &released).await?;
     tracing::debug!(files = released.len(), "uploads deleted");
-    Ok(())
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(()),
+    }
 }
 
 /// The delay before retry number `attempts` (1-based), with ±10 % jitter; `None`

@@ -100,7 +100,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
             .lock()
             .expect("lanes")
             .iter()
-            .filter(|(_, l)| l.waiting.len() >= per_target)
+            .filter(|(_, l)| l.waiting.len() >= per_target.min(MAX_BATCH))
             .map(|(k, _)| k.clone())
             .collect();
         let limit = free.min(MAX_BATCH) as u32;
@@ -188,8 +188,9 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
 }
 
 /// Sends `first`, then whatever waits in its target's lane, holding one
-/// permit. A delivery that waited half its claim is given back instead: its
-/// claim could run out while it is sent.
+/// permit. A waiting delivery is sent only while its claim has room for the
+/// send and its recording; an older one is given back at once (only if the
+/// claim is still the one this lane holds).
 async fn send_lane(
     state: AppState,
     first: Prepared,
@@ -199,36 +200,90 @@ async fn send_lane(
     permit: OwnedSemaphorePermit,
     freed: Arc<Notify>,
 ) {
-    let fresh_for = Duration::from_millis(lease_ms(&state) as u64 / 2);
+    let mut seat = Seat {
+        key,
+        lanes,
+        freed,
+        left: false,
+        _permit: permit,
+    };
+    let fresh_for = fresh_for(&state);
     let mut next = Some(first);
-    let mut stale = Vec::new();
     while let Some(p) = next {
         settler.send(attempt::send(&state, p).await);
-        let mut map = lanes.lock().expect("lanes");
-        let lane = map.get_mut(&key).expect("a lane outlives its senders");
-        next = None;
+        let mut stale = Vec::new();
+        next = seat.next_fresh(fresh_for, &mut stale);
+        for d in stale {
+            let claim = d.lease_expires_at.unwrap_or_default();
+            if let Err(e) = q::give_back_claim(&state.db, settler.owner(), &d.id, claim).await {
+                tracing::warn!(error = %e, "giving a delivery back failed; its claim will expire");
+            }
+        }
+    }
+}
+
+/// How long a delivery may wait in a lane after its claim: the claim
+/// (`timeout` + 30 s) must still cover the send and 15 s to record it.
+fn fresh_for(state: &AppState) -> Duration {
+    Duration::from_secs(15).min(
+        Duration::from_millis(lease_ms(state) as u64)
+            .saturating_sub(state.settings.delivery.timeout),
+    )
+}
+
+/// One sender's place in its lane; leaving it (also by a panic) counts the
+/// sender out, so the lane never stays full of senders that are gone.
+struct Seat {
+    key: String,
+    lanes: Lanes,
+    freed: Arc<Notify>,
+    /// Counted out already, under the same lock that found the lane empty,
+    /// so that the dispatcher never queues behind a sender that is leaving.
+    left: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Seat {
+    /// The next delivery of the lane still fresh enough to send; older ones
+    /// go to `stale`. With none left, the sender leaves the lane.
+    fn next_fresh(
+        &mut self,
+        fresh_for: Duration,
+        stale: &mut Vec<crate::db::entities::deliveries::Model>,
+    ) -> Option<Prepared> {
+        let mut map = self.lanes.lock().expect("lanes");
+        let lane = map.get_mut(&self.key)?;
         while let Some((p, claimed_at)) = lane.waiting.pop_front() {
             if claimed_at.elapsed() < fresh_for {
-                next = Some(p);
-                break;
+                return Some(p);
             }
-            stale.push(p.delivery.id);
+            stale.push(p.delivery);
         }
-        if next.is_none() {
-            lane.sending -= 1;
-            if lane.sending == 0 && lane.waiting.is_empty() {
-                map.remove(&key);
+        Self::leave(&mut map, &self.key);
+        self.left = true;
+        None
+    }
+
+    fn leave(map: &mut HashMap<String, Lane>, key: &str) {
+        if let Some(lane) = map.get_mut(key) {
+            lane.sending = lane.sending.saturating_sub(1);
+            if lane.sending == 0 {
+                // What still waits (only after a panic) is claimed again once its claim runs out.
+                map.remove(key);
             }
         }
     }
-    drop(permit);
-    if !stale.is_empty() {
-        let owner = settler.owner();
-        if let Err(e) = q::give_back(&state.db, owner, &stale).await {
-            tracing::warn!(error = %e, "giving deliveries back failed; their claims will expire");
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        if !self.left {
+            if let Ok(mut map) = self.lanes.lock() {
+                Self::leave(&mut map, &self.key);
+            }
         }
+        self.freed.notify_one();
     }
-    freed.notify_one();
 }
 
 async fn postpone(

@@ -11,15 +11,21 @@ use bytes::Bytes;
 pub use local::LocalStore;
 pub use s3::S3Store;
 
-/// Storage failures; all of them are worth retrying later.
+/// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     #[error("blob {0} not found")]
     NotFound(String),
     #[error("invalid blob key {0:?}")]
     InvalidKey(String),
+    /// An S3 request failed; `passing` when trying again later can help
+    /// (unreachable, timed out, 5xx, throttled), not for refusals.
     #[error("blob store request failed for {key}: {detail}")]
-    Remote { key: String, detail: String },
+    Remote {
+        key: String,
+        detail: String,
+        passing: bool,
+    },
     #[error("storage I/O failed for {key}: {source}")]
     Io {
         key: String,

@@ -101,13 +101,14 @@ impl S3Store {
         Ok(format!("{}{key}", self.prefix))
     }
 
-    fn failed<E: ProvideErrorMetadata + std::error::Error + 'static, R: std::fmt::Debug>(
+    fn failed<E: ProvideErrorMetadata + std::error::Error + 'static>(
         key: &str,
-        e: &SdkError<E, R>,
+        e: &SdkError<E, Response>,
     ) -> StorageError {
         StorageError::Remote {
             key: key.to_string(),
             detail: describe(e),
+            passing: passing(e),
         }
     }
 
@@ -131,9 +132,15 @@ impl S3Store {
             .key(self.object(key)?)
             .send()
             .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_no_such_key() => StorageError::NotFound(key.to_string()),
-                _ => Self::failed(key, &e),
+            .map_err(|e| {
+                let missing_key = e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                    || (status_of(&e) == Some(404)
+                        && e.as_service_error().and_then(|s| s.code()) != Some("NoSuchBucket"));
+                if missing_key {
+                    StorageError::NotFound(key.to_string())
+                } else {
+                    Self::failed(key, &e)
+                }
             })?;
         // Read straight into one buffer of the object's size: the blob sits in memory once.
         let size = out.content_length().unwrap_or(0).max(0) as usize;
@@ -142,6 +149,7 @@ impl S3Store {
         while let Some(chunk) = body.try_next().await.map_err(|e| StorageError::Remote {
             key: key.to_string(),
             detail: format!("reading the object: {e}"),
+            passing: true,
         })? {
             bytes.extend_from_slice(&chunk);
         }
@@ -201,6 +209,33 @@ impl S3Store {
             Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) => Ok(false),
             Err(e) => Err(Self::failed(key, &e)),
         }
+    }
+}
+
+type Response = aws_sdk_s3::config::http::HttpResponse;
+
+fn status_of<E>(e: &SdkError<E, Response>) -> Option<u16> {
+    match e {
+        SdkError::ServiceError(s) => Some(s.raw().status().as_u16()),
+        _ => None,
+    }
+}
+
+/// Whether trying again later can help: the server was out of reach, slow,
+/// failing or throttling, or the bucket is missing (an operator fixes that);
+/// not when it refused the request (credentials, permissions).
+fn passing<E: ProvideErrorMetadata>(e: &SdkError<E, Response>) -> bool {
+    match e {
+        SdkError::ConstructionFailure(_) => false,
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            let code = s.err().code();
+            status >= 500
+                || status == 408
+                || status == 429
+                || matches!(code, Some("SlowDown" | "NoSuchBucket"))
+        }
+        _ => true,
     }
 }
 

@@ -4,7 +4,7 @@
 //! at once instead of waiting for them to expire.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -58,12 +58,14 @@ fn lasting_name(data_dir: &Path) -> std::io::Result<Option<String>> {
         Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
         Err(std::fs::TryLockError::Error(e)) => return Err(e),
     }
-    let mut name = String::new();
-    file.read_to_string(&mut name)?;
+    let mut read = String::new();
+    file.read_to_string(&mut read)?;
+    let mut name = read.trim().to_string();
     let valid = name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid {
         name = uuid::Uuid::new_v4().simple().to_string();
         file.set_len(0)?;
+        file.rewind()?;
         file.write_all(name.as_bytes())?;
         file.sync_all()?;
     }
