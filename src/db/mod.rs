@@ -2,8 +2,10 @@
 
 pub mod accounts;
 pub mod deliveries;
+mod delivery_claims;
 pub mod destinations;
 pub mod entities;
+mod job_leases;
 pub mod jobs;
 pub mod sessions;
 pub mod templates;

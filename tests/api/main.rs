@@ -11,6 +11,7 @@ mod delivery;
 mod destinations;
 mod helpers;
 mod hostile;
+mod hosts;
 mod jobs;
 mod ocr;
 mod outage;

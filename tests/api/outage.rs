@@ -12,8 +12,8 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::helpers::{b64, Receiver};
+use crate::hosts::{scans, Host};
 use crate::peers::{self, OwnSeaweed};
-use crate::scale_out::{scans, Host};
 use docpush_samples::{invoice_template_fields, Invoice};
 
 /// A PostgreSQL cluster of the test's own (Debian's server binaries, trust auth).
