@@ -131,3 +131,78 @@ pub async fn scans(n: usize) -> Vec<Vec<u8>> {
     }
     out
 }
+
+/// A free port on 127.0.0.1 for a host to listen on.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A host's API as a client sees it.
+pub struct Api {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Api {
+    pub fn on(port: u16) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// Waits until `host` answers `/healthz`.
+    pub async fn wait_started(&self, host: &Host) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self
+            .http
+            .get(format!("{}/healthz", self.base))
+            .send()
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start: {}",
+                host.name,
+                host.log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls each job until it is SUCCESS; FAILED or the deadline fails the
+    /// test with `host`'s log. An answer other than 200 (the database may be
+    /// down) is polled again.
+    pub async fn wait_success(&self, key: &str, jobs: &[String], within: Duration, host: &Host) {
+        let deadline = Instant::now() + within;
+        for id in jobs {
+            loop {
+                let resp = self
+                    .http
+                    .get(format!("{}/job-status?job_id={id}", self.base))
+                    .header("x-auth", key)
+                    .send()
+                    .await;
+                let s: serde_json::Value = match resp {
+                    Ok(r) if r.status().is_success() => r.json().await.unwrap(),
+                    _ => serde_json::json!({"status": "unknown"}),
+                };
+                if s["status"] == "SUCCESS" {
+                    break;
+                }
+                assert!(
+                    s["status"] != "FAILED" && Instant::now() < deadline,
+                    "job {id}: {s}\n{}'s log:\n{}",
+                    host.name,
+                    host.log()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 use crate::helpers::{b64, Receiver};
-use crate::hosts::{scans, Host};
+use crate::hosts::{free_port, scans, Api, Host};
 use crate::peers::{self, OwnSeaweed};
 use docpush_samples::{invoice_template_fields, Invoice};
 
@@ -54,11 +54,7 @@ impl PrivatePostgres {
             .arg(&dir)
             .status()
             .unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let pg = Self {
             bin: Self::bin_dir(),
             data: dir.join("data"),
@@ -134,11 +130,7 @@ async fn a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing() {
     let pg = PrivatePostgres::init(root.path());
     let mut s3 = OwnSeaweed::start(&root.path().join("seaweed"));
     let bucket = peers::new_bucket_in(&s3.client()).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let env = vec![
         ("DATABASE_URL", pg.url()),
         ("DOCPUSH_BLOB_STORE", format!("s3://{bucket}/blobs")),
@@ -156,17 +148,9 @@ async fn a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing() {
         ("DOCPUSH_BIND", format!("127.0.0.1:{port}")),
     ];
     let host = Host::start("host", "", root.path(), &env);
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the host did not start: {}",
-            host.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let client = Api::on(port);
+    client.wait_started(&host).await;
+    let (http, base) = (&client.http, &client.base);
     let key = std::fs::read_to_string(host.data.join("dev-api-key")).unwrap();
     let receiver = Receiver::start().await;
     let template: Value = http
@@ -225,29 +209,9 @@ async fn a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing() {
     logged(&host, "passing failure", said).await;
     pg.start();
 
-    let deadline = Instant::now() + Duration::from_secs(240);
-    for id in &jobs {
-        loop {
-            let s: Value = match http
-                .get(format!("{base}/job-status?job_id={id}"))
-                .header("x-auth", &key)
-                .send()
-                .await
-            {
-                Ok(r) if r.status().is_success() => r.json().await.unwrap(),
-                _ => json!({"status": "unknown"}),
-            };
-            if s["status"] == "SUCCESS" {
-                break;
-            }
-            assert!(
-                s["status"] != "FAILED" && Instant::now() < deadline,
-                "job {id}: {s}\n{}",
-                host.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    client
+        .wait_success(&key, &jobs, Duration::from_secs(240), &host)
+        .await;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let mut by_file: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::hosts::{rows, scans, which, Host};
+use crate::hosts::{free_port, rows, scans, which, Api, Host};
 
 use crate::helpers::{b64, fresh_postgres, Receiver};
 use crate::peers;
@@ -24,11 +24,7 @@ async fn an_api_host_and_two_worker_hosts_share_only_postgres_and_s3() {
     let database_url = fresh_postgres(&admin).await;
     let bucket = peers::new_bucket().await;
     let root = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let shared = vec![
         ("DATABASE_URL", database_url.clone()),
         ("DOCPUSH_BLOB_STORE", format!("s3://{bucket}/blobs")),
@@ -56,17 +52,9 @@ async fn an_api_host_and_two_worker_hosts_share_only_postgres_and_s3() {
         root.path(),
         &with(&[("DOCPUSH_BIND", format!("127.0.0.1:{port}"))]),
     );
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the API host did not start: {}",
-            api.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let client = Api::on(port);
+    client.wait_started(&api).await;
+    let (http, base) = (&client.http, &client.base);
     let key = std::fs::read_to_string(api.data.join("dev-api-key")).unwrap();
     let no_dev = [("DOCPUSH_DEV_ACCOUNT", "false".to_string())];
     let faketime = which("faketime");
@@ -173,29 +161,9 @@ async fn an_api_host_and_two_worker_hosts_share_only_postgres_and_s3() {
     let survivor = &workers[0];
 
     // Every document reaches its final status.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    for id in &job_ids {
-        loop {
-            let s: Value = http
-                .get(format!("{base}/job-status?job_id={id}"))
-                .header("x-auth", &key)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if s["status"] == "SUCCESS" {
-                break;
-            }
-            assert!(
-                s["status"] != "FAILED" && Instant::now() < deadline,
-                "job {id}: {s}\nsurvivor's log:\n{}",
-                survivor.log()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
+    client
+        .wait_success(&key, &job_ids, Duration::from_secs(300), survivor)
+        .await;
     // The scan the killed worker was reading was claimed again; no live job
     // was taken over, not even by the host whose clock runs ahead. (Its other
     // jobs may have been finished by a commit it sent just before it died.)
@@ -280,32 +248,16 @@ async fn an_api_host_and_two_worker_hosts_share_only_postgres_and_s3() {
 #[tokio::test]
 async fn a_process_restarted_after_sigkill_resumes_its_jobs_without_waiting_out_their_leases() {
     let root = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let env = vec![
         ("DOCPUSH_BIND", format!("127.0.0.1:{port}")),
         ("DOCPUSH_JOB_LEASE", "120s".to_string()),
         ("DOCPUSH_ALLOWED_NETWORKS", "127.0.0.0/8".to_string()),
     ];
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let started = |host: &Host| {
-        let (http, base) = (http.clone(), base.clone());
-        let log = host.log.clone();
-        async move {
-            let deadline = Instant::now() + Duration::from_secs(60);
-            while http.get(format!("{base}/healthz")).send().await.is_err() {
-                let said = std::fs::read_to_string(&log).unwrap_or_default();
-                assert!(Instant::now() < deadline, "the host did not start: {said}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    };
+    let client = Api::on(port);
+    let (http, base) = (&client.http, &client.base);
     let host = Host::start("single", "", root.path(), &env);
-    started(&host).await;
+    client.wait_started(&host).await;
     let key = std::fs::read_to_string(host.data.join("dev-api-key")).unwrap();
     let template: Value = http
         .post(format!("{base}/v1/templates"))
@@ -359,28 +311,15 @@ async fn a_process_restarted_after_sigkill_resumes_its_jobs_without_waiting_out_
     db.close().await.ok();
 
     let host = Host::start("single", "", root.path(), &env);
-    started(&host).await;
-    let deadline = Instant::now() + Duration::from_secs(110);
-    loop {
-        let s: Value = http
-            .get(format!("{base}/job-status?job_id={job}"))
-            .header("x-auth", &key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if s["status"] == "SUCCESS" {
-            break;
-        }
-        assert!(
-            s["status"] != "FAILED" && Instant::now() < deadline,
-            "{s}\n{}",
-            host.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    client.wait_started(&host).await;
+    client
+        .wait_success(
+            &key,
+            std::slice::from_ref(&job),
+            Duration::from_secs(110),
+            &host,
+        )
+        .await;
     let db = sea_orm::Database::connect(&db_url).await.unwrap();
     let finished: i64 = rows(
         &db,
