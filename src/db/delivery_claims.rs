@@ -55,11 +55,8 @@ pub async fn claim_due(
     Ok(claimed)
 }
 
-/// Gives claimed deliveries back untouched, for another claim to take.
-pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> Result<(), DbErr> {
-    if ids.is_empty() {
-        return Ok(());
-    }
+/// `owner`'s leases, cleared: the rows to clear are chosen by the caller.
+fn released(owner: &str) -> sea_orm::UpdateMany<deliveries::Entity> {
     deliveries::Entity::update_many()
         .col_expr(
             deliveries::Column::LeaseOwner,
@@ -69,8 +66,16 @@ pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> 
             deliveries::Column::LeaseExpiresAt,
             Expr::value(Option::<i64>::None),
         )
-        .filter(deliveries::Column::Id.is_in(ids.iter().cloned()))
         .filter(deliveries::Column::LeaseOwner.eq(owner))
+}
+
+/// Gives claimed deliveries back untouched, for another claim to take.
+pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> Result<(), DbErr> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    released(owner)
+        .filter(deliveries::Column::Id.is_in(ids.iter().cloned()))
         .exec(db)
         .await?;
     Ok(())
@@ -84,17 +89,8 @@ pub async fn give_back_claim(
     id: &str,
     claim: i64,
 ) -> Result<(), DbErr> {
-    deliveries::Entity::update_many()
-        .col_expr(
-            deliveries::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            deliveries::Column::LeaseExpiresAt,
-            Expr::value(Option::<i64>::None),
-        )
+    released(owner)
         .filter(deliveries::Column::Id.eq(id))
-        .filter(deliveries::Column::LeaseOwner.eq(owner))
         .filter(deliveries::Column::LeaseExpiresAt.eq(claim))
         .exec(db)
         .await?;
