@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set, Statement, TransactionTrait,
 };
 
 use super::entities::{accounts, api_keys, credit_ledger};
@@ -202,16 +202,17 @@ async fn deduct(
     pages: i64,
     reason: String,
 ) -> Result<bool, DbErr> {
-    let res = exec(
-        db,
-        "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1",
-        vec![pages.into(), account_id.into()],
-    )
-    .await?;
-    if res.rows_affected() != 1 {
+    let charged = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE accounts SET credits = credits - $1 WHERE id = $2 AND credits >= $1 RETURNING credits",
+            vec![pages.into(), account_id.into()],
+        ))
+        .await?;
+    let Some(row) = charged else {
         return Ok(false);
-    }
-    let balance = get(db, account_id).await?.map_or(0, |a| a.credits);
+    };
+    let balance: i64 = row.try_get("", "credits")?;
     credit_ledger::ActiveModel {
         account_id: Set(account_id.to_string()),
         job_id: Set(file.map(|(j, _)| j.to_string())),

@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 pub use super::delivery_claims::{
@@ -16,12 +16,18 @@ pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 
-pub async fn insert_event(
+pub async fn insert_events(
     db: &impl ConnectionTrait,
-    event: events::Model,
+    new_events: Vec<events::Model>,
     new_deliveries: Vec<deliveries::Model>,
 ) -> Result<(), DbErr> {
-    event.into_active_model().insert(db).await?;
+    events::Entity::insert_many(
+        new_events
+            .into_iter()
+            .map(IntoActiveModel::into_active_model),
+    )
+    .exec_without_returning(db)
+    .await?;
     if !new_deliveries.is_empty() {
         deliveries::Entity::insert_many(
             new_deliveries

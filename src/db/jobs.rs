@@ -30,8 +30,16 @@ pub async fn insert_files(
     db: &impl ConnectionTrait,
     new_files: Vec<files::Model>,
 ) -> Result<(), DbErr> {
-    for f in new_files {
-        f.into_active_model().insert(db).await?;
+    // In chunks: a statement's bound values are limited (PostgreSQL: 65,535).
+    for chunk in new_files.chunks(500) {
+        files::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .exec_without_returning(db)
+        .await?;
     }
     Ok(())
 }
@@ -181,6 +189,25 @@ pub async fn transitions(
         .await
 }
 
+/// One move of a job's status: where to, the error it records, and when.
+#[derive(Clone, Copy, Debug)]
+pub struct Move<'a> {
+    pub to: JobStatus,
+    pub error: Option<&'a str>,
+    pub at: i64,
+}
+
+impl<'a> Move<'a> {
+    /// A move made now.
+    pub fn now(to: JobStatus, error: Option<&'a str>) -> Self {
+        Move {
+            to,
+            error,
+            at: now_ms(),
+        }
+    }
+}
+
 /// Moves the job from `from` to `to` if `owner` still holds it; records the transition.
 pub async fn move_status(
     db: &impl ConnectionTrait,
@@ -190,17 +217,39 @@ pub async fn move_status(
     to: JobStatus,
     error: Option<&str>,
 ) -> Result<bool, DbErr> {
-    debug_assert!(from.can_move_to(to), "{from} -> {to}");
-    let now = now_ms();
+    advance(db, id, owner, from, &[Move::now(to, error)]).await
+}
+
+/// Moves the job from `from` through `moves` (it ends at the last) if `owner`
+/// still holds it, each move in its history with its own time: one update
+/// and one insert however many moves. `false` when the job moved on without
+/// `owner`.
+pub async fn advance(
+    db: &impl ConnectionTrait,
+    id: &str,
+    owner: &str,
+    from: JobStatus,
+    moves: &[Move<'_>],
+) -> Result<bool, DbErr> {
+    let Some(last) = moves.last() else {
+        return Ok(true);
+    };
+    debug_assert!(
+        std::iter::once(from)
+            .chain(moves.iter().map(|m| m.to))
+            .zip(moves.iter().map(|m| m.to))
+            .all(|(a, b)| a.can_move_to(b)),
+        "{from} -> {moves:?}"
+    );
     let mut q = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(to.as_str()))
-        .col_expr(jobs::Column::UpdatedAt, Expr::value(now));
-    if let Some(e) = error {
+        .col_expr(jobs::Column::Status, Expr::value(last.to.as_str()))
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(last.at));
+    if let Some(e) = moves.iter().rev().find_map(|m| m.error) {
         q = q.col_expr(jobs::Column::Error, Expr::value(e));
     }
-    if to.is_final() {
+    if last.to.is_final() {
         q = q
-            .col_expr(jobs::Column::FinishedAt, Expr::value(now))
+            .col_expr(jobs::Column::FinishedAt, Expr::value(last.at))
             .col_expr(
                 jobs::Column::LeaseOwner,
                 Expr::value(Option::<String>::None),
@@ -219,7 +268,14 @@ pub async fn move_status(
     if res.rows_affected != 1 {
         return Ok(false);
     }
-    record_transition(db, id, to.as_str(), now).await?;
+    job_transitions::Entity::insert_many(moves.iter().map(|m| job_transitions::ActiveModel {
+        job_id: Set(id.to_string()),
+        status: Set(m.to.as_str().to_string()),
+        at: Set(m.at),
+        ..Default::default()
+    }))
+    .exec_without_returning(db)
+    .await?;
     Ok(true)
 }
 

@@ -39,58 +39,90 @@ pub async fn emit(
     ev: NewEvent<'_>,
     webhook: Option<&Webhook>,
 ) -> Result<String, DbErr> {
-    let id = events::new_event_id();
+    let mut stored = emit_all(db, vec![ev], webhook).await?;
+    Ok(stored.pop().map(|e| e.id).unwrap_or_default())
+}
+
+/// An event as stored: its id and how many deliveries it got.
+pub struct Emitted {
+    pub id: String,
+    pub deliveries: usize,
+}
+
+/// [`emit`] for several events of one account, with one read of its
+/// destinations and one insert for all the events and one for all the
+/// deliveries: a document's outcome and its job's end are written together.
+pub async fn emit_all(
+    db: &impl ConnectionTrait,
+    evs: Vec<NewEvent<'_>>,
+    webhook: Option<&Webhook>,
+) -> Result<Vec<Emitted>, DbErr> {
+    let Some(account_id) = evs.first().map(|e| e.account_id) else {
+        return Ok(Vec::new());
+    };
+    debug_assert!(evs.iter().all(|e| e.account_id == account_id));
+    let destinations = db::destinations::list(db, account_id).await?;
     let now = db::now_ms();
-    let body = events::envelope(ev.event_type, &id, ev.data);
-    let delivery =
-        |destination_id: Option<String>, disabled: Option<String>| entities::deliveries::Model {
-            id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
-            event_id: id.clone(),
+    let mut stored = Vec::with_capacity(evs.len());
+    let mut rows = Vec::with_capacity(evs.len());
+    let mut deliveries = Vec::new();
+    for ev in evs {
+        let id = events::new_event_id();
+        let delivery = |destination_id: Option<String>, disabled: Option<String>| {
+            entities::deliveries::Model {
+                id: format!("dlv_{}", uuid::Uuid::now_v7().simple()),
+                event_id: id.clone(),
+                account_id: ev.account_id.to_string(),
+                job_id: ev.job_id.to_string(),
+                file_id: ev.file_id.map(str::to_string),
+                template_id: ev.template_id.to_string(),
+                event_type: ev.event_type.as_str().to_string(),
+                status: if disabled.is_some() {
+                    db::deliveries::FAILED
+                } else {
+                    db::deliveries::PENDING
+                }
+                .to_string(),
+                attempts: 0,
+                next_attempt_at: now,
+                lease_owner: None,
+                lease_expires_at: None,
+                last_error: disabled,
+                created_at: now,
+                updated_at: now,
+                succeeded_at: None,
+                destination_id,
+            }
+        };
+        let before = deliveries.len();
+        if webhook.is_some_and(|w| w.wants(ev.event_type)) {
+            deliveries.push(delivery(None, None));
+        }
+        for d in &destinations {
+            if crate::destinations::wants(d, ev.event_type, ev.template_id) {
+                let disabled = (d.enabled == 0).then(|| {
+                    format!(
+                        "destination disabled: {}",
+                        d.disabled_reason.as_deref().unwrap_or("by the account")
+                    )
+                });
+                deliveries.push(delivery(Some(d.id.clone()), disabled));
+            }
+        }
+        rows.push(entities::events::Model {
+            id: id.clone(),
             account_id: ev.account_id.to_string(),
             job_id: ev.job_id.to_string(),
             file_id: ev.file_id.map(str::to_string),
-            template_id: ev.template_id.to_string(),
             event_type: ev.event_type.as_str().to_string(),
-            status: if disabled.is_some() {
-                db::deliveries::FAILED
-            } else {
-                db::deliveries::PENDING
-            }
-            .to_string(),
-            attempts: 0,
-            next_attempt_at: now,
-            lease_owner: None,
-            lease_expires_at: None,
-            last_error: disabled,
+            payload: events::envelope(ev.event_type, &id, ev.data).to_string(),
             created_at: now,
-            updated_at: now,
-            succeeded_at: None,
-            destination_id,
-        };
-    let mut deliveries = Vec::new();
-    if webhook.is_some_and(|w| w.wants(ev.event_type)) {
-        deliveries.push(delivery(None, None));
+        });
+        stored.push(Emitted {
+            id,
+            deliveries: deliveries.len() - before,
+        });
     }
-    for d in db::destinations::list(db, ev.account_id).await? {
-        if crate::destinations::wants(&d, ev.event_type, ev.template_id) {
-            let disabled = (d.enabled == 0).then(|| {
-                format!(
-                    "destination disabled: {}",
-                    d.disabled_reason.as_deref().unwrap_or("by the account")
-                )
-            });
-            deliveries.push(delivery(Some(d.id), disabled));
-        }
-    }
-    let event = entities::events::Model {
-        id: id.clone(),
-        account_id: ev.account_id.to_string(),
-        job_id: ev.job_id.to_string(),
-        file_id: ev.file_id.map(str::to_string),
-        event_type: ev.event_type.as_str().to_string(),
-        payload: body.to_string(),
-        created_at: now,
-    };
-    db::deliveries::insert_event(db, event, deliveries).await?;
-    Ok(id)
+    db::deliveries::insert_events(db, rows, deliveries).await?;
+    Ok(stored)
 }

@@ -51,6 +51,14 @@ async fn a_single_pdf_goes_through_every_status_and_extracts_its_fields() {
             "SUCCESS"
         ]
     );
+    // A quick reading writes its moves together, each with the time it happened.
+    let times: Vec<&str> = status["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["at"].as_str().unwrap())
+        .collect();
+    assert!(times.is_sorted(), "history out of order: {times:?}");
     assert_eq!(status["files"][0]["status"], "PROCESS IMAGE SUCCESS");
     assert_eq!(status["files"][0]["pages"], 2);
     assert_eq!(

@@ -1,15 +1,19 @@
-//! One document's outcome: its result or error, its credit deduction and its
-//! event, written in one transaction guarded by a compare-and-set on the
-//! file's status, so a document is charged and announced exactly once.
+//! One document: read it, then write its result or error, its credit
+//! deduction and its event in one transaction guarded by a compare-and-set on
+//! the file's status, so a document is charged and announced exactly once.
 
-use sea_orm::TransactionTrait;
+use std::future::Future;
+use std::time::Duration;
+
+use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
 
 use crate::db::{
     self,
     entities::{files, jobs},
 };
-use crate::delivery::{self, NewEvent};
+use crate::delivery::{self, Emitted, NewEvent};
 use crate::extraction::{rules, DocKind, Extracted};
 use crate::jobs::status::JobStatus;
 use crate::outbound::EventType;
@@ -17,39 +21,31 @@ use crate::stages::Stage;
 use crate::state::AppState;
 use crate::storage::StorageError;
 use crate::templates::service::LoadedTemplate;
-use tokio_util::sync::CancellationToken;
 
-/// Fails one document with `reason` and announces it.
-pub(super) async fn fail_file(
-    state: &AppState,
-    job: &jobs::Model,
-    template: Option<&LoadedTemplate>,
-    file: &files::Model,
-    reason: &str,
-) -> anyhow::Result<()> {
-    let txn = state.db.begin().await?;
-    let (_, event, data) = failed_outcome(&txn, job, file, None, reason).await?;
-    if data.is_null() {
-        return Ok(());
-    }
-    announce(state, txn, job, file, event, data, template).await
+/// How long a reading runs before its start and its pages are written for
+/// `GET /job-status` to show. Most documents are read well within it and are
+/// written once, when their outcome is; a poll in between sees them waiting.
+const QUIET: Duration = Duration::from_millis(200);
+
+/// What reading one document came to.
+pub(super) enum Reading {
+    Read {
+        pages: i64,
+        extracted: Box<Extracted>,
+    },
+    Failed(String),
 }
 
-/// The job's static values as JSON (an object).
-pub(super) fn static_values(job: &jobs::Model) -> Value {
-    serde_json::from_str(&job.static_values).unwrap_or_else(|_| json!({}))
-}
-
-/// Reads one document and writes its outcome.
-#[tracing::instrument(skip_all, fields(file_id = %file.id, file_name = %file.file_name))]
-pub(super) async fn process_file(
+/// Reads one document. A reading still going after [`QUIET`] runs `shown`
+/// (the writes that tell a poller it started) beside it; the flag says whether
+/// it did.
+pub(super) async fn read_file(
     state: &AppState,
-    job: &jobs::Model,
     template: &LoadedTemplate,
     file: &files::Model,
     lost: &CancellationToken,
-) -> anyhow::Result<()> {
-    db::jobs::start_file(&state.db, &file.id).await?;
+    shown: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<(Reading, bool)> {
     let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
     let stored = match file.blob_key.as_deref() {
         Some(key) => Stage::BlobRead.time(state.blobs.get(key)).await,
@@ -58,103 +54,105 @@ pub(super) async fn process_file(
     let bytes = match stored {
         Ok(b) => b,
         Err(StorageError::NotFound(_)) => {
-            let reason = "the stored document is missing";
-            return fail_file(state, job, Some(template), file, reason).await;
+            let missing = Reading::Failed("the stored document is missing".into());
+            return Ok((missing, false));
         }
         Err(e) => return Err(e.into()),
     };
+    let reading = Stage::Extract.time(extract_with_progress(state, file, kind, bytes, template));
     // Dropping the reading stops its pages from reaching the OCR threads: a
     // worker whose lease went to another stops within a page, not a document.
-    let read = tokio::select! {
-        read = Stage::Extract.time(extract_with_progress(state, file, kind, bytes, template)) => read,
+    let (read, was_shown) = tokio::select! {
+        read = after_quiet(reading, shown) => read?,
         _ = lost.cancelled() => anyhow::bail!("lease lost while reading file {}; its new owner reads it", file.id),
     };
-    let extracted = match read {
-        Ok((doc, ex)) => Ok((doc.pages.len() as i64, ex)),
-        Err(e) => Err(e.to_string()),
+    let reading = match read {
+        Ok((doc, extracted)) => Reading::Read {
+            pages: doc.pages.len() as i64,
+            extracted: Box::new(extracted),
+        },
+        Err(e) => Reading::Failed(e.to_string()),
     };
-    let _recording = Stage::Record.start();
-
-    let txn = state.db.begin().await?;
-    let (outcome_status, event, data) = match extracted {
-        Ok((pages, ex)) => {
-            if db::accounts::charge(&txn, &job.account_id, &job.id, &file.id, pages).await? {
-                let result = Value::Object(ex.values.clone());
-                let outcome = db::jobs::FileOutcome {
-                    status: JobStatus::ProcessImageSuccess,
-                    pages: Some(pages),
-                    error: None,
-                    result: Some(result.to_string()),
-                    warnings: Some(serde_json::to_string(&ex.warnings)?),
-                    result_status: Some(ex.result_status()),
-                    confidences: Some(Value::Object(ex.confidences.clone()).to_string()),
-                    boxes: Some(Value::Object(ex.boxes.clone()).to_string()),
-                };
-                if !db::jobs::finish_file(&txn, &file.id, outcome).await? {
-                    return Ok(()); // already finished by an earlier owner; the transaction rolls back
-                }
-                let data = event_data(job, file, Some(pages), Some(&ex), None);
-                (
-                    JobStatus::ProcessImageSuccess,
-                    EventType::ExtractionProcessed,
-                    data,
-                )
-            } else {
-                let balance = db::accounts::get(&txn, &job.account_id)
-                    .await?
-                    .map_or(0, |a| a.credits);
-                let error =
-                    format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
-                failed_outcome(&txn, job, file, Some(pages), &error).await?
-            }
-        }
-        Err(error) => failed_outcome(&txn, job, file, None, &error).await?,
-    };
-    if outcome_status == JobStatus::ProcessImageFailed && data.is_null() {
-        return Ok(());
-    }
-    announce(state, txn, job, file, event, data, Some(template)).await?;
-    tracing::info!(status = %outcome_status, "document finished");
-    if event == EventType::ExtractionProcessed {
-        // With nothing to deliver to (and nothing to review), nothing needs the upload now.
-        crate::delivery::worker::release_upload(state, &file.id).await?;
-    }
-    Ok(())
+    Ok((reading, was_shown))
 }
 
-/// Stores a document's event in the transaction that wrote its outcome, commits,
-/// and wakes the delivery dispatcher.
-async fn announce(
-    state: &AppState,
-    txn: sea_orm::DatabaseTransaction,
+/// Runs `work`; once it has taken longer than [`QUIET`], runs `shown` beside it.
+async fn after_quiet<T>(
+    work: impl Future<Output = T>,
+    shown: impl Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<(T, bool)> {
+    tokio::pin!(work);
+    tokio::select! {
+        out = &mut work => return Ok((out, false)),
+        _ = tokio::time::sleep(QUIET) => {}
+    }
+    let (out, was_shown) = tokio::join!(work, shown);
+    was_shown?;
+    Ok((out, true))
+}
+
+/// A document's outcome as written: its status and the event that announces it.
+pub(super) struct Recorded {
+    pub status: JobStatus,
+    pub event: EventType,
+    pub data: Value,
+    /// The file row as it now stands.
+    pub file: files::Model,
+}
+
+/// Writes one document's outcome (and charge) in `txn`; `None` when an
+/// earlier owner already wrote it.
+pub(super) async fn record(
+    txn: &DatabaseTransaction,
     job: &jobs::Model,
     file: &files::Model,
-    event_type: EventType,
-    data: Value,
-    template: Option<&LoadedTemplate>,
-) -> anyhow::Result<()> {
-    let event = NewEvent {
-        event_type,
-        account_id: &job.account_id,
-        job_id: &job.id,
-        file_id: Some(&file.id),
-        template_id: &job.template_id,
-        data,
+    reading: Reading,
+) -> anyhow::Result<Option<Recorded>> {
+    let (pages, extracted) = match reading {
+        Reading::Failed(error) => return failed_outcome(txn, job, file, None, &error).await,
+        Reading::Read { pages, extracted } => (pages, extracted),
     };
-    delivery::emit(&txn, event, template.and_then(|t| t.webhook.as_ref())).await?;
-    txn.commit().await?;
-    state.deliveries_ready.notify_one();
-    Ok(())
+    if !db::accounts::charge(txn, &job.account_id, &job.id, &file.id, pages).await? {
+        let balance = db::accounts::get(txn, &job.account_id)
+            .await?
+            .map_or(0, |a| a.credits);
+        let error = format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
+        return failed_outcome(txn, job, file, Some(pages), &error).await;
+    }
+    let result_status = extracted.result_status();
+    let outcome = db::jobs::FileOutcome {
+        status: JobStatus::ProcessImageSuccess,
+        pages: Some(pages),
+        error: None,
+        result: Some(Value::Object(extracted.values.clone()).to_string()),
+        warnings: Some(serde_json::to_string(&extracted.warnings)?),
+        result_status: Some(result_status),
+        confidences: Some(Value::Object(extracted.confidences.clone()).to_string()),
+        boxes: Some(Value::Object(extracted.boxes.clone()).to_string()),
+    };
+    if !db::jobs::finish_file(txn, &file.id, outcome).await? {
+        return Ok(None);
+    }
+    let mut now = file.clone();
+    now.status = JobStatus::ProcessImageSuccess.as_str().into();
+    now.pages = Some(pages);
+    now.result_status = Some(result_status.into());
+    Ok(Some(Recorded {
+        status: JobStatus::ProcessImageSuccess,
+        event: EventType::ExtractionProcessed,
+        data: event_data(job, file, Some(pages), Some(&extracted), None),
+        file: now,
+    }))
 }
 
-/// Writes a failed outcome; returns `Value::Null` data when the file was already finished.
+/// Writes a failed outcome; `None` when the file was already finished.
 async fn failed_outcome(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &DatabaseTransaction,
     job: &jobs::Model,
     file: &files::Model,
     pages: Option<i64>,
     error: &str,
-) -> anyhow::Result<(JobStatus, EventType, Value)> {
+) -> anyhow::Result<Option<Recorded>> {
     let outcome = db::jobs::FileOutcome {
         status: JobStatus::ProcessImageFailed,
         pages,
@@ -166,19 +164,98 @@ async fn failed_outcome(
         boxes: None,
     };
     if !db::jobs::finish_file(txn, &file.id, outcome).await? {
-        return Ok((
-            JobStatus::ProcessImageFailed,
-            EventType::ExtractionFailed,
-            Value::Null,
-        ));
+        return Ok(None);
     }
     tracing::warn!(error, "document failed");
-    let data = event_data(job, file, pages, None, Some(error));
-    Ok((
-        JobStatus::ProcessImageFailed,
-        EventType::ExtractionFailed,
-        data,
-    ))
+    let mut now = file.clone();
+    now.status = JobStatus::ProcessImageFailed.as_str().into();
+    now.pages = pages;
+    now.error = Some(error.into());
+    Ok(Some(Recorded {
+        status: JobStatus::ProcessImageFailed,
+        event: EventType::ExtractionFailed,
+        data: event_data(job, file, pages, None, Some(error)),
+        file: now,
+    }))
+}
+
+impl Recorded {
+    /// The event that announces this outcome.
+    pub fn event<'a>(&self, job: &'a jobs::Model, file_id: &'a str) -> NewEvent<'a> {
+        NewEvent {
+            event_type: self.event,
+            account_id: &job.account_id,
+            job_id: &job.id,
+            file_id: Some(file_id),
+            template_id: &job.template_id,
+            data: self.data.clone(),
+        }
+    }
+
+    /// Deletes the upload once its outcome is written, when nothing is left
+    /// that needs it: a result with no delivery to wait for and no review.
+    /// (Delivered ones are deleted as their deliveries succeed.)
+    pub async fn release_upload(&self, state: &AppState, emitted: &Emitted) -> anyhow::Result<()> {
+        if self.event == EventType::ExtractionProcessed && emitted.deliveries == 0 {
+            crate::delivery::worker::release_upload(state, &self.file.id).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Fails one document with `reason` and announces it.
+pub(super) async fn fail_file(
+    state: &AppState,
+    job: &jobs::Model,
+    template: Option<&LoadedTemplate>,
+    file: &files::Model,
+    reason: &str,
+) -> anyhow::Result<()> {
+    write_outcome(state, job, template, file, Reading::Failed(reason.into())).await
+}
+
+/// The job's static values as JSON (an object).
+pub(super) fn static_values(job: &jobs::Model) -> Value {
+    serde_json::from_str(&job.static_values).unwrap_or_else(|_| json!({}))
+}
+
+/// Reads one document of a batch and writes its outcome.
+#[tracing::instrument(skip_all, fields(file_id = %file.id, file_name = %file.file_name))]
+pub(super) async fn process_file(
+    state: &AppState,
+    job: &jobs::Model,
+    template: &LoadedTemplate,
+    file: &files::Model,
+    lost: &CancellationToken,
+) -> anyhow::Result<()> {
+    let started = async { Ok(db::jobs::start_file(&state.db, &file.id).await?) };
+    let (reading, _) = read_file(state, template, file, lost, started).await?;
+    write_outcome(state, job, Some(template), file, reading).await
+}
+
+/// Writes a document's outcome and event in one transaction, and wakes the
+/// delivery dispatcher.
+async fn write_outcome(
+    state: &AppState,
+    job: &jobs::Model,
+    template: Option<&LoadedTemplate>,
+    file: &files::Model,
+    reading: Reading,
+) -> anyhow::Result<()> {
+    let _recording = Stage::Record.start();
+    let txn = state.db.begin().await?;
+    let Some(recorded) = record(&txn, job, file, reading).await? else {
+        return Ok(()); // already finished by an earlier owner; the transaction rolls back
+    };
+    let webhook = template.and_then(|t| t.webhook.as_ref());
+    let emitted = delivery::emit_all(&txn, vec![recorded.event(job, &file.id)], webhook).await?;
+    txn.commit().await?;
+    state.deliveries_ready.notify_one();
+    tracing::info!(status = %recorded.status, "document finished");
+    match emitted.first() {
+        Some(emitted) => recorded.release_upload(state, emitted).await,
+        None => Ok(()),
+    }
 }
 
 fn event_data(
@@ -204,8 +281,8 @@ fn event_data(
     })
 }
 
-/// Reads a document and applies the template while recording its page
-/// progress for `GET /job-status`.
+/// Reads a document and applies the template. Its page progress is written for
+/// `GET /job-status` once the reading has taken longer than [`QUIET`].
 async fn extract_with_progress(
     state: &AppState,
     file: &files::Model,
@@ -220,8 +297,20 @@ async fn extract_with_progress(
     let db = state.db.clone();
     let file_id = file.id.clone();
     let recorder = tokio::spawn(async move {
+        let quiet = tokio::time::sleep(QUIET);
+        tokio::pin!(quiet);
+        loop {
+            tokio::select! {
+                _ = &mut quiet => break,
+                changed = rx.changed() => if changed.is_err() { return },
+            }
+        }
+        rx.mark_changed();
         while rx.changed().await.is_ok() {
             let (done, total) = *rx.borrow_and_update();
+            if total == 0 {
+                continue;
+            }
             if let Err(e) = db::jobs::set_file_progress(&db, &file_id, done, total).await {
                 tracing::warn!(error = %e, "recording page progress failed");
             }

@@ -5,8 +5,12 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::outcome::{fail_file, process_file, static_values};
-use crate::db::{self, entities::jobs};
+use super::outcome::{fail_file, process_file, read_file, record, static_values};
+use crate::db::jobs::Move;
+use crate::db::{
+    self,
+    entities::{files, jobs},
+};
 use crate::delivery::{self, NewEvent};
 use crate::error::AppError;
 use crate::extraction::DocKind;
@@ -73,7 +77,10 @@ pub(super) async fn process(
             return Ok(());
         }
     }
-    if matches!(status, JobStatus::New | JobStatus::UnzipFileSuccess) {
+    if status == JobStatus::New && kind != DocKind::Zip {
+        return read_only_document(state, owner, job, &template, lost).await;
+    }
+    if status == JobStatus::UnzipFileSuccess {
         step(state, job, owner, status, JobStatus::ProcessingImage, None).await?;
         status = JobStatus::ProcessingImage;
     }
@@ -105,11 +112,70 @@ pub(super) async fn process(
         };
         // Both of the job's last moves go in one transaction (each in its history).
         let last = final_status(job, next)?;
-        let moves = [(status, next, error.as_deref()), (next, last, None)];
-        return finish(state, owner, job, &template, &moves).await;
+        let moves = [Move::now(next, error.as_deref()), Move::now(last, None)];
+        return finish(state, owner, job, &template, status, &moves).await;
     }
     let last = final_status(job, status)?;
-    finish(state, owner, job, &template, &[(status, last, None)]).await
+    finish(
+        state,
+        owner,
+        job,
+        &template,
+        status,
+        &[Move::now(last, None)],
+    )
+    .await
+}
+
+/// A job of one document that has not started: read it, then write its
+/// outcome, charge, the job's moves and both events in one transaction.
+/// Only a reading that takes a while writes its start first.
+async fn read_only_document(
+    state: &AppState,
+    owner: &str,
+    job: &jobs::Model,
+    template: &LoadedTemplate,
+    lost: &CancellationToken,
+) -> anyhow::Result<()> {
+    let files = db::jobs::files_of(&state.db, &job.id).await?;
+    let [file] = files.as_slice() else {
+        anyhow::bail!("job {} holds {} documents, not one", job.id, files.len());
+    };
+    let started = Move::now(JobStatus::ProcessingImage, None);
+    let shown = async {
+        step(state, job, owner, JobStatus::New, started.to, None).await?;
+        Ok(db::jobs::start_file(&state.db, &file.id).await?)
+    };
+    let (reading, was_shown) = read_file(state, template, file, lost, shown).await?;
+
+    let _recording = Stage::Record.start();
+    let txn = state.db.begin().await?;
+    let Some(recorded) = record(&txn, job, file, reading).await? else {
+        anyhow::bail!("job {}: its document was finished without it", job.id);
+    };
+    let last = final_status(job, recorded.status)?;
+    let error = recorded.file.error.as_deref();
+    let (from, mut moves) = if was_shown {
+        (started.to, vec![])
+    } else {
+        (JobStatus::New, vec![started])
+    };
+    moves.extend([Move::now(recorded.status, error), Move::now(last, None)]);
+    if !db::jobs::advance(&txn, &job.id, owner, from, &moves).await? {
+        anyhow::bail!(
+            "job {} moved on without us ({from} -> {last} refused)",
+            job.id
+        );
+    }
+    let events = vec![
+        recorded.event(job, &file.id),
+        batch_completed(job, last, std::slice::from_ref(&recorded.file)),
+    ];
+    let emitted = delivery::emit_all(&txn, events, template.webhook.as_ref()).await?;
+    txn.commit().await?;
+    state.deliveries_ready.notify_one();
+    tracing::info!(status = %last, "job finished");
+    recorded.release_upload(state, &emitted[0]).await
 }
 
 fn final_status(job: &jobs::Model, status: JobStatus) -> anyhow::Result<JobStatus> {
@@ -140,19 +206,17 @@ async fn step(
     Ok(())
 }
 
-/// One status move: from, to, and the error it records.
-type Move<'a> = (JobStatus, JobStatus, Option<&'a str>);
-
 /// The last moves (the final one last), with `batch.completed`, in one transaction.
 async fn finish(
     state: &AppState,
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
+    from: JobStatus,
     moves: &[Move<'_>],
 ) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let finished = finish_in_txn(state, owner, job, template, moves).await;
+    let finished = finish_in_txn(state, owner, job, template, from, moves).await;
     Stage::Statuses.add(started.elapsed());
     let to = finished?;
     state.deliveries_ready.notify_one();
@@ -165,44 +229,48 @@ async fn finish_in_txn(
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
+    from: JobStatus,
     moves: &[Move<'_>],
 ) -> anyhow::Result<JobStatus> {
-    let txn = state.db.begin().await?;
-    for &(from, to, error) in moves {
-        if !db::jobs::move_status(&txn, &job.id, owner, from, to, error).await? {
-            anyhow::bail!(
-                "job {} moved on without us ({from} -> {to} refused)",
-                job.id
-            );
-        }
-    }
-    let Some(&(_, to, _)) = moves.last() else {
+    let Some(to) = moves.last().map(|m| m.to) else {
         anyhow::bail!("job {}: no move to finish with", job.id);
     };
+    let txn = state.db.begin().await?;
+    if !db::jobs::advance(&txn, &job.id, owner, from, moves).await? {
+        anyhow::bail!(
+            "job {} moved on without us ({from} -> {to} refused)",
+            job.id
+        );
+    }
     let files = db::jobs::files_of(&txn, &job.id).await?;
-    delivery::emit(
-        &txn,
-        NewEvent {
-            event_type: EventType::BatchCompleted,
-            account_id: &job.account_id,
-            job_id: &job.id,
-            file_id: None,
-            template_id: &job.template_id,
-            data: json!({
-                "job_id": job.id,
-                "template_id": job.template_id,
-                "status": to.as_str(),
-                "static_values": static_values(job),
-                "files": files.iter().map(|f| json!({
-                    "file_id": f.id, "file_name": f.file_name, "status": f.status, "pages": f.pages, "error": f.error,
-                })).collect::<Vec<_>>(),
-            }),
-        },
-        template.webhook.as_ref(),
-    )
-    .await?;
+    let batch = batch_completed(job, to, &files);
+    delivery::emit(&txn, batch, template.webhook.as_ref()).await?;
     txn.commit().await?;
     Ok(to)
+}
+
+/// `batch.completed` for a job that ended in `to` with these files.
+fn batch_completed<'a>(
+    job: &'a jobs::Model,
+    to: JobStatus,
+    files: &[files::Model],
+) -> NewEvent<'a> {
+    NewEvent {
+        event_type: EventType::BatchCompleted,
+        account_id: &job.account_id,
+        job_id: &job.id,
+        file_id: None,
+        template_id: &job.template_id,
+        data: json!({
+            "job_id": job.id,
+            "template_id": job.template_id,
+            "status": to.as_str(),
+            "static_values": static_values(job),
+            "files": files.iter().map(|f| json!({
+                "file_id": f.id, "file_name": f.file_name, "status": f.status, "pages": f.pages, "error": f.error,
+            })).collect::<Vec<_>>(),
+        }),
+    }
 }
 
 /// Ends a job that cannot go on: unfinished documents fail with `reason`, the job fails.
@@ -283,8 +351,16 @@ async fn unpack(
                 Some(&reason),
             )
             .await?;
-            let last = (JobStatus::UnzipFileFailed, JobStatus::Failed, None);
-            finish(state, owner, job, template, &[last]).await?;
+            let last = [Move::now(JobStatus::Failed, None)];
+            finish(
+                state,
+                owner,
+                job,
+                template,
+                JobStatus::UnzipFileFailed,
+                &last,
+            )
+            .await?;
             state.blobs.delete(&key).await?;
             db::jobs::clear_blob_key(&state.db, &job.id).await?;
             Ok(JobStatus::Failed)
