@@ -171,6 +171,11 @@ impl Application {
                         .clamp(2, 8),
                 )
                 .disable_signals()
+                // A client that reuses a connection just as the server closes it
+                // sees its call fail unsent. Actix's 5 s default closes it under
+                // a client that paused a few seconds to prepare its next upload;
+                // 75 s is nginx's default.
+                .keep_alive(std::time::Duration::from_secs(75))
                 .shutdown_timeout(10)
                 .listen(listener)?
                 .run();

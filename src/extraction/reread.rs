@@ -6,7 +6,7 @@
 //! modes — and the reading whose value parses with the best confidence is
 //! kept. Fields read well cost nothing more: the common case stays one pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use image::{imageops, GrayImage, Luma};
@@ -22,7 +22,7 @@ const PAGE_READINGS: usize = 5;
 /// Region readings one document may spend on second looks.
 const REGION_READINGS: usize = 12;
 /// Values read with less confidence than this are read again.
-const REREAD_BELOW: f64 = 0.6;
+const REREAD_BELOW: f64 = 0.7;
 /// Scanned pages tried for one field (a label or value may be on any of them).
 const PAGES_PER_FIELD: usize = 3;
 /// Text is enlarged to about this height before a region is read again.
@@ -109,35 +109,58 @@ impl Reader {
                 .filter(|p| p.scan.is_some() && on_page(field, p.number))
                 .take(PAGES_PER_FIELD)
                 .collect();
-            'pages: for page in pages {
+            // Regions first (near a label or zone, cheap), then whole pages
+            // taking turns, so a value on the last page is not left unread
+            // because the first page spent the budget.
+            let mut queue: VecDeque<(&Page, Attempt)> = pages
+                .iter()
+                .flat_map(|&p| region_attempts(p, field).into_iter().map(move |a| (p, a)))
+                .collect();
+            let mut near_label: Vec<u32> = queue.iter().map(|(p, _)| p.number).collect();
+            for attempt in PAGE_ATTEMPTS {
+                queue.extend(pages.iter().map(|&p| (p, attempt)));
+            }
+            while let Some((page, attempt)) = queue.pop_front() {
                 let image = match self.prepared(source, page, &mut cache).await {
                     Ok(image) => image,
                     Err(e) => {
                         tracing::debug!(page = page.number, error = %e, "page cannot be prepared again");
+                        queue.retain(|(p, _)| p.number != page.number);
                         continue;
                     }
                 };
-                for attempt in attempts(page, field) {
-                    let Some(words) = self
-                        .read_again(&image, page, attempt, &options.language, &mut cache)
-                        .await
-                    else {
-                        continue;
-                    };
-                    let region = match attempt {
-                        Attempt::Region { region, .. } => Some(region),
-                        Attempt::Page { .. } => None,
-                    };
-                    let patched = doc.with_page(patched(page, region, words));
-                    let reading = rules::evaluate(&patched, field, options);
-                    tracing::trace!(field = %field.name, ?attempt, value = %reading.value, confidence = ?reading.confidence, "read again");
-                    if reading.better_than(result) {
-                        tracing::debug!(field = %field.name, ?attempt, "a second look read the field");
-                        *result = reading;
+                let Some(words) = self
+                    .read_again(&image, page, attempt, &options.language, &mut cache)
+                    .await
+                else {
+                    continue;
+                };
+                let region = match attempt {
+                    Attempt::Region { region, .. } => Some(region),
+                    Attempt::Page { .. } => None,
+                };
+                let patched_page = patched(page, region, words);
+                if !near_label.contains(&page.number) {
+                    // The first reading lost the label (a line on a shaded
+                    // band, say); once another reading finds it, the band
+                    // around it is read closely before anything else.
+                    let around = region_attempts(&patched_page, field);
+                    if !around.is_empty() {
+                        near_label.push(page.number);
                     }
-                    if !result.doubtful(wanted) {
-                        break 'pages;
+                    for a in around.into_iter().rev() {
+                        queue.push_front((page, a));
                     }
+                }
+                let patched = doc.with_page(patched_page);
+                let reading = rules::evaluate(&patched, field, options);
+                tracing::trace!(field = %field.name, page = page.number, ?attempt, value = %reading.value, confidence = ?reading.confidence, "read again");
+                if reading.better_than(result) {
+                    tracing::debug!(field = %field.name, ?attempt, "a second look read the field");
+                    *result = reading;
+                }
+                if !result.doubtful(wanted) {
+                    break;
                 }
             }
         }
@@ -284,8 +307,9 @@ fn typical_height(page: &Page) -> f32 {
         .max(4.0)
 }
 
-/// The ways to read `field` again on `page`, cheapest first.
-fn attempts(page: &Page, field: &Field) -> Vec<Attempt> {
+/// The ways to read the region around `field`'s label or zone on `page`,
+/// cheapest first; none when the page shows neither.
+fn region_attempts(page: &Page, field: &Field) -> Vec<Attempt> {
     let h = typical_height(page);
     let clip = |r: Region| Region {
         left: r.left.max(0.0),
@@ -351,24 +375,28 @@ fn attempts(page: &Page, field: &Field) -> Vec<Attempt> {
             mode: block,
         });
     }
-    out.push(Attempt::Page {
-        look: Look::Binary,
-        mode: Segmentation::Auto,
-    });
-    out.push(Attempt::Page {
-        look: Look::Gray,
-        mode: Segmentation::Block,
-    });
-    out.push(Attempt::Page {
-        look: Look::Inverted,
-        mode: Segmentation::Auto,
-    });
-    out.push(Attempt::Page {
-        look: Look::Gray,
-        mode: Segmentation::Sparse,
-    });
     out
 }
+
+/// The ways to read a whole page again, after its regions, cheapest first.
+const PAGE_ATTEMPTS: [Attempt; 4] = [
+    Attempt::Page {
+        look: Look::Binary,
+        mode: Segmentation::Auto,
+    },
+    Attempt::Page {
+        look: Look::Gray,
+        mode: Segmentation::Block,
+    },
+    Attempt::Page {
+        look: Look::Inverted,
+        mode: Segmentation::Auto,
+    },
+    Attempt::Page {
+        look: Look::Gray,
+        mode: Segmentation::Sparse,
+    },
+];
 
 /// White margin around a region cut out: Tesseract reads text touching the edge badly.
 const PADDING: u32 = 12;

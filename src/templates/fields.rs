@@ -334,10 +334,11 @@ fn compile_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
-/// A case-insensitive whole-word matcher for a label; whitespace inside it matches any run.
+/// A case-insensitive whole-word matcher for a label; whitespace inside it
+/// matches any run, or none: OCR drops the space in "Amountto pay".
 fn label_regex(label: &str) -> Result<Regex, regex::Error> {
     let words: Vec<String> = label.split_whitespace().map(regex::escape).collect();
-    let body = words.join(r"\s+");
+    let body = words.join(r"\s*");
     let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
     let start = if is_word(label.chars().next()) {
         r"\b"
@@ -435,6 +436,21 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_label_matches_whole_words_with_or_without_the_spaces_between_them() {
+        let label = label_regex("Amount to pay").unwrap();
+        for line in [
+            "Amount to pay EUR 120,99",
+            "AMOUNT  TO\tPAY 5",
+            "Amountto pay EUR 120,99",
+        ] {
+            assert!(label.is_match(line), "{line}");
+        }
+        for line in ["Amount to payee 5", "Amounts to pay 5"] {
+            assert!(!label.is_match(line), "{line}");
+        }
     }
 
     #[test]

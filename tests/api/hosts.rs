@@ -18,8 +18,14 @@ pub struct Host {
 }
 
 impl Drop for Host {
+    /// SIGKILL to the host's whole process group: a wrapper such as
+    /// `faketime` runs the binary as its child, which would outlive it.
     fn drop(&mut self) {
-        self.child.kill().ok();
+        let group = format!("-{}", self.child.id());
+        let killed = Command::new("kill").args(["-KILL", "--", &group]).status();
+        if !killed.is_ok_and(|s| s.success()) {
+            self.child.kill().ok();
+        }
         self.child.wait().ok();
     }
 }
@@ -48,6 +54,8 @@ impl Host {
             }
             None => Command::new(binary),
         };
+        // A group of its own, so that dropping the host kills what a wrapper started.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
         cmd.arg("serve")
             .args(Some(role).filter(|r| !r.is_empty()))
             .env_clear()
