@@ -59,6 +59,12 @@ impl Wake {
         }
     }
 
+    /// Wakes one waiter in this process only: for work this process made
+    /// due for itself, such as a retry it just scheduled.
+    pub fn notify_here(&self) {
+        self.local.notify_one();
+    }
+
     pub fn notified(&self) -> Notified<'_> {
         self.local.notified()
     }

@@ -136,12 +136,16 @@ pub(super) async fn record(
         .map(|f| f.delivery.id.clone())
         .collect();
     let succeeded = q::settle_succeeded(&txn, owner, &ok_ids).await?;
+    let mut retries = false;
     for f in batch.iter().filter(|f| !f.result.ok) {
         let attempts = f.delivery.attempts as usize + 1;
         let delay = retry_delay(schedule, attempts, f.result.retry_after, f.result.throttled)
             .filter(|_| !f.final_failure && !f.result.gone);
         let (status, next) = match delay {
-            Some(delay) => (q::PENDING, db::now_ms() + delay.as_millis() as i64),
+            Some(delay) => {
+                retries = true;
+                (q::PENDING, db::now_ms() + delay.as_millis() as i64)
+            }
             None => {
                 tracing::warn!(delivery_id = %f.delivery.id, attempts, "delivery dead-lettered");
                 (q::FAILED, db::now_ms())
@@ -176,6 +180,11 @@ pub(super) async fn record(
         }
     }
     txn.commit().await?;
+    if retries {
+        // The dispatcher may be idle since before these were scheduled (they
+        // were held then, so not due): it sleeps until the soonest of them now.
+        state.deliveries_ready.notify_here();
+    }
 
     // What follows the commit is not repeated if it fails: recording again
     // would log the attempts twice.
