@@ -7,6 +7,7 @@ mod m20261123_000002_page_progress;
 mod m20261124_000003_destinations;
 mod m20261130_000004_webhook_auth;
 mod m20261130_000005_dashboard;
+mod m20261201_000006_delivery_targets;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_destinations::Migration),
             Box::new(m20261130_000004_webhook_auth::Migration),
             Box::new(m20261130_000005_dashboard::Migration),
+            Box::new(m20261201_000006_delivery_targets::Migration),
         ]
     }
 }

@@ -162,10 +162,20 @@ pub(crate) async fn lease_next(
     let free = format!("(lease_expires_at IS NULL OR lease_expires_at < {clock})");
     // The outer statement re-checks only the lease (the compare-and-set):
     // repeating `ready` there lets SQLite plan a scan of every due row.
+    let pick = format!(
+        "SELECT id FROM {table} WHERE {ready} AND {free} ORDER BY {order} LIMIT {limit}{lock}"
+    );
+    // PostgreSQL is handed the picked ids as one array: as `IN (SELECT …)`
+    // its planner joins them by scanning the whole table whenever its
+    // statistics think the table small (a fresh one, or one that grew since).
+    let picked = if lock.is_empty() {
+        format!("id IN ({pick})")
+    } else {
+        format!("id = ANY(ARRAY({pick}))")
+    };
     let sql = format!(
         "UPDATE {table} SET lease_owner = $1, lease_expires_at = {clock} + $2{also_set} \
-         WHERE id IN (SELECT id FROM {table} WHERE {ready} AND {free} ORDER BY {order} LIMIT {limit}{lock}) \
-         AND {free} RETURNING *"
+         WHERE {picked} AND {free} RETURNING *"
     );
     db.query_all(Statement::from_sql_and_values(
         db.get_database_backend(),

@@ -4,6 +4,7 @@
 
 mod attempt;
 pub mod aws;
+mod claims;
 pub mod dispatch;
 pub mod listing;
 pub mod metrics;

@@ -137,11 +137,12 @@ pub(super) async fn record(
         .collect();
     let succeeded = q::settle_succeeded(&txn, owner, &ok_ids).await?;
     let mut retries = false;
+    let mut unsuccessful = Vec::new();
     for f in batch.iter().filter(|f| !f.result.ok) {
         let attempts = f.delivery.attempts as usize + 1;
         let delay = retry_delay(schedule, attempts, f.result.retry_after, f.result.throttled)
             .filter(|_| !f.final_failure && !f.result.gone);
-        let (status, next) = match delay {
+        let (status, next_attempt_at) = match delay {
             Some(delay) => {
                 retries = true;
                 (q::PENDING, db::now_ms() + delay.as_millis() as i64)
@@ -151,9 +152,14 @@ pub(super) async fn record(
                 (q::FAILED, db::now_ms())
             }
         };
-        let error = f.result.error.as_deref();
-        q::settle(&txn, &f.delivery.id, owner, status, next, error).await?;
+        unsuccessful.push(q::Unsuccessful {
+            id: &f.delivery.id,
+            status,
+            next_attempt_at,
+            last_error: f.result.error.as_deref().map(without_nul),
+        });
     }
+    q::settle_unsuccessful(&txn, owner, &unsuccessful).await?;
     // Destination health: one success in the batch clears its failing streak.
     let mut health: HashMap<&str, (&crate::db::entities::destinations::Model, bool, bool)> =
         HashMap::new();

@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::attempt::{self, Plan, Prepared};
+use super::claims::{full_lane, Claimer, Load, MAX_BATCH};
 use super::settle::{self, Settler};
 use crate::db::{self, deliveries as q};
 use crate::stages::Stage;
@@ -20,9 +21,6 @@ use crate::state::AppState;
 use crate::transient::Backoff;
 
 pub use super::settle::{release_upload, retry_delay};
-
-/// Deliveries claimed in one statement at most.
-const MAX_BATCH: usize = 64;
 
 /// Delays for deliveries whose target could not be read for a passing reason.
 static BACKOFF: std::sync::LazyLock<Backoff> = std::sync::LazyLock::new(Backoff::default);
@@ -37,7 +35,7 @@ pub enum Outcome {
 /// Claims one due delivery, if any, makes its attempt and records it (for
 /// tools and tests: [`run`] is the dispatcher with its concurrency).
 pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcome> {
-    let claimed = q::claim_due(&state.db, owner, lease_ms(state), &[], 1).await?;
+    let claimed = q::claim_due(&state.db, owner, lease_ms(state), q::Scope::Except(&[]), 1).await?;
     if claimed.is_empty() {
         return Ok(Outcome::Idle);
     }
@@ -72,6 +70,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
     let freed = Arc::new(Notify::new());
     let settler = Settler::start(&state, &owner, &tracker);
     let lease_ms = lease_ms(&state);
+    let mut claimer = Claimer::new(per_target);
     // The last claim took everything due outside the busy lanes: claiming
     // again before new work or a free lane would only scan for nothing.
     let mut drained = false;
@@ -95,17 +94,24 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        // A target whose lane holds a round of waiting deliveries is left for later.
-        let busy: Vec<String> = lanes
-            .lock()
-            .expect("lanes")
-            .iter()
-            .filter(|(_, l)| l.waiting.len() >= per_target.min(MAX_BATCH))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let (loads, any_full) = {
+            let map = lanes.lock().expect("lanes");
+            let loads: HashMap<String, Load> = map
+                .iter()
+                .map(|(k, l)| {
+                    let load = Load {
+                        sending: l.sending,
+                        waiting: l.waiting.len(),
+                    };
+                    (k.clone(), load)
+                })
+                .collect();
+            let full = loads.values().any(|l| l.waiting >= full_lane(per_target));
+            (loads, full)
+        };
         let limit = free.min(MAX_BATCH) as u32;
         let claiming = Stage::DeliveryClaim.start();
-        let claimed = match q::claim_due(&state.db, &owner, lease_ms, &busy, limit).await {
+        let claimed = match claimer.claim(&state, &owner, lease_ms, &loads, limit).await {
             Ok(c) => c,
             Err(e) => {
                 tracing::warn!(error = %e, "claiming deliveries failed; backing off");
@@ -118,7 +124,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
         if claimed.is_empty() {
             drop(claiming);
             // With targets at their limit, what is due may be theirs: wait for a slot instead of polling.
-            let wait = if busy.is_empty() {
+            let wait = if !any_full {
                 idle_wait(&state).await
             } else {
                 Duration::from_secs(1)
@@ -131,7 +137,8 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
             }
             continue;
         }
-        drained = claimed.len() < limit as usize;
+        // Refills are cut to the lanes' room, so a short one says nothing of what is due.
+        drained = !any_full && claimed.len() < limit as usize;
         let claimed_at = Instant::now();
         let ids: Vec<String> = claimed.iter().map(|d| d.id.clone()).collect();
         let prepared = match attempt::prepare(&state, claimed).await {
@@ -162,15 +169,15 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
                 if let Ok(permit) = permits.clone().try_acquire_owned() {
                     lane.sending += 1;
                     drop(map);
-                    tracker.spawn(send_lane(
-                        state.clone(),
-                        p,
+                    let seat = Seat {
                         key,
-                        lanes.clone(),
-                        settler.clone(),
-                        permit,
-                        freed.clone(),
-                    ));
+                        lanes: lanes.clone(),
+                        freed: freed.clone(),
+                        refill_at: per_target,
+                        left: false,
+                        _permit: permit,
+                    };
+                    tracker.spawn(send_lane(state.clone(), p, seat, settler.clone()));
                     continue;
                 }
             }
@@ -191,22 +198,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
 /// permit. A waiting delivery is sent only while its claim has room for the
 /// send and its recording; an older one is given back at once (only if the
 /// claim is still the one this lane holds).
-async fn send_lane(
-    state: AppState,
-    first: Prepared,
-    key: String,
-    lanes: Lanes,
-    settler: Settler,
-    permit: OwnedSemaphorePermit,
-    freed: Arc<Notify>,
-) {
-    let mut seat = Seat {
-        key,
-        lanes,
-        freed,
-        left: false,
-        _permit: permit,
-    };
+async fn send_lane(state: AppState, first: Prepared, mut seat: Seat, settler: Settler) {
     let fresh_for = fresh_for(&state);
     let mut next = Some(first);
     while let Some(p) = next {
@@ -237,6 +229,9 @@ struct Seat {
     key: String,
     lanes: Lanes,
     freed: Arc<Notify>,
+    /// Waiting deliveries left in the lane at which the dispatcher is told
+    /// to claim for it again (it was left out of claims while full).
+    refill_at: usize,
     /// Counted out already, under the same lock that found the lane empty,
     /// so that the dispatcher never queues behind a sender that is leaving.
     left: bool,
@@ -254,6 +249,9 @@ impl Seat {
         let mut map = self.lanes.lock().expect("lanes");
         let lane = map.get_mut(&self.key)?;
         while let Some((p, claimed_at)) = lane.waiting.pop_front() {
+            if lane.waiting.len() == self.refill_at {
+                self.freed.notify_one();
+            }
             if claimed_at.elapsed() < fresh_for {
                 return Some(p);
             }

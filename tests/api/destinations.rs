@@ -375,6 +375,42 @@ async fn a_slow_destination_does_not_delay_another() {
 }
 
 #[tokio::test]
+async fn a_destination_with_a_backlog_does_not_hold_up_another() {
+    // One attempt at a time per destination: the stuck receiver's lane fills
+    // up with claimed deliveries and is left out of claims, and the healthy
+    // destination is then fed from its own queue.
+    let app = spawn_with(|s| {
+        s.delivery.concurrency = 4;
+        s.delivery.per_destination = 1;
+        s.delivery.timeout = Duration::from_secs(120);
+    })
+    .await;
+    let stuck = Receiver::start().await;
+    stuck.set_delay(Duration::from_secs(600));
+    let healthy = Receiver::start().await;
+    let t = template_id(&app).await;
+    let stuck_dest = app
+        .webhook_destination(&stuck.url, &["extraction.processed"])
+        .await;
+    app.webhook_destination(&healthy.url, &["extraction.processed"])
+        .await;
+    for i in 0..12 {
+        app.submit_ok(&t, &Invoice::numbered(i).pdf(), "b.pdf")
+            .await;
+    }
+    healthy.wait_for(12).await;
+    let stuck_id = stuck_dest["id"].as_str().unwrap();
+    let waiting = app
+        .deliveries(&format!("destination_id={stuck_id}&status=pending"))
+        .await;
+    assert_eq!(waiting.len(), 12, "the stuck destination's deliveries wait");
+    assert!(
+        stuck.received().len() <= 1,
+        "one attempt at a time to the stuck destination"
+    );
+}
+
+#[tokio::test]
 async fn a_rotated_secret_signs_twice_and_the_official_verifier_accepts_both() {
     let app = spawn_app().await;
     let receiver = Receiver::start().await;
