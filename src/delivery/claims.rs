@@ -33,7 +33,7 @@ const STATISTICS_EVERY: Duration = Duration::from_secs(60);
 /// Deliveries waiting in a lane at which its target is left out of claims:
 /// four rounds of its senders. It is refilled when down to one round, so
 /// its senders do not run dry and a refill claims three rounds at once.
-pub(super) fn full_lane(per_target: usize) -> usize {
+fn full_lane(per_target: usize) -> usize {
     (4 * per_target).min(MAX_BATCH)
 }
 
@@ -74,17 +74,16 @@ impl Claimer {
     ) -> Result<Vec<Model>, DbErr> {
         let now = Instant::now();
         self.recent.retain(|_, seen| now - *seen < FORGET_AFTER);
-        let full = full_lane(self.per_target);
         let busy: Vec<String> = loads
             .iter()
-            .filter(|(_, l)| l.waiting >= full)
+            .filter(|(_, l)| self.is_full(l))
             .map(|(k, _)| k.clone())
             .collect();
         let db = &state.db;
         let claimed = if busy.is_empty() {
             q::claim_due(db, owner, lease_ms, Scope::Except(&[]), limit).await?
         } else {
-            let room = self.room(loads, full);
+            let room = self.room(loads);
             if room.len() > MAX_REFILLS {
                 q::claim_due(db, owner, lease_ms, Scope::Except(&busy), limit).await?
             } else {
@@ -112,8 +111,14 @@ impl Claimer {
         Ok(claimed)
     }
 
+    /// Whether a lane holds enough that its target is left out of claims.
+    pub fn is_full(&self, load: &Load) -> bool {
+        load.waiting >= full_lane(self.per_target)
+    }
+
     /// Targets with lanes or claimed for lately that can take more, with how many.
-    fn room(&self, loads: &HashMap<String, Load>, full: usize) -> Vec<(String, u32)> {
+    fn room(&self, loads: &HashMap<String, Load>) -> Vec<(String, u32)> {
+        let full = full_lane(self.per_target);
         let mut keys: Vec<&String> = loads.keys().chain(self.recent.keys()).collect();
         keys.sort();
         keys.dedup();
@@ -121,7 +126,7 @@ impl Claimer {
             .filter_map(|k| {
                 let held = loads.get(k).map_or(0, |l| l.sending + l.waiting);
                 let room = (full + self.per_target).saturating_sub(held);
-                (room > 0 && loads.get(k).is_none_or(|l| l.waiting < full))
+                (room > 0 && !loads.get(k).is_some_and(|l| self.is_full(l)))
                     .then(|| (k.clone(), room as u32))
             })
             .collect()

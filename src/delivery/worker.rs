@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::attempt::{self, Plan, Prepared};
-use super::claims::{full_lane, Claimer, Load, MAX_BATCH};
+use super::claims::{Claimer, Load, MAX_BATCH};
 use super::settle::{self, Settler};
 use crate::db::{self, deliveries as q};
 use crate::stages::Stage;
@@ -59,6 +59,15 @@ struct Lane {
     waiting: VecDeque<(Prepared, Instant)>,
 }
 
+impl Lane {
+    fn load(&self) -> Load {
+        Load {
+            sending: self.sending,
+            waiting: self.waiting.len(),
+        }
+    }
+}
+
 type Lanes = Arc<Mutex<HashMap<String, Lane>>>;
 
 /// Runs until `token` is cancelled; in-flight sends and their recording are awaited by `tracker`.
@@ -94,21 +103,13 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
                 _ = tokio::time::sleep(wait) => {}
             }
         }
-        let (loads, any_full) = {
-            let map = lanes.lock().expect("lanes");
-            let loads: HashMap<String, Load> = map
-                .iter()
-                .map(|(k, l)| {
-                    let load = Load {
-                        sending: l.sending,
-                        waiting: l.waiting.len(),
-                    };
-                    (k.clone(), load)
-                })
-                .collect();
-            let full = loads.values().any(|l| l.waiting >= full_lane(per_target));
-            (loads, full)
-        };
+        let loads: HashMap<String, Load> = lanes
+            .lock()
+            .expect("lanes")
+            .iter()
+            .map(|(k, l)| (k.clone(), l.load()))
+            .collect();
+        let any_full = loads.values().any(|l| claimer.is_full(l));
         let limit = free.min(MAX_BATCH) as u32;
         let claiming = Stage::DeliveryClaim.start();
         let claimed = match claimer.claim(&state, &owner, lease_ms, &loads, limit).await {
