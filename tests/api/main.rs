@@ -21,5 +21,6 @@ mod resilience;
 mod scale_out;
 mod submission;
 mod templates;
+mod wake;
 mod workers;
 mod workspace;
