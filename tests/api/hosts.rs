@@ -92,8 +92,10 @@ impl Host {
     pub fn owner_prefix(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(id) = std::fs::read_to_string(self.data.join("worker-id")) {
-                if id.len() == 32 {
+            // The name, then the host it was made on.
+            if let Ok(stored) = std::fs::read_to_string(self.data.join("worker-id")) {
+                let id = stored.lines().next().unwrap_or_default();
+                if id.len() == 32 && stored.lines().count() == 2 {
                     return format!("job-{id}.");
                 }
             }
