@@ -295,11 +295,17 @@ fn recognise(
 ) -> Result<Recognised, ExtractionError> {
     let mut engine = match engines.remove(language) {
         Some(e) => e,
-        None => Tesseract::new(None, Some(language)).map_err(|e| {
-            ExtractionError::EngineUnavailable(format!(
-                "Tesseract cannot start with language {language:?} ({e}); install tesseract-ocr-{language} or see `docpush doctor`"
-            ))
-        })?,
+        None => Tesseract::new(None, Some(language))
+            .map_err(|e| {
+                ExtractionError::EngineUnavailable(format!(
+                    "Tesseract cannot start with language {language:?} ({e}); install tesseract-ocr-{language} or see `docpush doctor`"
+                ))
+            })?
+            // Its progress notes ("Image too small to scale!!" on a speck) would
+            // otherwise go to the service's stderr, between its log lines; what
+            // fails is reported through the results.
+            .set_variable("debug_file", "/dev/null")
+            .map_err(|e| ExtractionError::EngineUnavailable(format!("Tesseract: {e}")))?,
     };
     engine.set_page_seg_mode(match mode {
         Segmentation::Auto => PageSegMode::PsmAuto,
