@@ -295,17 +295,7 @@ fn recognise(
 ) -> Result<Recognised, ExtractionError> {
     let mut engine = match engines.remove(language) {
         Some(e) => e,
-        None => Tesseract::new(None, Some(language))
-            .map_err(|e| {
-                ExtractionError::EngineUnavailable(format!(
-                    "Tesseract cannot start with language {language:?} ({e}); install tesseract-ocr-{language} or see `docpush doctor`"
-                ))
-            })?
-            // Its progress notes ("Image too small to scale!!" on a speck) would
-            // otherwise go to the service's stderr, between its log lines; what
-            // fails is reported through the results.
-            .set_variable("debug_file", "/dev/null")
-            .map_err(|e| ExtractionError::EngineUnavailable(format!("Tesseract: {e}")))?,
+        None => quieted(start_engine(language)?, language)?,
     };
     engine.set_page_seg_mode(match mode {
         Segmentation::Auto => PageSegMode::PsmAuto,
@@ -328,6 +318,35 @@ fn recognise(
     Ok(Recognised {
         words: without_specks(parse_tsv(&tsv)),
     })
+}
+
+fn start_engine(language: &str) -> Result<Tesseract, ExtractionError> {
+    Tesseract::new(None, Some(language)).map_err(|e| {
+        ExtractionError::EngineUnavailable(format!(
+            "Tesseract cannot start with language {language:?} ({e}); install tesseract-ocr-{language} or see `docpush doctor`"
+        ))
+    })
+}
+
+/// Sends Tesseract's progress notes ("Image too small to scale!!" on a
+/// speck) nowhere instead of to the service's stderr, between its log lines;
+/// what fails reaches the results anyway. The setting is process-wide, so the
+/// first engine sets it; an engine that refuses it is replaced by a plain one.
+fn quieted(engine: Tesseract, language: &str) -> Result<Tesseract, ExtractionError> {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    let mut engine = Some(engine);
+    QUIET.call_once(|| {
+        if let Some(e) = engine.take() {
+            match e.set_variable("debug_file", "/dev/null") {
+                Ok(e) => engine = Some(e),
+                Err(err) => tracing::debug!(error = %err, "Tesseract keeps its notes on stderr"),
+            }
+        }
+    });
+    match engine {
+        Some(e) => Ok(e),
+        None => start_engine(language),
+    }
 }
 
 /// Languages Tesseract can load here (from its tessdata directory).

@@ -76,17 +76,17 @@ fn lasting_name(data_dir: &Path) -> std::io::Result<Option<String>> {
 }
 
 /// The name stored in `read` if it was made on `host`, else a new one; and
-/// whether the file needs writing. A name stored without a host (written by
-/// an older version) is kept and given this host.
+/// whether the file needs writing. A name stored without its host (an older
+/// file) is replaced too: copies of it may live on other hosts, and a new
+/// name costs only the wait for a crashed start's leases to expire.
 fn kept_name(read: &str, host: &str) -> (String, bool) {
     let mut lines = read.lines().map(str::trim);
     let name = lines.next().unwrap_or_default();
-    let stored_host = lines.next();
     let valid = name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit());
-    match stored_host {
-        Some(h) if valid && h == host => (name.to_string(), false),
-        None if valid => (name.to_string(), true),
-        _ => (uuid::Uuid::new_v4().simple().to_string(), true),
+    if valid && lines.next() == Some(host) {
+        (name.to_string(), false)
+    } else {
+        (uuid::Uuid::new_v4().simple().to_string(), true)
     }
 }
 
@@ -123,8 +123,9 @@ mod tests {
     }
 
     #[test]
-    fn a_name_without_a_host_is_adopted_and_garbage_replaced() {
-        assert_eq!(kept_name(NAME, "host-a/m1"), (NAME.to_string(), true));
+    fn a_name_without_its_host_or_garbage_is_replaced() {
+        let (fresh, rewrite) = kept_name(NAME, "host-a/m1");
+        assert!(rewrite && fresh != NAME && fresh.len() == 32);
         let (fresh, rewrite) = kept_name("not a name\nhost-a/m1", "host-a/m1");
         assert!(rewrite && fresh != "not a name" && fresh.len() == 32);
         assert!(kept_name("", "h").1);
