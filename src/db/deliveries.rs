@@ -215,14 +215,7 @@ pub async fn settle_unsuccessful(
         tuples.join(", "),
         ids.join(", ")
     );
-    let res = db
-        .execute(sea_orm::Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            values,
-        ))
-        .await?;
-    Ok(res.rows_affected())
+    Ok(super::exec(db, &sql, values).await?.rows_affected())
 }
 
 /// Of `file_ids`, those with a delivery of one of `event_types` not succeeded yet.

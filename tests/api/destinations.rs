@@ -315,6 +315,31 @@ async fn a_dead_destination_is_dead_lettered_then_recovered_in_bulk() {
     assert_eq!(resp.status().as_u16(), 400);
 }
 
+/// Two destinations for processed results, one whose receiver answers
+/// after `delay`, then `documents` invoices submitted; gives the slow
+/// receiver, the healthy one and the slow destination's id.
+async fn slow_beside_healthy(
+    app: &TestApp,
+    delay: Duration,
+    documents: usize,
+) -> (Receiver, Receiver, String) {
+    let slow = Receiver::start().await;
+    slow.set_delay(delay);
+    let healthy = Receiver::start().await;
+    let t = template_id(app).await;
+    let slow_dest = app
+        .webhook_destination(&slow.url, &["extraction.processed"])
+        .await;
+    app.webhook_destination(&healthy.url, &["extraction.processed"])
+        .await;
+    for i in 0..documents {
+        app.submit_ok(&t, &Invoice::numbered(i).pdf(), "invoice.pdf")
+            .await;
+    }
+    let id = slow_dest["id"].as_str().unwrap().to_string();
+    (slow, healthy, id)
+}
+
 #[tokio::test]
 async fn a_slow_destination_does_not_delay_another() {
     let app = spawn_with(|s| {
@@ -323,21 +348,8 @@ async fn a_slow_destination_does_not_delay_another() {
         s.delivery.timeout = Duration::from_secs(4);
     })
     .await;
-    let slow = Receiver::start().await;
-    slow.set_delay(Duration::from_secs(60));
-    let healthy = Receiver::start().await;
-    let t = template_id(&app).await;
-    let slow_dest = app
-        .webhook_destination(&slow.url, &["extraction.processed"])
-        .await;
-    app.webhook_destination(&healthy.url, &["extraction.processed"])
-        .await;
-    for i in 0..4 {
-        app.submit_ok(&t, &Invoice::numbered(i).pdf(), "s.pdf")
-            .await;
-    }
+    let (slow, healthy, slow_id) = slow_beside_healthy(&app, Duration::from_secs(60), 4).await;
     healthy.wait_for(4).await;
-    let slow_id = slow_dest["id"].as_str().unwrap();
     let slow_deliveries = app.deliveries(&format!("destination_id={slow_id}")).await;
     assert!(
         slow_deliveries.iter().all(|d| d["attempts"] == 0),
@@ -385,21 +397,8 @@ async fn a_destination_with_a_backlog_does_not_hold_up_another() {
         s.delivery.timeout = Duration::from_secs(120);
     })
     .await;
-    let stuck = Receiver::start().await;
-    stuck.set_delay(Duration::from_secs(600));
-    let healthy = Receiver::start().await;
-    let t = template_id(&app).await;
-    let stuck_dest = app
-        .webhook_destination(&stuck.url, &["extraction.processed"])
-        .await;
-    app.webhook_destination(&healthy.url, &["extraction.processed"])
-        .await;
-    for i in 0..12 {
-        app.submit_ok(&t, &Invoice::numbered(i).pdf(), "b.pdf")
-            .await;
-    }
+    let (stuck, healthy, stuck_id) = slow_beside_healthy(&app, Duration::from_secs(600), 12).await;
     healthy.wait_for(12).await;
-    let stuck_id = stuck_dest["id"].as_str().unwrap();
     let waiting = app
         .deliveries(&format!("destination_id={stuck_id}&status=pending"))
         .await;
