@@ -8,6 +8,7 @@ mod m20261124_000003_destinations;
 mod m20261130_000004_webhook_auth;
 mod m20261130_000005_dashboard;
 mod m20261201_000006_delivery_targets;
+mod m20261204_000007_deliveries_fillfactor;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_webhook_auth::Migration),
             Box::new(m20261130_000005_dashboard::Migration),
             Box::new(m20261201_000006_delivery_targets::Migration),
+            Box::new(m20261204_000007_deliveries_fillfactor::Migration),
         ]
     }
 }

@@ -48,26 +48,35 @@ pub(super) struct Finished {
     pub final_failure: bool,
 }
 
-/// Loads the batch's events in one query and each distinct target once.
+/// Loads the batch's events in one query and each distinct target once,
+/// all at the same time: the dispatcher waits on this before it can send.
 pub(super) async fn prepare(
     state: &AppState,
     batch: Vec<deliveries::Model>,
 ) -> anyhow::Result<Vec<Prepared>> {
     let ids = batch.iter().map(|d| d.event_id.clone());
-    let events: HashMap<String, Arc<events::Model>> = q::events_by_id(&state.db, ids)
-        .await?
+    let mut firsts: Vec<&deliveries::Model> = Vec::new();
+    for d in &batch {
+        if !firsts.iter().any(|f| q::target_key(f) == q::target_key(d)) {
+            firsts.push(d);
+        }
+    }
+    let (events, resolved) = tokio::join!(
+        q::events_by_id(&state.db, ids),
+        futures_util::future::join_all(firsts.iter().map(|d| resolve(state, d)))
+    );
+    let events: HashMap<String, Arc<events::Model>> = events?
         .into_iter()
         .map(|e| (e.id.clone(), Arc::new(e)))
         .collect();
-    let mut targets: HashMap<String, Result<Arc<Target>, Unresolved>> = HashMap::new();
+    let targets: HashMap<String, Result<Arc<Target>, Unresolved>> = firsts
+        .iter()
+        .map(|d| q::target_key(d).to_string())
+        .zip(resolved.into_iter().map(|r| r.map(Arc::new)))
+        .collect();
     let mut prepared = Vec::with_capacity(batch.len());
     for d in batch {
-        let key = q::target_key(&d).to_string();
-        if !targets.contains_key(&key) {
-            let resolved = resolve(state, &d).await.map(Arc::new);
-            targets.insert(key.clone(), resolved);
-        }
-        let plan = match (events.get(&d.event_id), &targets[&key]) {
+        let plan = match (events.get(&d.event_id), &targets[q::target_key(&d)]) {
             (None, _) => Plan::Fail("the event is no longer stored".into()),
             (_, Err(Unresolved::Final(reason))) => Plan::Fail(reason.clone()),
             (_, Err(Unresolved::Passing(reason))) => Plan::Postpone(reason.clone()),

@@ -244,6 +244,79 @@ async fn hosts_starting_together_on_an_empty_postgres_database_all_migrate_it() 
     }
 }
 
+/// On PostgreSQL a claim, which writes only the lease, rewrites the row in
+/// place and none of the table's indexes: claims come many times per second
+/// under load, and each index entry written is work for every one of them.
+#[tokio::test]
+async fn claiming_deliveries_on_postgres_leaves_their_indexes_alone() {
+    use docpush::db::deliveries::{claim_due, insert_events, Scope};
+    use docpush::db::entities::{deliveries, events};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let Some(admin) = crate::helpers::postgres_url() else {
+        return; // SQLite has no such thing as an in-place update.
+    };
+    let url = crate::helpers::fresh_postgres(&admin).await;
+    let db = docpush::db::connect(&url, 2).await.unwrap();
+    docpush::db::migrate(&db).await.unwrap();
+    let now = docpush::db::now_ms();
+    let (mut evs, mut dlvs) = (Vec::new(), Vec::new());
+    // Enough to fill the table's first pages, where the oldest rows are.
+    for i in 0..200 {
+        let event_id = format!("evt_{i:04}");
+        evs.push(events::Model {
+            id: event_id.clone(),
+            account_id: "acc".into(),
+            job_id: "job".into(),
+            file_id: None,
+            event_type: "extraction.processed".into(),
+            payload: "{}".into(),
+            created_at: now,
+        });
+        dlvs.push(deliveries::Model {
+            id: format!("dlv_{i:04}"),
+            event_id,
+            account_id: "acc".into(),
+            job_id: "job".into(),
+            file_id: None,
+            template_id: "tpl".into(),
+            event_type: "extraction.processed".into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now - 1000 + i,
+            lease_owner: None,
+            lease_expires_at: None,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+            succeeded_at: None,
+            destination_id: Some("dst".into()),
+        });
+    }
+    insert_events(&db, evs, dlvs).await.unwrap();
+    let claimed = claim_due(&db, "owner", 60_000, Scope::Except(&[]), 5)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 5);
+
+    // The server publishes its row counters a moment after the statement.
+    let counters = Statement::from_string(
+        DbBackend::Postgres,
+        "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'deliveries'",
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (updated, in_place) = loop {
+        let row = db.query_one(counters.clone()).await.unwrap().unwrap();
+        let updated: i64 = row.try_get("", "n_tup_upd").unwrap();
+        let in_place: i64 = row.try_get("", "n_tup_hot_upd").unwrap();
+        if updated >= 5 || std::time::Instant::now() > deadline {
+            break (updated, in_place);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(updated, 5, "the claim's updates were never counted");
+    assert_eq!(in_place, 5, "claims wrote index entries");
+}
+
 /// Unix ms by the database's own clock, as the service reads it.
 async fn database_now(db: &sea_orm::DatabaseConnection) -> i64 {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
