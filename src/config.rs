@@ -169,6 +169,10 @@ impl Default for Settings {
             blob_store: None,
             api_enabled: true,
             workers_enabled: true,
+            // A job spends much of its time waiting on the database and the
+            // blob store; its CPU work runs on the pdfium thread and the OCR
+            // threads, which bound it. (On SQLite, two per core carried 11 %
+            // more text PDFs per second than one in `docpush bench`.)
             workers: 2 * cores(),
             ocr_threads: cores(),
             job_lease: Duration::from_secs(60),
@@ -206,10 +210,6 @@ impl Default for Settings {
     }
 }
 
-/// Job workers default to twice this: a job spends much of its time waiting
-/// on the database and the blob store, while its CPU work runs on the pdfium
-/// thread and the OCR threads, which bound it (two per core measured 11 %
-/// more text PDFs per second than one, in `docpush bench`).
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }

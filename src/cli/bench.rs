@@ -84,6 +84,7 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
     settings.bind = "127.0.0.1:0".into();
     settings.dev_account = false;
     settings.delivery.allowed_networks = vec!["127.0.0.0/8".parse()?];
+    let (workers, ocr_threads) = (settings.workers, settings.ocr_threads);
     let app = Application::build(settings).await?;
     let port = app.port();
     let (_, key) =
@@ -164,10 +165,9 @@ async fn run_in(dir: &std::path::Path, args: &BenchArgs) -> anyhow::Result<()> {
         "two-page text PDFs"
     };
     println!(
-        "docpush bench: {} {what}, {} in flight, SQLite, {} job workers and OCR threads",
+        "docpush bench: {} {what}, {} in flight, SQLite, {workers} job workers, {ocr_threads} OCR threads",
         args.documents,
         args.concurrency,
-        std::thread::available_parallelism().map_or(2, |n| n.get())
     );
     let started = Instant::now();
     let latencies: Vec<anyhow::Result<Duration>> = futures_util::stream::iter(bodies)

@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use futures_util::StreamExt;
+
 use super::dispatch::{self, Outgoing};
 use super::metrics;
 use super::webhook::AttemptResult;
@@ -61,10 +63,12 @@ pub(super) async fn prepare(
             firsts.push(d);
         }
     }
-    let (events, resolved) = tokio::join!(
-        q::events_by_id(&state.db, ids),
-        futures_util::future::join_all(firsts.iter().map(|d| resolve(state, d)))
-    );
+    // A few targets at a time: a batch may name many, and the pool is shared.
+    let lookups: Vec<_> = firsts.iter().map(|d| resolve(state, d)).collect();
+    let targets = futures_util::stream::iter(lookups)
+        .buffered(4)
+        .collect::<Vec<_>>();
+    let (events, resolved) = tokio::join!(q::events_by_id(&state.db, ids), targets);
     let events: HashMap<String, Arc<events::Model>> = events?
         .into_iter()
         .map(|e| (e.id.clone(), Arc::new(e)))

@@ -253,7 +253,7 @@ async fn claiming_deliveries_on_postgres_leaves_their_indexes_alone() {
     use docpush::db::entities::{deliveries, events};
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let Some(admin) = crate::helpers::postgres_url() else {
-        return; // SQLite has no such thing as an in-place update.
+        return; // Heap-only updates and fillfactor are PostgreSQL's own.
     };
     let url = crate::helpers::fresh_postgres(&admin).await;
     let db = docpush::db::connect(&url, 2).await.unwrap();
