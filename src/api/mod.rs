@@ -28,8 +28,11 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Swagger UI would otherwise send the document's address to swagger.io's
+    // online validator from every host but localhost: the page stays offline.
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-        .external_url_unchecked("/openapi.json", openapi::document());
+        .external_url_unchecked("/openapi.json", openapi::document())
+        .config(utoipa_swagger_ui::Config::default().validator_url("none"));
     cfg.service(docs)
         .route(
             "/docs",

@@ -164,6 +164,19 @@ async fn the_document_is_openapi_3_1_and_docs_render_it_from_the_binary() {
         200,
         "the script is served, not fetched from a CDN"
     );
+    let init = app
+        .http
+        .get(format!("{}/docs/swagger-initializer.js", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        init.contains("\"validatorUrl\": \"none\"") && init.contains("/openapi.json"),
+        "the page asks no outside validator about the document: {init}"
+    );
 }
 
 /// Starts the Extracta-style receiver; returns it with its URL and its output lines.

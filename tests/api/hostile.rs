@@ -482,6 +482,8 @@ async fn an_ip_literal_webhook_is_refused_at_delivery_once_its_network_is_no_lon
         .as_str()
         .unwrap()
         .contains("DOCPUSH_ALLOWED_NETWORKS"));
+    // Refused deliveries hold up nothing else.
+    assert_working(&app, t["id"].as_str().unwrap()).await;
 }
 
 #[tokio::test]
@@ -591,7 +593,7 @@ async fn csv_cells_that_would_run_as_formulas_are_prefixed() {
         .as_str()
         .unwrap()
         .to_string();
-    app.wait_finished(&job).await;
+    assert_eq!(app.wait_finished(&job).await["status"], "SUCCESS");
     let csv = app.results(&job, "csv").await.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().unwrap().clone();
@@ -601,6 +603,7 @@ async fn csv_cells_that_would_run_as_formulas_are_prefixed() {
     assert_eq!(cell("note"), "'=HYPERLINK(\"http://x\",\"y\")");
     assert_eq!(cell("plus"), "'+1+1");
     assert_eq!(cell("amount"), "-12.50", "a plain number stays a number");
+    assert_working(&app, &t).await;
 }
 
 #[tokio::test]
