@@ -1,10 +1,42 @@
 //! Deliveries as the account sees them: the list (dead letters with
 //! `status=failed`), each one's attempts, and replay.
 
-use crate::api::schemas::{Attempt, Delivery};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use crate::db::{self, entities::deliveries, rfc3339};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    pub event_type: String,
+    pub job_id: String,
+    pub file_id: Option<String>,
+    pub template_id: String,
+    pub destination_id: Option<String>,
+    /// `template_webhook` or `destination`.
+    pub destination: String,
+    /// `pending`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub succeeded_at: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Attempt {
+    pub attempted_at: String,
+    pub status_code: Option<i64>,
+    pub latency_ms: i64,
+    /// The first 1 KiB of the answer.
+    pub response_body: Option<String>,
+    pub error: Option<String>,
+}
 
 /// Which deliveries to list, newest first.
 #[derive(Debug, Default)]
