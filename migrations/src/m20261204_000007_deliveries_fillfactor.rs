@@ -13,20 +13,17 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection()
-                .execute_unprepared("ALTER TABLE deliveries SET (fillfactor = 70)")
-                .await?;
-        }
-        Ok(())
+        on_postgres(m, "ALTER TABLE deliveries SET (fillfactor = 70)").await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        if m.get_database_backend() == DbBackend::Postgres {
-            m.get_connection()
-                .execute_unprepared("ALTER TABLE deliveries RESET (fillfactor)")
-                .await?;
-        }
-        Ok(())
+        on_postgres(m, "ALTER TABLE deliveries RESET (fillfactor)").await
     }
+}
+
+async fn on_postgres(m: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    if m.get_database_backend() == DbBackend::Postgres {
+        m.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
 }

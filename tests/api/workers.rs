@@ -249,8 +249,11 @@ async fn hosts_starting_together_on_an_empty_postgres_database_all_migrate_it() 
 /// under load, and each index entry written is work for every one of them.
 #[tokio::test]
 async fn claiming_deliveries_on_postgres_leaves_their_indexes_alone() {
-    use docpush::db::deliveries::{claim_due, insert_events, Scope};
-    use docpush::db::entities::{deliveries, events};
+    use docpush::db::deliveries::{claim_due, Scope};
+    use docpush::delivery::{emit_all, NewEvent};
+    use docpush::destinations::config::WebhookConfig;
+    use docpush::outbound::{EventFilter, EventType};
+    use docpush::templates::service::Webhook;
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let Some(admin) = crate::helpers::postgres_url() else {
         return; // Heap-only updates and fillfactor are PostgreSQL's own.
@@ -258,41 +261,23 @@ async fn claiming_deliveries_on_postgres_leaves_their_indexes_alone() {
     let url = crate::helpers::fresh_postgres(&admin).await;
     let db = docpush::db::connect(&url, 2).await.unwrap();
     docpush::db::migrate(&db).await.unwrap();
-    let now = docpush::db::now_ms();
-    let (mut evs, mut dlvs) = (Vec::new(), Vec::new());
-    // Enough to fill the table's first pages, where the oldest rows are.
-    for i in 0..200 {
-        let event_id = format!("evt_{i:04}");
-        evs.push(events::Model {
-            id: event_id.clone(),
-            account_id: "acc".into(),
-            job_id: "job".into(),
+    // Emitted as a job emits them, to a template webhook; enough to fill the
+    // table's first pages, where the oldest rows are.
+    let hook = Webhook {
+        config: WebhookConfig::default(),
+        events: EventFilter::of(&[EventType::ExtractionProcessed]),
+    };
+    let events = (0..200)
+        .map(|i| NewEvent {
+            event_type: EventType::ExtractionProcessed,
+            account_id: "acc",
+            job_id: "job",
             file_id: None,
-            event_type: "extraction.processed".into(),
-            payload: "{}".into(),
-            created_at: now,
-        });
-        dlvs.push(deliveries::Model {
-            id: format!("dlv_{i:04}"),
-            event_id,
-            account_id: "acc".into(),
-            job_id: "job".into(),
-            file_id: None,
-            template_id: "tpl".into(),
-            event_type: "extraction.processed".into(),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: now - 1000 + i,
-            lease_owner: None,
-            lease_expires_at: None,
-            last_error: None,
-            created_at: now,
-            updated_at: now,
-            succeeded_at: None,
-            destination_id: Some("dst".into()),
-        });
-    }
-    insert_events(&db, evs, dlvs).await.unwrap();
+            template_id: "tpl",
+            data: serde_json::json!({"result": {"total": i}}),
+        })
+        .collect();
+    emit_all(&db, events, Some(&hook)).await.unwrap();
     let claimed = claim_due(&db, "owner", 60_000, Scope::Except(&[]), 5)
         .await
         .unwrap();
