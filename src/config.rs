@@ -55,6 +55,23 @@ pub struct Settings {
     pub log_json: bool,
 }
 
+/// The embedded database's file name in the data directory.
+pub const SQLITE_FILE: &str = "docpush.db";
+
+/// The URL with any password replaced, for logs and errors.
+pub fn mask_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:****{}", &url[..s + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// A value kept out of logs: `Debug` shows only that it is set.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -93,7 +110,7 @@ impl From<String> for DatabaseUrl {
 
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DatabaseUrl({})", crate::db::mask_url(&self.0))
+        write!(f, "DatabaseUrl({})", mask_url(&self.0))
     }
 }
 
@@ -172,7 +189,7 @@ impl Default for Settings {
             // A job spends much of its time waiting on the database and the
             // blob store; its CPU work runs on the pdfium thread and the OCR
             // threads, which bound it. (On SQLite, two per core carried 11 %
-            // more text PDFs per second than one in `docpush bench`.)
+            // more text PDFs per second than one in `docpush-bench`.)
             workers: 2 * cores(),
             ocr_threads: cores(),
             job_lease: Duration::from_secs(60),
@@ -372,7 +389,7 @@ impl Settings {
             Some(url) => url.expose().to_string(),
             None => format!(
                 "sqlite://{}?mode=rwc",
-                self.data_dir.join(crate::db::SQLITE_FILE).display()
+                self.data_dir.join(SQLITE_FILE).display()
             ),
         }
     }
@@ -427,6 +444,15 @@ pub fn parse_networks(v: &str) -> anyhow::Result<Vec<IpNet>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_masked() {
+        assert_eq!(
+            mask_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:****@h:5432/db"
+        );
+        assert_eq!(mask_url("sqlite://x.db"), "sqlite://x.db");
+    }
 
     #[test]
     fn default_schedule_follows_the_spec() {

@@ -74,21 +74,37 @@ impl SecretBox {
         format!("{SEALED_PREFIX}{}", B64.encode(out))
     }
 
-    pub fn open(&self, sealed: &str) -> anyhow::Result<String> {
+    pub fn open(&self, sealed: &str) -> Result<String, SealError> {
         let body = sealed
             .strip_prefix(SEALED_PREFIX)
-            .context("stored secret is not sealed")?;
-        let raw = B64.decode(body).context("stored secret is not base64")?;
+            .ok_or(SealError::NotSealed)?;
+        let raw = B64.decode(body).map_err(|_| SealError::NotBase64)?;
         if raw.len() < 12 {
-            bail!("stored secret is truncated");
+            return Err(SealError::Truncated);
         }
         let (nonce, ct) = raw.split_at(12);
         let plain = self
             .cipher
             .decrypt(Nonce::from_slice(nonce), ct)
-            .map_err(|_| anyhow::anyhow!("stored secret does not decrypt with this key"))?;
-        Ok(String::from_utf8(plain)?)
+            .map_err(|_| SealError::WrongKey)?;
+        String::from_utf8(plain).map_err(|_| SealError::NotText)
     }
+}
+
+/// Why a stored secret did not open: it was written by another key or
+/// damaged. Neither gets better by trying again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    #[error("stored secret is not sealed")]
+    NotSealed,
+    #[error("stored secret is not base64")]
+    NotBase64,
+    #[error("stored secret is truncated")]
+    Truncated,
+    #[error("stored secret does not decrypt with this key")]
+    WrongKey,
+    #[error("stored secret is not text")]
+    NotText,
 }
 
 pub fn random_bytes(n: usize) -> Vec<u8> {

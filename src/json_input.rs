@@ -10,7 +10,15 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{DeserializeOwned, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::error::AppError;
+/// Why a request body was not read: it is not JSON at all, or JSON of the
+/// wrong shape (the message names the member at fault).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("the body is not valid JSON: {0}")]
+    Malformed(String),
+    #[error("{0}")]
+    Invalid(String),
+}
 
 /// A struct that must be written as a JSON object.
 pub fn object<'de, D, T>(d: D) -> Result<T, D::Error>
@@ -104,24 +112,23 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
 
 /// Parses a request body: malformed JSON is `400`, JSON of the wrong shape is
 /// `422` naming the member (`fields[2].zone: missing field \`x\``).
-pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, InputError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let parsed: Result<Object<T>, _> = serde_path_to_error::deserialize(&mut *de);
     let value = parsed.map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() || inner.is_io() {
-            return AppError::BadRequest(format!("the body is not valid JSON: {inner}"));
+            return InputError::Malformed(inner.to_string());
         }
         let message = without_position(&inner.to_string());
-        AppError::Unprocessable(if path == "." {
+        InputError::Invalid(if path == "." {
             message
         } else {
             format!("{path}: {message}")
         })
     })?;
-    de.end()
-        .map_err(|e| AppError::BadRequest(format!("the body is not valid JSON: {e}")))?;
+    de.end().map_err(|e| InputError::Malformed(e.to_string()))?;
     Ok(value.0)
 }
 
@@ -139,12 +146,12 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
 pub fn parse_member<T: DeserializeOwned>(
     prefix: &str,
     value: &serde_json::Value,
-) -> Result<T, AppError> {
+) -> Result<T, InputError> {
     let parsed: Result<Object<T>, _> = serde_path_to_error::deserialize(value);
     parsed.map(|o| o.0).map_err(|e| {
         let path = e.path().to_string();
         let message = without_position(&e.into_inner().to_string());
-        AppError::Unprocessable(if path == "." {
+        InputError::Invalid(if path == "." {
             format!("{prefix}: {message}")
         } else {
             format!("{prefix}.{path}: {message}")
@@ -181,7 +188,10 @@ mod tests {
     }
 
     fn outer(s: &str) -> Result<Outer, String> {
-        parse::<Outer>(s.as_bytes()).map_err(|e| format!("{}: {e}", e.code()))
+        parse::<Outer>(s.as_bytes()).map_err(|e| match e {
+            InputError::Malformed(_) => format!("bad_request: {e}"),
+            InputError::Invalid(_) => format!("validation_failed: {e}"),
+        })
     }
 
     #[test]

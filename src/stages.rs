@@ -1,9 +1,10 @@
 //! Time spent in each stage of a document's way through the service, summed
-//! over the process: `docpush bench` prints it per document, so that a slow
-//! stage shows itself instead of being guessed at.
+//! over one app: the benchmarks print it per document, so that a slow stage
+//! shows itself instead of being guessed at.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +41,6 @@ pub const ALL: [Stage; 9] = [
     Stage::DeliveryRecord,
 ];
 
-static NANOS: [AtomicU64; ALL.len()] = [const { AtomicU64::new(0) }; ALL.len()];
-
 impl Stage {
     pub fn name(self) -> &'static str {
         match self {
@@ -56,44 +55,58 @@ impl Stage {
             Stage::DeliveryRecord => "delivery_record",
         }
     }
+}
 
-    pub fn add(self, spent: Duration) {
-        NANOS[self as usize].fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
+/// Each stage's total time in one app, shared by its services.
+#[derive(Clone, Default)]
+pub struct Stages {
+    nanos: Arc<[AtomicU64; ALL.len()]>,
+}
+
+impl Stages {
+    pub fn add(&self, stage: Stage, spent: Duration) {
+        self.nanos[stage as usize].fetch_add(spent.as_nanos() as u64, Ordering::Relaxed);
     }
 
-    /// Runs `work`, adding its wall time to this stage.
-    pub async fn time<T>(self, work: impl Future<Output = T>) -> T {
+    /// Runs `work`, adding its wall time to `stage`.
+    pub async fn time<T>(&self, stage: Stage, work: impl Future<Output = T>) -> T {
         let started = Instant::now();
         let out = work.await;
-        self.add(started.elapsed());
+        self.add(stage, started.elapsed());
         out
     }
-}
 
-/// Each stage's total so far.
-pub fn totals() -> Vec<(Stage, Duration)> {
-    ALL.iter()
-        .map(|&s| {
-            (
-                s,
-                Duration::from_nanos(NANOS[s as usize].load(Ordering::Relaxed)),
-            )
-        })
-        .collect()
-}
-
-/// Adds the time from its start to its drop to a stage, whichever way the
-/// measured code returns.
-pub struct Timer(Stage, Instant);
-
-impl Stage {
-    pub fn start(self) -> Timer {
-        Timer(self, Instant::now())
+    /// Adds the time from now to the returned timer's drop to `stage`,
+    /// whichever way the measured code returns.
+    pub fn start(&self, stage: Stage) -> Timer {
+        Timer {
+            stages: self.clone(),
+            stage,
+            started: Instant::now(),
+        }
     }
+
+    /// Each stage's total so far.
+    pub fn totals(&self) -> Vec<(Stage, Duration)> {
+        ALL.iter()
+            .map(|&s| {
+                (
+                    s,
+                    Duration::from_nanos(self.nanos[s as usize].load(Ordering::Relaxed)),
+                )
+            })
+            .collect()
+    }
+}
+
+pub struct Timer {
+    stages: Stages,
+    stage: Stage,
+    started: Instant,
 }
 
 impl Drop for Timer {
     fn drop(&mut self) {
-        self.0.add(self.1.elapsed());
+        self.stages.add(self.stage, self.started.elapsed());
     }
 }

@@ -1,4 +1,6 @@
-//! Builds the application (tests use the same path with port 0) and runs it until shutdown.
+//! Builds the application (tests use the same path with port 0) and runs it
+//! until shutdown. Each stage's service is built here with exactly what it
+//! uses; the HTTP layer gets the services, the workers get their contexts.
 
 use std::future::Future;
 use std::net::TcpListener;
@@ -7,32 +9,58 @@ use std::time::Duration;
 
 use actix_web::{web, App, HttpServer};
 use anyhow::Context;
+use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing_actix_web::TracingLogger;
 
+use crate::accounts::Accounts;
 use crate::config::{Secret, Settings};
 use crate::crypto::SecretBox;
+use crate::delivery::{Deliveries, Dispatcher, Metrics, Sender};
+use crate::destinations::Destinations;
 use crate::extraction::Reader;
-use crate::state::AppState;
+use crate::jobs::retention::{self, Retention};
+use crate::jobs::{worker, Jobs};
+use crate::stages::Stages;
 use crate::storage::BlobStore;
+use crate::targets::UrlRules;
+use crate::templates::Templates;
 use crate::wake::{self, Wake};
-use crate::{api, db, delivery, jobs, private_fs};
+use crate::{api, db, private_fs};
 
 const DEV_ACCOUNT: &str = "development";
 const DEV_CREDITS: i64 = 1000;
 /// The development key is also written here, so the README's quickstart can read it.
 pub const DEV_KEY_FILE: &str = "dev-api-key";
 
-pub struct Application {
-    state: AppState,
-    listener: Option<TcpListener>,
-    port: u16,
-    dev_key: Option<String>,
+/// Every service of one app, each holding what it uses. Public so that tests
+/// and the benchmarks can reach the same services the HTTP layer calls.
+#[derive(Clone)]
+pub struct Services {
+    pub settings: Arc<Settings>,
+    pub db: DatabaseConnection,
+    pub blobs: BlobStore,
+    /// Seals the secrets stored in the database.
+    pub secrets: SecretBox,
+    /// Time spent per stage of a document's way through this app.
+    pub stages: Stages,
+    pub accounts: Accounts,
+    pub templates: Templates,
+    pub destinations: Destinations,
+    pub jobs: Jobs,
+    pub deliveries: Deliveries,
+    /// What the job workers use.
+    pub job_worker: worker::Worker,
+    /// What the delivery dispatcher uses.
+    pub dispatcher: Dispatcher,
+    pub jobs_ready: Wake,
+    pub deliveries_ready: Wake,
 }
 
-/// Connects, migrates and builds the shared state, without starting anything.
-pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+/// Creates the data directory (and the SQLite file, private) and connects,
+/// applying pending migrations.
+pub async fn connect(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
     private_fs::create_dir(&settings.data_dir).with_context(|| {
         format!(
             "creating the data directory {}",
@@ -40,7 +68,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         )
     })?;
     if settings.database_url.is_none() {
-        let file = settings.data_dir.join(db::SQLITE_FILE);
+        let file = settings.data_dir.join(crate::config::SQLITE_FILE);
         private_fs::touch(&file).with_context(|| format!("creating {}", file.display()))?;
         for side in ["-wal", "-shm"] {
             let mut name = file.clone().into_os_string();
@@ -54,37 +82,95 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     )
     .await?;
     db::migrate(&db).await?;
-    let secrets = SecretBox::load_or_create(
-        settings.secret_key.as_ref().map(Secret::expose),
-        &settings.data_dir,
-    )?;
-    let blobs = BlobStore::open(
-        settings.blob_store.as_deref(),
-        &settings.data_dir.join("blobs"),
-    )
-    .await?;
-    let allowed = Arc::new(settings.delivery.allowed_networks.clone());
-    let http = delivery::webhook::client(settings.delivery.timeout, allowed.clone());
-    let aws_http = delivery::aws::http_client(allowed);
-    let sign_ins = Arc::new(api::SignInGuard::new(settings.sign_in.clone()));
-    let jobs_ready = Wake::new(&db, wake::JOBS);
-    let deliveries_ready = Wake::new(&db, wake::DELIVERIES);
-    Ok(AppState {
-        db,
-        reader: Reader::start(
+    Ok(db)
+}
+
+impl Services {
+    /// Connects, migrates and builds every service, without starting anything.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect(&settings).await?;
+        let secrets = SecretBox::load_or_create(
+            settings.secret_key.as_ref().map(Secret::expose),
+            &settings.data_dir,
+        )?;
+        let blobs = BlobStore::open(
+            settings.blob_store.as_deref(),
+            &settings.data_dir.join("blobs"),
+        )
+        .await?;
+        let reader = Reader::start(
             settings.limits.max_pages,
             settings.limits.max_image_pixels,
             settings.ocr_threads,
-        ),
-        settings: Arc::new(settings),
-        blobs,
-        secrets,
-        http,
-        aws_http,
-        sign_ins,
-        jobs_ready,
-        deliveries_ready,
-    })
+        );
+        let jobs_ready = Wake::new(&db, wake::JOBS);
+        let deliveries_ready = Wake::new(&db, wake::DELIVERIES);
+        let stages = Stages::default();
+        let metrics = Metrics::default();
+        let delivery = &settings.delivery;
+        let rules = UrlRules {
+            allowed_networks: delivery.allowed_networks.clone(),
+            https_only: delivery.https_only,
+        };
+        let sender = Sender::new(db.clone(), blobs.clone(), delivery);
+        let templates = Templates::new(
+            db.clone(),
+            secrets.clone(),
+            rules.clone(),
+            delivery.secret_rotation_grace,
+            reader.clone(),
+            settings.limits.max_upload_bytes,
+        );
+        let jobs = Jobs::new(
+            db.clone(),
+            blobs.clone(),
+            templates.clone(),
+            reader,
+            settings.limits.clone(),
+            jobs_ready.clone(),
+            deliveries_ready.clone(),
+            stages.clone(),
+        );
+        let dispatcher = Dispatcher::new(
+            db.clone(),
+            sender.clone(),
+            secrets.clone(),
+            blobs.clone(),
+            delivery.clone(),
+            deliveries_ready.clone(),
+            metrics.clone(),
+            stages.clone(),
+        );
+        Ok(Self {
+            accounts: Accounts::new(db.clone()),
+            destinations: Destinations::new(
+                db.clone(),
+                secrets.clone(),
+                rules,
+                delivery.secret_rotation_grace,
+                deliveries_ready.clone(),
+            ),
+            deliveries: Deliveries::new(db.clone(), sender, deliveries_ready.clone(), metrics),
+            job_worker: worker::Worker::new(jobs.clone(), settings.job_lease),
+            dispatcher,
+            templates,
+            jobs,
+            stages,
+            settings: Arc::new(settings),
+            db,
+            blobs,
+            secrets,
+            jobs_ready,
+            deliveries_ready,
+        })
+    }
+}
+
+pub struct Application {
+    services: Services,
+    listener: Option<TcpListener>,
+    port: u16,
+    dev_key: Option<String>,
 }
 
 impl Application {
@@ -100,10 +186,10 @@ impl Application {
         let port = listener
             .as_ref()
             .map_or(0, |l| l.local_addr().map_or(0, |a| a.port()));
-        let state = build_state(settings).await?;
-        let dev_key = ensure_dev_account(&state).await?;
+        let services = Services::build(settings).await?;
+        let dev_key = ensure_dev_account(&services).await?;
         Ok(Self {
-            state,
+            services,
             listener,
             port,
             dev_key,
@@ -114,8 +200,8 @@ impl Application {
         self.port
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// The development key, when this start created the development account.
@@ -127,60 +213,17 @@ impl Application {
     /// stops taking work and waits (bounded) for the work in hand.
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
         let Self {
-            state, listener, ..
+            services: s,
+            listener,
+            ..
         } = self;
         let token = CancellationToken::new();
         let tracker = TaskTracker::new();
-        if state.settings.workers_enabled {
-            wake::listen(
-                &state.db,
-                vec![
-                    (wake::JOBS, state.jobs_ready.clone()),
-                    (wake::DELIVERIES, state.deliveries_ready.clone()),
-                ],
-                token.clone(),
-                &tracker,
-            );
-            jobs::worker::spawn(&state, &token, &tracker);
-            tracker.spawn(delivery::worker::run(
-                state.clone(),
-                token.clone(),
-                tracker.clone(),
-            ));
-            tracker.spawn(jobs::retention::run(state.clone(), token.clone()));
+        if s.settings.workers_enabled {
+            start_workers(&s, &token, &tracker);
         }
         let server = match listener {
-            Some(listener) => {
-                let data = web::Data::new(state.clone());
-                let json_limit = state.settings.limits.max_json_bytes as usize;
-                let server = HttpServer::new(move || {
-                    App::new()
-                        .wrap(TracingLogger::default())
-                        .app_data(data.clone())
-                        .app_data(api::query_config())
-                        .app_data(api::path_config())
-                        // Bodies read whole (every JSON body) stop at this size; uploads
-                        // stream under their own limit.
-                        .app_data(web::PayloadConfig::new(json_limit))
-                        .configure(crate::dashboard::configure)
-                        .configure(api::configure)
-                })
-                .workers(
-                    std::thread::available_parallelism()
-                        .map_or(2, |n| n.get())
-                        .clamp(2, 8),
-                )
-                .disable_signals()
-                // A client that reuses a connection just as the server closes it
-                // sees its call fail unsent. Actix's 5 s default closes it under
-                // a client that paused a few seconds to prepare its next upload;
-                // 75 s is nginx's default.
-                .keep_alive(std::time::Duration::from_secs(75))
-                .shutdown_timeout(10)
-                .listen(listener)?
-                .run();
-                Some(server)
-            }
+            Some(listener) => Some(serve(&s, listener)?),
             None => None,
         };
         let handle = server.as_ref().map(|s| s.handle());
@@ -205,21 +248,99 @@ impl Application {
     }
 }
 
+fn start_workers(s: &Services, token: &CancellationToken, tracker: &TaskTracker) {
+    wake::listen(
+        &s.db,
+        vec![
+            (wake::JOBS, s.jobs_ready.clone()),
+            (wake::DELIVERIES, s.deliveries_ready.clone()),
+        ],
+        token.clone(),
+        tracker,
+    );
+    worker::spawn(
+        &s.job_worker,
+        s.settings.workers,
+        &s.settings.data_dir,
+        token,
+        tracker,
+    );
+    tracker.spawn(crate::delivery::worker::run(
+        s.dispatcher.clone(),
+        token.clone(),
+        tracker.clone(),
+    ));
+    let purge = Retention {
+        db: s.db.clone(),
+        blobs: s.blobs.clone(),
+        accounts: s.accounts.clone(),
+        keep_for: s.settings.retention,
+        every: s.settings.retention_interval,
+    };
+    tracker.spawn(retention::run(purge, token.clone()));
+}
+
+/// The HTTP server over the services: the API and the dashboard.
+fn serve(s: &Services, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
+    let settings = &s.settings;
+    let http = api::Http {
+        db: web::Data::new(s.db.clone()),
+        accounts: web::Data::new(s.accounts.clone()),
+        templates: web::Data::new(s.templates.clone()),
+        destinations: web::Data::new(s.destinations.clone()),
+        jobs: web::Data::new(s.jobs.clone()),
+        deliveries: web::Data::new(s.deliveries.clone()),
+        gate: web::Data::new(api::Gate {
+            sign_ins: api::SignInGuard::new(settings.sign_in.clone()),
+            metrics: settings.metrics.clone(),
+            limits: settings.limits.clone(),
+        }),
+    };
+    let json_limit = s.settings.limits.max_json_bytes as usize;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .configure(|cfg| http.register(cfg))
+            .app_data(api::query_config())
+            .app_data(api::path_config())
+            // Bodies read whole (every JSON body) stop at this size; uploads
+            // stream under their own limit.
+            .app_data(web::PayloadConfig::new(json_limit))
+            .configure(crate::dashboard::configure)
+            .configure(api::configure)
+    })
+    .workers(
+        std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(2, 8),
+    )
+    .disable_signals()
+    // A client that reuses a connection just as the server closes it
+    // sees its call fail unsent. Actix's 5 s default closes it under
+    // a client that paused a few seconds to prepare its next upload;
+    // 75 s is nginx's default.
+    .keep_alive(Duration::from_secs(75))
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
 /// On first start, creates the development account and prints its key.
-async fn ensure_dev_account(state: &AppState) -> anyhow::Result<Option<String>> {
-    if !state.settings.dev_account || db::accounts::count(&state.db).await? > 0 {
+async fn ensure_dev_account(s: &Services) -> anyhow::Result<Option<String>> {
+    if !s.settings.dev_account || s.accounts.count().await? > 0 {
         return Ok(None);
     }
-    let (_, key) = db::accounts::create(&state.db, DEV_ACCOUNT, DEV_CREDITS).await?;
-    let path = state.settings.data_dir.join(DEV_KEY_FILE);
-    private_fs::write(&path, key.as_bytes())
+    let created = s.accounts.create(DEV_ACCOUNT, DEV_CREDITS).await?;
+    let path = s.settings.data_dir.join(DEV_KEY_FILE);
+    private_fs::write(&path, created.key.as_bytes())
         .with_context(|| format!("creating {}", path.display()))?;
     println!(
         "Development account created with {DEV_CREDITS} credits. API key (also in {}):",
         path.display()
     );
-    println!("{key}");
-    Ok(Some(key))
+    println!("{}", created.key);
+    Ok(Some(created.key))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -165,3 +165,33 @@ pub fn write_quickstart(dir: &std::path::Path) -> std::io::Result<Vec<std::path:
     )?;
     Ok(vec![invoice, batch, template])
 }
+
+#[cfg(test)]
+mod quickstart_files {
+    /// `docpush samples` writes the files kept in `quickstart/`; they must be
+    /// what [`super::write_quickstart`] makes now. `DOCPUSH_REGENERATE=1`
+    /// writes them there instead of comparing.
+    #[test]
+    fn the_kept_quickstart_files_are_what_the_generator_makes() {
+        let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("quickstart");
+        let fresh = std::env::temp_dir().join(format!("docpush-quickstart-{}", std::process::id()));
+        let made = super::write_quickstart(&fresh).unwrap();
+        let regenerate = std::env::var_os("DOCPUSH_REGENERATE").is_some();
+        for path in made {
+            let name = path.file_name().unwrap();
+            let now = std::fs::read(&path).unwrap();
+            if regenerate {
+                std::fs::create_dir_all(&kept).unwrap();
+                std::fs::write(kept.join(name), &now).unwrap();
+            } else {
+                let stored = std::fs::read(kept.join(name)).unwrap_or_default();
+                assert!(
+                    stored == now,
+                    "sample-documents/quickstart/{} is out of date: run DOCPUSH_REGENERATE=1 cargo test -p docpush-samples",
+                    name.to_string_lossy()
+                );
+            }
+        }
+        std::fs::remove_dir_all(&fresh).ok();
+    }
+}

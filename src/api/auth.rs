@@ -5,43 +5,41 @@ use std::pin::Pin;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
-use super::sign_in::client_address;
-use crate::db;
-use crate::error::AppError;
-use crate::state::AppState;
+use super::{AppError, Gate};
+use crate::accounts::Accounts;
+use crate::types::AccountId;
 
 /// The id of the account whose key made the request.
-pub struct Account(pub String);
+pub struct Account(pub AccountId);
 
 impl FromRequest for Account {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let gate = req.app_data::<web::Data<Gate>>().cloned();
+        let accounts = req.app_data::<web::Data<Accounts>>().cloned();
         let key = req
             .headers()
             .get("x-auth")
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim().to_string());
-        let client = state
-            .as_ref()
-            .and_then(|s| client_address(req, &s.settings.sign_in.trusted_proxies));
+        let client = gate.as_ref().and_then(|g| g.sign_ins.client(req));
         let request = format!("{} {}", req.method(), req.path());
         Box::pin(async move {
-            let Some(state) = state else {
+            let (Some(gate), Some(accounts)) = (gate, accounts) else {
                 return Err(AppError::Unauthorized);
             };
-            state.sign_ins.admit(client)?;
+            gate.sign_ins.admit(client)?;
             let failure = match key {
                 None => "no x-auth header",
                 Some(k) if k.is_empty() || k.len() > 200 => "a malformed key",
-                Some(k) => match db::accounts::account_for_key(&state.db, &k).await? {
+                Some(k) => match accounts.account_for_key(&k).await? {
                     Some(id) => return Ok(Account(id)),
                     None => "an unknown key",
                 },
             };
-            state.sign_ins.refused(client, &request, failure);
+            gate.sign_ins.refused(client, &request, failure);
             Err(AppError::Unauthorized)
         })
     }

@@ -11,8 +11,7 @@ use actix_web::{FromRequest, HttpRequest};
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use super::{AppError, AppResult, Gate};
 
 /// A JSON request body, parsed into its request type once it is known to be within the limit.
 pub struct JsonBody<T>(pub T);
@@ -23,8 +22,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         let limit = req
-            .app_data::<web::Data<AppState>>()
-            .map_or(1024 * 1024, |s| s.settings.limits.max_json_bytes);
+            .app_data::<web::Data<Gate>>()
+            .map_or(1024 * 1024, |g| g.limits.max_json_bytes);
         let declared = declared_length(req);
         let payload = payload.take();
         Box::pin(async move {
@@ -32,7 +31,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 return Err(too_large(limit));
             }
             let body = read_limited(payload, limit).await?;
-            crate::json_input::parse(&body).map(JsonBody)
+            Ok(JsonBody(crate::json_input::parse(&body)?))
         })
     }
 }

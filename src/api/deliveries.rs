@@ -2,16 +2,14 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
-
 use utoipa::IntoParams;
 
 use super::auth::Account;
-use super::schemas::{Attempt, Delivery, ErrorBody, Retried};
-use crate::db;
-use crate::delivery::listing::DeliveryQuery;
-use crate::error::AppResult;
-use crate::state::AppState;
+use super::schemas::{ErrorBody, Retried};
+use super::{path_id, AppResult};
+use crate::delivery::listing::{Attempt, Delivery};
+use crate::delivery::{Deliveries, DeliveryQuery};
+use crate::types::{DeliveryId, DeliveryStatus};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -34,7 +32,7 @@ pub struct ListQuery {
 pub async fn list(
     query: web::Query<ListQuery>,
     account: Account,
-    state: web::Data<AppState>,
+    deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let q = DeliveryQuery {
@@ -44,7 +42,7 @@ pub async fn list(
         template_id: q.template_id,
         limit: q.limit,
     };
-    Ok(HttpResponse::Ok().json(state.list_deliveries(&account.0, &q).await?))
+    Ok(HttpResponse::Ok().json(deliveries.list(&account.0, &q).await?))
 }
 
 /// Every attempt of a delivery: time, status, latency, the start of the answer.
@@ -54,9 +52,10 @@ pub async fn list(
 pub async fn attempts(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
-    let (_, attempts) = state.delivery_with_attempts(&account.0, &id).await?;
+    let id: DeliveryId = path_id(&id)?;
+    let (_, attempts) = deliveries.with_attempts(&account.0, &id).await?;
     Ok(HttpResponse::Ok().json(attempts))
 }
 
@@ -68,11 +67,12 @@ pub async fn attempts(
 pub async fn retry(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
-    state.retry_delivery(&account.0, &id).await?;
-    Ok(
-        HttpResponse::Accepted()
-            .json(json!({"id": id.as_str(), "status": db::deliveries::PENDING})),
-    )
+    let id: DeliveryId = path_id(&id)?;
+    let id = deliveries.retry(&account.0, &id).await?;
+    Ok(HttpResponse::Accepted().json(Retried {
+        id,
+        status: DeliveryStatus::Pending,
+    }))
 }

@@ -2,18 +2,18 @@
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
-use serde_json::json;
 
 use utoipa::IntoParams;
 
 use super::auth::Account;
 use super::body::JsonBody;
-use super::schemas::{ErrorBody, Recovered, TestOutcome};
-use crate::delivery::probe;
+use super::schemas::{ErrorBody, Recovered};
+use super::{path_id, AppError, AppResult};
+use crate::delivery::probe::TestOutcome;
+use crate::delivery::Deliveries;
 use crate::destinations::input::DestinationInput;
-use crate::destinations::service::DestinationView;
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::destinations::{DestinationView, Destinations};
+use crate::types::DestinationId;
 
 /// Create a destination: a webhook, an SQS queue or an S3 bucket.
 #[utoipa::path(post, path = "/v1/destinations", operation_id = "create_destination", tag = "destinations", security(("x-auth" = [])),
@@ -26,16 +26,19 @@ use crate::state::AppState;
 pub async fn create(
     account: Account,
     JsonBody(body): JsonBody<DestinationInput>,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(state.create_destination(&account.0, body).await?))
+    Ok(HttpResponse::Created().json(destinations.create(&account.0, body).await?))
 }
 
 /// List the account's destinations.
 #[utoipa::path(get, path = "/v1/destinations", operation_id = "list_destinations", tag = "destinations", security(("x-auth" = [])),
     responses((status = 200, body = Vec<DestinationView>), (status = 401, body = ErrorBody)))]
-pub async fn list(account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.list_destinations(&account.0).await?))
+pub async fn list(
+    account: Account,
+    destinations: web::Data<Destinations>,
+) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(destinations.list(&account.0).await?))
 }
 
 /// Read a destination (secrets masked).
@@ -45,9 +48,10 @@ pub async fn list(account: Account, state: web::Data<AppState>) -> AppResult<Htt
 pub async fn get(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.get_destination(&account.0, &id).await?))
+    let id: DestinationId = path_id(&id)?;
+    Ok(HttpResponse::Ok().json(destinations.get(&account.0, &id).await?))
 }
 
 /// Replace a destination; masked secrets keep their stored values, and `enabled: true` (or omitting it) re-enables it.
@@ -60,9 +64,10 @@ pub async fn update(
     id: web::Path<String>,
     account: Account,
     JsonBody(body): JsonBody<DestinationInput>,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.update_destination(&account.0, &id, body).await?))
+    let id: DestinationId = path_id(&id)?;
+    Ok(HttpResponse::Ok().json(destinations.update(&account.0, &id, body).await?))
 }
 
 /// Delete a destination; its pending deliveries end.
@@ -72,9 +77,10 @@ pub async fn update(
 pub async fn delete(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    state.delete_destination(&account.0, &id).await?;
+    let id: DestinationId = path_id(&id)?;
+    destinations.delete(&account.0, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -86,9 +92,10 @@ pub async fn delete(
 pub async fn rotate_secret(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.rotate_destination_secret(&account.0, &id).await?))
+    let id: DestinationId = path_id(&id)?;
+    Ok(HttpResponse::Ok().json(destinations.rotate_secret(&account.0, &id).await?))
 }
 
 /// Test Connection for a saved destination: sends a signed `destination.test` event.
@@ -99,9 +106,12 @@ pub async fn rotate_secret(
 pub async fn test(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
+    deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.test_saved_destination(&account.0, &id).await?))
+    let id: DestinationId = path_id(&id)?;
+    let config = destinations.opened(&account.0, &id).await?;
+    Ok(HttpResponse::Ok().json(deliveries.test_destination(Some(&id), &config).await))
 }
 
 /// Test Connection for a configuration not saved yet (the body of create; `events` may be left out).
@@ -113,10 +123,11 @@ pub async fn test(
 pub async fn test_unsaved(
     account: Account,
     JsonBody(body): JsonBody<DestinationInput>,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
+    deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
-    let config = state.parse_unsaved_destination(&account.0, body).await?;
-    Ok(HttpResponse::Ok().json(probe::test_destination(&state, None, &config).await))
+    let config = destinations.parse_unsaved(&account.0, body).await?;
+    Ok(HttpResponse::Ok().json(deliveries.test_destination(None, &config).await))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -136,7 +147,7 @@ pub async fn recover(
     id: web::Path<String>,
     query: web::Query<RecoverQuery>,
     account: Account,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
     let since = query.since.as_deref().ok_or_else(|| {
         AppError::BadRequest("the since query parameter (RFC 3339) is required".into())
@@ -144,6 +155,10 @@ pub async fn recover(
     let since = chrono::DateTime::parse_from_rfc3339(since)
         .map_err(|e| AppError::BadRequest(format!("since: not an RFC 3339 time: {e}")))?
         .timestamp_millis();
-    let n = state.recover_destination(&account.0, &id, since).await?;
-    Ok(HttpResponse::Accepted().json(json!({"destination_id": id.as_str(), "recovered": n})))
+    let id: DestinationId = path_id(&id)?;
+    let recovered = destinations.recover(&account.0, &id, since).await?;
+    Ok(HttpResponse::Accepted().json(Recovered {
+        destination_id: id,
+        recovered,
+    }))
 }

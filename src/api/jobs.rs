@@ -7,11 +7,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Account;
 use super::body::JsonBody;
-use super::schemas::{ErrorBody, JobResults, JobStatusView, Reviewed};
-use crate::error::{AppError, AppResult};
-use crate::jobs::listing::{JobPage, JobQuery};
-use crate::jobs::service::{ResultFormat, Results};
-use crate::state::AppState;
+use super::schemas::ErrorBody;
+use super::{path_id, AppError, AppResult};
+use crate::jobs::{
+    JobPage, JobQuery, JobResults, JobStatusView, Jobs, ResultFormat, Results, Reviewed,
+};
+use crate::types::{FileId, JobId};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -29,14 +30,15 @@ pub struct StatusQuery {
 pub async fn job_status(
     query: web::Query<StatusQuery>,
     account: Account,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
     let job_id = query
         .job_id
         .as_deref()
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| AppError::BadRequest("the job_id query parameter is required".into()))?;
-    Ok(HttpResponse::Ok().json(state.job_status(&account.0, job_id.trim()).await?))
+    let job_id: JobId = path_id(job_id.trim())?;
+    Ok(HttpResponse::Ok().json(jobs.status(&account.0, &job_id).await?))
 }
 
 /// The body of `POST /v1/job-results`.
@@ -67,14 +69,15 @@ pub struct ResultsRequest {
 pub async fn job_results(
     account: Account,
     JsonBody(body): JsonBody<ResultsRequest>,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
     let job_id = body.job_id.as_deref().map(str::trim).unwrap_or_default();
     if job_id.is_empty() {
         return Err(AppError::BadRequest("job_id is required".into()));
     }
+    let job_id: JobId = path_id(job_id)?;
     let format = body.result_format.unwrap_or(ResultFormat::Json);
-    Ok(match state.job_results(&account.0, job_id, format).await? {
+    Ok(match jobs.results(&account.0, &job_id, format).await? {
         Results::Json(v) => HttpResponse::Ok().json(v),
         Results::Csv(text) => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
@@ -102,14 +105,21 @@ pub async fn edit_result(
     path: web::Path<(String, String)>,
     account: Account,
     JsonBody(body): JsonBody<EditRequest>,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
-    let (job_id, file_id) = path.into_inner();
+    let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
     Ok(HttpResponse::Ok().json(
-        state
-            .edit_result(&account.0, &job_id, &file_id, body.result)
+        jobs.edit_result(&account.0, &job_id, &file_id, body.result)
             .await?,
     ))
+}
+
+/// The job and file a path names; a string that is no id names nothing.
+pub fn job_and_file(job: &str, file: &str) -> AppResult<(JobId, FileId)> {
+    let job: JobId = path_id(job)?;
+    let file = FileId::parse(file)
+        .ok_or_else(|| AppError::NotFound(format!("file {file} not found in job {job}")))?;
+    Ok((job, file))
 }
 
 /// Confirm a document's values; emits `extraction.confirmed`.
@@ -120,10 +130,10 @@ pub async fn edit_result(
 pub async fn confirm_result(
     path: web::Path<(String, String)>,
     account: Account,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
-    let (job_id, file_id) = path.into_inner();
-    Ok(HttpResponse::Ok().json(state.confirm_result(&account.0, &job_id, &file_id).await?))
+    let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
+    Ok(HttpResponse::Ok().json(jobs.confirm_result(&account.0, &job_id, &file_id).await?))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -136,7 +146,9 @@ pub struct ListQuery {
     status: Option<String>,
     template_id: Option<String>,
     /// `next_cursor` from the previous page.
-    #[param(pattern = "^([0-9]{1,15}[.].+)?$")]
+    #[param(
+        pattern = "^([0-9]{1,15}[.][0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$"
+    )]
     cursor: Option<String>,
     /// 1 to 100, default 20.
     #[param(minimum = 1, maximum = 100)]
@@ -150,7 +162,7 @@ pub struct ListQuery {
 pub async fn list(
     query: web::Query<ListQuery>,
     account: Account,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let q = JobQuery {
@@ -159,7 +171,7 @@ pub async fn list(
         cursor: q.cursor,
         limit: q.limit,
     };
-    Ok(HttpResponse::Ok().json(state.list_jobs(&account.0, &q).await?))
+    Ok(HttpResponse::Ok().json(jobs.list(&account.0, &q).await?))
 }
 
 /// A page of a document as a PNG, while its upload is kept (until delivered;
@@ -173,12 +185,11 @@ pub async fn list(
 pub async fn page(
     path: web::Path<(String, String, u32)>,
     account: Account,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id, page) = path.into_inner();
-    let png = state
-        .page_image(&account.0, &job_id, &file_id, page)
-        .await?;
+    let (job_id, file_id) = job_and_file(&job_id, &file_id)?;
+    let png = jobs.page_image(&account.0, &job_id, &file_id, page).await?;
     Ok(HttpResponse::Ok()
         .content_type("image/png")
         .insert_header(("Cache-Control", "private, max-age=300"))

@@ -13,19 +13,59 @@ mod sign_in;
 mod templates;
 mod uploads;
 
-pub use account::{KeyView, LedgerPage, LedgerQuery};
+pub use auth::Account;
 pub use body::read_limited;
+pub use error::{path_id, AppError, AppResult};
+pub use jobs::job_and_file;
 pub use openapi::document as openapi_document;
 pub use sign_in::{client_address, SignInGuard};
 
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use actix_web::{web, HttpRequest, HttpResponse};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::config::MetricsAccess;
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::accounts::Accounts;
+use crate::config::{Limits, MetricsAccess};
+use crate::delivery::Deliveries;
+use crate::destinations::Destinations;
+use crate::jobs::Jobs;
+use crate::templates::Templates;
+
+/// What the HTTP layer keeps for itself: the sign-in throttle, who may read
+/// `/metrics`, and the request limits.
+pub struct Gate {
+    pub sign_ins: SignInGuard,
+    pub metrics: MetricsAccess,
+    pub limits: Limits,
+}
+
+/// Everything the handlers (of the API and the dashboard) are handed; each
+/// handler takes only the pieces it uses.
+#[derive(Clone)]
+pub struct Http {
+    pub db: web::Data<DatabaseConnection>,
+    pub accounts: web::Data<Accounts>,
+    pub templates: web::Data<Templates>,
+    pub destinations: web::Data<Destinations>,
+    pub jobs: web::Data<Jobs>,
+    pub deliveries: web::Data<Deliveries>,
+    pub gate: web::Data<Gate>,
+}
+
+impl Http {
+    /// Hands every piece to the app as its own `web::Data`.
+    pub fn register(&self, cfg: &mut web::ServiceConfig) {
+        cfg.app_data(self.db.clone())
+            .app_data(self.accounts.clone())
+            .app_data(self.templates.clone())
+            .app_data(self.destinations.clone())
+            .app_data(self.jobs.clone())
+            .app_data(self.deliveries.clone())
+            .app_data(self.gate.clone());
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Swagger UI would otherwise send the document's address to swagger.io's
@@ -129,8 +169,8 @@ pub fn path_config() -> web::PathConfig {
 /// Liveness and database reachability; needs no key.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
     responses((status = 200, body = schemas::Health), (status = 503, description = "The database cannot be reached", body = schemas::Health)))]
-async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
+async fn healthz(db: web::Data<DatabaseConnection>) -> HttpResponse {
+    match crate::db::ping(&db).await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
@@ -166,12 +206,16 @@ fn metrics_allowed(req: &HttpRequest, access: &MetricsAccess) -> bool {
         (status = 401, body = schemas::ErrorBody),
         (status = 429, body = schemas::ErrorBody),
     ))]
-async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let client = sign_in::client_address(&req, &state.settings.sign_in.trusted_proxies);
-    state.sign_ins.admit(client)?;
-    if !metrics_allowed(&req, &state.settings.metrics) {
+async fn metrics(
+    req: HttpRequest,
+    gate: web::Data<Gate>,
+    deliveries: web::Data<Deliveries>,
+) -> AppResult<HttpResponse> {
+    let client = gate.sign_ins.client(&req);
+    gate.sign_ins.admit(client)?;
+    if !metrics_allowed(&req, &gate.metrics) {
         let why = "a missing or wrong metrics token";
-        state.sign_ins.refused(client, "GET /metrics", why);
+        gate.sign_ins.refused(client, "GET /metrics", why);
         return Ok(HttpResponse::Unauthorized()
             .insert_header((WWW_AUTHENTICATE, "Bearer"))
             .json(json!({
@@ -179,7 +223,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Http
                 "message": "/metrics needs the operator's token (DOCPUSH_METRICS_TOKEN) as Authorization: Bearer <token>, or DOCPUSH_METRICS_PUBLIC=true",
             })));
     }
-    let body = crate::delivery::metrics::render(&state.db).await?;
+    let body = deliveries.metrics().await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(body))

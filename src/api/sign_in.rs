@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use actix_web::HttpRequest;
 use ipnet::IpNet;
 
+use super::AppError;
 use crate::config::SignInThrottle;
-use crate::error::AppError;
 
 /// Addresses tracked at once; past this, expired windows are dropped, then
 /// the oldest one.
@@ -46,6 +46,11 @@ impl SignInGuard {
             limits,
             windows: Mutex::default(),
         }
+    }
+
+    /// The address a request is counted under (see [`client_address`]).
+    pub fn client(&self, req: &HttpRequest) -> Option<IpAddr> {
+        client_address(req, &self.limits.trusted_proxies)
     }
 
     /// How long `addr` must wait before trying again, when it has failed too often.

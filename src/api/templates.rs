@@ -4,13 +4,15 @@ use actix_web::{web, HttpResponse};
 
 use super::auth::Account;
 use super::body::JsonBody;
-use super::schemas::{ErrorBody, TestOutcome};
-use crate::error::AppResult;
-use crate::state::AppState;
+use super::schemas::ErrorBody;
+use super::{path_id, AppError, AppResult, Gate};
+use crate::delivery::probe::TestOutcome;
+use crate::delivery::Deliveries;
 use crate::templates::input::TemplateInput;
 use crate::templates::preview::{Preview, PreviewTemplate};
-use crate::templates::service::TemplateView;
 use crate::templates::webhook_test::WebhookTest;
+use crate::templates::{TemplateView, Templates};
+use crate::types::TemplateId;
 
 /// Create a template.
 #[utoipa::path(post, path = "/v1/templates", operation_id = "create_template", tag = "templates", security(("x-auth" = [])),
@@ -25,16 +27,16 @@ use crate::templates::webhook_test::WebhookTest;
 pub async fn create(
     account: Account,
     JsonBody(body): JsonBody<TemplateInput>,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(state.create_template(&account.0, body).await?))
+    Ok(HttpResponse::Created().json(templates.create(&account.0, body).await?))
 }
 
 /// List the account's templates.
 #[utoipa::path(get, path = "/v1/templates", operation_id = "list_templates", tag = "templates", security(("x-auth" = [])),
     responses((status = 200, body = Vec<TemplateView>), (status = 401, body = ErrorBody)))]
-pub async fn list(account: Account, state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.list_templates(&account.0).await?))
+pub async fn list(account: Account, templates: web::Data<Templates>) -> AppResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(templates.list(&account.0).await?))
 }
 
 /// Read a template (header values masked, no secret).
@@ -44,9 +46,10 @@ pub async fn list(account: Account, state: web::Data<AppState>) -> AppResult<Htt
 pub async fn get(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.get_template(&account.0, &id).await?))
+    let id: TemplateId = path_id(&id)?;
+    Ok(HttpResponse::Ok().json(templates.get(&account.0, &id).await?))
 }
 
 /// Replace a template. Masked header values and a masked password keep the stored ones.
@@ -62,9 +65,10 @@ pub async fn update(
     id: web::Path<String>,
     account: Account,
     JsonBody(body): JsonBody<TemplateInput>,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.update_template(&account.0, &id, body).await?))
+    let id: TemplateId = path_id(&id)?;
+    Ok(HttpResponse::Ok().json(templates.update(&account.0, &id, body).await?))
 }
 
 /// Delete a template; jobs already submitted keep it.
@@ -74,9 +78,10 @@ pub async fn update(
 pub async fn delete(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    state.delete_template(&account.0, &id).await?;
+    let id: TemplateId = path_id(&id)?;
+    templates.delete(&account.0, &id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -88,9 +93,10 @@ pub async fn delete(
 pub async fn rotate_secret(
     id: web::Path<String>,
     account: Account,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.rotate_webhook_secret(&account.0, &id).await?))
+    let id: TemplateId = path_id(&id)?;
+    Ok(HttpResponse::Ok().json(templates.rotate_webhook_secret(&account.0, &id).await?))
 }
 
 /// The body of `POST /v1/templates/preview`.
@@ -119,12 +125,13 @@ pub async fn preview(
     req: actix_web::HttpRequest,
     payload: web::Payload,
     account: Account,
-    state: web::Data<AppState>,
+    gate: web::Data<Gate>,
+    templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    let limit = state.settings.limits.max_upload_bytes;
-    let body_limit = (limit / 3 + 1) * 4 + state.settings.limits.max_json_bytes;
+    let limit = gate.limits.max_upload_bytes;
+    let body_limit = (limit / 3 + 1) * 4 + gate.limits.max_json_bytes;
     if super::body::declared_length(&req).is_some_and(|n| n > body_limit) {
-        return Err(crate::error::AppError::PayloadTooLarge(format!(
+        return Err(AppError::PayloadTooLarge(format!(
             "the request body is over the limit of {body_limit} bytes (documents up to {limit} bytes)"
         )));
     }
@@ -132,7 +139,7 @@ pub async fn preview(
     let body: PreviewRequest = crate::json_input::parse(&body)?;
     let bytes = super::uploads::decode_base64(&body.actual_image, limit)?;
     drop(body.actual_image);
-    Ok(HttpResponse::Ok().json(state.preview(&account.0, body.template, bytes).await?))
+    Ok(HttpResponse::Ok().json(templates.preview(&account.0, body.template, bytes).await?))
 }
 
 /// Test Connection for a template's webhook before (or after) saving it:
@@ -148,7 +155,12 @@ pub async fn preview(
 pub async fn test_webhook(
     account: Account,
     JsonBody(body): JsonBody<WebhookTest>,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
+    deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.test_template_webhook(&account.0, body).await?))
+    let probe = templates.webhook_probe(&account.0, body).await?;
+    let outcome = deliveries
+        .test_template_webhook(&probe.config, probe.template_id.as_ref(), probe.sample)
+        .await;
+    Ok(HttpResponse::Ok().json(outcome))
 }

@@ -11,11 +11,9 @@ use serde_json::{Map, Value};
 
 use super::auth::Account;
 use super::body::{declared_length, read_limited};
-use super::schemas::{ErrorBody, JobAccepted, ProcessJobForm, ProcessJobJson};
-use crate::error::{AppError, AppResult};
-use crate::jobs::service::Upload;
-use crate::stages::Stage;
-use crate::state::AppState;
+use super::schemas::{ErrorBody, ProcessJobForm, ProcessJobJson};
+use super::{AppError, AppResult};
+use crate::jobs::{Accepted, Jobs, Upload};
 
 /// Submit a document (PDF, image or ZIP of them) for extraction.
 ///
@@ -30,7 +28,7 @@ use crate::state::AppState;
         (ProcessJobForm = "multipart/form-data"),
     )),
     responses(
-        (status = 202, description = "Accepted; follow it with job-status or wait for the webhook", body = JobAccepted),
+        (status = 202, description = "Accepted; follow it with job-status or wait for the webhook", body = Accepted),
         (status = 400, description = "Malformed body, missing member or bad base64", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "Unknown template", body = ErrorBody),
@@ -42,7 +40,7 @@ pub async fn process_job(
     req: HttpRequest,
     payload: web::Payload,
     account: Account,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
     let idempotency_key = match req.headers().get("idempotency-key") {
         None => None,
@@ -59,7 +57,7 @@ pub async fn process_job(
             Some(k.to_string())
         }
     };
-    let limit = state.settings.limits.max_upload_bytes;
+    let limit = jobs.max_upload();
     let content_type = req
         .headers()
         .get(actix_web::http::header::CONTENT_TYPE)
@@ -85,10 +83,7 @@ pub async fn process_job(
         from_json(&body, limit)?
     };
     upload.idempotency_key = idempotency_key;
-    let accepted = Stage::Submit
-        .time(state.submit_job(&account.0, upload))
-        .await?;
-    Ok(HttpResponse::Accepted().json(accepted))
+    Ok(HttpResponse::Accepted().json(jobs.submit(&account.0, upload).await?))
 }
 
 /// Room for everything but the document: template id, file name, static values.

@@ -6,12 +6,12 @@ use askama::Template;
 use super::form::Form;
 use super::session::Session;
 use super::{html, see_other, Nav, Page};
-use crate::api::schemas::AccountView;
-use crate::api::{KeyView, LedgerPage, LedgerQuery};
-use crate::state::AppState;
+use crate::accounts::{AccountView, Accounts, KeyView, LedgerPage};
+use crate::api::path_id;
+use crate::types::KeyId;
 
 #[derive(Template)]
-#[template(path = "account.html")]
+#[template(path = "dashboard/account.html")]
 struct AccountPage {
     nav: Nav,
     account: AccountView,
@@ -23,23 +23,17 @@ struct AccountPage {
 
 async fn page(
     session: &Session,
-    state: &AppState,
+    accounts: &Accounts,
     new_key: Option<String>,
     notice: Option<String>,
 ) -> Page {
     html(&AccountPage {
         nav: Nav::new(session, "account"),
-        account: state.account_view(&session.account_id).await?,
-        ledger: state
-            .ledger_page(
-                &session.account_id,
-                &LedgerQuery {
-                    before: None,
-                    limit: Some(50),
-                },
-            )
+        account: accounts.view(&session.account_id).await?,
+        ledger: accounts
+            .ledger_page(&session.account_id, None, Some(50))
             .await?,
-        keys: state.list_keys(&session.account_id).await?,
+        keys: accounts.keys(&session.account_id).await?,
         new_key,
         notice,
     })
@@ -48,26 +42,27 @@ async fn page(
 pub async fn show(
     req: actix_web::HttpRequest,
     session: Session,
-    state: web::Data<AppState>,
+    accounts: web::Data<Accounts>,
 ) -> Page {
     let notice = (req.query_string() == "revoked=1")
         .then(|| "Key revoked: it no longer works for the API or the dashboard.".to_string());
-    page(&session, &state, None, notice).await
+    page(&session, &accounts, None, notice).await
 }
 
-pub async fn create_key(session: Session, form: Form, state: web::Data<AppState>) -> Page {
+pub async fn create_key(session: Session, form: Form, accounts: web::Data<Accounts>) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    let key = state.create_key(&session.account_id).await?;
-    page(&session, &state, key.key, None).await
+    let key = accounts.create_key(&session.account_id).await?;
+    page(&session, &accounts, key.key, None).await
 }
 
 pub async fn revoke_key(
     session: Session,
     id: web::Path<String>,
     form: Form,
-    state: web::Data<AppState>,
+    accounts: web::Data<Accounts>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    state.revoke_key(&session.account_id, &id).await?;
+    let id: KeyId = path_id(&id)?;
+    accounts.revoke_key(&session.account_id, &id, None).await?;
     see_other("/dashboard/account?revoked=1")
 }

@@ -11,9 +11,12 @@ use super::form::Form;
 use super::jobs::template_names;
 use super::session::Session;
 use super::{html, see_other, Nav, Page};
-use crate::api::schemas::{Attempt, Delivery};
-use crate::delivery::listing::DeliveryQuery;
-use crate::state::AppState;
+use crate::api::path_id;
+use crate::delivery::listing::{Attempt, Delivery};
+use crate::delivery::{Deliveries, DeliveryQuery};
+use crate::destinations::Destinations;
+use crate::templates::Templates;
+use crate::types::{DeliveryId, DestinationId};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -24,14 +27,14 @@ pub struct ListQuery {
 }
 
 #[derive(Template)]
-#[template(path = "deliveries.html")]
+#[template(path = "dashboard/deliveries.html")]
 struct ListPage {
     nav: Nav,
     deliveries: Vec<Delivery>,
     status: String,
     destination_id: String,
     template_id: String,
-    destinations: Vec<(String, String)>,
+    destinations: Vec<(DestinationId, String)>,
     templates: BTreeMap<String, String>,
 }
 
@@ -43,7 +46,7 @@ impl ListPage {
                 .destinations
                 .iter()
                 .find(|(i, _)| i == id)
-                .map_or_else(|| id.clone(), |(_, label)| label.clone()),
+                .map_or_else(|| id.to_string(), |(_, label)| label.clone()),
         }
     }
 
@@ -55,7 +58,9 @@ impl ListPage {
 pub async fn list(
     session: Session,
     query: web::Query<ListQuery>,
-    state: web::Data<AppState>,
+    deliveries: web::Data<Deliveries>,
+    destinations: web::Data<Destinations>,
+    templates: web::Data<Templates>,
 ) -> Page {
     let q = query.into_inner();
     let (status, destination_id, template_id) = (
@@ -63,8 +68,8 @@ pub async fn list(
         q.destination_id.unwrap_or_default(),
         q.template_id.unwrap_or_default(),
     );
-    let deliveries = state
-        .list_deliveries(
+    let deliveries = deliveries
+        .list(
             &session.account_id,
             &DeliveryQuery {
                 status: Some(status.clone()).filter(|s| !s.is_empty()),
@@ -75,8 +80,8 @@ pub async fn list(
             },
         )
         .await?;
-    let destinations = state
-        .list_destinations(&session.account_id)
+    let destinations = destinations
+        .list(&session.account_id)
         .await?
         .into_iter()
         .map(|d| {
@@ -88,7 +93,7 @@ pub async fn list(
             (d.id, url)
         })
         .collect();
-    let templates = template_names(&state, &session.account_id).await?;
+    let templates = template_names(&templates, &session.account_id).await?;
     html(&ListPage {
         nav: Nav::new(&session, "deliveries"),
         deliveries,
@@ -101,7 +106,7 @@ pub async fn list(
 }
 
 #[derive(Template)]
-#[template(path = "delivery.html")]
+#[template(path = "dashboard/delivery.html")]
 struct ShowPage {
     nav: Nav,
     delivery: Delivery,
@@ -113,11 +118,10 @@ pub async fn show(
     req: actix_web::HttpRequest,
     session: Session,
     id: web::Path<String>,
-    state: web::Data<AppState>,
+    deliveries: web::Data<Deliveries>,
 ) -> Page {
-    let (delivery, attempts) = state
-        .delivery_with_attempts(&session.account_id, &id)
-        .await?;
+    let id: DeliveryId = path_id(&id)?;
+    let (delivery, attempts) = deliveries.with_attempts(&session.account_id, &id).await?;
     html(&ShowPage {
         nav: Nav::new(&session, "deliveries"),
         delivery,
@@ -131,9 +135,10 @@ pub async fn retry(
     session: Session,
     id: web::Path<String>,
     form: Form,
-    state: web::Data<AppState>,
+    deliveries: web::Data<Deliveries>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    state.retry_delivery(&session.account_id, &id).await?;
+    let id: DeliveryId = path_id(&id)?;
+    deliveries.retry(&session.account_id, &id).await?;
     see_other(&format!("/dashboard/deliveries/{id}?retried=1"))
 }

@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::form::Form;
 use super::webhook_form::{events_choice, events_json, header_lines, header_text};
-use crate::destinations::service::DestinationView;
+use crate::destinations::DestinationView;
 use crate::outbound::EventFilter;
 
 /// One config input: its name, its label, and whether it holds a secret.
@@ -81,10 +81,7 @@ impl DestState {
     }
 
     pub fn from_view(d: &DestinationView) -> Self {
-        let kind = serde_json::to_value(d.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(String::from))
-            .unwrap_or_default();
+        let kind = d.kind.to_string();
         let mut s = Self {
             kind: kind.clone(),
             enabled: d.enabled,

@@ -12,16 +12,19 @@ use super::form::Form;
 use super::session::Session;
 use super::webhook_form::event_names;
 use super::{html, see_other, DashError, Nav, Page};
-use crate::api::schemas::TestOutcome;
+use crate::api::{path_id, AppError};
+use crate::delivery::probe::TestOutcome;
+use crate::delivery::Deliveries;
 use crate::destinations::input::DestinationInput;
-use crate::destinations::service::DestinationView;
-use crate::error::AppError;
+use crate::destinations::{DestinationView, Destinations};
 use crate::json_input;
 use crate::outbound::events::PRESETS;
-use crate::state::AppState;
+use crate::targets::Config;
+use crate::templates::Templates;
+use crate::types::{AccountId, DestinationId};
 
 #[derive(Template)]
-#[template(path = "destinations.html")]
+#[template(path = "dashboard/destinations.html")]
 struct ListPage {
     nav: Nav,
     destinations: Vec<DestinationView>,
@@ -44,18 +47,18 @@ impl ListPage {
     }
 }
 
-pub async fn list(session: Session, state: web::Data<AppState>) -> Page {
+pub async fn list(session: Session, destinations: web::Data<Destinations>) -> Page {
     html(&ListPage {
         nav: Nav::new(&session, "destinations"),
-        destinations: state.list_destinations(&session.account_id).await?,
+        destinations: destinations.list(&session.account_id).await?,
     })
 }
 
 #[derive(Template)]
-#[template(path = "destination.html")]
+#[template(path = "dashboard/destination.html")]
 struct FormPage {
     nav: Nav,
-    id: Option<String>,
+    id: Option<DestinationId>,
     view: Option<DestinationView>,
     state: DestState,
     inputs: &'static [KindInputs],
@@ -70,16 +73,16 @@ struct FormPage {
 
 impl FormPage {
     async fn new(
-        app: &AppState,
+        templates: &Templates,
         session: &Session,
         view: Option<DestinationView>,
         state: DestState,
     ) -> Result<Self, DashError> {
-        let templates = app
-            .list_templates(&session.account_id)
+        let templates = templates
+            .list(&session.account_id)
             .await?
             .into_iter()
-            .map(|t| (t.id, t.name))
+            .map(|t| (t.id.to_string(), t.name))
             .collect();
         Ok(Self {
             nav: Nav::new(session, "destinations"),
@@ -128,8 +131,8 @@ impl FormPage {
         }
     }
 
-    fn fail(&mut self, e: AppError) -> Result<(), DashError> {
-        match e {
+    fn fail(&mut self, e: impl Into<AppError>) -> Result<(), DashError> {
+        match e.into() {
             AppError::Unprocessable(m) | AppError::BadRequest(m) | AppError::Conflict(m) => {
                 self.errors.insert(self.state.error_slot(&m), m.clone());
                 self.notice = Some(format!("Not done: {m}"));
@@ -140,69 +143,95 @@ impl FormPage {
     }
 }
 
-pub async fn new(session: Session, state: web::Data<AppState>) -> Page {
-    html(&FormPage::new(&state, &session, None, DestState::blank()).await?)
+pub async fn new(session: Session, templates: web::Data<Templates>) -> Page {
+    html(&FormPage::new(&templates, &session, None, DestState::blank()).await?)
 }
 
 pub async fn show(
     req: actix_web::HttpRequest,
     session: Session,
     id: web::Path<String>,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
+    templates: web::Data<Templates>,
 ) -> Page {
-    let view = state.get_destination(&session.account_id, &id).await?;
+    let id: DestinationId = path_id(&id)?;
+    let view = destinations.get(&session.account_id, &id).await?;
     let form = DestState::from_view(&view);
-    let mut page = FormPage::new(&state, &session, Some(view), form).await?;
+    let mut page = FormPage::new(&templates, &session, Some(view), form).await?;
     if req.query_string() == "saved=1" {
         page.notice = Some("Saved.".into());
     }
     html(&page)
 }
 
-pub async fn submit_new(session: Session, form: Form, state: web::Data<AppState>) -> Page {
-    submit_form(session, None, form, state).await
+/// What the destination form uses.
+struct Services {
+    destinations: web::Data<Destinations>,
+    templates: web::Data<Templates>,
+    deliveries: web::Data<Deliveries>,
+}
+
+pub async fn submit_new(
+    session: Session,
+    form: Form,
+    destinations: web::Data<Destinations>,
+    templates: web::Data<Templates>,
+    deliveries: web::Data<Deliveries>,
+) -> Page {
+    let app = Services {
+        destinations,
+        templates,
+        deliveries,
+    };
+    submit_form(session, None, form, app).await
 }
 
 pub async fn submit(
     session: Session,
     id: web::Path<String>,
     form: Form,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
+    templates: web::Data<Templates>,
+    deliveries: web::Data<Deliveries>,
 ) -> Page {
-    submit_form(session, Some(id.into_inner()), form, state).await
+    let id: DestinationId = path_id(&id)?;
+    let app = Services {
+        destinations,
+        templates,
+        deliveries,
+    };
+    submit_form(session, Some(id), form, app).await
 }
 
 async fn submit_form(
     session: Session,
-    id: Option<String>,
+    id: Option<DestinationId>,
     form: Form,
-    state: web::Data<AppState>,
+    app: Services,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
     let view = match &id {
-        Some(id) => Some(state.get_destination(&session.account_id, id).await?),
+        Some(id) => Some(app.destinations.get(&session.account_id, id).await?),
         None => None,
     };
     let dest = DestState::from_form(&form);
     let body = dest.to_json();
-    let mut page = FormPage::new(&state, &session, view, dest).await?;
-    let input = json_input::parse::<DestinationInput>(body.to_string().as_bytes());
+    let mut page = FormPage::new(&app.templates, &session, view, dest).await?;
+    let input =
+        json_input::parse::<DestinationInput>(body.to_string().as_bytes()).map_err(AppError::from);
     if form.get("action") == Some("test") {
         let tested = match input {
-            Ok(i) => match parse_for_test(&state, &session.account_id, id.as_deref(), i).await {
-                Ok(config) => {
-                    Ok(
-                        crate::delivery::probe::test_destination(&state, id.as_deref(), &config)
-                            .await,
-                    )
+            Ok(i) => {
+                match parse_for_test(&app.destinations, &session.account_id, id.as_ref(), i).await {
+                    Ok(config) => Ok(app.deliveries.test_destination(id.as_ref(), &config).await),
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            },
+            }
             Err(e) => Err(e),
         };
         let refused = match tested {
-            Ok(v) => {
-                page.tested = serde_json::from_value(v).ok();
+            Ok(outcome) => {
+                page.tested = Some(outcome);
                 false
             }
             Err(e) => {
@@ -218,9 +247,10 @@ async fn submit_form(
     }
     let saved = match input {
         Ok(i) => match &id {
-            Some(id) => state.update_destination(&session.account_id, id, i).await,
-            None => state.create_destination(&session.account_id, i).await,
-        },
+            Some(id) => app.destinations.update(&session.account_id, id, i).await,
+            None => app.destinations.create(&session.account_id, i).await,
+        }
+        .map_err(AppError::from),
         Err(e) => Err(e),
     };
     match saved {
@@ -234,7 +264,7 @@ async fn submit_form(
                 None => see_other(&format!("/dashboard/destinations/{}?saved=1", d.id)),
                 Some(secret) => {
                     let form = DestState::from_view(&d);
-                    let mut page = FormPage::new(&state, &session, Some(d), form).await?;
+                    let mut page = FormPage::new(&app.templates, &session, Some(d), form).await?;
                     page.notice = Some("Saved.".into());
                     page.secret = Some(secret);
                     html(&page)
@@ -252,15 +282,16 @@ async fn submit_form(
 
 /// A form's config checked for Test Connection; a saved destination's masked values keep their stored ones.
 async fn parse_for_test(
-    state: &AppState,
-    account_id: &str,
-    id: Option<&str>,
+    destinations: &Destinations,
+    account_id: &AccountId,
+    id: Option<&DestinationId>,
     input: DestinationInput,
-) -> Result<crate::destinations::Config, AppError> {
-    match id {
-        Some(id) => state.parse_edited_destination(account_id, id, input).await,
-        None => state.parse_unsaved_destination(account_id, input).await,
-    }
+) -> Result<Config, AppError> {
+    let parsed = match id {
+        Some(id) => destinations.parse_edited(account_id, id, input).await,
+        None => destinations.parse_unsaved(account_id, input).await,
+    };
+    Ok(parsed?)
 }
 
 /// Delete, rotate the secret, enable/disable, or recover failed deliveries since a time.
@@ -268,20 +299,22 @@ pub async fn action(
     session: Session,
     path: web::Path<(String, String)>,
     form: Form,
-    state: web::Data<AppState>,
+    destinations: web::Data<Destinations>,
+    templates: web::Data<Templates>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
     let (id, action) = path.into_inner();
+    let id: DestinationId = path_id(&id)?;
     let account = &session.account_id;
     let back = format!("/dashboard/destinations/{id}");
-    let view = state.get_destination(account, &id).await?;
+    let view = destinations.get(account, &id).await?;
     let (view, notice, secret) = match action.as_str() {
         "delete" => {
-            state.delete_destination(account, &id).await?;
+            destinations.delete(account, &id).await?;
             return see_other("/dashboard/destinations");
         }
         "rotate" => {
-            let v = state.rotate_destination_secret(account, &id).await?;
+            let v = destinations.rotate_secret(account, &id).await?;
             let secret = v
                 .config
                 .get("secret")
@@ -294,7 +327,7 @@ pub async fn action(
             let mut body = DestState::from_view(&view).to_json();
             body["enabled"] = json!(action == "enable");
             let input = json_input::parse::<DestinationInput>(body.to_string().as_bytes())?;
-            state.update_destination(account, &id, input).await?;
+            destinations.update(account, &id, input).await?;
             return see_other(&format!("{back}?saved=1"));
         }
         "recover" => {
@@ -302,7 +335,7 @@ pub async fn action(
             let at = chrono::NaiveDateTime::parse_from_str(&since, "%Y-%m-%dT%H:%M")
                 .map(|t| t.and_utc().timestamp_millis())
                 .map_err(|_| AppError::BadRequest("since: choose a date and time".into()))?;
-            let n = state.recover_destination(account, &id, at).await?;
+            let n = destinations.recover(account, &id, at).await?;
             (
                 view,
                 Some(format!("{n} failed deliveries queued again.")),
@@ -312,7 +345,7 @@ pub async fn action(
         _ => return Err(AppError::NotFound("there is no such action".into()).into()),
     };
     let form_state = DestState::from_view(&view);
-    let mut page = FormPage::new(&state, &session, Some(view), form_state).await?;
+    let mut page = FormPage::new(&templates, &session, Some(view), form_state).await?;
     page.notice = notice;
     page.secret = secret;
     html(&page)

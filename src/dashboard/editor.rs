@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 
 use super::form::Form;
 use super::webhook_form::WebhookRow;
-use crate::templates::fields::FieldDef;
-use crate::templates::service::TemplateView;
+use crate::spec::FieldDef;
+use crate::templates::TemplateView;
 
 /// One field of the editor, as text inputs hold it.
 #[derive(Clone, Debug, Default)]

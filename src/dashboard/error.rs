@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
-use crate::error::AppError;
+use crate::api::AppError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DashError {
@@ -16,26 +16,40 @@ pub enum DashError {
         "the form has expired or did not come from this dashboard; reload the page and try again"
     )]
     Csrf,
+    /// What the API would answer, shown as a page with the same status.
     #[error("{0}")]
     App(#[from] AppError),
 }
 
-impl From<sea_orm::DbErr> for DashError {
-    fn from(e: sea_orm::DbErr) -> Self {
-        Self::App(e.into())
-    }
+/// Every stage's error reaches a page the way it reaches the API.
+macro_rules! through_the_api {
+    ($($error:ty),+) => {
+        $(impl From<$error> for DashError {
+            fn from(e: $error) -> Self {
+                Self::App(e.into())
+            }
+        })+
+    };
 }
+
+through_the_api!(
+    crate::accounts::AccountError,
+    crate::db::DbError,
+    crate::delivery::DeliveryError,
+    crate::destinations::DestinationError,
+    crate::jobs::JobError,
+    crate::json_input::InputError,
+    crate::templates::TemplateError
+);
 
 impl From<askama::Error> for DashError {
     fn from(e: askama::Error) -> Self {
-        Self::App(AppError::Internal(
-            anyhow::Error::new(e).context("rendering a page"),
-        ))
+        Self::App(AppError::Internal(format!("rendering a page: {e}")))
     }
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
+#[template(path = "dashboard/error.html")]
 struct ErrorPage<'a> {
     status: u16,
     title: &'a str,
@@ -57,8 +71,8 @@ impl ResponseError for DashError {
                 .insert_header((LOCATION, "/dashboard/login"))
                 .finish();
         }
-        if let Self::App(AppError::Internal(e)) = self {
-            tracing::error!(error.cause_chain = ?e, "dashboard request failed");
+        if let Self::App(AppError::Internal(cause)) = self {
+            tracing::error!(error.cause_chain = %cause, "dashboard request failed");
         }
         let status = self.status_code();
         let page = ErrorPage {

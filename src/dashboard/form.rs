@@ -9,9 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::StreamExt;
 
 use super::error::DashError;
-use crate::api::read_limited;
-use crate::error::AppError;
-use crate::state::AppState;
+use crate::api::{read_limited, AppError, Gate};
 
 /// A file chosen in a form; empty when the input was left empty.
 pub struct FormFile {
@@ -125,10 +123,8 @@ impl FromRequest for Form {
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         // Only the template editor takes a file (Try it's sample); elsewhere a file is refused unread.
-        let limit = match req.app_data::<web::Data<AppState>>() {
-            Some(s) if req.path().starts_with("/dashboard/templates") => {
-                s.settings.limits.max_upload_bytes
-            }
+        let limit = match req.app_data::<web::Data<Gate>>() {
+            Some(g) if req.path().starts_with("/dashboard/templates") => g.limits.max_upload_bytes,
             _ => 0,
         };
         let content_type = req

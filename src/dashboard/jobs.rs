@@ -11,13 +11,13 @@ use serde_json::{Map, Value};
 use super::form::Form;
 use super::session::Session;
 use super::{html, see_other, DashError, Nav, Page};
-use crate::api::schemas::{FileResult, JobStatusView};
-use crate::db;
-use crate::error::AppError;
-use crate::jobs::listing::{JobQuery, JobSummary};
-use crate::jobs::service::{ResultFormat, Results};
-use crate::jobs::JobStatus;
-use crate::state::AppState;
+use crate::api::{job_and_file, path_id, AppError};
+use crate::jobs::{
+    FileResult, JobError, JobFileStatus, JobQuery, JobStatusView, JobSummary, Jobs, ResultFormat,
+    Results,
+};
+use crate::templates::Templates;
+use crate::types::{AccountId, FileId, JobId, JobStatus};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -27,7 +27,7 @@ pub struct ListQuery {
 }
 
 #[derive(Template)]
-#[template(path = "jobs.html")]
+#[template(path = "dashboard/jobs.html")]
 struct JobsPage {
     nav: Nav,
     jobs: Vec<JobSummary>,
@@ -62,14 +62,14 @@ pub fn status_class(status: &str) -> &'static str {
 
 /// Template ids → names, deleted templates included by id only.
 pub(super) async fn template_names(
-    state: &AppState,
-    account_id: &str,
+    templates: &Templates,
+    account_id: &AccountId,
 ) -> Result<BTreeMap<String, String>, DashError> {
-    Ok(state
-        .list_templates(account_id)
+    Ok(templates
+        .list(account_id)
         .await?
         .into_iter()
-        .map(|t| (t.id, t.name))
+        .map(|t| (t.id.to_string(), t.name))
         .collect())
 }
 
@@ -85,14 +85,15 @@ fn query_string(pairs: &[(&str, &str)]) -> String {
 pub async fn list(
     session: Session,
     query: web::Query<ListQuery>,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
+    templates: web::Data<Templates>,
 ) -> Page {
     let q = query.into_inner();
     let status = q.status.unwrap_or_default();
     let template_id = q.template_id.unwrap_or_default();
     let paged = q.cursor.is_some();
-    let page = state
-        .list_jobs(
+    let page = jobs
+        .list(
             &session.account_id,
             &JobQuery {
                 status: Some(status.clone()),
@@ -102,7 +103,7 @@ pub async fn list(
             },
         )
         .await?;
-    let names = template_names(&state, &session.account_id).await?;
+    let names = template_names(&templates, &session.account_id).await?;
     let next = page.next_cursor.as_deref().map(|c| {
         format!(
             "/dashboard/jobs?{}",
@@ -114,11 +115,7 @@ pub async fn list(
         )
     });
     // The newest page keeps itself current (new jobs appear, running ones move on).
-    let live = !paged
-        || page
-            .jobs
-            .iter()
-            .any(|j| j.status.parse::<JobStatus>().is_ok_and(|s| !s.is_final()));
+    let live = !paged || page.jobs.iter().any(|j| !j.status.is_final());
     html(&JobsPage {
         nav: Nav::new(&session, "jobs"),
         has_templates: !names.is_empty(),
@@ -153,8 +150,8 @@ pub struct BoxView {
     pub height: f64,
 }
 
-pub fn boxes_of(boxes: Option<&Value>) -> Vec<BoxView> {
-    let Some(Value::Object(map)) = boxes else {
+pub fn boxes_of(boxes: Option<&Map<String, Value>>) -> Vec<BoxView> {
+    let Some(map) = boxes else {
         return vec![];
     };
     map.iter()
@@ -173,7 +170,7 @@ pub fn boxes_of(boxes: Option<&Value>) -> Vec<BoxView> {
 }
 
 struct FileView {
-    status: crate::api::schemas::JobFileStatus,
+    status: JobFileStatus,
     result: Option<FileResult>,
     values: Vec<ValueRow>,
     boxes: Vec<BoxView>,
@@ -183,7 +180,7 @@ struct FileView {
 }
 
 #[derive(Template)]
-#[template(path = "job.html")]
+#[template(path = "dashboard/job.html")]
 struct JobPage {
     nav: Nav,
     job: JobStatusView,
@@ -202,51 +199,55 @@ pub fn shown(v: Option<&Value>) -> String {
     }
 }
 
+/// What the job page shows: the job's status, each document's values
+/// (once the job is finished) beside its page while the upload is kept.
 async fn job_page(
-    state: &AppState,
+    jobs: &Jobs,
+    templates: &Templates,
     session: &Session,
-    job_id: &str,
+    job_id: &JobId,
     errors: &BTreeMap<String, String>,
     typed: &BTreeMap<String, String>,
     notice: Option<String>,
 ) -> Result<JobPage, DashError> {
-    let status: JobStatusView =
-        serde_json::from_value(state.job_status(&session.account_id, job_id).await?)
-            .map_err(anyhow::Error::from)
-            .map_err(AppError::from)?;
-    let finished = status
-        .status
-        .parse::<JobStatus>()
-        .is_ok_and(JobStatus::is_final);
-    let mut results: BTreeMap<String, FileResult> = BTreeMap::new();
+    let status = jobs.status(&session.account_id, job_id).await?;
+    let finished = status.status.is_final();
+    let mut results: BTreeMap<FileId, FileResult> = BTreeMap::new();
     if finished {
-        if let Ok(Results::Json(v)) = state
-            .job_results(&session.account_id, job_id, ResultFormat::Json)
+        match jobs
+            .results(&session.account_id, job_id, ResultFormat::Json)
             .await
         {
-            let list: Vec<FileResult> =
-                serde_json::from_value(v["results"].clone()).unwrap_or_default();
-            results = list.into_iter().map(|r| (r.file_id.clone(), r)).collect();
+            Ok(Results::Json(r)) => {
+                results = r
+                    .results
+                    .into_iter()
+                    .map(|f| (f.file_id.clone(), f))
+                    .collect();
+            }
+            // Purged results leave the page with statuses only.
+            Ok(Results::Csv(_)) | Err(JobError::Purged(_)) => {}
+            Err(e) => return Err(e.into()),
         }
     }
-    let template = state.load_template(&status.template_id).await.ok();
-    let names = template_names(state, &session.account_id).await?;
-    let kept: BTreeMap<String, bool> = db::jobs::files_of(&state.db, &status.job_id)
+    let template = templates.load(&status.template_id).await.ok();
+    let names = template_names(templates, &session.account_id).await?;
+    let kept: BTreeMap<FileId, bool> = jobs
+        .uploads_kept(&session.account_id, job_id)
         .await?
         .into_iter()
-        .map(|f| (f.id, f.blob_key.is_some()))
         .collect();
     let files = status
         .files
         .iter()
         .map(|f| {
             let result = results.remove(&f.file_id);
-            let values: Map<String, Value> = result
+            let none = Map::new();
+            let values = result
                 .as_ref()
                 .and_then(|r| r.result.as_ref())
-                .and_then(|v| v.as_object().cloned())
-                .unwrap_or_default();
-            let confidences = result.as_ref().and_then(|r| r.confidences.clone());
+                .unwrap_or(&none);
+            let confidences = result.as_ref().and_then(|r| r.confidences.as_ref());
             // The stored result names every field the job had, even if the
             // template changed since; the template only tells the types.
             let rows = values
@@ -255,7 +256,7 @@ async fn job_page(
                     let key = format!("{}.{name}", f.file_id);
                     let ty = template
                         .as_ref()
-                        .and_then(|t| t.field_defs.iter().find(|d| &d.name == name))
+                        .and_then(|t| t.field(name))
                         .map_or_else(String::new, |d| d.ty.clone());
                     ValueRow {
                         name: name.clone(),
@@ -264,7 +265,6 @@ async fn job_page(
                         input: typed.get(&key).cloned().unwrap_or_else(|| shown(Some(v))),
                         original: shown(Some(v)),
                         confidence: confidences
-                            .as_ref()
                             .and_then(|c| c.get(name))
                             .and_then(Value::as_f64)
                             .map(|c| format!("{:.0}%", c * 100.0))
@@ -273,9 +273,7 @@ async fn job_page(
                     }
                 })
                 .collect();
-            let reviewable = result.as_ref().is_some_and(|r| {
-                matches!(r.result_status.as_deref(), Some("needs_review" | "edited"))
-            });
+            let reviewable = result.as_ref().is_some_and(FileResult::awaits_review);
             let boxes = boxes_of(result.as_ref().and_then(|r| r.boxes.as_ref()));
             let page = boxes.first().map_or(1, |b| b.page);
             let page_url = (kept.get(&f.file_id) == Some(&true) && f.pages.is_some()).then(|| {
@@ -285,13 +283,7 @@ async fn job_page(
                 )
             });
             FileView {
-                status: crate::api::schemas::JobFileStatus {
-                    file_id: f.file_id.clone(),
-                    file_name: f.file_name.clone(),
-                    status: f.status.clone(),
-                    pages: f.pages,
-                    error: f.error.clone(),
-                },
+                status: f.clone(),
                 boxes: boxes.into_iter().filter(|b| b.page == page).collect(),
                 result,
                 values: rows,
@@ -303,9 +295,9 @@ async fn job_page(
     Ok(JobPage {
         nav: Nav::new(session, "jobs"),
         template_name: names
-            .get(&status.template_id)
+            .get(status.template_id.as_str())
             .cloned()
-            .unwrap_or_else(|| status.template_id.clone()),
+            .unwrap_or_else(|| status.template_id.to_string()),
         live: !finished,
         finished,
         job: status,
@@ -314,17 +306,24 @@ async fn job_page(
     })
 }
 
-pub async fn show(session: Session, id: web::Path<String>, state: web::Data<AppState>) -> Page {
+pub async fn show(
+    session: Session,
+    id: web::Path<String>,
+    jobs: web::Data<Jobs>,
+    templates: web::Data<Templates>,
+) -> Page {
+    let id: JobId = path_id(&id)?;
     let none = BTreeMap::new();
-    html(&job_page(&state, &session, &id, &none, &none, None).await?)
+    html(&job_page(&jobs, &templates, &session, &id, &none, &none, None).await?)
 }
 
 pub async fn results(
     session: Session,
     path: web::Path<(String, String)>,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> Page {
     let (id, format) = path.into_inner();
+    let job_id: JobId = path_id(&id)?;
     let format = match format.as_str() {
         "json" => ResultFormat::Json,
         "csv" => ResultFormat::Csv,
@@ -332,7 +331,7 @@ pub async fn results(
     };
     let disposition = |ext: &str| format!("attachment; filename=\"job-{id}.{ext}\"");
     Ok(
-        match state.job_results(&session.account_id, &id, format).await? {
+        match jobs.results(&session.account_id, &job_id, format).await? {
             Results::Json(v) => HttpResponse::Ok()
                 .insert_header(("Content-Disposition", disposition("json")))
                 .json(v),
@@ -347,10 +346,11 @@ pub async fn results(
 pub async fn page_image(
     session: Session,
     path: web::Path<(String, String, u32)>,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
 ) -> Page {
     let (job, file, page) = path.into_inner();
-    let png = state
+    let (job, file) = job_and_file(&job, &file)?;
+    let png = jobs
         .page_image(&session.account_id, &job, &file, page)
         .await?;
     Ok(HttpResponse::Ok()
@@ -365,10 +365,12 @@ pub async fn review(
     session: Session,
     path: web::Path<(String, String)>,
     form: Form,
-    state: web::Data<AppState>,
+    jobs: web::Data<Jobs>,
+    templates: web::Data<Templates>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
     let (job_id, file_id) = path.into_inner();
+    let (job_id, file_id) = job_and_file(&job_id, &file_id)?;
     let back = format!("/dashboard/jobs/{job_id}#file-{file_id}");
     let confirm = form.get("action") == Some("confirm");
     // Only what the reviewer changed: unchanged values are not re-parsed.
@@ -392,28 +394,32 @@ pub async fn review(
     let saved = if edits.is_empty() && confirm {
         Ok(())
     } else {
-        state
-            .edit_result(&session.account_id, &job_id, &file_id, edits)
+        jobs.edit_result(&session.account_id, &job_id, &file_id, edits)
             .await
             .map(|_| ())
     };
     match saved {
         Ok(()) => {
             if confirm {
-                state
-                    .confirm_result(&session.account_id, &job_id, &file_id)
+                jobs.confirm_result(&session.account_id, &job_id, &file_id)
                     .await?;
             }
             see_other(&back)
         }
-        Err(AppError::Unprocessable(message)) => {
+        Err(e) => {
+            // The page shows a value's error beside its input.
+            let field = match &e {
+                JobError::InvalidValue { field, .. } => Some(field.clone()),
+                _ => None,
+            };
+            // What the API would refuse as invalid is shown on the page; the rest is an error page.
+            let message = match AppError::from(e) {
+                AppError::Unprocessable(message) => message,
+                other => return Err(other.into()),
+            };
             let mut errors = BTreeMap::new();
-            // "result.NAME: why" names the field; the page shows it beside that input.
-            if let Some((name, _)) = message
-                .strip_prefix("result.")
-                .and_then(|m| m.split_once(": "))
-            {
-                errors.insert(format!("{file_id}.{name}"), message.clone());
+            if let Some(field) = field {
+                errors.insert(format!("{file_id}.{field}"), message.clone());
             }
             // What the reviewer typed stays in the form.
             let typed: BTreeMap<String, String> = changed
@@ -421,11 +427,13 @@ pub async fn review(
                 .map(|(name, v)| (format!("{file_id}.{name}"), v.to_string()))
                 .collect();
             let notice = Some(format!("Not saved: {message}"));
-            let page = job_page(&state, &session, &job_id, &errors, &typed, notice).await?;
+            let page = job_page(
+                &jobs, &templates, &session, &job_id, &errors, &typed, notice,
+            )
+            .await?;
             let mut resp = html(&page)?;
             *resp.status_mut() = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
             Ok(resp)
         }
-        Err(e) => Err(e.into()),
     }
 }

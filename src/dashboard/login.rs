@@ -6,11 +6,11 @@ use askama::Template;
 use super::form::Form;
 use super::session::{self, Session, COOKIE, LOGIN_COOKIE};
 use super::{DashError, Page};
-use crate::api::client_address;
-use crate::state::AppState;
+use crate::accounts::Accounts;
+use crate::api::Gate;
 
 #[derive(Template)]
-#[template(path = "login.html")]
+#[template(path = "dashboard/login.html")]
 struct LoginPage {
     csrf: String,
     error: Option<String>,
@@ -38,22 +38,26 @@ fn login_page(
         .body(askama::Template::render(&page)?))
 }
 
-pub async fn submit(req: HttpRequest, form: Form, state: web::Data<AppState>) -> Page {
+pub async fn submit(
+    req: HttpRequest,
+    form: Form,
+    gate: web::Data<Gate>,
+    accounts: web::Data<Accounts>,
+) -> Page {
     let pinned = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_string());
     if pinned.is_none() || pinned.as_deref() != form.get("csrf") {
         return Err(DashError::Csrf);
     }
-    let client = client_address(&req, &state.settings.sign_in.trusted_proxies);
-    state.sign_ins.admit(client)?;
+    let client = gate.sign_ins.client(&req);
+    gate.sign_ins.admit(client)?;
     let key = form.text("api_key");
     let opened = if key.is_empty() || key.len() > 200 {
         None
     } else {
-        Session::open(&state, &key).await?
+        Session::open(&accounts, &key).await?
     };
     let Some((_, token)) = opened else {
-        state
-            .sign_ins
+        gate.sign_ins
             .refused(client, "POST /dashboard/login", "an unknown key");
         let why = "That key is not valid. Use a key printed by `docpush account create` or made on the Account page.";
         return login_page(
@@ -73,10 +77,10 @@ pub async fn logout(
     req: HttpRequest,
     session: Session,
     form: Form,
-    state: web::Data<AppState>,
+    accounts: web::Data<Accounts>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    session.end(&state).await?;
+    session.end(&accounts).await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((actix_web::http::header::LOCATION, "/dashboard/login"))
         .cookie(session::removal(&req, COOKIE))

@@ -1,5 +1,5 @@
 //! The dashboard at `/dashboard`: server-rendered pages (askama templates in
-//! `templates/`) over the same services as the JSON API. Scripts and styles
+//! `templates/dashboard/`) over the same services as the JSON API. Scripts and styles
 //! are served from the binary; the Content-Security-Policy allows nothing else.
 
 mod account;
@@ -128,17 +128,17 @@ fn see_other(location: &str) -> Page {
 }
 
 async fn not_found(_: Session) -> Page {
-    Err(crate::error::AppError::NotFound("there is no such page".into()).into())
+    Err(crate::api::AppError::NotFound("there is no such page".into()).into())
 }
 
 async fn asset(name: web::Path<String>) -> HttpResponse {
     let (body, content_type) = match name.as_str() {
         "dashboard.css" => (
-            include_str!("../../templates/static/dashboard.css"),
+            include_str!("../../templates/dashboard/static/dashboard.css"),
             "text/css; charset=utf-8",
         ),
         "dashboard.js" => (
-            include_str!("../../templates/static/dashboard.js"),
+            include_str!("../../templates/dashboard/static/dashboard.js"),
             "text/javascript; charset=utf-8",
         ),
         _ => return HttpResponse::NotFound().finish(),

@@ -11,20 +11,28 @@ use actix_web::{web, FromRequest, HttpRequest};
 use base64::Engine;
 
 use super::error::DashError;
+use crate::accounts::{Accounts, SessionRow};
 use crate::crypto;
-use crate::db::{self, entities::sessions};
-use crate::state::AppState;
+use crate::types::AccountId;
 
 pub const COOKIE: &str = "docpush_session";
 /// Holds the login form's own CSRF token before any session exists.
 pub const LOGIN_COOKIE: &str = "docpush_login";
-const LIFETIME_MS: i64 = 12 * 3600 * 1000;
-
 /// The signed-in account, for every dashboard page but the login page.
 pub struct Session {
-    pub account_id: String,
+    pub account_id: AccountId,
     pub csrf: String,
     token_hash: String,
+}
+
+impl From<SessionRow> for Session {
+    fn from(s: SessionRow) -> Self {
+        Self {
+            account_id: s.account_id,
+            csrf: s.csrf,
+            token_hash: s.token_hash,
+        }
+    }
 }
 
 pub fn random_token() -> String {
@@ -51,34 +59,16 @@ pub fn removal<'a>(req: &HttpRequest, name: &'a str) -> Cookie<'a> {
 }
 
 impl Session {
-    /// Opens a session for the account of `key`; `None` for an unknown key.
-    pub async fn open(state: &AppState, key: &str) -> Result<Option<(Self, String)>, DashError> {
-        let Some(row) = db::accounts::find_key(&state.db, key).await? else {
-            return Ok(None);
-        };
+    /// Opens a session for the account of `key` (and the browser's token for
+    /// its cookie); `None` for an unknown key.
+    pub async fn open(accounts: &Accounts, key: &str) -> Result<Option<(Self, String)>, DashError> {
         let token = random_token();
-        let now = db::now_ms();
-        let model = sessions::Model {
-            token_hash: crypto::sha256_hex(token.as_bytes()),
-            account_id: row.account_id,
-            key_id: row.id,
-            csrf: random_token(),
-            created_at: now,
-            expires_at: now + LIFETIME_MS,
-        };
-        db::sessions::create(&state.db, model.clone()).await?;
-        Ok(Some((
-            Self {
-                account_id: model.account_id,
-                csrf: model.csrf,
-                token_hash: model.token_hash,
-            },
-            token,
-        )))
+        let opened = accounts.open_session(key, &token, random_token()).await?;
+        Ok(opened.map(|row| (row.into(), token)))
     }
 
-    pub async fn end(&self, state: &AppState) -> Result<(), DashError> {
-        db::sessions::end(&state.db, &self.token_hash).await?;
+    pub async fn end(&self, accounts: &Accounts) -> Result<(), DashError> {
+        accounts.end_session(&self.token_hash).await?;
         Ok(())
     }
 
@@ -99,22 +89,17 @@ impl FromRequest for Session {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let accounts = req.app_data::<web::Data<Accounts>>().cloned();
         let token = req.cookie(COOKIE).map(|c| c.value().to_string());
         Box::pin(async move {
-            let (Some(state), Some(token)) = (state, token) else {
+            let (Some(accounts), Some(token)) = (accounts, token) else {
                 return Err(DashError::SignedOut);
             };
             if token.is_empty() || token.len() > 100 {
                 return Err(DashError::SignedOut);
             }
-            let hash = crypto::sha256_hex(token.as_bytes());
-            match db::sessions::find(&state.db, &hash).await? {
-                Some(s) => Ok(Session {
-                    account_id: s.account_id,
-                    csrf: s.csrf,
-                    token_hash: s.token_hash,
-                }),
+            match accounts.session(&token).await? {
+                Some(s) => Ok(s.into()),
                 None => Err(DashError::SignedOut),
             }
         })

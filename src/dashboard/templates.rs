@@ -11,35 +11,35 @@ use super::jobs::{boxes_of, shown, BoxView};
 use super::session::Session;
 use super::webhook_form::event_names;
 use super::{html, see_other, DashError, Nav, Page};
-use crate::api::schemas::TestOutcome;
-use crate::error::AppError;
-use crate::extraction::DocKind;
+use crate::api::{path_id, AppError};
+use crate::delivery::probe::TestOutcome;
+use crate::delivery::Deliveries;
 use crate::json_input;
 use crate::outbound::events::PRESETS;
-use crate::state::AppState;
 use crate::templates::input::TemplateInput;
 use crate::templates::preview::PreviewTemplate;
-use crate::templates::service::TemplateView;
 use crate::templates::webhook_test::WebhookTest;
+use crate::templates::{TemplateView, Templates};
+use crate::types::TemplateId;
 
 #[derive(Template)]
-#[template(path = "templates.html")]
+#[template(path = "dashboard/templates.html")]
 struct ListPage {
     nav: Nav,
     templates: Vec<TemplateView>,
 }
 
-pub async fn list(session: Session, state: web::Data<AppState>) -> Page {
+pub async fn list(session: Session, templates: web::Data<Templates>) -> Page {
     html(&ListPage {
         nav: Nav::new(&session, "templates"),
-        templates: state.list_templates(&session.account_id).await?,
+        templates: templates.list(&session.account_id).await?,
     })
 }
 
 /// What Try it found, as the editor shows it.
 struct TryView {
     file_name: String,
-    result_status: String,
+    result_status: crate::types::ResultStatus,
     rows: Vec<(String, String, String, bool)>,
     image: Option<String>,
     page: u32,
@@ -47,10 +47,10 @@ struct TryView {
 }
 
 #[derive(Template)]
-#[template(path = "template.html")]
+#[template(path = "dashboard/template.html")]
 struct EditorPage {
     nav: Nav,
-    id: Option<String>,
+    id: Option<TemplateId>,
     editor: EditorState,
     blank: FieldRow,
     errors: Errors,
@@ -64,7 +64,7 @@ struct EditorPage {
 }
 
 impl EditorPage {
-    fn new(session: &Session, id: Option<String>, editor: EditorState) -> Self {
+    fn new(session: &Session, id: Option<TemplateId>, editor: EditorState) -> Self {
         Self {
             nav: Nav::new(session, "templates"),
             has_webhook: !editor.webhook.url.is_empty(),
@@ -110,8 +110,8 @@ impl EditorPage {
         }
     }
 
-    fn fail(&mut self, editor: &EditorState, e: AppError) -> Result<(), DashError> {
-        match e {
+    fn fail(&mut self, editor: &EditorState, e: impl Into<AppError>) -> Result<(), DashError> {
+        match e.into() {
             AppError::Unprocessable(m) | AppError::BadRequest(m) => {
                 self.errors.insert(editor.error_slot(&m), m.clone());
                 self.notice = Some(format!("Not done: {m}"));
@@ -140,9 +140,10 @@ pub async fn show(
     req: actix_web::HttpRequest,
     session: Session,
     id: web::Path<String>,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> Page {
-    let t = state.get_template(&session.account_id, &id).await?;
+    let id: TemplateId = path_id(&id)?;
+    let t = templates.get(&session.account_id, &id).await?;
     let mut page = EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));
     if req.query_string() == "saved=1" {
         page.notice = Some("Saved.".into());
@@ -150,39 +151,47 @@ pub async fn show(
     html(&page)
 }
 
-pub async fn submit_new(session: Session, form: Form, state: web::Data<AppState>) -> Page {
-    submit_form(session, None, form, state).await
+pub async fn submit_new(
+    session: Session,
+    form: Form,
+    templates: web::Data<Templates>,
+    deliveries: web::Data<Deliveries>,
+) -> Page {
+    submit_form(session, None, form, &templates, &deliveries).await
 }
 
 pub async fn submit(
     session: Session,
     id: web::Path<String>,
     form: Form,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
+    deliveries: web::Data<Deliveries>,
 ) -> Page {
-    submit_form(session, Some(id.into_inner()), form, state).await
+    let id: TemplateId = path_id(&id)?;
+    submit_form(session, Some(id), form, &templates, &deliveries).await
 }
 
 fn parse<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T, AppError> {
-    json_input::parse(v.to_string().as_bytes())
+    Ok(json_input::parse(v.to_string().as_bytes())?)
 }
 
 async fn submit_form(
     session: Session,
-    id: Option<String>,
+    id: Option<TemplateId>,
     form: Form,
-    state: web::Data<AppState>,
+    templates: &Templates,
+    deliveries: &Deliveries,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
     if let Some(id) = &id {
         // Another account's template is not found, whatever the form says.
-        state.get_template(&session.account_id, id).await?;
+        templates.get(&session.account_id, id).await?;
     }
     let editor = EditorState::from_form(&form);
     let mut page = EditorPage::new(&session, id.clone(), editor.clone());
     match form.get("action").unwrap_or("save") {
         "try" => {
-            if let Err(e) = try_it(&state, &session, &editor, &form, &mut page).await {
+            if let Err(e) = try_it(templates, &session, &editor, &form, &mut page).await {
                 page.fail(&editor, e)?;
             }
         }
@@ -192,14 +201,19 @@ async fn submit_form(
                 "webhook": editor.webhook.to_json(),
                 "fields": editor.template_json()["fields"],
             });
-            let tested = match parse::<WebhookTest>(&body) {
-                Ok(t) => state.test_template_webhook(&session.account_id, t).await,
+            let probe = match parse::<WebhookTest>(&body) {
+                Ok(t) => templates
+                    .webhook_probe(&session.account_id, t)
+                    .await
+                    .map_err(AppError::from),
                 Err(e) => Err(e),
             };
-            match tested {
-                Ok(v) => {
-                    page.tested =
-                        Some(serde_json::from_value(v).map_err(|e| AppError::Internal(e.into()))?)
+            match probe {
+                Ok(p) => {
+                    let outcome = deliveries
+                        .test_template_webhook(&p.config, p.template_id.as_ref(), p.sample)
+                        .await;
+                    page.tested = Some(outcome);
                 }
                 Err(e) => page.fail(&editor, e)?,
             }
@@ -207,9 +221,10 @@ async fn submit_form(
         _ => {
             let saved = match parse::<TemplateInput>(&editor.template_json()) {
                 Ok(input) => match &id {
-                    Some(id) => state.update_template(&session.account_id, id, input).await,
-                    None => state.create_template(&session.account_id, input).await,
-                },
+                    Some(id) => templates.update(&session.account_id, id, input).await,
+                    None => templates.create(&session.account_id, input).await,
+                }
+                .map_err(AppError::from),
                 Err(e) => Err(e),
             };
             match saved {
@@ -219,7 +234,7 @@ async fn submit_form(
                     };
                     // A new signing secret is shown this once, so this answer is the page
                     // itself; the form shows the template as read back, header values masked.
-                    let stored = state.get_template(&session.account_id, &t.id).await?;
+                    let stored = templates.get(&session.account_id, &t.id).await?;
                     let mut page = EditorPage::new(
                         &session,
                         Some(t.id.clone()),
@@ -242,7 +257,7 @@ async fn submit_form(
 }
 
 async fn try_it(
-    state: &AppState,
+    templates: &Templates,
     session: &Session,
     editor: &EditorState,
     form: &Form,
@@ -254,25 +269,20 @@ async fn try_it(
         ));
     };
     let template: PreviewTemplate = parse(&editor.preview_json())?;
-    let preview = state
+    let preview = templates
         .preview(&session.account_id, template, file.bytes.clone())
         .await?;
-    let boxes = boxes_of(Some(&Value::Object(preview.boxes.clone())));
+    let boxes = boxes_of(Some(&preview.boxes));
     let shown_page = boxes.first().map_or(1, |b| b.page);
-    let image = match DocKind::detect(&file.bytes) {
-        Some(kind) => state
-            .reader
-            .page_png(kind, file.bytes.clone(), shown_page)
-            .await
-            .ok()
-            .map(|png| {
-                format!(
-                    "data:image/png;base64,{}",
-                    base64::engine::general_purpose::STANDARD.encode(png)
-                )
-            }),
-        None => None,
-    };
+    let image = templates
+        .sample_page(file.bytes.clone(), shown_page)
+        .await
+        .map(|png| {
+            format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(png)
+            )
+        });
     let rows = editor
         .fields
         .iter()
@@ -303,10 +313,11 @@ pub async fn delete(
     session: Session,
     id: web::Path<String>,
     form: Form,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    state.delete_template(&session.account_id, &id).await?;
+    let id: TemplateId = path_id(&id)?;
+    templates.delete(&session.account_id, &id).await?;
     see_other("/dashboard/templates")
 }
 
@@ -314,10 +325,11 @@ pub async fn rotate(
     session: Session,
     id: web::Path<String>,
     form: Form,
-    state: web::Data<AppState>,
+    templates: web::Data<Templates>,
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    let t = state
+    let id: TemplateId = path_id(&id)?;
+    let t = templates
         .rotate_webhook_secret(&session.account_id, &id)
         .await?;
     let mut page = EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));

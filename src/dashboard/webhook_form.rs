@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use super::form::Form;
 use crate::outbound::events::PRESETS;
 use crate::outbound::{EventFilter, EventType};
-use crate::templates::service::WebhookView;
+use crate::templates::WebhookView;
 
 #[derive(Clone, Debug, Default)]
 pub struct WebhookRow {

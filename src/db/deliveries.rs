@@ -2,8 +2,8 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 pub use super::delivery_claims::{
@@ -11,17 +11,17 @@ pub use super::delivery_claims::{
     target_key, Scope,
 };
 use super::entities::{deliveries, delivery_attempts, events};
-use super::now_ms;
-
-pub const PENDING: &str = "pending";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
+use super::{now_ms, DbError};
+use crate::types::{
+    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
+    TemplateId,
+};
 
 pub async fn insert_events(
     db: &impl ConnectionTrait,
     new_events: Vec<events::Model>,
     new_deliveries: Vec<deliveries::Model>,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     events::Entity::insert_many(
         new_events
             .into_iter()
@@ -41,23 +41,19 @@ pub async fn insert_events(
     Ok(())
 }
 
-pub async fn get_event(db: &DatabaseConnection, id: &str) -> Result<Option<events::Model>, DbErr> {
-    events::Entity::find_by_id(id.to_string()).one(db).await
-}
-
 pub async fn events_of_job(
     db: &DatabaseConnection,
-    job_id: &str,
-) -> Result<Vec<events::Model>, DbErr> {
-    events::Entity::find()
+    job_id: &JobId,
+) -> Result<Vec<events::Model>, DbError> {
+    Ok(events::Entity::find()
         .filter(events::Column::JobId.eq(job_id))
         .order_by_asc(events::Column::CreatedAt)
         .all(db)
-        .await
+        .await?)
 }
 
 pub struct Attempt {
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempted_at: i64,
     pub status_code: Option<i64>,
     pub latency_ms: i64,
@@ -69,7 +65,7 @@ pub struct Attempt {
 pub async fn record_attempts(
     db: &impl ConnectionTrait,
     attempts: Vec<Attempt>,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     if attempts.is_empty() {
         return Ok(());
     }
@@ -95,8 +91,8 @@ pub async fn record_attempts(
 pub async fn settle_succeeded(
     db: &impl ConnectionTrait,
     owner: &str,
-    ids: &[String],
-) -> Result<Vec<String>, DbErr> {
+    ids: &[DeliveryId],
+) -> Result<Vec<DeliveryId>, DbError> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -109,7 +105,7 @@ pub async fn settle_succeeded(
         placeholders.join(",")
     );
     let mut values: Vec<sea_orm::Value> = vec![now.into(), owner.into()];
-    values.extend(ids.iter().map(|id| id.as_str().into()));
+    values.extend(ids.iter().map(sea_orm::Value::from));
     let rows = db
         .query_all(sea_orm::Statement::from_sql_and_values(
             db.get_database_backend(),
@@ -117,18 +113,21 @@ pub async fn settle_succeeded(
             values,
         ))
         .await?;
-    rows.iter().map(|r| r.try_get("", "id")).collect()
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?)
 }
 
 /// Gives a claimed delivery back without counting an attempt: due again at
 /// `next_attempt_at`, with `reason` as its last error.
 pub async fn postpone(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &DeliveryId,
     owner: &str,
     next_attempt_at: i64,
     reason: &str,
-) -> Result<bool, DbErr> {
+) -> Result<bool, DbError> {
     let res = given_back(
         deliveries::Entity::update_many(),
         id,
@@ -146,7 +145,7 @@ pub async fn postpone(
 /// with the next attempt at `next_attempt_at`.
 fn given_back(
     update: sea_orm::UpdateMany<deliveries::Entity>,
-    id: &str,
+    id: &DeliveryId,
     owner: &str,
     next_attempt_at: i64,
 ) -> sea_orm::UpdateMany<deliveries::Entity> {
@@ -165,14 +164,14 @@ fn given_back(
         )
         .filter(deliveries::Column::Id.eq(id))
         .filter(deliveries::Column::LeaseOwner.eq(owner))
-        .filter(deliveries::Column::Status.eq(PENDING))
+        .filter(deliveries::Column::Status.eq(DeliveryStatus::Pending))
 }
 
 /// A claimed delivery whose attempt did not succeed: due again at
-/// `next_attempt_at` (status [`PENDING`]) or dead-lettered ([`FAILED`]).
+/// `next_attempt_at` (still pending) or dead-lettered (failed).
 pub struct Unsuccessful<'a> {
-    pub id: &'a str,
-    pub status: &'a str,
+    pub id: &'a DeliveryId,
+    pub status: DeliveryStatus,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
 }
@@ -185,7 +184,7 @@ pub async fn settle_unsuccessful(
     db: &impl ConnectionTrait,
     owner: &str,
     rows: &[Unsuccessful<'_>],
-) -> Result<u64, DbErr> {
+) -> Result<u64, DbError> {
     if rows.is_empty() {
         return Ok(0);
     }
@@ -221,18 +220,18 @@ pub async fn settle_unsuccessful(
 /// Of `file_ids`, those with a delivery of one of `event_types` not succeeded yet.
 pub async fn files_with_unsettled(
     db: &impl ConnectionTrait,
-    file_ids: &[String],
-    event_types: &[&str],
-) -> Result<Vec<String>, DbErr> {
+    file_ids: &[FileId],
+    event_types: &[EventType],
+) -> Result<Vec<FileId>, DbError> {
     if file_ids.is_empty() {
         return Ok(vec![]);
     }
-    let rows: Vec<Option<String>> = deliveries::Entity::find()
+    let rows: Vec<Option<FileId>> = deliveries::Entity::find()
         .select_only()
         .column(deliveries::Column::FileId)
-        .filter(deliveries::Column::FileId.is_in(file_ids.iter().cloned()))
-        .filter(deliveries::Column::EventType.is_in(event_types.iter().copied()))
-        .filter(deliveries::Column::Status.ne(SUCCEEDED))
+        .filter(deliveries::Column::FileId.is_in(file_ids.iter()))
+        .filter(deliveries::Column::EventType.is_in(event_types.iter()))
+        .filter(deliveries::Column::Status.ne(DeliveryStatus::Succeeded))
         .distinct()
         .into_tuple()
         .all(db)
@@ -242,31 +241,32 @@ pub async fn files_with_unsettled(
 
 pub async fn get(
     db: &DatabaseConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<deliveries::Model>, DbErr> {
-    deliveries::Entity::find_by_id(id.to_string())
+    account_id: &AccountId,
+    id: &DeliveryId,
+) -> Result<Option<deliveries::Model>, DbError> {
+    Ok(deliveries::Entity::find_by_id(id.clone())
         .filter(deliveries::Column::AccountId.eq(account_id))
         .one(db)
-        .await
+        .await?)
 }
 
 /// Which deliveries to list; `None` matches any.
+#[derive(Default)]
 pub struct DeliveryFilter {
-    pub status: Option<String>,
-    pub job_id: Option<String>,
-    pub destination_id: Option<String>,
-    pub template_id: Option<String>,
+    pub status: Option<DeliveryStatus>,
+    pub job_id: Option<JobId>,
+    pub destination_id: Option<DestinationId>,
+    pub template_id: Option<TemplateId>,
 }
 
 pub async fn list(
     db: &DatabaseConnection,
-    account_id: &str,
+    account_id: &AccountId,
     f: &DeliveryFilter,
     limit: u64,
-) -> Result<Vec<deliveries::Model>, DbErr> {
+) -> Result<Vec<deliveries::Model>, DbError> {
     let mut q = deliveries::Entity::find().filter(deliveries::Column::AccountId.eq(account_id));
-    if let Some(s) = &f.status {
+    if let Some(s) = f.status {
         q = q.filter(deliveries::Column::Status.eq(s));
     }
     if let Some(j) = &f.job_id {
@@ -278,32 +278,35 @@ pub async fn list(
     if let Some(t) = &f.template_id {
         q = q.filter(deliveries::Column::TemplateId.eq(t));
     }
-    q.order_by_desc(deliveries::Column::CreatedAt)
+    Ok(q.order_by_desc(deliveries::Column::CreatedAt)
         .limit(limit)
         .all(db)
-        .await
+        .await?)
 }
 
 pub async fn attempts_of(
     db: &DatabaseConnection,
-    delivery_id: &str,
-) -> Result<Vec<delivery_attempts::Model>, DbErr> {
-    delivery_attempts::Entity::find()
+    delivery_id: &DeliveryId,
+) -> Result<Vec<delivery_attempts::Model>, DbError> {
+    Ok(delivery_attempts::Entity::find()
         .filter(delivery_attempts::Column::DeliveryId.eq(delivery_id))
         .order_by_asc(delivery_attempts::Column::Id)
         .all(db)
-        .await
+        .await?)
 }
 
 /// Puts a failed delivery back in the queue, due now; `false` if it was not failed.
-pub async fn requeue_failed(db: &DatabaseConnection, id: &str) -> Result<bool, DbErr> {
+pub async fn requeue_failed(db: &DatabaseConnection, id: &DeliveryId) -> Result<bool, DbError> {
     let res = deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(PENDING))
+        .col_expr(
+            deliveries::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
         .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now_ms()))
         .col_expr(deliveries::Column::Attempts, Expr::value(0))
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(deliveries::Column::Id.eq(id))
-        .filter(deliveries::Column::Status.eq(FAILED))
+        .filter(deliveries::Column::Status.eq(DeliveryStatus::Failed))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
@@ -312,16 +315,19 @@ pub async fn requeue_failed(db: &DatabaseConnection, id: &str) -> Result<bool, D
 /// Puts a destination's failed deliveries created since `since_ms` back in the queue; returns how many.
 pub async fn requeue_failed_since(
     db: &DatabaseConnection,
-    destination_id: &str,
+    destination_id: &DestinationId,
     since_ms: i64,
-) -> Result<u64, DbErr> {
+) -> Result<u64, DbError> {
     let res = deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(PENDING))
+        .col_expr(
+            deliveries::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
         .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now_ms()))
         .col_expr(deliveries::Column::Attempts, Expr::value(0))
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(deliveries::Column::DestinationId.eq(destination_id))
-        .filter(deliveries::Column::Status.eq(FAILED))
+        .filter(deliveries::Column::Status.eq(DeliveryStatus::Failed))
         .filter(deliveries::Column::CreatedAt.gte(since_ms))
         .exec(db)
         .await?;
@@ -329,10 +335,10 @@ pub async fn requeue_failed_since(
 }
 
 /// Deletes the events, deliveries and attempts of a purged job.
-pub async fn purge_job(db: &DatabaseConnection, job_id: &str) -> Result<(), DbErr> {
-    let ids: Vec<String> = deliveries::Entity::find()
+pub async fn purge_job(db: &DatabaseConnection, job_id: &JobId) -> Result<(), DbError> {
+    let ids: Vec<DeliveryId> = deliveries::Entity::find()
         .filter(deliveries::Column::JobId.eq(job_id))
-        .filter(deliveries::Column::Status.ne(PENDING))
+        .filter(deliveries::Column::Status.ne(DeliveryStatus::Pending))
         .all(db)
         .await?
         .into_iter()
@@ -349,7 +355,7 @@ pub async fn purge_job(db: &DatabaseConnection, job_id: &str) -> Result<(), DbEr
             .await?;
     }
     // Events still owed to a destination stay until their delivery ends.
-    let owed: Vec<String> = deliveries::Entity::find()
+    let owed: Vec<EventId> = deliveries::Entity::find()
         .filter(deliveries::Column::JobId.eq(job_id))
         .all(db)
         .await?

@@ -3,17 +3,20 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder,
 };
 
-use super::deliveries::PENDING;
 use super::entities::{deliveries, events};
-use super::{clock_sql, is_postgres, lease_next, Queue};
+use super::{clock_sql, is_postgres, lease_next, DbError, Queue};
+use crate::types::{DeliveryId, DeliveryStatus, EventId};
 
 /// The key deliveries are limited by: the destination, or the template for its own webhook.
 pub fn target_key(d: &deliveries::Model) -> &str {
-    d.destination_id.as_deref().unwrap_or(&d.template_id)
+    match &d.destination_id {
+        Some(id) => id.as_str(),
+        None => d.template_id.as_str(),
+    }
 }
 
 /// Which due deliveries a claim may take. Target keys come from
@@ -43,7 +46,7 @@ pub async fn claim_due(
     lease_ms: i64,
     scope: Scope<'_>,
     limit: u32,
-) -> Result<Vec<deliveries::Model>, DbErr> {
+) -> Result<Vec<deliveries::Model>, DbError> {
     let mut ready = "status = 'pending' AND next_attempt_at <= $3".to_string();
     match scope {
         Scope::Except(busy) => {
@@ -81,7 +84,7 @@ pub async fn claim_due(
 /// then reads and sorts the whole backlog (10 ms a claim at 10,000 pending).
 /// Autovacuum looks a minute later at best, and only after a tenth of a
 /// large table has changed. SQLite plans these claims from the indexes alone.
-pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbError> {
     if is_postgres(db) {
         db.execute_unprepared("ANALYZE deliveries").await?;
     }
@@ -103,12 +106,16 @@ fn released(owner: &str) -> sea_orm::UpdateMany<deliveries::Entity> {
 }
 
 /// Gives claimed deliveries back untouched, for another claim to take.
-pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> Result<(), DbErr> {
+pub async fn give_back(
+    db: &DatabaseConnection,
+    owner: &str,
+    ids: &[DeliveryId],
+) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
     released(owner)
-        .filter(deliveries::Column::Id.is_in(ids.iter().cloned()))
+        .filter(deliveries::Column::Id.is_in(ids.iter()))
         .exec(db)
         .await?;
     Ok(())
@@ -119,9 +126,9 @@ pub async fn give_back(db: &DatabaseConnection, owner: &str, ids: &[String]) -> 
 pub async fn give_back_claim(
     db: &DatabaseConnection,
     owner: &str,
-    id: &str,
+    id: &DeliveryId,
     claim: i64,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     released(owner)
         .filter(deliveries::Column::Id.eq(id))
         .filter(deliveries::Column::LeaseExpiresAt.eq(claim))
@@ -133,19 +140,19 @@ pub async fn give_back_claim(
 /// The events of claimed deliveries, in one query.
 pub async fn events_by_id(
     db: &DatabaseConnection,
-    ids: impl IntoIterator<Item = String>,
-) -> Result<Vec<events::Model>, DbErr> {
-    events::Entity::find()
+    ids: impl IntoIterator<Item = EventId>,
+) -> Result<Vec<events::Model>, DbError> {
+    Ok(events::Entity::find()
         .filter(events::Column::Id.is_in(ids))
         .all(db)
-        .await
+        .await?)
 }
 
 /// When the next pending delivery that nobody holds falls due, if any. (A
 /// held one is settled by its holder, whose lane then frees up.)
-pub async fn next_due_at(db: &DatabaseConnection) -> Result<Option<i64>, DbErr> {
+pub async fn next_due_at(db: &DatabaseConnection) -> Result<Option<i64>, DbError> {
     Ok(deliveries::Entity::find()
-        .filter(deliveries::Column::Status.eq(PENDING))
+        .filter(deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(
             deliveries::Column::LeaseExpiresAt
                 .is_null()

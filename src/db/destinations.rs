@@ -2,69 +2,68 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder,
 };
 
 use super::entities::{deliveries, destinations};
-use super::{deliveries as dq, now_ms};
+use super::{now_ms, DbError};
+use crate::types::{AccountId, DeliveryStatus, DestinationId};
 
 pub async fn insert(
     db: &DatabaseConnection,
     d: destinations::Model,
-) -> Result<destinations::Model, DbErr> {
-    d.into_active_model().insert(db).await
+) -> Result<destinations::Model, DbError> {
+    Ok(d.into_active_model().insert(db).await?)
 }
 
 pub async fn update(
     db: &DatabaseConnection,
     mut d: destinations::Model,
-) -> Result<destinations::Model, DbErr> {
+) -> Result<destinations::Model, DbError> {
     d.updated_at = now_ms();
-    d.into_active_model().reset_all().update(db).await
+    Ok(d.into_active_model().reset_all().update(db).await?)
 }
 
 /// Live destinations of an account, oldest first.
 pub async fn list(
     db: &impl ConnectionTrait,
-    account_id: &str,
-) -> Result<Vec<destinations::Model>, DbErr> {
-    destinations::Entity::find()
+    account_id: &AccountId,
+) -> Result<Vec<destinations::Model>, DbError> {
+    Ok(destinations::Entity::find()
         .filter(destinations::Column::AccountId.eq(account_id))
         .filter(destinations::Column::DeletedAt.is_null())
         .order_by_asc(destinations::Column::CreatedAt)
         .all(db)
-        .await
+        .await?)
 }
 
 pub async fn get(
     db: &DatabaseConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<destinations::Model>, DbErr> {
-    destinations::Entity::find_by_id(id.to_string())
+    account_id: &AccountId,
+    id: &DestinationId,
+) -> Result<Option<destinations::Model>, DbError> {
+    Ok(destinations::Entity::find_by_id(id.clone())
         .filter(destinations::Column::AccountId.eq(account_id))
         .filter(destinations::Column::DeletedAt.is_null())
         .one(db)
-        .await
+        .await?)
 }
 
 /// A destination by id, deleted or not.
 pub async fn get_any(
     db: &DatabaseConnection,
-    id: &str,
-) -> Result<Option<destinations::Model>, DbErr> {
-    destinations::Entity::find_by_id(id.to_string())
-        .one(db)
-        .await
+    id: &DestinationId,
+) -> Result<Option<destinations::Model>, DbError> {
+    Ok(destinations::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
 /// Deletes the destination; its pending deliveries end as failed.
 pub async fn soft_delete(
     db: &DatabaseConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<bool, DbErr> {
+    account_id: &AccountId,
+    id: &DestinationId,
+) -> Result<bool, DbError> {
     let res = destinations::Entity::update_many()
         .col_expr(destinations::Column::DeletedAt, Expr::value(now_ms()))
         .filter(destinations::Column::Id.eq(id))
@@ -79,7 +78,11 @@ pub async fn soft_delete(
 }
 
 /// Disables a destination and dead-letters what it still owed, for `recover` after re-enabling.
-pub async fn disable(db: &DatabaseConnection, id: &str, reason: &str) -> Result<(), DbErr> {
+pub async fn disable(
+    db: &DatabaseConnection,
+    id: &DestinationId,
+    reason: &str,
+) -> Result<(), DbError> {
     destinations::Entity::update_many()
         .col_expr(destinations::Column::Enabled, Expr::value(0))
         .col_expr(destinations::Column::DisabledReason, Expr::value(reason))
@@ -91,13 +94,20 @@ pub async fn disable(db: &DatabaseConnection, id: &str, reason: &str) -> Result<
 }
 
 /// Ends a destination's unleased pending deliveries as failed; leased ones end when their attempt settles.
-async fn fail_pending(db: &DatabaseConnection, id: &str, reason: &str) -> Result<(), DbErr> {
+async fn fail_pending(
+    db: &DatabaseConnection,
+    id: &DestinationId,
+    reason: &str,
+) -> Result<(), DbError> {
     deliveries::Entity::update_many()
-        .col_expr(deliveries::Column::Status, Expr::value(dq::FAILED))
+        .col_expr(
+            deliveries::Column::Status,
+            Expr::value(DeliveryStatus::Failed),
+        )
         .col_expr(deliveries::Column::LastError, Expr::value(reason))
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(deliveries::Column::DestinationId.eq(id))
-        .filter(deliveries::Column::Status.eq(dq::PENDING))
+        .filter(deliveries::Column::Status.eq(DeliveryStatus::Pending))
         .filter(
             deliveries::Column::LeaseExpiresAt
                 .is_null()
@@ -109,13 +119,13 @@ async fn fail_pending(db: &DatabaseConnection, id: &str, reason: &str) -> Result
     Ok(())
 }
 
-/// Records the outcome of an attempt: a success ends a failing run; a failure
-/// starts one. Returns when the current run began, if failing.
+/// Records the outcome of attempts to a destination: a success ends a
+/// failing run; a failure starts one. Returns when the current run began, if failing.
 pub async fn note_outcome(
     db: &impl ConnectionTrait,
-    d: &destinations::Model,
+    id: &DestinationId,
     ok: bool,
-) -> Result<Option<i64>, DbErr> {
+) -> Result<Option<i64>, DbError> {
     // Read and written in the database, not from the copy loaded with the
     // deliveries: another process may have changed it since.
     if ok {
@@ -124,7 +134,7 @@ pub async fn note_outcome(
                 destinations::Column::FailingSince,
                 Expr::value(Option::<i64>::None),
             )
-            .filter(destinations::Column::Id.eq(&d.id))
+            .filter(destinations::Column::Id.eq(id))
             .filter(destinations::Column::FailingSince.is_not_null())
             .exec(db)
             .await?;
@@ -132,11 +142,11 @@ pub async fn note_outcome(
     }
     destinations::Entity::update_many()
         .col_expr(destinations::Column::FailingSince, Expr::value(now_ms()))
-        .filter(destinations::Column::Id.eq(&d.id))
+        .filter(destinations::Column::Id.eq(id))
         .filter(destinations::Column::FailingSince.is_null())
         .exec(db)
         .await?;
-    Ok(destinations::Entity::find_by_id(d.id.clone())
+    Ok(destinations::Entity::find_by_id(id.clone())
         .one(db)
         .await?
         .and_then(|row| row.failing_since))

@@ -3,17 +3,18 @@
 //! time is the database's clock.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
 
 use super::entities::jobs;
-use super::{clock_sql, lease_next, Queue};
+use super::{clock_sql, lease_next, DbError, Queue};
+use crate::types::JobId;
 
 /// Claims the oldest unfinished job whose lease is free or expired.
 pub async fn claim_next(
     db: &DatabaseConnection,
     owner: &str,
     lease_ms: i64,
-) -> Result<Option<jobs::Model>, DbErr> {
+) -> Result<Option<jobs::Model>, DbError> {
     let queue = Queue {
         table: "jobs",
         ready: "finished_at IS NULL",
@@ -21,19 +22,19 @@ pub async fn claim_next(
         also_set: ", claims = claims + 1, updated_at = $3",
     };
     let claimed = lease_next(db, queue, owner, lease_ms, 1).await?;
-    claimed
+    Ok(claimed
         .first()
         .map(|row| jobs::Model::from_query_result(row, ""))
-        .transpose()
+        .transpose()?)
 }
 
 /// Extends the lease (by the database's clock); `false` when the job is no longer ours.
 pub async fn renew_lease(
     db: &DatabaseConnection,
-    id: &str,
+    id: &JobId,
     owner: &str,
     lease_ms: i64,
-) -> Result<bool, DbErr> {
+) -> Result<bool, DbError> {
     let res = jobs::Entity::update_many()
         .col_expr(
             jobs::Column::LeaseExpiresAt,
@@ -53,7 +54,7 @@ pub async fn free_leases(
     db: &DatabaseConnection,
     pattern: &str,
     except: &str,
-) -> Result<u64, DbErr> {
+) -> Result<u64, DbError> {
     let res = jobs::Entity::update_many()
         .col_expr(
             jobs::Column::LeaseOwner,
@@ -77,11 +78,11 @@ pub async fn free_leases(
 /// at once from burning through its claims in seconds.
 pub async fn put_back(
     db: &DatabaseConnection,
-    id: &str,
+    id: &JobId,
     owner: &str,
     after: std::time::Duration,
     counted: bool,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     let mut q = jobs::Entity::update_many()
         .col_expr(
             jobs::Column::LeaseOwner,

@@ -6,30 +6,30 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use super::entities::{files, job_transitions, jobs};
 pub use super::job_leases::{claim_next, free_leases, put_back, renew_lease};
-use super::now_ms;
-use crate::jobs::status::JobStatus;
+use super::{now_ms, DbError};
+use crate::types::{AccountId, FileId, JobId, JobStatus, ResultStatus, TemplateId};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
     job: jobs::Model,
     new_files: Vec<files::Model>,
-) -> Result<(), DbErr> {
-    let (id, status, at) = (job.id.clone(), job.status.clone(), job.created_at);
+) -> Result<(), DbError> {
+    let (id, status, at) = (job.id.clone(), job.status, job.created_at);
     job.into_active_model().insert(db).await?;
-    record_transition(db, &id, &status, at).await?;
+    record_transition(db, &id, status, at).await?;
     insert_files(db, new_files).await
 }
 
 pub async fn insert_files(
     db: &impl ConnectionTrait,
     new_files: Vec<files::Model>,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     // In chunks: a statement's bound values are limited (PostgreSQL: 65,535).
     for chunk in new_files.chunks(500) {
         files::Entity::insert_many(
@@ -46,13 +46,13 @@ pub async fn insert_files(
 
 async fn record_transition(
     db: &impl ConnectionTrait,
-    job_id: &str,
-    status: &str,
+    job_id: &JobId,
+    status: JobStatus,
     at: i64,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     job_transitions::ActiveModel {
-        job_id: Set(job_id.to_string()),
-        status: Set(status.to_string()),
+        job_id: Set(job_id.clone()),
+        status: Set(status),
         at: Set(at),
         ..Default::default()
     }
@@ -64,24 +64,24 @@ async fn record_transition(
 /// The job an idempotency key created since `since_ms`.
 pub async fn find_by_idempotency_key(
     db: &DatabaseConnection,
-    account_id: &str,
+    account_id: &AccountId,
     key: &str,
     since_ms: i64,
-) -> Result<Option<jobs::Model>, DbErr> {
-    jobs::Entity::find()
+) -> Result<Option<jobs::Model>, DbError> {
+    Ok(jobs::Entity::find()
         .filter(jobs::Column::AccountId.eq(account_id))
         .filter(jobs::Column::IdempotencyKey.eq(key))
         .filter(jobs::Column::CreatedAt.gte(since_ms))
         .one(db)
-        .await
+        .await?)
 }
 
 /// Frees a key older than the idempotency window so it can be used again.
 pub async fn forget_idempotency_key(
     db: &DatabaseConnection,
-    account_id: &str,
+    account_id: &AccountId,
     key: &str,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     jobs::Entity::update_many()
         .col_expr(
             jobs::Column::IdempotencyKey,
@@ -97,29 +97,29 @@ pub async fn forget_idempotency_key(
 /// A job of the account.
 pub async fn get(
     db: &DatabaseConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<jobs::Model>, DbErr> {
-    jobs::Entity::find_by_id(id.to_string())
+    account_id: &AccountId,
+    id: &JobId,
+) -> Result<Option<jobs::Model>, DbError> {
+    Ok(jobs::Entity::find_by_id(id.clone())
         .filter(jobs::Column::AccountId.eq(account_id))
         .one(db)
-        .await
+        .await?)
 }
 
 /// Which of an account's jobs to list, newest first.
 pub struct JobFilter<'a> {
-    pub status: Option<&'a str>,
-    pub template_id: Option<&'a str>,
+    pub status: Option<JobStatus>,
+    pub template_id: Option<&'a TemplateId>,
     /// Only jobs older than this `(created_at, id)`: the cursor of the page before.
-    pub before: Option<(i64, &'a str)>,
+    pub before: Option<(i64, &'a JobId)>,
     pub limit: u64,
 }
 
 pub async fn list(
     db: &DatabaseConnection,
-    account_id: &str,
+    account_id: &AccountId,
     f: JobFilter<'_>,
-) -> Result<Vec<jobs::Model>, DbErr> {
+) -> Result<Vec<jobs::Model>, DbError> {
     use sea_orm::Condition;
     let mut q = jobs::Entity::find().filter(jobs::Column::AccountId.eq(account_id));
     if let Some(s) = f.status {
@@ -137,56 +137,60 @@ pub async fn list(
             ),
         );
     }
-    q.order_by_desc(jobs::Column::CreatedAt)
+    Ok(q.order_by_desc(jobs::Column::CreatedAt)
         .order_by_desc(jobs::Column::Id)
         .limit(f.limit)
         .all(db)
-        .await
+        .await?)
 }
 
 /// The files of several jobs at once, in job and upload order.
 pub async fn files_of_jobs(
     db: &DatabaseConnection,
-    job_ids: &[String],
-) -> Result<Vec<files::Model>, DbErr> {
+    job_ids: &[JobId],
+) -> Result<Vec<files::Model>, DbError> {
     if job_ids.is_empty() {
         return Ok(Vec::new());
     }
-    files::Entity::find()
-        .filter(files::Column::JobId.is_in(job_ids.iter().cloned()))
+    Ok(files::Entity::find()
+        .filter(files::Column::JobId.is_in(job_ids.iter()))
         .order_by_asc(files::Column::Ordinal)
         .all(db)
-        .await
+        .await?)
 }
 
-pub async fn get_any(db: &DatabaseConnection, id: &str) -> Result<Option<jobs::Model>, DbErr> {
-    jobs::Entity::find_by_id(id.to_string()).one(db).await
+/// A job by id, whoever's it is (workers and tests).
+pub async fn get_any(db: &DatabaseConnection, id: &JobId) -> Result<Option<jobs::Model>, DbError> {
+    Ok(jobs::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
-pub async fn files_of(db: &impl ConnectionTrait, job_id: &str) -> Result<Vec<files::Model>, DbErr> {
-    files::Entity::find()
+pub async fn files_of(
+    db: &impl ConnectionTrait,
+    job_id: &JobId,
+) -> Result<Vec<files::Model>, DbError> {
+    Ok(files::Entity::find()
         .filter(files::Column::JobId.eq(job_id))
         .order_by_asc(files::Column::Ordinal)
         .all(db)
-        .await
+        .await?)
 }
 
 pub async fn get_file(
     db: &DatabaseConnection,
-    file_id: &str,
-) -> Result<Option<files::Model>, DbErr> {
-    files::Entity::find_by_id(file_id.to_string()).one(db).await
+    file_id: &FileId,
+) -> Result<Option<files::Model>, DbError> {
+    Ok(files::Entity::find_by_id(file_id.clone()).one(db).await?)
 }
 
 pub async fn transitions(
     db: &DatabaseConnection,
-    job_id: &str,
-) -> Result<Vec<job_transitions::Model>, DbErr> {
-    job_transitions::Entity::find()
+    job_id: &JobId,
+) -> Result<Vec<job_transitions::Model>, DbError> {
+    Ok(job_transitions::Entity::find()
         .filter(job_transitions::Column::JobId.eq(job_id))
         .order_by_asc(job_transitions::Column::Id)
         .all(db)
-        .await
+        .await?)
 }
 
 /// One move of a job's status: where to, the error it records, and when.
@@ -211,12 +215,12 @@ impl<'a> Move<'a> {
 /// Moves the job from `from` to `to` if `owner` still holds it; records the transition.
 pub async fn move_status(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &JobId,
     owner: &str,
     from: JobStatus,
     to: JobStatus,
     error: Option<&str>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, DbError> {
     advance(db, id, owner, from, &[Move::now(to, error)]).await
 }
 
@@ -226,11 +230,11 @@ pub async fn move_status(
 /// `owner`.
 pub async fn advance(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &JobId,
     owner: &str,
     from: JobStatus,
     moves: &[Move<'_>],
-) -> Result<bool, DbErr> {
+) -> Result<bool, DbError> {
     let Some(last) = moves.last() else {
         return Ok(true);
     };
@@ -242,7 +246,7 @@ pub async fn advance(
         "{from} -> {moves:?}"
     );
     let mut q = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(last.to.as_str()))
+        .col_expr(jobs::Column::Status, Expr::value(last.to))
         .col_expr(jobs::Column::UpdatedAt, Expr::value(last.at));
     if let Some(e) = moves.iter().rev().find_map(|m| m.error) {
         q = q.col_expr(jobs::Column::Error, Expr::value(e));
@@ -261,7 +265,7 @@ pub async fn advance(
     }
     let res = q
         .filter(jobs::Column::Id.eq(id))
-        .filter(jobs::Column::Status.eq(from.as_str()))
+        .filter(jobs::Column::Status.eq(from))
         .filter(jobs::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -269,8 +273,8 @@ pub async fn advance(
         return Ok(false);
     }
     job_transitions::Entity::insert_many(moves.iter().map(|m| job_transitions::ActiveModel {
-        job_id: Set(id.to_string()),
-        status: Set(m.to.as_str().to_string()),
+        job_id: Set(id.clone()),
+        status: Set(m.to),
         at: Set(m.at),
         ..Default::default()
     }))
@@ -281,9 +285,9 @@ pub async fn advance(
 
 pub async fn set_skipped(
     db: &impl ConnectionTrait,
-    id: &str,
+    id: &JobId,
     skipped_json: &str,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     jobs::Entity::update_many()
         .col_expr(jobs::Column::Skipped, Expr::value(skipped_json))
         .filter(jobs::Column::Id.eq(id))
@@ -292,7 +296,7 @@ pub async fn set_skipped(
     Ok(())
 }
 
-pub async fn clear_blob_key(db: &impl ConnectionTrait, id: &str) -> Result<(), DbErr> {
+pub async fn clear_blob_key(db: &impl ConnectionTrait, id: &JobId) -> Result<(), DbError> {
     jobs::Entity::update_many()
         .col_expr(jobs::Column::BlobKey, Expr::value(Option::<String>::None))
         .filter(jobs::Column::Id.eq(id))
@@ -302,15 +306,15 @@ pub async fn clear_blob_key(db: &impl ConnectionTrait, id: &str) -> Result<(), D
 }
 
 /// Marks a file as being processed (a resumed file may already be marked).
-pub async fn start_file(db: &DatabaseConnection, file_id: &str) -> Result<(), DbErr> {
+pub async fn start_file(db: &DatabaseConnection, file_id: &FileId) -> Result<(), DbError> {
     files::Entity::update_many()
         .col_expr(
             files::Column::Status,
-            Expr::value(JobStatus::ProcessingImage.as_str()),
+            Expr::value(JobStatus::ProcessingImage),
         )
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
-        .filter(files::Column::Status.eq(JobStatus::New.as_str()))
+        .filter(files::Column::Status.eq(JobStatus::New))
         .exec(db)
         .await?;
     Ok(())
@@ -323,7 +327,7 @@ pub struct FileOutcome<'a> {
     pub error: Option<&'a str>,
     pub result: Option<String>,
     pub warnings: Option<String>,
-    pub result_status: Option<&'a str>,
+    pub result_status: Option<ResultStatus>,
     pub confidences: Option<String>,
     pub boxes: Option<String>,
 }
@@ -331,11 +335,11 @@ pub struct FileOutcome<'a> {
 /// Writes a file's outcome unless one was already written; `false` if it was.
 pub async fn finish_file(
     db: &impl ConnectionTrait,
-    file_id: &str,
+    file_id: &FileId,
     o: FileOutcome<'_>,
-) -> Result<bool, DbErr> {
+) -> Result<bool, DbError> {
     let res = files::Entity::update_many()
-        .col_expr(files::Column::Status, Expr::value(o.status.as_str()))
+        .col_expr(files::Column::Status, Expr::value(o.status))
         .col_expr(files::Column::Pages, Expr::value(o.pages))
         .col_expr(files::Column::Error, Expr::value(o.error))
         .col_expr(files::Column::Result, Expr::value(o.result))
@@ -345,10 +349,7 @@ pub async fn finish_file(
         .col_expr(files::Column::Boxes, Expr::value(o.boxes))
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
-        .filter(
-            files::Column::Status
-                .is_in([JobStatus::New.as_str(), JobStatus::ProcessingImage.as_str()]),
-        )
+        .filter(files::Column::Status.is_in([JobStatus::New, JobStatus::ProcessingImage]))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)
@@ -357,10 +358,10 @@ pub async fn finish_file(
 /// Records how far reading a document has got.
 pub async fn set_file_progress(
     db: &DatabaseConnection,
-    file_id: &str,
+    file_id: &FileId,
     done: u32,
     total: u32,
-) -> Result<(), DbErr> {
+) -> Result<(), DbError> {
     files::Entity::update_many()
         .col_expr(files::Column::PagesDone, Expr::value(i64::from(done)))
         .col_expr(files::Column::PagesTotal, Expr::value(i64::from(total)))
@@ -373,25 +374,25 @@ pub async fn set_file_progress(
 /// Files by id, in one query.
 pub async fn files_by_ids(
     db: &impl ConnectionTrait,
-    ids: &[String],
-) -> Result<Vec<files::Model>, DbErr> {
+    ids: &[FileId],
+) -> Result<Vec<files::Model>, DbError> {
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    files::Entity::find()
-        .filter(files::Column::Id.is_in(ids.iter().cloned()))
+    Ok(files::Entity::find()
+        .filter(files::Column::Id.is_in(ids.iter()))
         .all(db)
-        .await
+        .await?)
 }
 
 /// Forgets the uploads of files whose blobs were deleted.
-pub async fn clear_file_blobs(db: &impl ConnectionTrait, ids: &[String]) -> Result<(), DbErr> {
+pub async fn clear_file_blobs(db: &impl ConnectionTrait, ids: &[FileId]) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
     files::Entity::update_many()
         .col_expr(files::Column::BlobKey, Expr::value(Option::<String>::None))
-        .filter(files::Column::Id.is_in(ids.iter().cloned()))
+        .filter(files::Column::Id.is_in(ids.iter()))
         .exec(db)
         .await?;
     Ok(())
@@ -402,18 +403,18 @@ pub async fn expired(
     db: &DatabaseConnection,
     before_ms: i64,
     limit: u64,
-) -> Result<Vec<jobs::Model>, DbErr> {
-    jobs::Entity::find()
+) -> Result<Vec<jobs::Model>, DbError> {
+    Ok(jobs::Entity::find()
         .filter(jobs::Column::FinishedAt.lt(before_ms))
         .filter(jobs::Column::PurgedAt.is_null())
         .order_by_asc(jobs::Column::FinishedAt)
         .limit(limit)
         .all(db)
-        .await
+        .await?)
 }
 
 /// Drops a job's results and blob references, keeping the row so that later calls answer 410.
-pub async fn mark_purged(db: &DatabaseConnection, job_id: &str) -> Result<(), DbErr> {
+pub async fn mark_purged(db: &DatabaseConnection, job_id: &JobId) -> Result<(), DbError> {
     files::Entity::update_many()
         .col_expr(files::Column::Result, Expr::value(Option::<String>::None))
         .col_expr(files::Column::Warnings, Expr::value(Option::<String>::None))

@@ -1,14 +1,20 @@
 //! The only place that builds queries. `connect` chooses the backend by URL.
+//! Every function takes and returns typed ids and statuses, and fails with a
+//! [`DbError`] that says whether the database was out of reach.
 
 pub mod accounts;
 pub mod deliveries;
 mod delivery_claims;
 pub mod destinations;
 pub mod entities;
+mod error;
 mod job_leases;
 pub mod jobs;
+pub mod metrics;
 pub mod sessions;
 pub mod templates;
+
+pub use error::{json, json_opt, DbError};
 
 use std::time::Duration;
 
@@ -18,9 +24,6 @@ use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult,
     Statement, Value,
 };
-
-/// The embedded database's file name in the data directory.
-pub const SQLITE_FILE: &str = "docpush.db";
 
 /// Milliseconds since the unix epoch: every time column uses this unit.
 pub fn now_ms() -> i64 {
@@ -42,7 +45,7 @@ pub async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConn
         .connect_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
         // One connection by default: a larger pool measured no faster in
-        // `docpush bench`, and it would admit SQLITE_BUSY on any future
+        // `docpush-bench`, and it would admit SQLITE_BUSY on any future
         // transaction that reads before it writes.
         opts.max_connections(connections.max(1)).min_connections(1);
         opts.map_sqlx_sqlite_opts(|o| {
@@ -58,9 +61,17 @@ pub async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConn
     } else {
         opts.max_connections(connections.max(2)).min_connections(1);
     }
-    Database::connect(opts)
-        .await
-        .with_context(|| format!("connecting to the database at {}", mask_url(url)))
+    Database::connect(opts).await.with_context(|| {
+        format!(
+            "connecting to the database at {}",
+            crate::config::mask_url(url)
+        )
+    })
+}
+
+/// Whether the database answers.
+pub async fn ping(db: &DatabaseConnection) -> Result<(), DbError> {
+    Ok(db.ping().await?)
 }
 
 /// The PostgreSQL advisory lock that serialises migrations across processes.
@@ -94,20 +105,6 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
         lock.detach();
     }
     result
-}
-
-/// The URL with any password replaced, for logs and errors.
-pub fn mask_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:****{}", &url[..s + 3], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
-    }
 }
 
 /// Runs one statement written with `$1…` placeholders, which both backends accept.
@@ -198,16 +195,4 @@ pub(crate) fn clock_sql(db: &impl ConnectionTrait) -> &'static str {
 
 pub(crate) fn is_postgres(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Postgres
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_masked() {
-        assert_eq!(
-            super::mask_url("postgres://u:secret@h:5432/db"),
-            "postgres://u:****@h:5432/db"
-        );
-        assert_eq!(super::mask_url("sqlite://x.db"), "sqlite://x.db");
-    }
 }

@@ -1,64 +1,68 @@
 //! Templates, scoped to their account; deleted templates stay for running jobs.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set,
 };
 
 use super::entities::templates;
-use super::now_ms;
+use super::{now_ms, DbError};
+use crate::types::{AccountId, TemplateId};
 
 pub async fn insert(
     db: &DatabaseConnection,
     t: templates::Model,
-) -> Result<templates::Model, DbErr> {
-    t.into_active_model().insert(db).await
+) -> Result<templates::Model, DbError> {
+    Ok(t.into_active_model().insert(db).await?)
 }
 
 /// Live templates of an account, oldest first.
 pub async fn list(
     db: &DatabaseConnection,
-    account_id: &str,
-) -> Result<Vec<templates::Model>, DbErr> {
-    templates::Entity::find()
+    account_id: &AccountId,
+) -> Result<Vec<templates::Model>, DbError> {
+    Ok(templates::Entity::find()
         .filter(templates::Column::AccountId.eq(account_id))
         .filter(templates::Column::DeletedAt.is_null())
         .order_by_asc(templates::Column::CreatedAt)
         .all(db)
-        .await
+        .await?)
 }
 
 /// A live template of the account.
 pub async fn get(
     db: &DatabaseConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<Option<templates::Model>, DbErr> {
-    templates::Entity::find_by_id(id.to_string())
+    account_id: &AccountId,
+    id: &TemplateId,
+) -> Result<Option<templates::Model>, DbError> {
+    Ok(templates::Entity::find_by_id(id.clone())
         .filter(templates::Column::AccountId.eq(account_id))
         .filter(templates::Column::DeletedAt.is_null())
         .one(db)
-        .await
+        .await?)
 }
 
 /// A template by id, deleted or not (workers finishing a job need it).
-pub async fn get_any(db: &DatabaseConnection, id: &str) -> Result<Option<templates::Model>, DbErr> {
-    templates::Entity::find_by_id(id.to_string()).one(db).await
+pub async fn get_any(
+    db: &DatabaseConnection,
+    id: &TemplateId,
+) -> Result<Option<templates::Model>, DbError> {
+    Ok(templates::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
 pub async fn update(
     db: &DatabaseConnection,
     mut t: templates::Model,
-) -> Result<templates::Model, DbErr> {
+) -> Result<templates::Model, DbError> {
     t.updated_at = now_ms();
-    t.into_active_model().reset_all().update(db).await
+    Ok(t.into_active_model().reset_all().update(db).await?)
 }
 
 pub async fn soft_delete(
     db: &DatabaseConnection,
-    account_id: &str,
-    id: &str,
-) -> Result<bool, DbErr> {
+    account_id: &AccountId,
+    id: &TemplateId,
+) -> Result<bool, DbError> {
     let Some(t) = get(db, account_id, id).await? else {
         return Ok(false);
     };

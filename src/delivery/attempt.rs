@@ -7,21 +7,20 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
-use super::dispatch::{self, Outgoing};
-use super::metrics;
-use super::webhook::AttemptResult;
+use super::sender::Outgoing;
+use super::sent::{Deferred, Sent};
+use super::worker::Dispatcher;
+use super::DeliveryError;
 use crate::db::{
-    self, deliveries as q, entities::deliveries, entities::destinations, entities::events,
+    self, deliveries as q, entities::deliveries, entities::destinations, entities::events, DbError,
 };
-use crate::destinations::Config;
-use crate::error::AppError;
 use crate::stages::Stage;
-use crate::state::AppState;
-use crate::templates::service::Webhook;
+use crate::targets::{self, Config, TargetError, TemplateWebhook};
+use crate::types::{DestinationId, EventId};
 
 /// Where a delivery goes.
 pub(super) enum Target {
-    TemplateWebhook(Box<Webhook>),
+    TemplateWebhook(Box<TemplateWebhook>),
     Destination(Box<(destinations::Model, Config)>),
 }
 
@@ -43,9 +42,10 @@ pub(super) struct Prepared {
 /// A sent (or failed) attempt, waiting to be recorded.
 pub(super) struct Finished {
     pub delivery: deliveries::Model,
-    pub result: AttemptResult,
+    pub result: Sent,
     pub attempted_at: i64,
-    pub destination: Option<destinations::Model>,
+    /// The destination it went to (none for a template's webhook).
+    pub destination: Option<DestinationId>,
     /// The target is gone: no retry.
     pub final_failure: bool,
 }
@@ -53,9 +53,9 @@ pub(super) struct Finished {
 /// Loads the batch's events in one query and each distinct target once,
 /// all at the same time: the dispatcher waits on this before it can send.
 pub(super) async fn prepare(
-    state: &AppState,
+    state: &Dispatcher,
     batch: Vec<deliveries::Model>,
-) -> anyhow::Result<Vec<Prepared>> {
+) -> Result<Vec<Prepared>, DeliveryError> {
     let ids = batch.iter().map(|d| d.event_id.clone());
     let mut firsts: Vec<&deliveries::Model> = Vec::new();
     for d in &batch {
@@ -69,7 +69,7 @@ pub(super) async fn prepare(
         .buffered(4)
         .collect::<Vec<_>>();
     let (events, resolved) = tokio::join!(q::events_by_id(&state.db, ids), targets);
-    let events: HashMap<String, Arc<events::Model>> = events?
+    let events: HashMap<EventId, Arc<events::Model>> = events?
         .into_iter()
         .map(|e| (e.id.clone(), Arc::new(e)))
         .collect();
@@ -97,39 +97,42 @@ enum Unresolved {
     Passing(String),
 }
 
-async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, Unresolved> {
-    use Unresolved::{Final, Passing};
-    let passing_or_final = |reason: String, e: anyhow::Error| {
-        if crate::transient::is_transient(&e) {
-            Passing(reason)
-        } else {
-            Final(reason)
-        }
+/// Final or passing, by whose fault reading the target failed.
+fn unresolved(reason: String, passing: bool) -> Unresolved {
+    if passing {
+        Unresolved::Passing(reason)
+    } else {
+        Unresolved::Final(reason)
+    }
+}
+
+async fn resolve(state: &Dispatcher, d: &deliveries::Model) -> Result<Target, Unresolved> {
+    use Unresolved::Final;
+    let db_failed = |what: &str, e: DbError| {
+        let passing = e.blame().is_retryable();
+        unresolved(format!("the {what} cannot be loaded now: {e}"), passing)
     };
+    let unreadable = |what: &str, e: TargetError| Final(format!("the {what} cannot be used: {e}"));
     match &d.destination_id {
-        None => match state.load_template(&d.template_id).await {
-            Ok(t) => t
-                .webhook
+        None => {
+            let template = db::templates::get_any(&state.db, &d.template_id)
+                .await
+                .map_err(|e| db_failed("template", e))?
+                .ok_or_else(|| {
+                    let id = &d.template_id;
+                    Final(format!(
+                        "the template cannot be used: template {id} not found"
+                    ))
+                })?;
+            TemplateWebhook::of(&template, &state.secrets)
+                .map_err(|e| unreadable("template", e))?
                 .map(|w| Target::TemplateWebhook(Box::new(w)))
-                .ok_or_else(|| Final("the template no longer has a webhook".into())),
-            Err(e @ (AppError::NotFound(_) | AppError::Unprocessable(_))) => {
-                Err(Final(format!("the template cannot be used: {e}")))
-            }
-            Err(e) => {
-                let e = anyhow::Error::new(e);
-                Err(passing_or_final(
-                    format!("the template cannot be loaded now: {e:#}"),
-                    e,
-                ))
-            }
-        },
+                .ok_or_else(|| Final("the template no longer has a webhook".into()))
+        }
         Some(id) => {
             let dest = db::destinations::get_any(&state.db, id)
                 .await
-                .map_err(|e| {
-                    let reason = format!("the destination cannot be loaded now: {e}");
-                    passing_or_final(reason, anyhow::Error::new(e))
-                })?
+                .map_err(|e| db_failed("destination", e))?
                 .ok_or_else(|| Final("the destination no longer exists".into()))?;
             if dest.deleted_at.is_some() {
                 return Err(Final("the destination was deleted".into()));
@@ -140,64 +143,76 @@ async fn resolve(state: &AppState, d: &deliveries::Model) -> Result<Target, Unre
                     dest.disabled_reason.as_deref().unwrap_or("by the account")
                 )));
             }
-            let config = state
-                .open_destination(&dest)
+            let config = targets::open_destination(&dest, &state.secrets)
                 .map_err(|e| Final(format!("the destination cannot be opened: {e}")))?;
             Ok(Target::Destination(Box::new((dest, config))))
         }
     }
 }
 
+/// What came of a claimed delivery's turn.
+pub(super) enum Turn {
+    /// The attempt was made (or failed for good without one), to be recorded.
+    Made(Finished),
+    /// Our side could not make it now: the delivery is put back, no attempt counted.
+    Deferred(deliveries::Model, String),
+}
+
 /// Makes the attempt; `plan` is `Send` or `Fail`.
-pub(super) async fn send(state: &AppState, p: Prepared) -> Finished {
+pub(super) async fn send(state: &Dispatcher, p: Prepared) -> Turn {
     let attempted_at = db::now_ms();
     let d = p.delivery;
-    let (kind, result, destination, final_failure) = match p.plan {
+    let made = match p.plan {
         Plan::Send(ev, target) => {
             let out = |seed_keys| Outgoing {
                 event_id: &ev.id,
-                event_type: &ev.event_type,
+                event_type: ev.event_type,
                 created_at: ev.created_at,
-                file_id: ev.file_id.as_deref(),
+                file_id: ev.file_id.as_ref(),
                 stored_body: &ev.payload,
                 seed_keys,
             };
+            let sender = &state.sender;
             match &*target {
                 Target::TemplateWebhook(hook) => {
                     let config = Config::Webhook(hook.config.clone());
-                    let r = Stage::Send
-                        .time(dispatch::send(state, &config, out(true)))
-                        .await;
-                    ("template_webhook", r, None, false)
+                    let sending = sender.send(&config, out(true));
+                    let r = state.stages.time(Stage::Send, sending).await;
+                    r.map(|r| ("template_webhook", r, None, false))
                 }
                 Target::Destination(boxed) => {
                     let (dest, config) = &**boxed;
-                    let r = Stage::Send
-                        .time(dispatch::send(state, config, out(false)))
-                        .await;
-                    (config.kind(), r, Some(dest.clone()), false)
+                    let sending = sender.send(config, out(false));
+                    let r = state.stages.time(Stage::Send, sending).await;
+                    r.map(|r| (config.kind().as_str(), r, Some(dest.id.clone()), false))
                 }
             }
         }
         Plan::Fail(reason) | Plan::Postpone(reason) => {
-            ("unresolved", AttemptResult::failed(reason), None, true)
+            Ok(("unresolved", Sent::not_made(reason), None, true))
         }
+    };
+    let (kind, result, destination, final_failure) = match made {
+        Ok(made) => made,
+        Err(Deferred(reason)) => return Turn::Deferred(d, reason),
     };
     tracing::info!(
         delivery_id = %d.id,
         event_id = %d.event_id,
         attempt = d.attempts + 1,
-        status = result.status,
+        status = result.status(),
         latency_ms = result.latency.as_millis() as u64,
-        error = result.error.as_deref(),
+        error = result.error(),
         "delivery attempt"
     );
-    metrics::observe_attempt(kind, result.ok, result.latency);
-    Finished {
+    state
+        .metrics
+        .observe_attempt(kind, result.is_delivered(), result.latency);
+    Turn::Made(Finished {
         delivery: d,
         result,
         attempted_at,
         destination,
         final_failure,
-    }
+    })
 }

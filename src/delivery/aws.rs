@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 
-use super::webhook::AttemptResult;
-use crate::destinations::config::{S3Config, SqsConfig};
+use super::sent::{Outcome, Sent};
 use crate::outbound::ssrf::GuardedResolver;
+use crate::targets::{S3Config, SqsConfig};
+use crate::types::EventId;
 
 /// The HTTP client of every SQS and S3 call: rustls on ring, and the SSRF
 /// guard on every DNS answer (endpoint URLs with IP literals are checked before each send).
@@ -80,9 +81,9 @@ pub async fn send_sqs(
     http: &SharedHttpClient,
     c: &SqsConfig,
     timeout: Duration,
-    event_id: &str,
+    event_id: &EventId,
     body: String,
-) -> AttemptResult {
+) -> Sent {
     let client = sqs_client(http, c, timeout);
     let started = Instant::now();
     let mut req = client
@@ -96,11 +97,11 @@ pub async fn send_sqs(
                     .clone()
                     .unwrap_or_else(|| "docpush".into()),
             )
-            .message_deduplication_id(event_id);
+            .message_deduplication_id(event_id.as_str());
     }
     let res = req.send().await;
     match res {
-        Ok(out) => AttemptResult::ok(
+        Ok(out) => Sent::delivered(
             started.elapsed(),
             out.message_id().map(|m| format!("MessageId {m}")),
         ),
@@ -120,7 +121,7 @@ pub async fn put_s3(
     c: &S3Config,
     timeout: Duration,
     objects: Vec<S3Object>,
-) -> AttemptResult {
+) -> Sent {
     let client = s3_client(http, c, timeout);
     let started = Instant::now();
     let mut written = Vec::new();
@@ -138,30 +139,16 @@ pub async fn put_s3(
         }
         written.push(o.key);
     }
-    AttemptResult::ok(
+    Sent::delivered(
         started.elapsed(),
         Some(format!("wrote {}", written.join(", "))),
     )
 }
 
-/// Checks the S3 bucket is there and the credentials may use it.
-pub async fn head_bucket(
-    http: &SharedHttpClient,
-    c: &S3Config,
-    timeout: Duration,
-) -> AttemptResult {
-    let client = s3_client(http, c, timeout);
-    let started = Instant::now();
-    match client.head_bucket().bucket(&c.bucket).send().await {
-        Ok(_) => AttemptResult::ok(started.elapsed(), None),
-        Err(e) => sdk_failure(started, &e),
-    }
-}
-
 fn sdk_failure<E, R>(
     started: Instant,
     e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> AttemptResult
+) -> Sent
 where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + HasStatus,
@@ -178,19 +165,25 @@ where
     } else {
         detail
     };
-    AttemptResult {
-        status,
+    let outcome = match status {
+        Some(status) => Outcome::Refused {
+            status,
+            body: None,
+            detail: Some(detail),
+            retry_after: None,
+        },
+        None if timed_out => Outcome::Failed {
+            error: format!("timed out: {detail}"),
+            timed_out: true,
+        },
+        None => Outcome::Failed {
+            error: detail,
+            timed_out: false,
+        },
+    };
+    Sent {
         latency: started.elapsed(),
-        body: None,
-        error: Some(match status {
-            Some(s) => format!("HTTP {s}: {detail}"),
-            None if timed_out => format!("timed out: {detail}"),
-            None => detail,
-        }),
-        retry_after: None,
-        ok: false,
-        gone: false,
-        throttled: timed_out || status == Some(429) || status == Some(503),
+        outcome,
     }
 }
 

@@ -9,11 +9,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use sea_orm::DbErr;
-
+use super::worker::Dispatcher;
 use crate::db::deliveries::{self as q, Scope};
 use crate::db::entities::deliveries::Model;
-use crate::state::AppState;
+use crate::db::DbError;
 
 /// Deliveries claimed in one round at most.
 pub(super) const MAX_BATCH: usize = 64;
@@ -66,12 +65,12 @@ impl Claimer {
     /// lane's `loads`.
     pub async fn claim(
         &mut self,
-        state: &AppState,
+        state: &Dispatcher,
         owner: &str,
         lease_ms: i64,
         loads: &HashMap<String, Load>,
         limit: u32,
-    ) -> Result<Vec<Model>, DbErr> {
+    ) -> Result<Vec<Model>, DbError> {
         let now = Instant::now();
         self.recent.retain(|_, seen| now - *seen < FORGET_AFTER);
         let busy: Vec<String> = loads
@@ -136,13 +135,13 @@ impl Claimer {
     /// other target's. What was claimed before a failure is kept.
     async fn refill(
         &mut self,
-        state: &AppState,
+        state: &Dispatcher,
         owner: &str,
         lease_ms: i64,
         room: &[(String, u32)],
         busy: &[String],
         limit: u32,
-    ) -> Result<Vec<Model>, DbErr> {
+    ) -> Result<Vec<Model>, DbError> {
         let mut claimed = Vec::new();
         let mut left = limit;
         let sweep = self.swept.elapsed() >= SWEEP_EVERY;

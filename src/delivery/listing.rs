@@ -1,26 +1,45 @@
 //! Deliveries as the account sees them: the list (dead letters with
-//! `status=failed`), each one's attempts, and replay.
+//! `status=failed`), each one's attempts, replay, Test Connection and the
+//! metrics.
 
+use sea_orm::DatabaseConnection;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
+use super::metrics::Metrics;
+use super::probe::{self, TestOutcome};
+use super::sender::Sender;
+use super::DeliveryError;
 use crate::db::{self, entities::deliveries, rfc3339};
-use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::targets::Config;
+use crate::types::{
+    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
+    TemplateId,
+};
+use crate::wake::Wake;
 
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Delivery {
-    pub id: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub job_id: String,
-    pub file_id: Option<String>,
-    pub template_id: String,
-    pub destination_id: Option<String>,
+    #[schema(value_type = String)]
+    pub id: DeliveryId,
+    #[schema(value_type = String)]
+    pub event_id: EventId,
+    #[schema(value_type = String)]
+    pub event_type: EventType,
+    #[schema(value_type = String)]
+    pub job_id: JobId,
+    #[schema(value_type = Option<String>)]
+    pub file_id: Option<FileId>,
+    #[schema(value_type = String)]
+    pub template_id: TemplateId,
+    #[schema(value_type = Option<String>)]
+    pub destination_id: Option<DestinationId>,
     /// `template_webhook` or `destination`.
     pub destination: String,
     /// `pending`, `succeeded` or `failed`.
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: String,
     pub last_error: Option<String>,
@@ -28,7 +47,7 @@ pub struct Delivery {
     pub succeeded_at: Option<String>,
 }
 
-#[derive(Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Attempt {
     pub attempted_at: String,
     pub status_code: Option<i64>,
@@ -38,7 +57,7 @@ pub struct Attempt {
     pub error: Option<String>,
 }
 
-/// Which deliveries to list, newest first.
+/// Which deliveries to list, newest first, as the client wrote it.
 #[derive(Debug, Default)]
 pub struct DeliveryQuery {
     pub status: Option<String>,
@@ -52,7 +71,7 @@ pub fn view(d: &deliveries::Model) -> Delivery {
     Delivery {
         id: d.id.clone(),
         event_id: d.event_id.clone(),
-        event_type: d.event_type.clone(),
+        event_type: d.event_type,
         job_id: d.job_id.clone(),
         file_id: d.file_id.clone(),
         template_id: d.template_id.clone(),
@@ -63,7 +82,7 @@ pub fn view(d: &deliveries::Model) -> Delivery {
             "template_webhook"
         }
         .into(),
-        status: d.status.clone(),
+        status: d.status,
         attempts: d.attempts,
         next_attempt_at: rfc3339(d.next_attempt_at),
         last_error: d.last_error.clone(),
@@ -72,61 +91,91 @@ pub fn view(d: &deliveries::Model) -> Delivery {
     }
 }
 
-impl AppState {
-    pub async fn list_deliveries(
-        &self,
-        account_id: &str,
-        q: &DeliveryQuery,
-    ) -> AppResult<Vec<Delivery>> {
-        let status = q.status.as_deref();
-        if let Some(s) = status {
-            if ![
-                db::deliveries::PENDING,
-                db::deliveries::SUCCEEDED,
-                db::deliveries::FAILED,
-            ]
-            .contains(&s)
-            {
-                return Err(AppError::BadRequest(
-                    "status must be pending, succeeded or failed".into(),
-                ));
-            }
+/// The deliveries of accounts, as the API and the dashboard show and replay them.
+#[derive(Clone)]
+pub struct Deliveries {
+    db: DatabaseConnection,
+    sender: Sender,
+    ready: Wake,
+    metrics: Metrics,
+}
+
+/// An id filter: absent or empty matches any; one that names no id of its
+/// kind matches nothing.
+enum IdFilter<T> {
+    Any,
+    Only(T),
+    Nothing,
+}
+
+fn id_filter<T>(raw: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> IdFilter<T> {
+    match raw.as_deref().filter(|v| !v.is_empty()) {
+        None => IdFilter::Any,
+        Some(v) => parse(v).map_or(IdFilter::Nothing, IdFilter::Only),
+    }
+}
+
+impl Deliveries {
+    pub fn new(db: DatabaseConnection, sender: Sender, ready: Wake, metrics: Metrics) -> Self {
+        Self {
+            db,
+            sender,
+            ready,
+            metrics,
         }
+    }
+
+    pub async fn list(
+        &self,
+        account_id: &AccountId,
+        q: &DeliveryQuery,
+    ) -> Result<Vec<Delivery>, DeliveryError> {
+        let status = match q.status.as_deref() {
+            None => None,
+            Some(s) => Some(s.parse::<DeliveryStatus>().map_err(|_| {
+                DeliveryError::BadQuery("status must be pending, succeeded or failed".into())
+            })?),
+        };
         let limit = q.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
-            return Err(AppError::BadRequest("limit must be 1 to 1000".into()));
+            return Err(DeliveryError::BadQuery("limit must be 1 to 1000".into()));
         }
-        let filters = [&q.job_id, &q.destination_id, &q.template_id];
-        // No id holds a NUL character (and PostgreSQL refuses one in a query): such a filter matches nothing.
-        if filters
-            .iter()
-            .any(|f| f.as_deref().is_some_and(|v| v.contains('\0')))
-        {
-            return Ok(Vec::new());
-        }
-        let given = |f: &Option<String>| f.clone().filter(|v| !v.is_empty());
-        let filter = db::deliveries::DeliveryFilter {
-            status: status.map(str::to_string),
-            job_id: given(&q.job_id),
-            destination_id: given(&q.destination_id),
-            template_id: given(&q.template_id),
+        let mut filter = db::deliveries::DeliveryFilter {
+            status,
+            ..Default::default()
         };
+        macro_rules! narrow {
+            ($raw:expr, $ty:ident, $field:ident) => {
+                match id_filter(&$raw, $ty::parse) {
+                    IdFilter::Any => {}
+                    IdFilter::Only(id) => filter.$field = Some(id),
+                    IdFilter::Nothing => return Ok(Vec::new()),
+                }
+            };
+        }
+        narrow!(q.job_id, JobId, job_id);
+        narrow!(q.destination_id, DestinationId, destination_id);
+        narrow!(q.template_id, TemplateId, template_id);
         let rows = db::deliveries::list(&self.db, account_id, &filter, limit).await?;
         Ok(rows.iter().map(view).collect())
     }
 
-    async fn owned_delivery(&self, account_id: &str, id: &str) -> AppResult<deliveries::Model> {
+    async fn owned(
+        &self,
+        account_id: &AccountId,
+        id: &DeliveryId,
+    ) -> Result<deliveries::Model, DeliveryError> {
         db::deliveries::get(&self.db, account_id, id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("delivery {id} not found")))
+            .ok_or_else(|| DeliveryError::NotFound(id.clone()))
     }
 
-    pub async fn delivery_with_attempts(
+    pub async fn with_attempts(
         &self,
-        account_id: &str,
-        id: &str,
-    ) -> AppResult<(Delivery, Vec<Attempt>)> {
-        let d = self.owned_delivery(account_id, id).await?;
+        account_id: &AccountId,
+        id: &DeliveryId,
+    ) -> Result<(Delivery, Vec<Attempt>), DeliveryError> {
+        let d = self.owned(account_id, id).await?;
         let rows = db::deliveries::attempts_of(&self.db, &d.id).await?;
         let attempts = rows
             .iter()
@@ -142,15 +191,44 @@ impl AppState {
     }
 
     /// Queues a failed delivery again.
-    pub async fn retry_delivery(&self, account_id: &str, id: &str) -> AppResult<()> {
-        let d = self.owned_delivery(account_id, id).await?;
+    pub async fn retry(
+        &self,
+        account_id: &AccountId,
+        id: &DeliveryId,
+    ) -> Result<DeliveryId, DeliveryError> {
+        let d = self.owned(account_id, id).await?;
         if !db::deliveries::requeue_failed(&self.db, &d.id).await? {
-            return Err(AppError::Conflict(format!(
-                "delivery {id} is {}, not failed",
-                d.status
-            )));
+            return Err(DeliveryError::NotFailed {
+                id: d.id,
+                status: d.status,
+            });
         }
-        self.deliveries_ready.notify_one();
-        Ok(())
+        self.ready.notify_one();
+        Ok(d.id)
+    }
+
+    /// Test Connection for a destination, saved (`id`) or not.
+    pub async fn test_destination(
+        &self,
+        id: Option<&DestinationId>,
+        config: &Config,
+    ) -> TestOutcome {
+        probe::test_destination(&self.sender, id, config).await
+    }
+
+    /// Test Connection for a template's webhook, with sample values.
+    pub async fn test_template_webhook(
+        &self,
+        config: &Config,
+        template_id: Option<&TemplateId>,
+        sample: Map<String, Value>,
+    ) -> TestOutcome {
+        probe::test_template_webhook(&self.sender, config, template_id, sample).await
+    }
+
+    /// The Prometheus text of `GET /metrics`.
+    pub async fn metrics(&self) -> Result<String, DeliveryError> {
+        let gauges = db::metrics::gauges(&self.db).await?;
+        Ok(self.metrics.render(&gauges))
     }
 }

@@ -1,12 +1,12 @@
-//! Delivery attempt counters and latency histogram of this process, and the
+//! Delivery attempt counters and latency histogram of this service, and the
 //! Prometheus text of `GET /metrics` (these plus gauges read from the database).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use crate::db::metrics::Gauges;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [
@@ -27,94 +27,91 @@ struct Registry {
     latency: BTreeMap<String, Histogram>,
 }
 
-fn registry() -> &'static Mutex<Registry> {
-    static R: OnceLock<Mutex<Registry>> = OnceLock::new();
-    R.get_or_init(Default::default)
+/// What this service's delivery attempts came to; one per app, shared by
+/// its dispatcher and its `/metrics`.
+#[derive(Clone, Default)]
+pub struct Metrics {
+    registry: Arc<Mutex<Registry>>,
 }
 
-pub fn observe_attempt(kind: &str, ok: bool, latency: Duration) {
-    let mut r = registry().lock().expect("metrics registry");
-    let outcome = if ok { "success" } else { "failure" };
-    *r.attempts.entry((kind.to_string(), outcome)).or_default() += 1;
-    let h = r.latency.entry(kind.to_string()).or_default();
-    let secs = latency.as_secs_f64();
-    for (i, upper) in BUCKETS.iter().enumerate() {
-        if secs <= *upper {
-            h.counts[i] += 1;
+impl Metrics {
+    pub fn observe_attempt(&self, kind: &str, ok: bool, latency: Duration) {
+        let mut r = self.registry.lock().expect("metrics registry");
+        let outcome = if ok { "success" } else { "failure" };
+        *r.attempts.entry((kind.to_string(), outcome)).or_default() += 1;
+        let h = r.latency.entry(kind.to_string()).or_default();
+        let secs = latency.as_secs_f64();
+        for (i, upper) in BUCKETS.iter().enumerate() {
+            if secs <= *upper {
+                h.counts[i] += 1;
+            }
         }
+        h.count += 1;
+        h.sum += secs;
     }
-    h.count += 1;
-    h.sum += secs;
-}
 
-async fn rows(db: &DatabaseConnection, sql: &str) -> Result<Vec<(String, String, i64)>, DbErr> {
-    let out = db
-        .query_all(Statement::from_string(db.get_database_backend(), sql))
-        .await?;
-    out.iter()
-        .map(|r| {
-            Ok((
-                r.try_get::<String>("", "a")?,
-                r.try_get::<Option<String>>("", "b")?.unwrap_or_default(),
-                r.try_get::<i64>("", "n")?,
-            ))
-        })
-        .collect()
-}
-
-/// The whole exposition.
-pub async fn render(db: &DatabaseConnection) -> Result<String, DbErr> {
-    let mut out = String::new();
-    let w = &mut out;
-    let now = crate::db::now_ms();
-
-    let by_type = rows(
-        db,
-        "SELECT COALESCE(dst.kind, 'template_webhook') AS a, d.status AS b, COUNT(*) AS n \
-         FROM deliveries d LEFT JOIN destinations dst ON dst.id = d.destination_id \
-         GROUP BY COALESCE(dst.kind, 'template_webhook'), d.status",
-    )
-    .await?;
-    header(
-        w,
-        "docpush_deliveries",
-        "gauge",
-        "Stored deliveries by destination type and status.",
-    );
-    for (kind, status, n) in &by_type {
-        let _ = writeln!(
+    /// The whole exposition: the stored `gauges` and this service's attempts.
+    pub fn render(&self, gauges: &Gauges) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        header(
             w,
-            "docpush_deliveries{{destination_type=\"{kind}\",status=\"{status}\"}} {n}"
+            "docpush_deliveries",
+            "gauge",
+            "Stored deliveries by destination type and status.",
         );
+        for (kind, status, n) in &gauges.deliveries {
+            let _ = writeln!(
+                w,
+                "docpush_deliveries{{destination_type=\"{kind}\",status=\"{status}\"}} {n}"
+            );
+        }
+        header(
+            w,
+            "docpush_delivery_queue_depth",
+            "gauge",
+            "Deliveries waiting to be sent or retried.",
+        );
+        let _ = writeln!(w, "docpush_delivery_queue_depth {}", gauges.pending);
+        header(
+            w,
+            "docpush_delivery_oldest_pending_age_seconds",
+            "gauge",
+            "Age of the oldest undelivered delivery.",
+        );
+        let now = crate::db::now_ms();
+        let age = gauges
+            .oldest_pending_at
+            .map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
+        let _ = writeln!(w, "docpush_delivery_oldest_pending_age_seconds {age}");
+        self.render_attempts(w);
+        header(w, "docpush_jobs", "gauge", "Stored jobs by status.");
+        for (status, n) in &gauges.jobs {
+            let _ = writeln!(w, "docpush_jobs{{status=\"{status}\"}} {n}");
+        }
+        header(
+            w,
+            "docpush_documents",
+            "gauge",
+            "Stored documents by status.",
+        );
+        for (status, n, _) in &gauges.documents {
+            let _ = writeln!(w, "docpush_documents{{status=\"{status}\"}} {n}");
+        }
+        header(
+            w,
+            "docpush_pages",
+            "gauge",
+            "Pages of stored documents by document status.",
+        );
+        for (status, _, pages) in &gauges.documents {
+            let _ = writeln!(w, "docpush_pages{{status=\"{status}\"}} {pages}");
+        }
+        out
     }
-    let pending = rows(
-        db,
-        "SELECT 'pending' AS a, CAST(MIN(created_at) AS TEXT) AS b, COUNT(*) AS n \
-         FROM deliveries WHERE status = 'pending'",
-    )
-    .await?;
-    let (depth, oldest) = pending
-        .first()
-        .map(|(_, min, n)| (*n, min.parse::<i64>().ok()))
-        .unwrap_or((0, None));
-    header(
-        w,
-        "docpush_delivery_queue_depth",
-        "gauge",
-        "Deliveries waiting to be sent or retried.",
-    );
-    let _ = writeln!(w, "docpush_delivery_queue_depth {depth}");
-    header(
-        w,
-        "docpush_delivery_oldest_pending_age_seconds",
-        "gauge",
-        "Age of the oldest undelivered delivery.",
-    );
-    let age = oldest.map_or(0.0, |t| (now - t).max(0) as f64 / 1000.0);
-    let _ = writeln!(w, "docpush_delivery_oldest_pending_age_seconds {age}");
 
-    {
-        let r = registry().lock().expect("metrics registry");
+    fn render_attempts(&self, w: &mut String) {
+        let r = self.registry.lock().expect("metrics registry");
         header(
             w,
             "docpush_delivery_attempts_total",
@@ -133,8 +130,8 @@ pub async fn render(db: &DatabaseConnection) -> Result<String, DbErr> {
             "histogram",
             "Latency of delivery attempts made by this process.",
         );
+        let name = "docpush_delivery_attempt_duration_seconds";
         for (kind, h) in &r.latency {
-            let name = "docpush_delivery_attempt_duration_seconds";
             for (i, upper) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     w,
@@ -151,45 +148,6 @@ pub async fn render(db: &DatabaseConnection) -> Result<String, DbErr> {
             let _ = writeln!(w, "{name}_count{{destination_type=\"{kind}\"}} {}", h.count);
         }
     }
-
-    let jobs = rows(
-        db,
-        "SELECT status AS a, NULL AS b, COUNT(*) AS n FROM jobs GROUP BY status",
-    )
-    .await?;
-    header(w, "docpush_jobs", "gauge", "Stored jobs by status.");
-    for (status, _, n) in &jobs {
-        let _ = writeln!(w, "docpush_jobs{{status=\"{status}\"}} {n}");
-    }
-    let docs = rows(
-        db,
-        "SELECT status AS a, CAST(CAST(COALESCE(SUM(pages), 0) AS BIGINT) AS TEXT) AS b, COUNT(*) AS n \
-         FROM files GROUP BY status",
-    )
-    .await?;
-    header(
-        w,
-        "docpush_documents",
-        "gauge",
-        "Stored documents by status.",
-    );
-    for (status, _, n) in &docs {
-        let _ = writeln!(w, "docpush_documents{{status=\"{status}\"}} {n}");
-    }
-    header(
-        w,
-        "docpush_pages",
-        "gauge",
-        "Pages of stored documents by document status.",
-    );
-    for (status, pages, _) in &docs {
-        let _ = writeln!(
-            w,
-            "docpush_pages{{status=\"{status}\"}} {}",
-            pages.parse::<i64>().unwrap_or(0)
-        );
-    }
-    Ok(out)
 }
 
 fn header(w: &mut String, name: &str, kind: &str, help: &str) {

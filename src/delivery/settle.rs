@@ -10,12 +10,16 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio_util::task::TaskTracker;
 
+use sea_orm::DatabaseConnection;
+
 use super::attempt::Finished;
+use super::worker::Dispatcher;
+use super::DeliveryError;
+use crate::backoff::Backoff;
 use crate::db::{self, deliveries as q};
-use crate::outbound::EventType;
 use crate::stages::Stage;
-use crate::state::AppState;
-use crate::transient::Backoff;
+use crate::storage::BlobStore;
+use crate::types::{DeliveryStatus, DestinationId, FileId, ResultStatus};
 
 /// Attempts written in one transaction at most.
 const BATCH: usize = 256;
@@ -30,7 +34,7 @@ pub(super) struct Settler {
 impl Settler {
     /// Starts the writer; it ends once every `Settler` clone is dropped and
     /// what they sent is written.
-    pub fn start(state: &AppState, owner: &str, tracker: &TaskTracker) -> Self {
+    pub fn start(state: &Dispatcher, owner: &str, tracker: &TaskTracker) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Finished>();
         let (state, owner) = (state.clone(), owner.to_string());
         let shared: std::sync::Arc<str> = owner.as_str().into();
@@ -65,7 +69,12 @@ impl Settler {
 
 /// Retries a batch the database refused for a passing reason, for as long
 /// as the claims last; after that the deliveries are claimed and sent again.
-async fn write_until_done(state: &AppState, owner: &str, batch: Vec<Finished>, backoff: &Backoff) {
+async fn write_until_done(
+    state: &Dispatcher,
+    owner: &str,
+    batch: Vec<Finished>,
+    backoff: &Backoff,
+) {
     let give_up = tokio::time::Instant::now() + Duration::from_millis(lease_margin(state));
     loop {
         match record(state, owner, &batch).await {
@@ -73,9 +82,7 @@ async fn write_until_done(state: &AppState, owner: &str, batch: Vec<Finished>, b
                 backoff.succeeded("settle");
                 return;
             }
-            Err(e)
-                if crate::transient::is_transient(&e) && tokio::time::Instant::now() < give_up =>
-            {
+            Err(e) if e.blame().is_retryable() && tokio::time::Instant::now() < give_up => {
                 let wait = backoff.failed("settle");
                 tracing::warn!(error.cause_chain = ?e, attempts = batch.len(), retry_in_ms = wait.as_millis() as u64,
                     "recording attempts failed; trying again");
@@ -98,21 +105,21 @@ async fn write_until_done(state: &AppState, owner: &str, batch: Vec<Finished>, b
     }
 }
 
-fn lease_margin(state: &AppState) -> u64 {
+fn lease_margin(state: &Dispatcher) -> u64 {
     super::worker::lease_ms(state) as u64 / 2
 }
 
 /// Writes one batch of finished attempts.
 pub(super) async fn record(
-    state: &AppState,
+    state: &Dispatcher,
     owner: &str,
     batch: &[Finished],
-) -> anyhow::Result<()> {
+) -> Result<(), DeliveryError> {
     if batch.is_empty() {
         return Ok(());
     }
-    let _timer = Stage::DeliveryRecord.start();
-    let schedule = &state.settings.delivery.retry_schedule;
+    let _timer = state.stages.start(Stage::DeliveryRecord);
+    let schedule = &state.settings.retry_schedule;
     let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
     q::record_attempts(
         &txn,
@@ -121,58 +128,65 @@ pub(super) async fn record(
             .map(|f| q::Attempt {
                 delivery_id: f.delivery.id.clone(),
                 attempted_at: f.attempted_at,
-                status_code: f.result.status.map(i64::from),
+                status_code: f.result.status().map(i64::from),
                 latency_ms: f.result.latency.as_millis() as i64,
                 // PostgreSQL's text refuses NUL, which a receiver may send.
-                response_body: f.result.body.as_deref().map(without_nul),
-                error: f.result.error.as_deref().map(without_nul),
+                response_body: f.result.body().map(without_nul),
+                error: f.result.error().as_deref().map(without_nul),
             })
             .collect(),
     )
     .await?;
-    let ok_ids: Vec<String> = batch
+    let ok_ids: Vec<_> = batch
         .iter()
-        .filter(|f| f.result.ok)
+        .filter(|f| f.result.is_delivered())
         .map(|f| f.delivery.id.clone())
         .collect();
     let succeeded = q::settle_succeeded(&txn, owner, &ok_ids).await?;
     let mut retries = false;
     let mut unsuccessful = Vec::new();
-    for f in batch.iter().filter(|f| !f.result.ok) {
+    for f in batch.iter().filter(|f| !f.result.is_delivered()) {
         let attempts = f.delivery.attempts as usize + 1;
-        let delay = retry_delay(schedule, attempts, f.result.retry_after, f.result.throttled)
-            .filter(|_| !f.final_failure && !f.result.gone);
+        let delay = retry_delay(
+            schedule,
+            attempts,
+            f.result.retry_after(),
+            f.result.is_throttled(),
+        )
+        .filter(|_| !f.final_failure && !f.result.is_gone());
         let (status, next_attempt_at) = match delay {
             Some(delay) => {
                 retries = true;
-                (q::PENDING, db::now_ms() + delay.as_millis() as i64)
+                (
+                    DeliveryStatus::Pending,
+                    db::now_ms() + delay.as_millis() as i64,
+                )
             }
             None => {
                 tracing::warn!(delivery_id = %f.delivery.id, attempts, "delivery dead-lettered");
-                (q::FAILED, db::now_ms())
+                (DeliveryStatus::Failed, db::now_ms())
             }
         };
         unsuccessful.push(q::Unsuccessful {
             id: &f.delivery.id,
             status,
             next_attempt_at,
-            last_error: f.result.error.as_deref().map(without_nul),
+            last_error: f.result.error().as_deref().map(without_nul),
         });
     }
     q::settle_unsuccessful(&txn, owner, &unsuccessful).await?;
     // Destination health: one success in the batch clears its failing streak.
-    let mut health: HashMap<&str, (&crate::db::entities::destinations::Model, bool, bool)> =
-        HashMap::new();
+    let mut health: HashMap<&DestinationId, (bool, bool)> = HashMap::new();
     for f in batch {
         if let Some(dest) = &f.destination {
-            let e = health.entry(&dest.id).or_insert((dest, false, false));
-            e.1 |= f.result.ok;
-            e.2 |= f.result.gone;
+            let e = health.entry(dest).or_default();
+            e.0 |= f.result.is_delivered();
+            e.1 |= f.result.is_gone();
         }
     }
     let mut to_disable = Vec::new();
-    let disable_after = state.settings.delivery.disable_after.as_millis() as i64;
-    for (dest, ok, gone) in health.into_values() {
+    let disable_after = state.settings.disable_after.as_millis() as i64;
+    for (dest, (ok, gone)) in health {
         let failing_since = db::destinations::note_outcome(&txn, dest, ok).await?;
         let reason = if gone {
             Some("the receiver answered 410 Gone".to_string())
@@ -182,14 +196,14 @@ pub(super) async fn record(
                 .map(|since| format!("every attempt failed since {}", db::rfc3339(since)))
         };
         if let Some(reason) = reason {
-            to_disable.push((dest.id.clone(), reason));
+            to_disable.push((dest.clone(), reason));
         }
     }
     txn.commit().await?;
     if retries {
         // The dispatcher may be idle since before these were scheduled (they
         // were held then, so not due): it sleeps until the soonest of them now.
-        state.deliveries_ready.notify_here();
+        state.ready.notify_here();
     }
 
     // What follows the commit is not repeated if it fails: recording again
@@ -200,20 +214,12 @@ pub(super) async fn record(
             tracing::error!(destination_id = %id, error = %e, "disabling the destination failed");
         }
     }
-    let wants_document = |event_type: &str| {
-        [
-            EventType::ExtractionProcessed,
-            EventType::ExtractionConfirmed,
-        ]
+    let files: Vec<FileId> = batch
         .iter()
-        .any(|e| e.as_str() == event_type)
-    };
-    let files: Vec<String> = batch
-        .iter()
-        .filter(|f| succeeded.contains(&f.delivery.id) && wants_document(&f.delivery.event_type))
+        .filter(|f| succeeded.contains(&f.delivery.id) && f.delivery.event_type.carries_document())
         .filter_map(|f| f.delivery.file_id.clone())
         .collect();
-    if let Err(e) = release_uploads(state, files).await {
+    if let Err(e) = release_uploads(&state.db, &state.blobs, files).await {
         tracing::warn!(error.cause_chain = ?e, "deleting delivered uploads failed; the retention purge deletes them");
     }
     Ok(())
@@ -223,35 +229,35 @@ fn without_nul(text: &str) -> String {
     text.replace('\0', "")
 }
 
-/// Deletes a document's upload when nothing needs it any more.
-pub async fn release_upload(state: &AppState, file_id: &str) -> anyhow::Result<()> {
-    release_uploads(state, vec![file_id.to_string()]).await
-}
-
 /// Deletes the uploads of `file_ids` that nothing needs any more: every
 /// delivery of their `extraction.processed` and `extraction.confirmed` (an S3
 /// destination may write the document) succeeded, and their result does not
 /// wait for a reviewer (who is shown its pages) to confirm it.
-pub async fn release_uploads(state: &AppState, mut file_ids: Vec<String>) -> anyhow::Result<()> {
+pub async fn release_uploads(
+    db: &DatabaseConnection,
+    blobs: &BlobStore,
+    mut file_ids: Vec<FileId>,
+) -> Result<(), DeliveryError> {
     if file_ids.is_empty() {
         return Ok(());
     }
     file_ids.sort();
     file_ids.dedup();
-    let events = [
-        EventType::ExtractionProcessed.as_str(),
-        EventType::ExtractionConfirmed.as_str(),
-    ];
-    let unsettled = q::files_with_unsettled(&state.db, &file_ids, &events).await?;
+    let events: Vec<_> = crate::types::EventType::ALL
+        .iter()
+        .copied()
+        .filter(|e| e.carries_document())
+        .collect();
+    let unsettled = q::files_with_unsettled(db, &file_ids, &events).await?;
     file_ids.retain(|id| !unsettled.contains(id));
     let mut released = Vec::new();
     let mut failed = None;
-    for f in db::jobs::files_by_ids(&state.db, &file_ids).await? {
-        if matches!(f.result_status.as_deref(), Some("needs_review" | "edited")) {
+    for f in db::jobs::files_by_ids(db, &file_ids).await? {
+        if f.result_status.is_some_and(ResultStatus::awaits_review) {
             continue;
         }
         if let Some(key) = &f.blob_key {
-            if let Err(e) = state.blobs.delete(key).await {
+            if let Err(e) = blobs.delete(key).await {
                 failed = Some(e);
                 break;
             }
@@ -259,7 +265,7 @@ pub async fn release_uploads(state: &AppState, mut file_ids: Vec<String>) -> any
         }
     }
     // Those deleted are forgotten even when a later delete failed.
-    db::jobs::clear_file_blobs(&state.db, &released).await?;
+    db::jobs::clear_file_blobs(db, &released).await?;
     tracing::debug!(files = released.len(), "uploads deleted");
     match failed {
         Some(e) => Err(e.into()),

@@ -8,44 +8,12 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AF
 
 use serde_json::Value;
 
+use super::sent::{Outcome, Sent};
 use crate::crypto::{sign_extracta_legacy, sign_webhook};
-use crate::destinations::config::WebhookConfig;
 use crate::outbound::headers::refused_header;
 use crate::outbound::{tls, BasicAuth, SignatureScheme};
-
-/// What one attempt produced, for any destination type.
-#[derive(Debug, Default)]
-pub struct AttemptResult {
-    pub status: Option<u16>,
-    pub latency: Duration,
-    /// The first 1 KiB of the response body.
-    pub body: Option<String>,
-    pub error: Option<String>,
-    pub retry_after: Option<Duration>,
-    pub ok: bool,
-    /// The receiver answered 410 Gone: it wants no more deliveries.
-    pub gone: bool,
-    /// Rate-limited or timed out: the next attempt waits longer.
-    pub throttled: bool,
-}
-
-impl AttemptResult {
-    pub fn ok(latency: Duration, body: Option<String>) -> Self {
-        Self {
-            latency,
-            body,
-            ok: true,
-            ..Default::default()
-        }
-    }
-
-    pub fn failed(error: String) -> Self {
-        Self {
-            error: Some(error),
-            ..Default::default()
-        }
-    }
-}
+use crate::targets::WebhookConfig;
+use crate::types::EventId;
 
 const BODY_LOG_LIMIT: usize = 1024;
 
@@ -107,15 +75,15 @@ pub async fn send(
     http: &reqwest::Client,
     allowed: &[ipnet::IpNet],
     req: Request<'_>,
-    event_id: &str,
+    event_id: &EventId,
     body: String,
-) -> AttemptResult {
+) -> Sent {
     let url = match reqwest::Url::parse(req.url) {
         Ok(u) => u,
-        Err(e) => return AttemptResult::failed(format!("the URL is not valid: {e}")),
+        Err(e) => return Sent::not_made(format!("the URL is not valid: {e}")),
     };
     if let Err(e) = crate::outbound::ssrf::check_literal(&url, allowed) {
-        return AttemptResult::failed(e.to_string());
+        return Sent::not_made(e.to_string());
     }
     let body = match req.scheme {
         SignatureScheme::ExtractaLegacy => extracta_body(&body),
@@ -125,7 +93,7 @@ pub async fn send(
     let signature = req
         .secrets
         .iter()
-        .map(|s| sign_webhook(s, event_id, ts, body.as_bytes()))
+        .map(|s| sign_webhook(s, event_id.as_str(), ts, body.as_bytes()))
         .collect::<Vec<_>>()
         .join(" ");
     let mut headers = HeaderMap::new();
@@ -152,7 +120,7 @@ pub async fn send(
             h.insert(k, v);
         }
     };
-    set(&mut headers, "webhook-id", event_id);
+    set(&mut headers, "webhook-id", event_id.as_str());
     set(&mut headers, "webhook-timestamp", &ts.to_string());
     set(&mut headers, "webhook-signature", &signature);
     if let Some(auth) = req.basic_auth {
@@ -177,19 +145,22 @@ pub async fn send(
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
             let body = Some(body_start(resp).await);
-            let ok = (200..300).contains(&status);
-            AttemptResult {
-                status: Some(status),
+            let outcome = match status {
+                200..=299 => Outcome::Delivered {
+                    status: Some(status),
+                    body,
+                },
+                410 => Outcome::Gone { body },
+                _ => Outcome::Refused {
+                    status,
+                    body,
+                    detail: None,
+                    retry_after,
+                },
+            };
+            Sent {
                 latency: started.elapsed(),
-                body,
-                error: (!ok).then(|| match status {
-                    300..=399 => format!("HTTP {status}: redirects are not followed"),
-                    _ => format!("HTTP {status}"),
-                }),
-                retry_after,
-                ok,
-                gone: status == 410,
-                throttled: status == 429 || status == 503,
+                outcome,
             }
         }
         Err(e) => {
@@ -200,11 +171,12 @@ pub async fn send(
             } else {
                 "request failed"
             };
-            AttemptResult {
+            Sent {
                 latency: started.elapsed(),
-                error: Some(format!("{kind}: {}", error_chain(&e))),
-                throttled: e.is_timeout(),
-                ..Default::default()
+                outcome: Outcome::Failed {
+                    error: format!("{kind}: {}", error_chain(&e)),
+                    timed_out: e.is_timeout(),
+                },
             }
         }
     }

@@ -8,22 +8,70 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::attempt::{self, Plan, Prepared};
+use super::attempt::{self, Plan, Prepared, Turn};
 use super::claims::{Claimer, Load, MAX_BATCH};
+use super::metrics::Metrics;
+use super::sender::Sender;
 use super::settle::{self, Settler};
-use crate::db::{self, deliveries as q};
-use crate::stages::Stage;
-use crate::state::AppState;
-use crate::transient::Backoff;
+use super::DeliveryError;
+use crate::backoff::Backoff;
+use crate::config::DeliverySettings;
+use crate::crypto::SecretBox;
+use crate::db::{self, deliveries as q, entities::deliveries};
+use crate::stages::{Stage, Stages};
+use crate::storage::BlobStore;
+use crate::wake::Wake;
 
-pub use super::settle::{release_upload, retry_delay};
+pub use super::settle::retry_delay;
 
-/// Delays for deliveries whose target could not be read for a passing reason.
-static BACKOFF: std::sync::LazyLock<Backoff> = std::sync::LazyLock::new(Backoff::default);
+/// What the dispatcher, its senders and its writer use.
+#[derive(Clone)]
+pub struct Dispatcher {
+    pub(super) db: DatabaseConnection,
+    pub(super) sender: Sender,
+    /// Opens the targets' stored secrets.
+    pub(super) secrets: SecretBox,
+    /// Uploads are deleted once nothing needs them.
+    pub(super) blobs: BlobStore,
+    pub(super) settings: Arc<DeliverySettings>,
+    /// Wakes the dispatcher when deliveries are queued (in any process, on PostgreSQL).
+    pub(super) ready: Wake,
+    pub(super) metrics: Metrics,
+    pub(super) stages: Stages,
+    /// Delays for deliveries whose target could not be read for a passing reason.
+    backoff: Arc<Backoff>,
+}
+
+impl Dispatcher {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        db: DatabaseConnection,
+        sender: Sender,
+        secrets: SecretBox,
+        blobs: BlobStore,
+        settings: DeliverySettings,
+        ready: Wake,
+        metrics: Metrics,
+        stages: Stages,
+    ) -> Self {
+        Self {
+            db,
+            sender,
+            secrets,
+            blobs,
+            settings: Arc::new(settings),
+            ready,
+            metrics,
+            stages,
+            backoff: Arc::default(),
+        }
+    }
+}
 
 /// What one call of [`try_run_one`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,18 +82,20 @@ pub enum Outcome {
 
 /// Claims one due delivery, if any, makes its attempt and records it (for
 /// tools and tests: [`run`] is the dispatcher with its concurrency).
-pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcome> {
-    let claimed = q::claim_due(&state.db, owner, lease_ms(state), q::Scope::Except(&[]), 1).await?;
+pub async fn try_run_one(d: &Dispatcher, owner: &str) -> Result<Outcome, DeliveryError> {
+    let claimed = q::claim_due(&d.db, owner, lease_ms(d), q::Scope::Except(&[]), 1).await?;
     if claimed.is_empty() {
         return Ok(Outcome::Idle);
     }
-    for p in attempt::prepare(state, claimed).await? {
+    for p in attempt::prepare(d, claimed).await? {
         if let Plan::Postpone(reason) = &p.plan {
-            postpone(state, owner, &p.delivery, reason).await?;
+            postpone(d, owner, &p.delivery, reason).await?;
             continue;
         }
-        let finished = attempt::send(state, p).await;
-        settle::record(state, owner, &[finished]).await?;
+        match attempt::send(d, p).await {
+            Turn::Made(finished) => settle::record(d, owner, &[finished]).await?,
+            Turn::Deferred(delivery, reason) => postpone(d, owner, &delivery, &reason).await?,
+        }
     }
     Ok(Outcome::Attempted)
 }
@@ -71,10 +121,10 @@ impl Lane {
 type Lanes = Arc<Mutex<HashMap<String, Lane>>>;
 
 /// Runs until `token` is cancelled; in-flight sends and their recording are awaited by `tracker`.
-pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker) {
+pub async fn run(state: Dispatcher, token: CancellationToken, tracker: TaskTracker) {
     let owner = format!("dlv-{}", uuid::Uuid::new_v4().simple());
-    let permits = Arc::new(Semaphore::new(state.settings.delivery.concurrency.max(1)));
-    let per_target = state.settings.delivery.per_destination.max(1);
+    let permits = Arc::new(Semaphore::new(state.settings.concurrency.max(1)));
+    let per_target = state.settings.per_destination.max(1);
     let lanes: Lanes = Arc::default();
     let freed = Arc::new(Notify::new());
     let settler = Settler::start(&state, &owner, &tracker);
@@ -99,7 +149,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
             tokio::select! {
                 _ = token.cancelled() => break,
                 _ = freed.notified() => {}
-                _ = state.deliveries_ready.notified() => {}
+                _ = state.ready.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -111,7 +161,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
             .collect();
         let any_full = loads.values().any(|l| claimer.is_full(l));
         let limit = free.min(MAX_BATCH) as u32;
-        let claiming = Stage::DeliveryClaim.start();
+        let claiming = state.stages.start(Stage::DeliveryClaim);
         let claimed = match claimer.claim(&state, &owner, lease_ms, &loads, limit).await {
             Ok(c) => c,
             Err(e) => {
@@ -132,7 +182,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
             };
             tokio::select! {
                 _ = token.cancelled() => break,
-                _ = state.deliveries_ready.notified() => {}
+                _ = state.ready.notified() => {}
                 _ = freed.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
             }
@@ -141,7 +191,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
         // Refills are cut to the lanes' room, so a short one says nothing of what is due.
         drained = !any_full && claimed.len() < limit as usize;
         let claimed_at = Instant::now();
-        let ids: Vec<String> = claimed.iter().map(|d| d.id.clone()).collect();
+        let ids: Vec<_> = claimed.iter().map(|d| d.id.clone()).collect();
         let prepared = match attempt::prepare(&state, claimed).await {
             Ok(p) => p,
             Err(e) => {
@@ -162,7 +212,7 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
                 }
                 continue;
             }
-            BACKOFF.succeeded(&p.delivery.id);
+            state.backoff.succeeded(p.delivery.id.as_str());
             let key = q::target_key(&p.delivery).to_string();
             let mut map = lanes.lock().expect("lanes");
             let lane = map.entry(key.clone()).or_default();
@@ -199,11 +249,18 @@ pub async fn run(state: AppState, token: CancellationToken, tracker: TaskTracker
 /// permit. A waiting delivery is sent only while its claim has room for the
 /// send and its recording; an older one is given back at once (only if the
 /// claim is still the one this lane holds).
-async fn send_lane(state: AppState, first: Prepared, mut seat: Seat, settler: Settler) {
+async fn send_lane(state: Dispatcher, first: Prepared, mut seat: Seat, settler: Settler) {
     let fresh_for = fresh_for(&state);
     let mut next = Some(first);
     while let Some(p) = next {
-        settler.send(attempt::send(&state, p).await);
+        match attempt::send(&state, p).await {
+            Turn::Made(finished) => settler.send(finished),
+            Turn::Deferred(delivery, reason) => {
+                if let Err(e) = postpone(&state, settler.owner(), &delivery, &reason).await {
+                    tracing::warn!(error = %e, "postponing a delivery failed; its claim will expire");
+                }
+            }
+        }
         let mut stale = Vec::new();
         next = seat.next_fresh(fresh_for, &mut stale);
         for d in stale {
@@ -217,11 +274,9 @@ async fn send_lane(state: AppState, first: Prepared, mut seat: Seat, settler: Se
 
 /// How long a delivery may wait in a lane after its claim: the claim
 /// (`timeout` + 30 s) must still cover the send and 15 s to record it.
-fn fresh_for(state: &AppState) -> Duration {
-    Duration::from_secs(15).min(
-        Duration::from_millis(lease_ms(state) as u64)
-            .saturating_sub(state.settings.delivery.timeout),
-    )
+fn fresh_for(state: &Dispatcher) -> Duration {
+    Duration::from_secs(15)
+        .min(Duration::from_millis(lease_ms(state) as u64).saturating_sub(state.settings.timeout))
 }
 
 /// One sender's place in its lane; leaving it (also by a panic) counts the
@@ -245,7 +300,7 @@ impl Seat {
     fn next_fresh(
         &mut self,
         fresh_for: Duration,
-        stale: &mut Vec<crate::db::entities::deliveries::Model>,
+        stale: &mut Vec<deliveries::Model>,
     ) -> Option<Prepared> {
         let mut map = self.lanes.lock().expect("lanes");
         let lane = map.get_mut(&self.key)?;
@@ -286,12 +341,12 @@ impl Drop for Seat {
 }
 
 async fn postpone(
-    state: &AppState,
+    state: &Dispatcher,
     owner: &str,
-    d: &crate::db::entities::deliveries::Model,
+    d: &deliveries::Model,
     reason: &str,
-) -> anyhow::Result<()> {
-    let wait = BACKOFF.failed(&d.id);
+) -> Result<(), DeliveryError> {
+    let wait = state.backoff.failed(d.id.as_str());
     tracing::warn!(delivery_id = %d.id, %reason, retry_in_ms = wait.as_millis() as u64, "delivery put back");
     let at = db::now_ms() + wait.as_millis() as i64;
     q::postpone(&state.db, &d.id, owner, at, reason).await?;
@@ -299,17 +354,14 @@ async fn postpone(
 }
 
 /// How long a claimed delivery stays with its sender: one attempt's timeout and a margin.
-pub(super) fn lease_ms(state: &AppState) -> i64 {
-    state.settings.delivery.timeout.as_millis() as i64 + 30_000
+pub(super) fn lease_ms(state: &Dispatcher) -> i64 {
+    state.settings.timeout.as_millis() as i64 + 30_000
 }
 
 /// Sleep until the next delivery is due, but look again at least every
 /// second (every 5 s where PostgreSQL announces new work).
-async fn idle_wait(state: &AppState) -> Duration {
-    let cap = state
-        .deliveries_ready
-        .idle_poll()
-        .max(Duration::from_secs(1));
+async fn idle_wait(state: &Dispatcher) -> Duration {
+    let cap = state.ready.idle_poll().max(Duration::from_secs(1));
     match q::next_due_at(&state.db).await {
         Ok(Some(at)) => {
             let ms = (at - db::now_ms()).clamp(5, cap.as_millis() as i64);

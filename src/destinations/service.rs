@@ -1,16 +1,22 @@
-//! Destination CRUD and secret rotation.
+//! Destination CRUD, secret rotation and recovery.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::input::{DestinationInput, DestinationKind, TemplateFilterDoc};
-use super::{Config, TemplateFilter};
+use super::input::DestinationInput;
+use super::DestinationError;
+use crate::crypto::SecretBox;
 use crate::db::{self, entities::destinations, rfc3339};
-use crate::error::{AppError, AppResult};
 use crate::outbound::events::EventFilterDoc;
-use crate::outbound::{ssrf, EventFilter};
-use crate::state::AppState;
+use crate::outbound::EventFilter;
+use crate::targets::{self, Config, TemplateFilter, TemplateFilterDoc, UrlRules};
+use crate::types::{AccountId, DestinationId, DestinationKind};
+use crate::wake::Wake;
 
 struct Input {
     config: Config,
@@ -22,8 +28,8 @@ struct Input {
 /// A destination as clients see it: secrets and header values masked.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DestinationView {
-    #[schema(example = "dst_0193c2b8a1f37c2e9d4b5a6f7e8d9c0b")]
-    pub id: String,
+    #[schema(value_type = String, example = "dst_0193c2b8a1f37c2e9d4b5a6f7e8d9c0b")]
+    pub id: DestinationId,
     #[serde(rename = "type")]
     pub kind: DestinationKind,
     /// The type's settings; the webhook `secret` is shown when created or rotated, masked otherwise.
@@ -42,35 +48,53 @@ pub struct DestinationView {
     pub updated_at: String,
 }
 
-fn bad(m: String) -> AppError {
-    AppError::Unprocessable(m)
+/// The destinations of every account.
+#[derive(Clone)]
+pub struct Destinations {
+    db: DatabaseConnection,
+    secrets: SecretBox,
+    rules: Arc<UrlRules>,
+    /// How long a rotated-out webhook secret still signs.
+    rotation_grace: Duration,
+    /// Wakes the delivery dispatchers when recovered deliveries are due.
+    deliveries_ready: Wake,
 }
 
-impl AppState {
-    async fn parse_destination(
+fn bad(m: String) -> DestinationError {
+    DestinationError::Invalid(m)
+}
+
+impl Destinations {
+    pub fn new(
+        db: DatabaseConnection,
+        secrets: SecretBox,
+        rules: UrlRules,
+        rotation_grace: Duration,
+        deliveries_ready: Wake,
+    ) -> Self {
+        Self {
+            db,
+            secrets,
+            rules: Arc::new(rules),
+            rotation_grace,
+            deliveries_ready,
+        }
+    }
+
+    async fn parse(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         body: DestinationInput,
         stored: Option<&Config>,
         events_required: bool,
-    ) -> AppResult<Input> {
-        let stored_kind = stored.map(|c| c.kind());
-        let kind = match (body.kind, stored_kind) {
-            (Some(k), Some(s)) if k.as_str() != s => {
+    ) -> Result<Input, DestinationError> {
+        let kind = match (body.kind, stored.map(Config::kind)) {
+            (Some(k), Some(s)) if k != s => {
                 return Err(bad(format!(
-                    "type: a {s} destination cannot become {}; create a new one",
-                    k.as_str()
+                    "type: a {s} destination cannot become {k}; create a new one"
                 )))
             }
-            (Some(k), _) => k,
-            (None, Some(s)) => [
-                DestinationKind::Webhook,
-                DestinationKind::Sqs,
-                DestinationKind::S3,
-            ]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .expect("stored kinds are known"),
+            (Some(k), _) | (None, Some(k)) => k,
             (None, None) => {
                 return Err(bad(
                     "type: \"webhook\", \"sqs\" or \"s3\" is required".into()
@@ -78,7 +102,7 @@ impl AppState {
             }
         };
         let config = Config::from_input(kind, &body.config, stored)?;
-        self.check_destination_urls(&config).await?;
+        self.rules.check(&config).await?;
         let events = match body.events {
             Some(e) => e,
             None if !events_required => EventFilter::of(&[]),
@@ -107,43 +131,18 @@ impl AppState {
         })
     }
 
-    /// The SSRF guard (and HTTPS-only mode) for every URL a destination connects to.
-    pub async fn check_destination_urls(&self, config: &Config) -> AppResult<()> {
-        let settings = &self.settings.delivery;
-        for (field, url) in config.urls() {
-            let parsed = ssrf::check_url(url, &settings.allowed_networks)
-                .await
-                .map_err(|e| bad(format!("{field}: {e}")))?;
-            if settings.https_only && parsed.scheme() != "https" {
-                return Err(bad(format!(
-                    "{field}: only https URLs are accepted (DOCPUSH_HTTPS_ONLY)"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn open_destination(&self, d: &destinations::Model) -> anyhow::Result<Config> {
-        Config::open(&d.config, &self.secrets)
-    }
-
-    fn destination_view(
+    fn view(
         &self,
         d: &destinations::Model,
         reveal_secret: bool,
-    ) -> AppResult<DestinationView> {
-        let config = self.open_destination(d)?;
-        let kind = match &config {
-            Config::Webhook(_) => DestinationKind::Webhook,
-            Config::Sqs(_) => DestinationKind::Sqs,
-            Config::S3(_) => DestinationKind::S3,
-        };
+    ) -> Result<DestinationView, DestinationError> {
+        let config = targets::open_destination(d, &self.secrets)?;
         Ok(DestinationView {
             id: d.id.clone(),
-            kind,
+            kind: config.kind(),
             config: config.masked(reveal_secret),
-            events: serde_json::from_str::<Value>(&d.events).unwrap_or_default(),
-            templates: TemplateFilter::from_stored(&d.templates).to_json(),
+            events: db::json("destinations.events", &d.events)?,
+            templates: TemplateFilter::from_stored(&d.templates)?.to_json(),
             enabled: d.enabled != 0,
             disabled_reason: d.disabled_reason.clone(),
             failing_since: d.failing_since.map(rfc3339),
@@ -152,67 +151,67 @@ impl AppState {
         })
     }
 
-    async fn owned_destination(
+    async fn owned(
         &self,
-        account_id: &str,
-        id: &str,
-    ) -> AppResult<destinations::Model> {
+        account_id: &AccountId,
+        id: &DestinationId,
+    ) -> Result<destinations::Model, DestinationError> {
         db::destinations::get(&self.db, account_id, id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("destination {id} not found")))
+            .ok_or_else(|| DestinationError::NotFound(id.clone()))
     }
 
-    /// A live destination of the account with its config opened.
-    pub async fn destination_for(
+    /// A live destination of the account with its config opened (for Test Connection).
+    pub async fn opened(
         &self,
-        account_id: &str,
-        id: &str,
-    ) -> AppResult<(destinations::Model, Config)> {
-        let d = self.owned_destination(account_id, id).await?;
-        let c = self.open_destination(&d)?;
-        Ok((d, c))
+        account_id: &AccountId,
+        id: &DestinationId,
+    ) -> Result<Config, DestinationError> {
+        let d = self.owned(account_id, id).await?;
+        let config = targets::open_destination(&d, &self.secrets)?;
+        // Checked again: the allow-list may have shrunk since it was saved.
+        self.rules.check(&config).await?;
+        Ok(config)
     }
 
     /// Validates an unsaved destination config (for Test Connection).
-    pub async fn parse_unsaved_destination(
+    pub async fn parse_unsaved(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         body: DestinationInput,
-    ) -> AppResult<Config> {
-        Ok(self
-            .parse_destination(account_id, body, None, false)
-            .await?
-            .config)
+    ) -> Result<Config, DestinationError> {
+        Ok(self.parse(account_id, body, None, false).await?.config)
     }
 
     /// Validates the edited config of a saved destination (for Test Connection
     /// before saving): masked values keep the stored ones.
-    pub async fn parse_edited_destination(
+    pub async fn parse_edited(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DestinationId,
         body: DestinationInput,
-    ) -> AppResult<Config> {
-        let (_, stored) = self.destination_for(account_id, id).await?;
+    ) -> Result<Config, DestinationError> {
+        let d = self.owned(account_id, id).await?;
+        let stored = targets::open_destination(&d, &self.secrets)?;
         Ok(self
-            .parse_destination(account_id, body, Some(&stored), false)
+            .parse(account_id, body, Some(&stored), false)
             .await?
             .config)
     }
 
-    pub async fn create_destination(
+    pub async fn create(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         body: DestinationInput,
-    ) -> AppResult<DestinationView> {
-        let input = self.parse_destination(account_id, body, None, true).await?;
+    ) -> Result<DestinationView, DestinationError> {
+        let input = self.parse(account_id, body, None, true).await?;
         let now = db::now_ms();
         let d = destinations::Model {
-            id: format!("dst_{}", uuid::Uuid::now_v7().simple()),
-            account_id: account_id.to_string(),
-            kind: input.config.kind().to_string(),
+            id: DestinationId::new(),
+            account_id: account_id.clone(),
+            kind: input.config.kind(),
             config: input.config.seal(&self.secrets),
-            events: serde_json::to_string(&input.events).map_err(anyhow::Error::from)?,
+            events: serde_json::to_string(&input.events).expect("event filters serialise"),
             templates: input.templates.to_json().to_string(),
             enabled: i64::from(input.enabled.unwrap_or(true)),
             disabled_reason: None,
@@ -222,36 +221,41 @@ impl AppState {
             deleted_at: None,
         };
         let d = db::destinations::insert(&self.db, d).await?;
-        self.destination_view(&d, true)
+        self.view(&d, true)
     }
 
-    pub async fn list_destinations(&self, account_id: &str) -> AppResult<Vec<DestinationView>> {
+    pub async fn list(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Vec<DestinationView>, DestinationError> {
         db::destinations::list(&self.db, account_id)
             .await?
             .iter()
-            .map(|d| self.destination_view(d, false))
+            .map(|d| self.view(d, false))
             .collect()
     }
 
-    pub async fn get_destination(&self, account_id: &str, id: &str) -> AppResult<DestinationView> {
-        let d = self.owned_destination(account_id, id).await?;
-        self.destination_view(&d, false)
+    pub async fn get(
+        &self,
+        account_id: &AccountId,
+        id: &DestinationId,
+    ) -> Result<DestinationView, DestinationError> {
+        let d = self.owned(account_id, id).await?;
+        self.view(&d, false)
     }
 
     /// Replaces the destination; `enabled: true` (or omitting it) re-enables a disabled one.
-    pub async fn update_destination(
+    pub async fn update(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DestinationId,
         body: DestinationInput,
-    ) -> AppResult<DestinationView> {
-        let mut d = self.owned_destination(account_id, id).await?;
-        let stored = self.open_destination(&d)?;
-        let input = self
-            .parse_destination(account_id, body, Some(&stored), true)
-            .await?;
+    ) -> Result<DestinationView, DestinationError> {
+        let mut d = self.owned(account_id, id).await?;
+        let stored = targets::open_destination(&d, &self.secrets)?;
+        let input = self.parse(account_id, body, Some(&stored), true).await?;
         d.config = input.config.seal(&self.secrets);
-        d.events = serde_json::to_string(&input.events).map_err(anyhow::Error::from)?;
+        d.events = serde_json::to_string(&input.events).expect("event filters serialise");
         d.templates = input.templates.to_json().to_string();
         let enabled = input.enabled.unwrap_or(true);
         d.enabled = i64::from(enabled);
@@ -267,54 +271,53 @@ impl AppState {
             _ => false,
         };
         let d = db::destinations::update(&self.db, d).await?;
-        self.destination_view(&d, new_secret)
+        self.view(&d, new_secret)
     }
 
-    pub async fn delete_destination(&self, account_id: &str, id: &str) -> AppResult<()> {
+    pub async fn delete(
+        &self,
+        account_id: &AccountId,
+        id: &DestinationId,
+    ) -> Result<(), DestinationError> {
         if db::destinations::soft_delete(&self.db, account_id, id).await? {
             Ok(())
         } else {
-            Err(AppError::NotFound(format!("destination {id} not found")))
+            Err(DestinationError::NotFound(id.clone()))
         }
     }
 
     /// A new webhook secret; the old one keeps signing (second signature) for the grace period.
-    pub async fn rotate_destination_secret(
+    pub async fn rotate_secret(
         &self,
-        account_id: &str,
-        id: &str,
-    ) -> AppResult<DestinationView> {
-        let mut d = self.owned_destination(account_id, id).await?;
-        let Config::Webhook(mut w) = self.open_destination(&d)? else {
-            return Err(AppError::Conflict(format!(
-                "destination {id} is not a webhook; only webhooks have signing secrets"
-            )));
+        account_id: &AccountId,
+        id: &DestinationId,
+    ) -> Result<DestinationView, DestinationError> {
+        let mut d = self.owned(account_id, id).await?;
+        let Config::Webhook(mut w) = targets::open_destination(&d, &self.secrets)? else {
+            return Err(DestinationError::NotAWebhook(id.clone()));
         };
-        let grace = self.settings.delivery.secret_rotation_grace;
-        let (fresh, _) = w
-            .signature
-            .choose_secret(None, None)
-            .map_err(AppError::Unprocessable)?;
+        let (fresh, _) = w.signature.choose_secret(None, None).map_err(bad)?;
         w.previous_secret = Some(std::mem::replace(&mut w.secret, fresh));
-        w.previous_secret_expires_at = Some(db::now_ms() + grace.as_millis() as i64);
+        w.previous_secret_expires_at = Some(db::now_ms() + self.rotation_grace.as_millis() as i64);
         d.config = Config::Webhook(w).seal(&self.secrets);
         let d = db::destinations::update(&self.db, d).await?;
-        self.destination_view(&d, true)
+        self.view(&d, true)
     }
 
-    /// Queues again every failed delivery of the destination created at or after `since_ms`.
-    pub async fn recover_destination(
+    /// Queues again every failed delivery of the destination created at or
+    /// after `since_ms`; returns how many.
+    pub async fn recover(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &DestinationId,
         since_ms: i64,
-    ) -> AppResult<u64> {
-        let (d, _) = self.destination_for(account_id, id).await?;
+    ) -> Result<u64, DestinationError> {
+        let d = self.owned(account_id, id).await?;
         if d.enabled == 0 {
-            return Err(AppError::Conflict(format!(
-                "destination {id} is disabled ({}); re-enable it first",
-                d.disabled_reason.as_deref().unwrap_or("by the account")
-            )));
+            return Err(DestinationError::Disabled {
+                id: id.clone(),
+                reason: d.disabled_reason.unwrap_or_else(|| "by the account".into()),
+            });
         }
         let n = db::deliveries::requeue_failed_since(&self.db, &d.id, since_ms).await?;
         self.deliveries_ready.notify_one();

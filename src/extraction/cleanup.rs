@@ -3,7 +3,7 @@
 //! intent clear. Text layers are never cleaned: their text is what was printed.
 
 use super::document::Word;
-use crate::templates::fields::FieldType;
+use crate::spec::FieldType;
 
 /// Punctuation that specks become at a value's edge.
 const SPECKS: &[char] = &[

@@ -1,17 +1,6 @@
 //! Document type by content (magic bytes), never by name.
 
-use std::fmt;
-use std::str::FromStr;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DocKind {
-    Pdf,
-    Png,
-    Jpeg,
-    Tiff,
-    Webp,
-    Zip,
-}
+pub use crate::types::DocKind;
 
 impl DocKind {
     pub fn detect(bytes: &[u8]) -> Option<Self> {
@@ -33,42 +22,8 @@ impl DocKind {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pdf => "pdf",
-            Self::Png => "png",
-            Self::Jpeg => "jpeg",
-            Self::Tiff => "tiff",
-            Self::Webp => "webp",
-            Self::Zip => "zip",
-        }
-    }
-
     pub fn is_image(self) -> bool {
         matches!(self, Self::Png | Self::Jpeg | Self::Tiff | Self::Webp)
-    }
-}
-
-impl fmt::Display for DocKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DocKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [
-            Self::Pdf,
-            Self::Png,
-            Self::Jpeg,
-            Self::Tiff,
-            Self::Webp,
-            Self::Zip,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| format!("unknown document kind {s:?}"))
     }
 }
 

@@ -4,7 +4,6 @@
 //! applies the template to that model and [`values`] parses each value.
 
 mod cleanup;
-pub mod cli;
 pub mod detect;
 pub mod document;
 pub mod fit;
@@ -26,7 +25,7 @@ pub use document::Document;
 use document::Page;
 pub use rules::Extracted;
 
-use crate::templates::fields::{Field, Options};
+use crate::spec::{Field, Options};
 
 /// Why a document could not be read. None of these get better by retrying.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -37,6 +36,16 @@ pub enum ExtractionError {
     TooManyPages { pages: u32, limit: u32 },
     #[error("document engine not available: {0}")]
     EngineUnavailable(String),
+}
+
+impl ExtractionError {
+    /// The document's fault, or (an engine that did not load) the installation's.
+    pub fn blame(&self) -> crate::types::Blame {
+        match self {
+            Self::Unreadable(_) | Self::TooManyPages { .. } => crate::types::Blame::Caller,
+            Self::EngineUnavailable(_) => crate::types::Blame::Bug,
+        }
+    }
 }
 
 /// Reports `(pages_done, pages_total)` while a document is read.

@@ -200,6 +200,10 @@ pub fn library_dirs() -> Vec<PathBuf> {
     }
     dirs.push(PathBuf::from("./lib"));
     dirs.push(PathBuf::from("/usr/local/lib"));
+    // Where `scripts/setup` installs it when /usr/local/lib is not writable.
+    if let Some(home) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(home).join(".local/lib"));
+    }
     dirs
 }
 

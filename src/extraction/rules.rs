@@ -4,7 +4,8 @@ use serde_json::{Map, Value};
 
 use super::document::{Document, Line, Page, Word};
 use super::{cleanup, values};
-use crate::templates::fields::{Direction, Field, FieldType, Locator, Options};
+use crate::spec::{Direction, Field, FieldType, Locator, Options};
+use crate::types::ResultStatus;
 
 /// What a template yields for one document.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,11 +24,11 @@ pub struct Extracted {
 }
 
 impl Extracted {
-    pub fn result_status(&self) -> &'static str {
+    pub fn result_status(&self) -> ResultStatus {
         if self.needs_review {
-            "needs_review"
+            ResultStatus::NeedsReview
         } else {
-            "ok"
+            ResultStatus::Ok
         }
     }
 }
@@ -358,7 +359,7 @@ fn below(page: &Page, line: &Line, start: usize, end: usize) -> Option<Located> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::templates::fields::parse_fields;
+    use crate::spec::parse_fields;
     use serde_json::json;
 
     /// A page of 600×800 units from `(text, left, top)` with 10-unit-high text and
@@ -616,7 +617,7 @@ mod tests {
             Options::default(),
         );
         assert!(got.needs_review);
-        assert_eq!(got.result_status(), "needs_review");
+        assert_eq!(got.result_status(), ResultStatus::NeedsReview);
         let keys: Vec<&String> = got.values.keys().collect();
         assert_eq!(keys, ["z_last", "missing", "a_first"]);
     }

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use serde_json::Value;
 
-use crate::templates::fields::FieldType;
+use crate::spec::FieldType;
 
 /// Converts trimmed text to the field's JSON value.
 pub fn parse(ty: FieldType, raw: &str, decimal: char, date_formats: &[String]) -> Option<Value> {

@@ -1,18 +1,13 @@
 //! An account's jobs, newest first, with filters and cursor paging; and a
 //! page of a kept upload as an image.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
-use super::service::file_done;
-use super::JobStatus;
+use super::views::{JobPage, JobSummary};
+use super::{JobError, Jobs};
 use crate::db::{self, rfc3339};
-use crate::error::{AppError, AppResult};
-use crate::extraction::DocKind;
-use crate::state::AppState;
 use crate::storage::StorageError;
+use crate::types::{AccountId, FileId, JobId, JobStatus, TemplateId};
 
-/// Which jobs to list.
+/// Which jobs to list, as the client wrote it.
 #[derive(Debug, Default)]
 pub struct JobQuery {
     pub status: Option<String>,
@@ -21,34 +16,11 @@ pub struct JobQuery {
     pub limit: Option<u64>,
 }
 
-/// One job in a list.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobSummary {
-    pub job_id: String,
-    pub template_id: String,
-    pub status: String,
-    pub error: Option<String>,
-    /// The uploaded file's name (the archive's for a ZIP).
-    pub file_name: String,
-    /// Documents in the job, and how many of them are finished.
-    pub files: u64,
-    pub files_done: u64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-/// A page of jobs; pass `next_cursor` as `cursor` for the next (older) page.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct JobPage {
-    pub jobs: Vec<JobSummary>,
-    pub next_cursor: Option<String>,
-}
-
 pub const DEFAULT_PAGE: u64 = 20;
 pub const MAX_PAGE: u64 = 100;
 
-fn bad(m: impl Into<String>) -> AppError {
-    AppError::BadRequest(m.into())
+fn bad(m: impl Into<String>) -> JobError {
+    JobError::BadQuery(m.into())
 }
 
 /// `created_at` and id of the last job of a page.
@@ -56,15 +28,16 @@ fn cursor_of(job: &db::entities::jobs::Model) -> String {
     format!("{}.{}", job.created_at, job.id)
 }
 
-fn parse_cursor(c: &str) -> AppResult<(i64, &str)> {
+/// A cursor as [`cursor_of`] wrote it. One that names no job (a made-up id)
+/// still pages correctly: only its order matters.
+fn parse_cursor(c: &str) -> Result<(i64, JobId), JobError> {
     c.split_once('.')
-        .and_then(|(at, id)| Some((at.parse().ok()?, id)))
-        .filter(|(_, id)| !id.is_empty() && !id.contains('\0'))
+        .and_then(|(at, id)| Some((at.parse().ok()?, JobId::parse(id)?)))
         .ok_or_else(|| bad("cursor: pass the next_cursor of the previous page unchanged"))
 }
 
-impl AppState {
-    pub async fn list_jobs(&self, account_id: &str, q: &JobQuery) -> AppResult<JobPage> {
+impl Jobs {
+    pub async fn list(&self, account_id: &AccountId, q: &JobQuery) -> Result<JobPage, JobError> {
         let limit = q.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
             return Err(bad(format!("limit must be 1 to {MAX_PAGE}")));
@@ -76,13 +49,19 @@ impl AppState {
                 bad(format!("status must be one of {}", all.join(", ")))
             })?),
         };
-        let template_id = q.template_id.as_deref().filter(|t| !t.is_empty());
-        if template_id.is_some_and(|t| t.contains('\0')) {
-            return Ok(JobPage {
-                jobs: vec![],
-                next_cursor: None,
-            });
-        }
+        let template_id = match q.template_id.as_deref().filter(|t| !t.is_empty()) {
+            None => None,
+            Some(t) => match TemplateId::parse(t) {
+                Some(id) => Some(id),
+                // Names no template: no job has it.
+                None => {
+                    return Ok(JobPage {
+                        jobs: vec![],
+                        next_cursor: None,
+                    })
+                }
+            },
+        };
         let before = q
             .cursor
             .as_deref()
@@ -90,15 +69,15 @@ impl AppState {
             .map(parse_cursor)
             .transpose()?;
         let filter = db::jobs::JobFilter {
-            status: status.map(JobStatus::as_str),
-            template_id,
-            before,
+            status,
+            template_id: template_id.as_ref(),
+            before: before.as_ref().map(|(at, id)| (*at, id)),
             limit: limit + 1,
         };
         let mut jobs = db::jobs::list(&self.db, account_id, filter).await?;
         let more = jobs.len() as u64 > limit;
         jobs.truncate(limit as usize);
-        let ids: Vec<String> = jobs.iter().map(|j| j.id.clone()).collect();
+        let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
         let files = db::jobs::files_of_jobs(&self.db, &ids).await?;
         let summaries = jobs
             .iter()
@@ -106,12 +85,12 @@ impl AppState {
                 let own = files.iter().filter(|f| f.job_id == j.id);
                 let done = own
                     .clone()
-                    .filter(|f| f.status.parse::<JobStatus>().is_ok_and(file_done))
+                    .filter(|f| f.status.is_document_outcome())
                     .count();
                 JobSummary {
                     job_id: j.id.clone(),
                     template_id: j.template_id.clone(),
-                    status: j.status.clone(),
+                    status: j.status,
                     error: j.error.clone(),
                     file_name: j.source_name.clone(),
                     files: own.count() as u64,
@@ -131,43 +110,50 @@ impl AppState {
         })
     }
 
+    /// Whether each of the job's documents still has its upload kept (and
+    /// so its pages can be shown), by file.
+    pub async fn uploads_kept(
+        &self,
+        account_id: &AccountId,
+        job_id: &JobId,
+    ) -> Result<Vec<(FileId, bool)>, JobError> {
+        let job = self.owned(account_id, job_id).await?;
+        Ok(db::jobs::files_of(&self.db, &job.id)
+            .await?
+            .into_iter()
+            .map(|f| (f.id, f.blob_key.is_some()))
+            .collect())
+    }
+
     /// Page `number` of a document whose upload is still kept, as a PNG.
     pub async fn page_image(
         &self,
-        account_id: &str,
-        job_id: &str,
-        file_id: &str,
+        account_id: &AccountId,
+        job_id: &JobId,
+        file_id: &FileId,
         number: u32,
-    ) -> AppResult<Vec<u8>> {
-        let job = db::jobs::get(&self.db, account_id, job_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("job {job_id} not found")))?;
-        let file = db::jobs::get_file(&self.db, file_id)
-            .await?
-            .filter(|f| f.job_id == job.id)
-            .ok_or_else(|| {
-                AppError::NotFound(format!("file {file_id} not found in job {job_id}"))
-            })?;
-        let gone = || {
-            AppError::Gone(format!(
-                "the upload of file {file_id} is no longer kept: documents are deleted once delivered (those that need review, once confirmed)"
-            ))
-        };
+    ) -> Result<Vec<u8>, JobError> {
+        let job = self.owned(account_id, job_id).await?;
+        let file = self.owned_file(&job, file_id).await?;
+        let gone = || JobError::UploadGone(file.id.clone());
         let key = file.blob_key.as_deref().ok_or_else(gone)?;
         let bytes = match self.blobs.get(key).await {
             Ok(b) => b,
             Err(StorageError::NotFound(_)) => return Err(gone()),
             Err(e) => return Err(e.into()),
         };
-        let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
         if number == 0 || file.pages.is_some_and(|p| i64::from(number) > p) {
-            return Err(AppError::NotFound(format!(
-                "file {file_id} has no page {number}"
-            )));
+            return Err(JobError::NoSuchPage {
+                file: file.id,
+                page: number,
+            });
         }
         self.reader
-            .page_png(kind, bytes, number)
+            .page_png(file.kind, bytes, number)
             .await
-            .map_err(|e| AppError::NotFound(format!("page {number} cannot be shown: {e}")))
+            .map_err(|e| JobError::PageUnreadable {
+                page: number,
+                reason: e.to_string(),
+            })
     }
 }

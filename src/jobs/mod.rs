@@ -1,11 +1,18 @@
-//! The job: its statuses, submission, workers, archives and retention.
+//! The job: submission, status and results, review, archives, retention,
+//! and the workers that move each job through its statuses.
 
+mod error;
 pub mod listing;
 pub mod retention;
-pub mod review;
-pub mod service;
-pub mod status;
+mod review;
+mod service;
 pub mod unzip;
+pub mod views;
 pub mod worker;
 
-pub use status::JobStatus;
+pub use error::JobError;
+pub use listing::JobQuery;
+pub use service::{defuse, Jobs, ResultFormat, Results, Upload};
+pub use views::{
+    Accepted, FileResult, JobFileStatus, JobPage, JobResults, JobStatusView, JobSummary, Reviewed,
+};

@@ -4,38 +4,35 @@
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, TransactionTrait};
 use serde_json::{json, Map, Value};
 
-use super::JobStatus;
-use crate::db::{self, entities::files};
+use super::service::static_values;
+use super::views::Reviewed;
+use super::{JobError, Jobs};
+use crate::db::{self, entities::files, entities::jobs};
 use crate::delivery::{self, NewEvent};
-use crate::error::{AppError, AppResult};
 use crate::extraction::values;
-use crate::outbound::EventType;
-use crate::state::AppState;
-use crate::templates::fields::{compile, FieldType};
-use crate::templates::service::LoadedTemplate;
+use crate::spec::{compile, FieldType};
+use crate::templates::LoadedTemplate;
+use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, ResultStatus};
 
-pub const EDITED: &str = "edited";
-pub const CONFIRMED: &str = "confirmed";
-
-fn bad(m: String) -> AppError {
-    AppError::Unprocessable(m)
+fn invalid(field: &str, reason: impl Into<String>) -> JobError {
+    JobError::InvalidValue {
+        field: field.to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Checks one edited value against its field's type and returns it normalised.
-fn typed_value(template: &LoadedTemplate, name: &str, v: &Value) -> AppResult<Value> {
+fn typed_value(template: &LoadedTemplate, name: &str, v: &Value) -> Result<Value, JobError> {
     let def = template
-        .field_defs
-        .iter()
-        .find(|f| f.name == name)
-        .ok_or_else(|| bad(format!("result.{name}: the template has no such field")))?;
-    let field = compile(def).map_err(|e| bad(format!("result.{name}: {e}")))?;
+        .field(name)
+        .ok_or_else(|| invalid(name, "the template has no such field"))?;
+    let field = compile(def).map_err(|e| invalid(name, e))?;
     let decimal = template
         .options
         .decimal_separator
         .chars()
         .next()
         .unwrap_or('.');
-    let type_name = &def.ty;
     let parsed = match (field.ty, v) {
         (_, Value::Null) => Some(Value::Null),
         (FieldType::String, Value::String(s)) => Some(Value::String(s.clone())),
@@ -46,38 +43,34 @@ fn typed_value(template: &LoadedTemplate, name: &str, v: &Value) -> AppResult<Va
         (ty, Value::String(s)) => values::parse(ty, s, decimal, &field.date_formats),
         _ => None,
     };
-    parsed.ok_or_else(|| bad(format!("result.{name}: {v} is not a valid {type_name}")))
+    parsed.ok_or_else(|| invalid(name, format!("{v} is not a valid {}", def.ty)))
 }
 
-impl AppState {
+/// A document's stored values.
+fn stored_result(file: &files::Model) -> Result<Map<String, Value>, JobError> {
+    Ok(db::json_opt("files.result", file.result.as_deref())?.unwrap_or_default())
+}
+
+impl Jobs {
     async fn reviewable(
         &self,
-        account_id: &str,
-        job_id: &str,
-        file_id: &str,
-    ) -> AppResult<(db::entities::jobs::Model, files::Model)> {
-        let job = db::jobs::get(&self.db, account_id, job_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("job {job_id} not found")))?;
+        account_id: &AccountId,
+        job_id: &JobId,
+        file_id: &FileId,
+    ) -> Result<(jobs::Model, files::Model), JobError> {
+        let job = self.owned(account_id, job_id).await?;
         if job.purged_at.is_some() {
-            return Err(AppError::Gone(format!(
-                "the results of job {job_id} were purged after the retention period"
-            )));
+            return Err(JobError::Purged(job.id));
         }
-        let file = db::jobs::get_file(&self.db, file_id)
-            .await?
-            .filter(|f| f.job_id == job.id)
-            .ok_or_else(|| {
-                AppError::NotFound(format!("file {file_id} not found in job {job_id}"))
-            })?;
-        if file.status != JobStatus::ProcessImageSuccess.as_str() {
-            return Err(AppError::Conflict(format!(
+        let file = self.owned_file(&job, file_id).await?;
+        if file.status != JobStatus::ProcessImageSuccess {
+            return Err(JobError::NotReviewable(format!(
                 "file {file_id} has no result to review (status {})",
                 file.status
             )));
         }
-        if file.result_status.as_deref() == Some(CONFIRMED) {
-            return Err(AppError::Conflict(format!(
+        if file.result_status == Some(ResultStatus::Confirmed) {
+            return Err(JobError::NotReviewable(format!(
                 "the result of file {file_id} is already confirmed"
             )));
         }
@@ -87,21 +80,19 @@ impl AppState {
     /// Applies edits to named fields; other fields keep their values.
     pub async fn edit_result(
         &self,
-        account_id: &str,
-        job_id: &str,
-        file_id: &str,
+        account_id: &AccountId,
+        job_id: &JobId,
+        file_id: &FileId,
         edits: Map<String, Value>,
-    ) -> AppResult<Value> {
+    ) -> Result<Reviewed, JobError> {
         if edits.is_empty() {
-            return Err(bad("result: an object of field values is required".into()));
+            return Err(JobError::Rejected(
+                "result: an object of field values is required".into(),
+            ));
         }
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
-        let template = self.load_template(&job.template_id).await?;
-        let mut result: Map<String, Value> = file
-            .result
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok())
-            .unwrap_or_default();
+        let template = self.templates.load(&job.template_id).await?;
+        let mut result = stored_result(&file)?;
         let mut changes = Map::new();
         for (name, v) in &edits {
             let new = typed_value(&template, name, v)?;
@@ -112,101 +103,104 @@ impl AppState {
                 changes.insert(name.clone(), json!({"from": old, "to": new}));
             }
         }
-        self.save_review(
-            &job,
-            file,
+        let review = Review {
             result,
-            EDITED,
-            EventType::ExtractionEdited,
-            Some(changes),
-            &template,
-        )
-        .await
+            status: ResultStatus::Edited,
+            event: EventType::ExtractionEdited,
+            changes: Some(changes),
+        };
+        self.save_review(&job, file, review, &template).await
     }
 
     pub async fn confirm_result(
         &self,
-        account_id: &str,
-        job_id: &str,
-        file_id: &str,
-    ) -> AppResult<Value> {
+        account_id: &AccountId,
+        job_id: &JobId,
+        file_id: &FileId,
+    ) -> Result<Reviewed, JobError> {
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
-        let template = self.load_template(&job.template_id).await?;
-        let result: Map<String, Value> = file
-            .result
-            .as_deref()
-            .and_then(|r| serde_json::from_str(r).ok())
-            .unwrap_or_default();
-        let confirmed = self
-            .save_review(
-                &job,
-                file,
-                result,
-                CONFIRMED,
-                EventType::ExtractionConfirmed,
-                None,
-                &template,
-            )
-            .await?;
+        let template = self.templates.load(&job.template_id).await?;
+        let review = Review {
+            result: stored_result(&file)?,
+            status: ResultStatus::Confirmed,
+            event: EventType::ExtractionConfirmed,
+            changes: None,
+        };
+        let confirmed = self.save_review(&job, file, review, &template).await?;
         // The reviewer is done with the pages; a failure here leaves the upload to the retention purge.
-        if let Err(e) = crate::delivery::worker::release_upload(self, file_id).await {
-            tracing::warn!(error = %e, file_id, "releasing a confirmed document's upload failed");
+        let released =
+            delivery::release_uploads(&self.db, &self.blobs, vec![file_id.clone()]).await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, %file_id, "releasing a confirmed document's upload failed");
         }
         Ok(confirmed)
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn save_review(
         &self,
-        job: &db::entities::jobs::Model,
+        job: &jobs::Model,
         file: files::Model,
-        result: Map<String, Value>,
-        result_status: &str,
-        event_type: EventType,
-        changes: Option<Map<String, Value>>,
+        review: Review,
         template: &LoadedTemplate,
-    ) -> AppResult<Value> {
-        let warnings: Value = file
-            .warnings
-            .as_deref()
-            .and_then(|w| serde_json::from_str(w).ok())
-            .unwrap_or_else(|| json!([]));
+    ) -> Result<Reviewed, JobError> {
+        let warnings: Vec<String> =
+            db::json_opt("files.warnings", file.warnings.as_deref())?.unwrap_or_default();
+        let static_values = static_values(job)?;
         let mut data = json!({
             "job_id": job.id,
             "template_id": job.template_id,
             "file_id": file.id,
             "file_name": file.file_name,
             "pages": file.pages,
-            "static_values": serde_json::from_str::<Value>(&job.static_values).unwrap_or_else(|_| json!({})),
-            "result": result,
-            "result_status": result_status,
+            "static_values": static_values,
+            "result": review.result,
+            "result_status": review.status,
             "warnings": warnings,
         });
-        if let Some(c) = changes {
-            data["changes"] = Value::Object(c);
+        if let Some(c) = &review.changes {
+            data["changes"] = Value::Object(c.clone());
         }
         let txn = self.db.begin().await?;
         let mut active = file.clone().into_active_model();
-        active.result = Set(Some(Value::Object(result).to_string()));
-        active.result_status = Set(Some(result_status.to_string()));
+        active.result = Set(Some(Value::Object(review.result.clone()).to_string()));
+        active.result_status = Set(Some(review.status));
         active.updated_at = Set(db::now_ms());
         active.update(&txn).await?;
-        let event_id = delivery::emit(
+        let emitted = delivery::emit(
             &txn,
             NewEvent {
-                event_type,
+                event_type: review.event,
                 account_id: &job.account_id,
                 job_id: &job.id,
                 file_id: Some(&file.id),
                 template_id: &job.template_id,
-                data: data.clone(),
+                data,
             },
             template.webhook.as_ref(),
         )
         .await?;
         txn.commit().await?;
         self.deliveries_ready.notify_one();
-        data["event_id"] = Value::String(event_id);
-        Ok(data)
+        Ok(Reviewed {
+            job_id: job.id.clone(),
+            template_id: job.template_id.clone(),
+            file_id: file.id,
+            file_name: file.file_name,
+            pages: file.pages,
+            static_values,
+            result: review.result,
+            result_status: review.status,
+            warnings,
+            changes: review.changes,
+            event_id: emitted.id,
+        })
     }
+}
+
+/// A review to save: the values, their new status, the event that announces it.
+struct Review {
+    result: Map<String, Value>,
+    status: ResultStatus,
+    event: EventType,
+    changes: Option<Map<String, Value>>,
 }

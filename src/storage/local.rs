@@ -23,9 +23,9 @@ impl LocalStore {
     }
 
     fn io(key: &str) -> impl FnOnce(std::io::Error) -> StorageError + '_ {
-        move |source| StorageError::Io {
+        move |error| StorageError::Io {
             key: key.to_string(),
-            source,
+            error,
         }
     }
 

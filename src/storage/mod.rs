@@ -11,6 +11,8 @@ use bytes::Bytes;
 pub use local::LocalStore;
 pub use s3::S3Store;
 
+use crate::types::Blame;
+
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -26,12 +28,21 @@ pub enum StorageError {
         detail: String,
         passing: bool,
     },
-    #[error("storage I/O failed for {key}: {source}")]
-    Io {
-        key: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("storage I/O failed for {key}: {error}")]
+    Io { key: String, error: std::io::Error },
+}
+
+impl StorageError {
+    /// A missing blob is the caller's to handle; a store that cannot be
+    /// reached or written (a full or failing disk, an S3 outage) passes; a
+    /// key we made badly, or a refusal that will not change, is a bug.
+    pub fn blame(&self) -> Blame {
+        match self {
+            Self::NotFound(_) => Blame::Caller,
+            Self::Io { .. } | Self::Remote { passing: true, .. } => Blame::Dependency,
+            Self::InvalidKey(_) | Self::Remote { passing: false, .. } => Blame::Bug,
+        }
+    }
 }
 
 /// A key made of plain path segments: nothing that climbs out of the store's
@@ -117,13 +128,15 @@ impl BlobStore {
 
 /// Blob keys: everything of a job lives under `jobs/{job_id}`.
 pub mod keys {
-    pub fn job_prefix(job_id: &str) -> String {
+    use crate::types::JobId;
+
+    pub fn job_prefix(job_id: &JobId) -> String {
         format!("jobs/{job_id}")
     }
-    pub fn upload(job_id: &str) -> String {
+    pub fn upload(job_id: &JobId) -> String {
         format!("jobs/{job_id}/upload")
     }
-    pub fn entry(job_id: &str, index: usize) -> String {
+    pub fn entry(job_id: &JobId, index: usize) -> String {
         format!("jobs/{job_id}/entries/{index}")
     }
 }

@@ -4,11 +4,12 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::fields::{self, FieldDef, Options};
-use crate::error::{AppError, AppResult};
+use super::TemplateError;
 use crate::json_input::{objects, optional_object};
-use crate::outbound::{ssrf, BasicAuth, CustomHeaders, EventFilter, EventType, SignatureScheme};
-use crate::state::AppState;
+use crate::outbound::{ssrf, BasicAuth, CustomHeaders, EventFilter, SignatureScheme};
+use crate::spec::{self, FieldDef, Options};
+use crate::targets::UrlRules;
+use crate::types::EventType;
 
 /// The body of `POST /v1/templates` and `PUT /v1/templates/{id}`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -107,13 +108,13 @@ pub struct ValidWebhook {
     pub events: EventFilter,
 }
 
-fn unprocessable(m: impl Into<String>) -> AppError {
-    AppError::Unprocessable(m.into())
+fn unprocessable(m: impl Into<String>) -> TemplateError {
+    TemplateError::Invalid(m.into())
 }
 
 impl TemplateInput {
     /// Checks what serde cannot: lengths, field rules, options, and the webhook URL against the SSRF guard.
-    pub async fn validate(self, state: &AppState) -> AppResult<Input> {
+    pub async fn validate(self, rules: &UrlRules) -> Result<Input, TemplateError> {
         let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(unprocessable("name: must be 1 to 200 characters"));
@@ -121,11 +122,11 @@ impl TemplateInput {
         if name.chars().any(char::is_control) {
             return Err(unprocessable("name: control characters are not allowed"));
         }
-        let (defs, _) = fields::check_fields(self.fields).map_err(|e| unprocessable(e.0))?;
-        let options = fields::check_options(self.options).map_err(|e| unprocessable(e.0))?;
+        let (defs, _) = spec::check_fields(self.fields).map_err(|e| unprocessable(e.0))?;
+        let options = spec::check_options(self.options).map_err(|e| unprocessable(e.0))?;
         let webhook = match self.webhook {
             None => None,
-            Some(w) => Some(w.validate(state).await?),
+            Some(w) => Some(w.validate(rules).await?),
         };
         Ok(Input {
             name: name.to_string(),
@@ -137,9 +138,9 @@ impl TemplateInput {
 }
 
 impl WebhookInput {
-    pub async fn validate(mut self, state: &AppState) -> AppResult<ValidWebhook> {
+    pub async fn validate(mut self, rules: &UrlRules) -> Result<ValidWebhook, TemplateError> {
         // Checked here too so that a template with a refused URL fails before anything else.
-        ssrf::check_url(&self.url, &state.settings.delivery.allowed_networks)
+        ssrf::check_url(&self.url, &rules.allowed_networks)
             .await
             .map_err(|e| unprocessable(format!("webhook.url: {e}")))?;
         if self.secret.as_deref() == Some(crate::outbound::MASK) {
@@ -148,7 +149,7 @@ impl WebhookInput {
         let events = self.events.take().unwrap_or_else(|| {
             EventFilter::of(&[EventType::ExtractionProcessed, EventType::ExtractionFailed])
         });
-        let config = serde_json::to_value(&self).map_err(anyhow::Error::from)?;
+        let config = serde_json::to_value(&self).expect("a webhook input serialises");
         Ok(ValidWebhook { config, events })
     }
 }

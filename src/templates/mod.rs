@@ -1,7 +1,12 @@
-//! Templates: the field format and its validation, the request clients send, and CRUD.
+//! Templates: the request clients send, its validation, CRUD, previews and
+//! Test Connection of a template's webhook. The field language itself is
+//! [`crate::spec`]; a webhook's settings are a [`crate::targets`] config.
 
-pub mod fields;
+mod error;
 pub mod input;
 pub mod preview;
-pub mod service;
+mod service;
 pub mod webhook_test;
+
+pub use error::TemplateError;
+pub use service::{LoadedTemplate, TemplateView, Templates, WebhookView};

@@ -5,12 +5,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::fields::{self, FieldDef, Options};
+use super::{TemplateError, Templates};
 use crate::db;
-use crate::error::{AppError, AppResult};
 use crate::extraction::{self, DocKind};
 use crate::json_input::{objects, optional_object};
-use crate::state::AppState;
+use crate::spec::{self, FieldDef, Options};
+use crate::types::{AccountId, ResultStatus};
 
 /// The template part of a preview: fields and options as in a template.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -34,7 +34,8 @@ pub struct PageSize {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Preview {
     /// `ok` or `needs_review`.
-    pub result_status: String,
+    #[schema(value_type = String)]
+    pub result_status: ResultStatus,
     #[schema(value_type = Object)]
     pub result: Map<String, Value>,
     #[schema(value_type = Object)]
@@ -46,58 +47,48 @@ pub struct Preview {
     pub pages: Vec<PageSize>,
 }
 
-impl AppState {
+impl Templates {
+    /// Reads `bytes` with `template` as a job would, charging its pages.
     pub async fn preview(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         template: PreviewTemplate,
         bytes: Vec<u8>,
-    ) -> AppResult<Preview> {
+    ) -> Result<Preview, TemplateError> {
         let (_, compiled) =
-            fields::check_fields(template.fields).map_err(|e| AppError::Unprocessable(e.0))?;
+            spec::check_fields(template.fields).map_err(|e| TemplateError::Invalid(e.0))?;
         let options =
-            fields::check_options(template.options).map_err(|e| AppError::Unprocessable(e.0))?;
-        let limit = self.settings.limits.max_upload_bytes;
+            spec::check_options(template.options).map_err(|e| TemplateError::Invalid(e.0))?;
+        let limit = self.max_upload;
         if bytes.len() as u64 > limit {
-            return Err(AppError::PayloadTooLarge(format!(
-                "the document is {} bytes, over the limit of {limit} bytes",
-                bytes.len()
-            )));
+            return Err(TemplateError::TooLarge {
+                size: bytes.len() as u64,
+                limit,
+            });
         }
         if bytes.is_empty() {
-            return Err(AppError::Unprocessable(
-                "actual_image is empty: send the document's bytes".into(),
-            ));
+            return Err(TemplateError::EmptyDocument);
         }
         // Refused before reading: a preview costs at least one page.
-        let credits = db::accounts::get(&self.db, account_id)
-            .await?
-            .map_or(0, |a| a.credits);
-        if credits < 1 {
-            return Err(AppError::Conflict(
-                "insufficient credits: a preview is charged its pages like a job".into(),
+        if db::accounts::balance(&self.db, account_id).await? < 1 {
+            return Err(TemplateError::InsufficientCredits(
+                "a preview is charged its pages like a job".into(),
             ));
         }
         let kind = match DocKind::detect(&bytes) {
-            Some(DocKind::Zip) | None => {
-                return Err(AppError::UnsupportedMediaType(
-                    "a preview reads one PDF, PNG, JPEG, TIFF or WebP document (detected from its content)".into(),
-                ))
-            }
+            Some(DocKind::Zip) | None => return Err(TemplateError::NotADocument),
             Some(k) => k,
         };
         let (doc, ex) = self
             .reader
             .extract(kind, bytes, &compiled, &options, extraction::no_progress())
             .await
-            .map_err(|e| AppError::Unprocessable(format!("actual_image: {e}")))?;
+            .map_err(TemplateError::Unreadable)?;
         let pages = doc.pages.len() as i64;
         if !db::accounts::charge_preview(&self.db, account_id, pages).await? {
-            let balance = db::accounts::get(&self.db, account_id)
-                .await?
-                .map_or(0, |a| a.credits);
-            return Err(AppError::Conflict(format!(
-                "insufficient credits: {pages} page(s) needed, {balance} available"
+            let balance = db::accounts::balance(&self.db, account_id).await?;
+            return Err(TemplateError::InsufficientCredits(format!(
+                "{pages} page(s) needed, {balance} available"
             )));
         }
         let sizes = doc
@@ -110,12 +101,18 @@ impl AppState {
             })
             .collect();
         Ok(Preview {
-            result_status: ex.result_status().to_string(),
+            result_status: ex.result_status(),
             result: ex.values,
             confidences: ex.confidences,
             boxes: ex.boxes,
             warnings: ex.warnings,
             pages: sizes,
         })
+    }
+
+    /// Page `number` of a sample document as a PNG, to show what a preview found where.
+    pub async fn sample_page(&self, bytes: Vec<u8>, number: u32) -> Option<Vec<u8>> {
+        let kind = DocKind::detect(&bytes)?;
+        self.reader.page_png(kind, bytes, number).await.ok()
     }
 }

@@ -1,51 +1,53 @@
 //! Template CRUD: the webhook with its generated secret, header values,
-//! credentials and secrets sealed at rest, and templates loaded for workers.
+//! credentials and secrets sealed at rest, and templates loaded for jobs.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use sea_orm::DatabaseConnection;
+use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::fields::{self, Field, FieldDef, Options};
 use super::input::{Input, TemplateInput};
+use super::TemplateError;
+use crate::crypto::SecretBox;
 use crate::db::{self, entities::templates, rfc3339};
-use crate::destinations::config::WebhookConfig;
-use crate::destinations::input::DestinationKind;
-use crate::destinations::Config;
-use crate::error::{AppError, AppResult};
+use crate::extraction::Reader;
 use crate::outbound::events::EventFilterDoc;
-use crate::outbound::{BasicAuth, EventFilter, EventType, SignatureScheme, MASK};
-use crate::state::AppState;
+use crate::outbound::{BasicAuth, EventFilter, SignatureScheme, MASK};
+use crate::spec::{self, Field, FieldDef, Options};
+use crate::targets::{
+    template_webhook_config, template_webhook_events, Config, TargetError, TemplateWebhook,
+    UrlRules, WebhookConfig,
+};
+use crate::types::{AccountId, DestinationKind, TemplateId};
 
-/// Templates' compiled fields by their stored JSON: compiling a template's
-/// regexes costs more than reading a text PDF, and every submission and
-/// every job loads its template.
-static COMPILED: std::sync::LazyLock<std::sync::Mutex<HashMap<String, Arc<Vec<Field>>>>> =
-    std::sync::LazyLock::new(Default::default);
+/// Compiled templates kept at most; past that the cache starts again.
 const COMPILED_KEPT: usize = 512;
 
-fn compiled(stored: &str, defs: &[FieldDef]) -> Result<Arc<Vec<Field>>, String> {
-    if let Some(hit) = COMPILED.lock().expect("compiled templates").get(stored) {
-        return Ok(hit.clone());
-    }
-    let fields = Arc::new(
-        defs.iter()
-            .map(fields::compile)
-            .collect::<Result<Vec<_>, _>>()?,
-    );
-    let mut cache = COMPILED.lock().expect("compiled templates");
-    if cache.len() >= COMPILED_KEPT {
-        cache.clear();
-    }
-    cache.insert(stored.to_string(), fields.clone());
-    Ok(fields)
+/// Templates of every account: their storage, their webhooks' rules, and
+/// what reading a document with one needs (previews).
+#[derive(Clone)]
+pub struct Templates {
+    pub(super) db: DatabaseConnection,
+    pub(super) secrets: SecretBox,
+    pub(super) rules: Arc<UrlRules>,
+    /// How long a rotated-out webhook secret still signs.
+    rotation_grace: Duration,
+    pub(super) reader: Reader,
+    pub(super) max_upload: u64,
+    /// Compiled fields by their stored JSON: compiling a template's regexes
+    /// costs more than reading a text PDF, and every submission and every
+    /// job loads its template.
+    compiled: Arc<Mutex<HashMap<String, Arc<Vec<Field>>>>>,
 }
 
 /// The template as clients see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TemplateView {
-    pub id: String,
+    #[schema(value_type = String)]
+    pub id: TemplateId,
     pub name: String,
     pub fields: Vec<FieldDef>,
     pub options: Options,
@@ -84,63 +86,62 @@ pub struct WebhookView {
     pub previous_secret_expires_at: Option<String>,
 }
 
-/// A stored template with its fields compiled, as workers use it.
+/// A stored template with its fields compiled, as jobs use it.
 pub struct LoadedTemplate {
-    pub id: String,
+    pub id: TemplateId,
     pub field_defs: Vec<FieldDef>,
-    pub fields: std::sync::Arc<Vec<Field>>,
+    pub fields: Arc<Vec<Field>>,
     pub options: Options,
-    pub webhook: Option<Webhook>,
+    pub webhook: Option<TemplateWebhook>,
 }
 
-/// The template's webhook: a webhook destination owned by the template, with
-/// its secrets opened.
-#[derive(Clone, Debug)]
-pub struct Webhook {
-    pub config: WebhookConfig,
-    pub events: EventFilter,
-}
-
-impl Webhook {
-    pub fn wants(&self, event: EventType) -> bool {
-        self.events.wants(event)
+impl LoadedTemplate {
+    /// The definition of the field named `name`.
+    pub fn field(&self, name: &str) -> Option<&FieldDef> {
+        self.field_defs.iter().find(|f| f.name == name)
     }
 }
 
-/// How a webhook stored before templates held a destination config
-/// authenticated to its receiver (sealed, as one JSON).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct WebhookAuth {
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    #[serde(default)]
-    pub signature: SignatureScheme,
-}
-
-fn stored_events(t: &templates::Model) -> EventFilter {
-    serde_json::from_str(t.webhook_events.as_deref().unwrap_or("[]"))
-        .unwrap_or_else(|_| EventFilter::of(&[]))
-}
-
-impl AppState {
-    fn open_headers(&self, t: &templates::Model) -> AppResult<BTreeMap<String, String>> {
-        match &t.webhook_headers {
-            None => Ok(BTreeMap::new()),
-            Some(sealed) => {
-                let json = self.secrets.open(sealed)?;
-                Ok(serde_json::from_str(&json).map_err(anyhow::Error::from)?)
-            }
+impl Templates {
+    pub fn new(
+        db: DatabaseConnection,
+        secrets: SecretBox,
+        rules: UrlRules,
+        rotation_grace: Duration,
+        reader: Reader,
+        max_upload: u64,
+    ) -> Self {
+        Self {
+            db,
+            secrets,
+            rules: Arc::new(rules),
+            rotation_grace,
+            reader,
+            max_upload,
+            compiled: Arc::default(),
         }
     }
 
-    fn open_auth(&self, t: &templates::Model) -> AppResult<WebhookAuth> {
-        match &t.webhook_auth {
-            None => Ok(WebhookAuth::default()),
-            Some(sealed) => {
-                let json = self.secrets.open(sealed)?;
-                Ok(serde_json::from_str(&json).map_err(anyhow::Error::from)?)
-            }
+    fn compiled(&self, stored: &str, defs: &[FieldDef]) -> Result<Arc<Vec<Field>>, String> {
+        if let Some(hit) = self
+            .compiled
+            .lock()
+            .expect("compiled templates")
+            .get(stored)
+        {
+            return Ok(hit.clone());
         }
+        let fields = Arc::new(
+            defs.iter()
+                .map(spec::compile)
+                .collect::<Result<Vec<_>, _>>()?,
+        );
+        let mut cache = self.compiled.lock().expect("compiled templates");
+        if cache.len() >= COMPILED_KEPT {
+            cache.clear();
+        }
+        cache.insert(stored.to_string(), fields.clone());
+        Ok(fields)
     }
 
     fn view(
@@ -148,8 +149,9 @@ impl AppState {
         t: &templates::Model,
         reveal_secret: bool,
         reveal_headers: bool,
-    ) -> AppResult<TemplateView> {
-        let webhook = self.webhook_config(t)?.map(|w| {
+    ) -> Result<TemplateView, TemplateError> {
+        let events = template_webhook_events(t)?;
+        let webhook = template_webhook_config(t, &self.secrets)?.map(|w| {
             let mut headers = w.headers;
             if !reveal_headers {
                 headers.values_mut().for_each(|v| *v = MASK.to_string());
@@ -157,7 +159,7 @@ impl AppState {
             WebhookView {
                 url: w.url,
                 headers,
-                events: stored_events(t),
+                events,
                 secret: reveal_secret.then_some(w.secret),
                 basic_auth: w.basic_auth.map(|b| BasicAuth {
                     password: MASK.to_string(),
@@ -177,41 +179,12 @@ impl AppState {
         Ok(TemplateView {
             id: t.id.clone(),
             name: t.name.clone(),
-            fields: serde_json::from_str(&t.fields).map_err(anyhow::Error::from)?,
-            options: serde_json::from_str(&t.options).map_err(anyhow::Error::from)?,
+            fields: db::json("templates.fields", &t.fields)?,
+            options: db::json("templates.options", &t.options)?,
             webhook,
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
         })
-    }
-
-    /// The template's webhook as a webhook destination config; templates
-    /// saved before it was stored that way are read from their old columns.
-    pub(super) fn webhook_config(&self, t: &templates::Model) -> AppResult<Option<WebhookConfig>> {
-        let Some(url) = &t.webhook_url else {
-            return Ok(None);
-        };
-        if let Some(sealed) = &t.webhook_config {
-            return match Config::open(sealed, &self.secrets)? {
-                Config::Webhook(w) => Ok(Some(w)),
-                other => {
-                    Err(anyhow::anyhow!("template {} holds a {} config", t.id, other.kind()).into())
-                }
-            };
-        }
-        let auth = self.open_auth(t)?;
-        let secret = match &t.webhook_secret {
-            Some(s) => self.secrets.open(s)?,
-            None => return Ok(None),
-        };
-        Ok(Some(WebhookConfig {
-            url: url.clone(),
-            headers: self.open_headers(t)?,
-            secret,
-            basic_auth: auth.basic_auth,
-            signature: auth.signature,
-            ..Default::default()
-        }))
     }
 
     /// A template webhook's settings checked as a webhook destination's, with
@@ -220,23 +193,21 @@ impl AppState {
         &self,
         raw: &serde_json::Value,
         stored: Option<WebhookConfig>,
-    ) -> AppResult<WebhookConfig> {
-        let as_webhook = |e: AppError| match e {
-            AppError::Unprocessable(m) => AppError::Unprocessable(match m.strip_prefix("config") {
+    ) -> Result<WebhookConfig, TemplateError> {
+        let as_webhook = |e: TargetError| match e {
+            TargetError::Invalid(m) => TemplateError::Invalid(match m.strip_prefix("config") {
                 Some(rest) => format!("webhook{rest}"),
                 None => m,
             }),
-            other => other,
+            other => other.into(),
         };
         let stored = stored.map(Config::Webhook);
         let config = Config::from_input(DestinationKind::Webhook, raw, stored.as_ref())
             .map_err(as_webhook)?;
-        self.check_destination_urls(&config)
-            .await
-            .map_err(as_webhook)?;
+        self.rules.check(&config).await.map_err(as_webhook)?;
         match config {
             Config::Webhook(w) => Ok(w),
-            _ => Err(anyhow::anyhow!("a webhook config was expected").into()),
+            other => unreachable!("a webhook input made a {} config", other.kind()),
         }
     }
 
@@ -244,11 +215,11 @@ impl AppState {
     /// webhook destination's rules (SSRF guard, HTTPS-only, certificates),
     /// keeping the secret, masked header values, password and key; `true`
     /// when a new secret was made.
-    async fn apply(&self, t: &mut templates::Model, input: Input) -> AppResult<bool> {
-        let old = self.webhook_config(t)?;
+    async fn apply(&self, t: &mut templates::Model, input: Input) -> Result<bool, TemplateError> {
+        let old = template_webhook_config(t, &self.secrets)?;
         t.name = input.name;
-        t.fields = serde_json::to_string(&input.defs).map_err(anyhow::Error::from)?;
-        t.options = serde_json::to_string(&input.options).map_err(anyhow::Error::from)?;
+        t.fields = serde_json::to_string(&input.defs).expect("field definitions serialise");
+        t.options = serde_json::to_string(&input.options).expect("options serialise");
         t.webhook_headers = None;
         t.webhook_secret = None;
         t.webhook_auth = None;
@@ -261,21 +232,21 @@ impl AppState {
         let config = self.webhook_destination(&w.config, old.clone()).await?;
         let new_secret = old.map(|o| o.secret) != Some(config.secret.clone());
         t.webhook_url = Some(config.url.clone());
-        t.webhook_events = Some(serde_json::to_string(&w.events).map_err(anyhow::Error::from)?);
+        t.webhook_events = Some(serde_json::to_string(&w.events).expect("event filters serialise"));
         t.webhook_config = Some(Config::Webhook(config).seal(&self.secrets));
         Ok(new_secret)
     }
 
-    pub async fn create_template(
+    pub async fn create(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         body: TemplateInput,
-    ) -> AppResult<TemplateView> {
-        let input = body.validate(self).await?;
+    ) -> Result<TemplateView, TemplateError> {
+        let input = body.validate(&self.rules).await?;
         let now = db::now_ms();
         let mut t = templates::Model {
-            id: uuid::Uuid::new_v4().to_string(),
-            account_id: account_id.to_string(),
+            id: TemplateId::new(),
+            account_id: account_id.clone(),
             name: String::new(),
             fields: String::new(),
             options: String::new(),
@@ -294,7 +265,7 @@ impl AppState {
         self.view(&t, true, true)
     }
 
-    pub async fn list_templates(&self, account_id: &str) -> AppResult<Vec<TemplateView>> {
+    pub async fn list(&self, account_id: &AccountId) -> Result<Vec<TemplateView>, TemplateError> {
         db::templates::list(&self.db, account_id)
             .await?
             .iter()
@@ -302,61 +273,66 @@ impl AppState {
             .collect()
     }
 
-    pub(super) async fn owned_template(
+    pub(super) async fn owned(
         &self,
-        account_id: &str,
-        id: &str,
-    ) -> AppResult<templates::Model> {
+        account_id: &AccountId,
+        id: &TemplateId,
+    ) -> Result<templates::Model, TemplateError> {
         db::templates::get(&self.db, account_id, id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("template {id} not found")))
+            .ok_or_else(|| TemplateError::NotFound(id.to_string()))
     }
 
-    pub async fn get_template(&self, account_id: &str, id: &str) -> AppResult<TemplateView> {
-        let t = self.owned_template(account_id, id).await?;
+    pub async fn get(
+        &self,
+        account_id: &AccountId,
+        id: &TemplateId,
+    ) -> Result<TemplateView, TemplateError> {
+        let t = self.owned(account_id, id).await?;
         self.view(&t, false, false)
     }
 
-    pub async fn update_template(
+    pub async fn update(
         &self,
-        account_id: &str,
-        id: &str,
+        account_id: &AccountId,
+        id: &TemplateId,
         body: TemplateInput,
-    ) -> AppResult<TemplateView> {
-        let mut t = self.owned_template(account_id, id).await?;
-        let input = body.validate(self).await?;
+    ) -> Result<TemplateView, TemplateError> {
+        let mut t = self.owned(account_id, id).await?;
+        let input = body.validate(&self.rules).await?;
         let new_secret = self.apply(&mut t, input).await?;
         let t = db::templates::update(&self.db, t).await?;
         self.view(&t, new_secret, false)
     }
 
-    pub async fn delete_template(&self, account_id: &str, id: &str) -> AppResult<()> {
+    pub async fn delete(
+        &self,
+        account_id: &AccountId,
+        id: &TemplateId,
+    ) -> Result<(), TemplateError> {
         if db::templates::soft_delete(&self.db, account_id, id).await? {
             Ok(())
         } else {
-            Err(AppError::NotFound(format!("template {id} not found")))
+            Err(TemplateError::NotFound(id.to_string()))
         }
     }
 
     pub async fn rotate_webhook_secret(
         &self,
-        account_id: &str,
-        id: &str,
-    ) -> AppResult<TemplateView> {
-        let mut t = self.owned_template(account_id, id).await?;
-        let Some(mut w) = self.webhook_config(&t)? else {
-            return Err(AppError::Conflict(
-                "the template has no webhook to rotate a secret for".into(),
-            ));
+        account_id: &AccountId,
+        id: &TemplateId,
+    ) -> Result<TemplateView, TemplateError> {
+        let mut t = self.owned(account_id, id).await?;
+        let Some(mut w) = template_webhook_config(&t, &self.secrets)? else {
+            return Err(TemplateError::NoWebhook);
         };
         // As for destinations: the old secret still signs during the grace period.
-        let grace = self.settings.delivery.secret_rotation_grace;
         let (fresh, _) = w
             .signature
             .choose_secret(None, None)
-            .map_err(AppError::Unprocessable)?;
+            .map_err(TemplateError::Invalid)?;
         w.previous_secret = Some(std::mem::replace(&mut w.secret, fresh));
-        w.previous_secret_expires_at = Some(db::now_ms() + grace.as_millis() as i64);
+        w.previous_secret_expires_at = Some(db::now_ms() + self.rotation_grace.as_millis() as i64);
         t.webhook_config = Some(Config::Webhook(w).seal(&self.secrets));
         t.webhook_headers = None;
         t.webhook_secret = None;
@@ -366,38 +342,37 @@ impl AppState {
     }
 
     /// A live template of the account, compiled for extraction.
-    pub async fn template_for_job(&self, account_id: &str, id: &str) -> AppResult<LoadedTemplate> {
-        let t = self.owned_template(account_id, id).await?;
-        self.load(&t)
+    pub async fn for_job(
+        &self,
+        account_id: &AccountId,
+        id: &TemplateId,
+    ) -> Result<LoadedTemplate, TemplateError> {
+        let t = self.owned(account_id, id).await?;
+        self.compile(&t)
     }
 
     /// A template by id even after deletion: a job keeps its template.
-    pub async fn load_template(&self, id: &str) -> AppResult<LoadedTemplate> {
+    pub async fn load(&self, id: &TemplateId) -> Result<LoadedTemplate, TemplateError> {
         let t = db::templates::get_any(&self.db, id)
             .await?
-            .ok_or_else(|| AppError::NotFound(format!("template {id} not found")))?;
-        self.load(&t)
+            .ok_or_else(|| TemplateError::NotFound(id.to_string()))?;
+        self.compile(&t)
     }
 
-    fn load(&self, t: &templates::Model) -> AppResult<LoadedTemplate> {
-        let field_defs: Vec<FieldDef> =
-            serde_json::from_str(&t.fields).map_err(anyhow::Error::from)?;
-        let fields = compiled(&t.fields, &field_defs).map_err(|e| {
-            AppError::Unprocessable(format!(
-                "template {} no longer passes validation: {e}; save it again",
-                t.id
-            ))
-        })?;
-        let webhook = self.webhook_config(t)?.map(|config| Webhook {
-            config,
-            events: stored_events(t),
-        });
+    fn compile(&self, t: &templates::Model) -> Result<LoadedTemplate, TemplateError> {
+        let field_defs: Vec<FieldDef> = db::json("templates.fields", &t.fields)?;
+        let fields =
+            self.compiled(&t.fields, &field_defs)
+                .map_err(|reason| TemplateError::Stale {
+                    id: t.id.clone(),
+                    reason,
+                })?;
         Ok(LoadedTemplate {
             id: t.id.clone(),
             field_defs,
             fields,
-            options: serde_json::from_str(&t.options).map_err(anyhow::Error::from)?,
-            webhook,
+            options: db::json("templates.options", &t.options)?,
+            webhook: TemplateWebhook::of(t, &self.secrets)?,
         })
     }
 }

@@ -6,12 +6,13 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
 
-use super::fields::FieldDef;
 use super::input::WebhookInput;
-use crate::destinations::Config;
-use crate::error::AppResult;
+use super::{TemplateError, Templates};
+use crate::db;
 use crate::json_input::objects;
-use crate::state::AppState;
+use crate::spec::FieldDef;
+use crate::targets::{template_webhook_config, Config};
+use crate::types::{AccountId, TemplateId};
 
 /// The body of `POST /v1/templates/webhook/test`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -19,6 +20,7 @@ use crate::state::AppState;
 pub struct WebhookTest {
     /// A saved template whose stored secrets fill in masked values, and whose fields make the sample.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub template_id: Option<String>,
     pub webhook: WebhookInput,
     /// Fields to make sample values for (defaults to the saved template's).
@@ -46,33 +48,40 @@ pub fn sample_values(fields: &[FieldDef]) -> Map<String, Value> {
 /// A webhook ready to be tested.
 pub struct WebhookProbe {
     pub config: Config,
-    pub template_id: Option<String>,
+    pub template_id: Option<TemplateId>,
     pub sample: Map<String, Value>,
 }
 
-impl AppState {
-    pub async fn template_webhook_probe(
+impl Templates {
+    /// The webhook of a Test Connection, checked as when saving, with sample
+    /// values for the template's fields.
+    pub async fn webhook_probe(
         &self,
-        account_id: &str,
+        account_id: &AccountId,
         t: WebhookTest,
-    ) -> AppResult<WebhookProbe> {
-        let (stored, mut fields) = match t.template_id.as_deref().filter(|id| !id.is_empty()) {
+    ) -> Result<WebhookProbe, TemplateError> {
+        let template_id = match t.template_id.as_deref().filter(|id| !id.is_empty()) {
+            None => None,
+            Some(raw) => Some(
+                TemplateId::parse(raw).ok_or_else(|| TemplateError::NotFound(raw.to_string()))?,
+            ),
+        };
+        let (stored, mut fields) = match &template_id {
             Some(id) => {
-                let row = self.owned_template(account_id, id).await?;
-                let defs: Vec<FieldDef> =
-                    serde_json::from_str(&row.fields).map_err(anyhow::Error::from)?;
-                (self.webhook_config(&row)?, defs)
+                let row = self.owned(account_id, id).await?;
+                let defs: Vec<FieldDef> = db::json("templates.fields", &row.fields)?;
+                (template_webhook_config(&row, &self.secrets)?, defs)
             }
             None => (None, vec![]),
         };
         if !t.fields.is_empty() {
             fields = t.fields;
         }
-        let valid = t.webhook.validate(self).await?;
+        let valid = t.webhook.validate(&self.rules).await?;
         let config = self.webhook_destination(&valid.config, stored).await?;
         Ok(WebhookProbe {
             config: Config::Webhook(config),
-            template_id: t.template_id,
+            template_id,
             sample: sample_values(&fields),
         })
     }

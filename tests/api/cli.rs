@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::helpers::postgres_url;
+use crate::helpers::on_sqlite;
 
 fn docpush(data_dir: &std::path::Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_docpush"));
@@ -16,9 +16,9 @@ fn docpush(data_dir: &std::path::Path) -> Command {
 }
 
 #[tokio::test]
-async fn account_create_prints_a_working_key_as_its_last_line() {
-    if postgres_url().is_some() {
-        return; // the CLI is exercised on the embedded default; the API suite covers PostgreSQL
+async fn sqlite_only_account_create_prints_a_working_key_as_its_last_line() {
+    if !on_sqlite("sqlite_only_account_create_prints_a_working_key_as_its_last_line") {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let out = docpush(dir.path())
@@ -121,8 +121,8 @@ async fn stop(mut child: std::process::Child) -> String {
 }
 
 #[tokio::test]
-async fn serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
-    if postgres_url().is_some() {
+async fn sqlite_only_serve_prints_the_development_key_and_stops_cleanly_on_sigterm() {
+    if !on_sqlite("sqlite_only_serve_prints_the_development_key_and_stops_cleanly_on_sigterm") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -156,8 +156,10 @@ fn assert_private(dir: &std::path::Path) -> usize {
 }
 
 #[tokio::test]
-async fn data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_000() {
-    if postgres_url().is_some() {
+async fn sqlite_only_data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_000() {
+    if !on_sqlite(
+        "sqlite_only_data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_000",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -222,8 +224,8 @@ async fn data_at_rest_is_private_and_the_log_cannot_be_forged_even_with_umask_00
 }
 
 #[tokio::test]
-async fn extract_prints_the_result_for_a_text_pdf_and_a_scan() {
-    if postgres_url().is_some() {
+async fn sqlite_only_extract_prints_the_result_for_a_text_pdf_and_a_scan() {
+    if !on_sqlite("sqlite_only_extract_prints_the_result_for_a_text_pdf_and_a_scan") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

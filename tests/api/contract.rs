@@ -240,12 +240,12 @@ async fn an_extracta_legacy_receiver_accepts_our_signature_and_rejects_a_tampere
     // The same delivery with one value changed and the original signature: refused.
     let event: Value = {
         let events = app.state.db.clone();
-        let rows = docpush::db::deliveries::events_of_job(&events, &job)
+        let rows = docpush::db::deliveries::events_of_job(&events, &crate::helpers::id(&job))
             .await
             .unwrap();
         let processed = rows
             .iter()
-            .find(|e| e.event_type == "extraction.processed")
+            .find(|e| e.event_type == docpush::types::EventType::ExtractionProcessed)
             .unwrap();
         serde_json::from_str(&processed.payload).unwrap()
     };
@@ -332,7 +332,7 @@ async fn xtracta_habits_presets_basic_auth_json_content_type_and_no_empty_templa
     let stored = docpush::db::destinations::get(
         &app.state.db,
         &app.account_id,
-        created["id"].as_str().unwrap(),
+        &crate::helpers::id(created["id"].as_str().unwrap()),
     )
     .await
     .unwrap()

@@ -174,7 +174,7 @@ async fn one_event_fans_out_to_a_webhook_an_sqs_fifo_queue_and_an_s3_bucket_with
             .as_str()
             .unwrap()
             .to_string();
-        let f = docpush::db::jobs::get_file(&app.state.db, &file_id)
+        let f = docpush::db::jobs::get_file(&app.state.db, &crate::helpers::id(&file_id))
             .await
             .unwrap()
             .unwrap();
@@ -218,7 +218,7 @@ async fn the_upload_is_kept_until_the_last_destination_succeeded() {
     let file_id = status["files"][0]["file_id"].as_str().unwrap().to_string();
     fast.wait_for(1).await;
     down.wait_for(2).await;
-    let f = docpush::db::jobs::get_file(&app.state.db, &file_id)
+    let f = docpush::db::jobs::get_file(&app.state.db, &crate::helpers::id(&file_id))
         .await
         .unwrap()
         .unwrap();
@@ -569,10 +569,11 @@ async fn destinations_are_validated_masked_and_scoped_to_their_account() {
     assert_eq!(shown["config"]["secret"], "********");
     assert_eq!(shown["config"]["headers"]["Authorization"], "********");
     assert_eq!(shown["templates"], "all");
-    let stored = docpush::db::destinations::get(&app.state.db, &app.account_id, id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored =
+        docpush::db::destinations::get(&app.state.db, &app.account_id, &crate::helpers::id(id))
+            .await
+            .unwrap()
+            .unwrap();
     assert!(!stored.config.contains("secret-token"));
 
     for (body, why) in [
@@ -606,13 +607,14 @@ async fn destinations_are_validated_masked_and_scoped_to_their_account() {
     edit["enabled"] = json!(false);
     let resp = app.put_json(&format!("/v1/destinations/{id}"), &edit).await;
     assert_eq!(resp.status().as_u16(), 200);
-    let opened = app.state.open_destination(
-        &docpush::db::destinations::get(&app.state.db, &app.account_id, id)
+    let opened = docpush::targets::open_destination(
+        &docpush::db::destinations::get(&app.state.db, &app.account_id, &crate::helpers::id(id))
             .await
             .unwrap()
             .unwrap(),
+        &app.state.secrets,
     );
-    let docpush::destinations::Config::Webhook(w) = opened.unwrap() else {
+    let docpush::targets::Config::Webhook(w) = opened.unwrap() else {
         panic!()
     };
     assert_eq!(w.headers["Authorization"], "Bearer secret-token");

@@ -10,15 +10,16 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use base64::Engine;
 use docpush::config::Settings;
 use docpush::startup::Application;
-use docpush::state::AppState;
+use docpush::startup::Services;
+use docpush::types::AccountId;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 pub struct TestApp {
     pub base: String,
     pub key: String,
-    pub account_id: String,
-    pub state: AppState,
+    pub account_id: AccountId,
+    pub state: Services,
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     stop: CancellationToken,
@@ -31,6 +32,27 @@ pub fn postgres_url() -> Option<String> {
         .ok()
         .or_else(|| std::env::var("DATABASE_URL").ok())
         .filter(|u| u.starts_with("postgres"))
+}
+
+/// The PostgreSQL server a `postgres_only_*` test runs against. Without one
+/// the test says so and does nothing: `scripts/test` leaves these tests out of
+/// its SQLite run by name, so they show there as filtered out, not passed.
+pub fn postgres_or_skip(test: &str) -> Option<String> {
+    let url = postgres_url();
+    if url.is_none() {
+        eprintln!("{test}: skipped: it needs PostgreSQL (TEST_DATABASE_URL)");
+    }
+    url
+}
+
+/// Whether a `sqlite_only_*` test (the binary on its embedded default) runs:
+/// not in the PostgreSQL run, which leaves these tests out by name.
+pub fn on_sqlite(test: &str) -> bool {
+    let sqlite = postgres_url().is_none();
+    if !sqlite {
+        eprintln!("{test}: skipped: it runs on the embedded SQLite default");
+    }
+    sqlite
 }
 
 /// A new empty database on the test server: `…/docpush_test_<random>`.
@@ -90,7 +112,7 @@ pub async fn start(settings: Settings, dir: tempfile::TempDir, credits: i64) -> 
     let app = Application::build(settings)
         .await
         .expect("building the app");
-    let state = app.state().clone();
+    let state = app.services().clone();
     let (account, key) = docpush::db::accounts::create(
         &state.db,
         &format!("acct-{}", uuid::Uuid::new_v4().simple()),
@@ -107,8 +129,9 @@ pub async fn start(settings: Settings, dir: tempfile::TempDir, credits: i64) -> 
         key,
         account_id: account.id,
         state,
-        // The server closes a connection after 5 s idle (actix's keep-alive); a
-        // client that reuses one just then loses the request it is writing.
+        // The server closes a connection after 75 s idle; a client that reuses
+        // one just then loses the request it is writing. The client lets its
+        // own idle connections go long before.
         http: reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(2))
             .build()
@@ -145,7 +168,7 @@ impl TestApp {
         let stop = CancellationToken::new();
         let stopped = stop.clone();
         let base = format!("http://127.0.0.1:{}", app.port());
-        let state = app.state().clone();
+        let state = app.services().clone();
         let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
         TestApp {
             base,
@@ -455,4 +478,9 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The id `s` names, typed (ids in answers are strings).
+pub fn id<T: docpush::types::Id>(s: &str) -> T {
+    T::parse(s).unwrap_or_else(|| panic!("{s:?} is not a {}", T::KIND))
 }

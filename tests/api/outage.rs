@@ -121,9 +121,9 @@ async fn logged(host: &Host, what: &str, before: usize) -> usize {
 }
 
 #[tokio::test]
-async fn a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing() {
-    if std::env::var("TEST_DATABASE_URL").is_err() {
-        eprintln!("skipped: runs with the PostgreSQL suite (TEST_DATABASE_URL)");
+async fn postgres_only_a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing() {
+    let test = "postgres_only_a_host_rides_out_stopped_postgres_and_s3_servers_and_loses_nothing";
+    if crate::helpers::postgres_or_skip(test).is_none() {
         return;
     }
     let root = tempfile::tempdir().unwrap();

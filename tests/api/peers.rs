@@ -266,7 +266,7 @@ pub fn s3_client() -> aws_sdk_s3::Client {
 }
 
 fn s3_client_for(endpoint: &str) -> aws_sdk_s3::Client {
-    let config = docpush::destinations::config::S3Config {
+    let config = docpush::targets::S3Config {
         bucket: "unused".into(),
         region: "us-east-1".into(),
         access_key_id: ACCESS_KEY.into(),
@@ -279,7 +279,7 @@ fn s3_client_for(endpoint: &str) -> aws_sdk_s3::Client {
 }
 
 pub fn sqs_client() -> aws_sdk_sqs::Client {
-    let config = docpush::destinations::config::SqsConfig {
+    let config = docpush::targets::SqsConfig {
         queue_url: String::new(),
         region: "us-east-1".into(),
         access_key_id: ACCESS_KEY.into(),

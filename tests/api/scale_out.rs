@@ -16,9 +16,9 @@ use crate::peers;
 use docpush_samples::{invoice_template_fields, Invoice};
 
 #[tokio::test]
-async fn an_api_host_and_two_worker_hosts_share_only_postgres_and_s3() {
-    let Ok(admin) = std::env::var("TEST_DATABASE_URL") else {
-        eprintln!("skipped: TEST_DATABASE_URL is not set (the hosts share PostgreSQL)");
+async fn postgres_only_an_api_host_and_two_worker_hosts_share_only_postgres_and_s3() {
+    let test = "postgres_only_an_api_host_and_two_worker_hosts_share_only_postgres_and_s3";
+    let Some(admin) = crate::helpers::postgres_or_skip(test) else {
         return;
     };
     let database_url = fresh_postgres(&admin).await;

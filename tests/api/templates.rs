@@ -49,7 +49,12 @@ async fn template_crud_round_trips_and_validates() {
         .await
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
-    let loaded = app.state.load_template(id).await.unwrap();
+    let loaded = app
+        .state
+        .templates
+        .load(&crate::helpers::id(id))
+        .await
+        .unwrap();
     let hook = loaded.webhook.unwrap();
     assert_eq!(hook.config.headers["Authorization"], "Bearer abc");
     assert_eq!(hook.config.headers["X-Extra"], "1");
@@ -161,9 +166,11 @@ async fn webhook_secrets_and_headers_are_encrypted_at_rest() {
         .create_template(invoice_template_fields(), Some(&receiver.url))
         .await;
     let secret = created["webhook"]["secret"].as_str().unwrap();
-    let row = docpush::db::entities::templates::Entity::find_by_id(
-        created["id"].as_str().unwrap().to_string(),
-    )
+    let row = docpush::db::entities::templates::Entity::find_by_id(crate::helpers::id::<
+        docpush::types::TemplateId,
+    >(
+        created["id"].as_str().unwrap(),
+    ))
     .one(&app.state.db)
     .await
     .unwrap()

@@ -8,12 +8,14 @@ use docpush::wake::{self, Wake};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::helpers::{fresh_postgres, postgres_url};
+use crate::helpers::{fresh_postgres, postgres_or_skip};
 
 #[tokio::test]
-async fn work_announced_by_one_process_wakes_another_on_postgres() {
-    let Some(admin) = postgres_url() else {
-        return; // SQLite: one process, woken in memory.
+async fn postgres_only_work_announced_by_one_process_wakes_another() {
+    // SQLite: one process, woken in memory.
+    let Some(admin) = postgres_or_skip("postgres_only_work_announced_by_one_process_wakes_another")
+    else {
+        return;
     };
     let url = fresh_postgres(&admin).await;
     // Two pools, as two hosts would have.

@@ -3,9 +3,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::helpers::{start, test_settings, Receiver};
-use docpush::jobs::JobStatus;
+use crate::helpers::{id, start, test_settings, Receiver};
 use docpush::startup::Application;
+use docpush::types::{JobId, JobStatus};
 use docpush_samples::{invoice_template_fields, zip, Invoice};
 
 async fn run_workers(
@@ -58,10 +58,10 @@ async fn a_job_whose_worker_died_is_resumed_after_its_lease_and_finishes_once() 
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(claimed.id, job);
+    assert_eq!(claimed.id.as_str(), job);
     assert!(docpush::db::jobs::move_status(
         &app.state.db,
-        &job,
+        &id(&job),
         "doomed-worker",
         JobStatus::New,
         JobStatus::UnzippingFile,
@@ -100,7 +100,7 @@ async fn a_job_whose_worker_died_is_resumed_after_its_lease_and_finishes_once() 
         .collect();
     names.sort();
     assert_eq!(names, ["a.pdf", "b.pdf", "c.pdf"]);
-    let row = docpush::db::jobs::get_any(&app.state.db, &job)
+    let row = docpush::db::jobs::get_any(&app.state.db, &id(&job))
         .await
         .unwrap()
         .unwrap();
@@ -157,7 +157,7 @@ async fn two_worker_processes_share_the_queue_and_each_job_runs_once() {
     }
     assert!(per_job.values().all(|n| *n == 1), "{per_job:?}");
     for j in &jobs {
-        let row = docpush::db::jobs::get_any(&app.state.db, j)
+        let row = docpush::db::jobs::get_any(&app.state.db, &id(j))
             .await
             .unwrap()
             .unwrap();
@@ -186,7 +186,7 @@ async fn a_missing_stored_document_fails_its_file_and_a_job_that_keeps_dying_is_
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(claimed.id, cursed);
+        assert_eq!(claimed.id.as_str(), cursed);
     }
 
     let lost = app
@@ -220,9 +220,10 @@ async fn a_missing_stored_document_fails_its_file_and_a_job_that_keeps_dying_is_
 /// Hosts started together on an empty PostgreSQL database all migrate it and
 /// start: migrations take turns instead of colliding in the catalogue.
 #[tokio::test]
-async fn hosts_starting_together_on_an_empty_postgres_database_all_migrate_it() {
+async fn postgres_only_hosts_starting_together_on_an_empty_database_all_migrate_it() {
     // SQLite is one file with one writer: there is nothing to race.
-    let Some(admin) = crate::helpers::postgres_url() else {
+    let test = "postgres_only_hosts_starting_together_on_an_empty_database_all_migrate_it";
+    let Some(admin) = crate::helpers::postgres_or_skip(test) else {
         return;
     };
     let url = crate::helpers::fresh_postgres(&admin).await;
@@ -248,32 +249,35 @@ async fn hosts_starting_together_on_an_empty_postgres_database_all_migrate_it() 
 /// place and none of the table's indexes: claims come many times per second
 /// under load, and each index entry written is work for every one of them.
 #[tokio::test]
-async fn claiming_deliveries_on_postgres_leaves_their_indexes_alone() {
+async fn postgres_only_claiming_deliveries_leaves_their_indexes_alone() {
     use docpush::db::deliveries::{claim_due, Scope};
     use docpush::delivery::{emit_all, NewEvent};
-    use docpush::destinations::config::WebhookConfig;
-    use docpush::outbound::{EventFilter, EventType};
-    use docpush::templates::service::Webhook;
+    use docpush::outbound::EventFilter;
+    use docpush::targets::{TemplateWebhook, WebhookConfig};
+    use docpush::types::{AccountId, EventType, TemplateId};
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let Some(admin) = crate::helpers::postgres_url() else {
-        return; // Heap-only updates and fillfactor are PostgreSQL's own.
+    // Heap-only updates and fillfactor are PostgreSQL's own.
+    let test = "postgres_only_claiming_deliveries_leaves_their_indexes_alone";
+    let Some(admin) = crate::helpers::postgres_or_skip(test) else {
+        return;
     };
     let url = crate::helpers::fresh_postgres(&admin).await;
     let db = docpush::db::connect(&url, 2).await.unwrap();
     docpush::db::migrate(&db).await.unwrap();
     // Emitted as a job emits them, to a template webhook; enough to fill the
     // table's first pages, where the oldest rows are.
-    let hook = Webhook {
+    let hook = TemplateWebhook {
         config: WebhookConfig::default(),
         events: EventFilter::of(&[EventType::ExtractionProcessed]),
     };
+    let (account, job, template) = (AccountId::new(), JobId::new(), TemplateId::new());
     let events = (0..200)
         .map(|i| NewEvent {
             event_type: EventType::ExtractionProcessed,
-            account_id: "acc",
-            job_id: "job",
+            account_id: &account,
+            job_id: &job,
             file_id: None,
-            template_id: "tpl",
+            template_id: &template,
             data: serde_json::json!({"result": {"total": i}}),
         })
         .collect();
@@ -334,6 +338,7 @@ async fn leases_are_kept_on_the_database_clock_and_a_failed_step_waits_before_it
         )
         .await;
     let db = &app.state.db;
+    let job: JobId = id(&job);
 
     let claimed = docpush::db::jobs::claim_next(db, "worker-a", 1_000)
         .await

@@ -2,11 +2,13 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::AccountId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "accounts")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
+    pub id: AccountId,
     pub name: String,
     pub credits: i64,
     pub created_at: i64,

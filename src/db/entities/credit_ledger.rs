@@ -2,14 +2,16 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{AccountId, FileId, JobId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credit_ledger")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub account_id: String,
-    pub job_id: Option<String>,
-    pub file_id: Option<String>,
+    pub account_id: AccountId,
+    pub job_id: Option<JobId>,
+    pub file_id: Option<FileId>,
     pub delta: i64,
     pub balance_after: i64,
     pub reason: String,

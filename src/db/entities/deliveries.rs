@@ -2,18 +2,23 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{
+    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
+    TemplateId,
+};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "deliveries")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub event_id: String,
-    pub account_id: String,
-    pub job_id: String,
-    pub file_id: Option<String>,
-    pub template_id: String,
-    pub event_type: String,
-    pub status: String,
+    pub id: DeliveryId,
+    pub event_id: EventId,
+    pub account_id: AccountId,
+    pub job_id: JobId,
+    pub file_id: Option<FileId>,
+    pub template_id: TemplateId,
+    pub event_type: EventType,
+    pub status: DeliveryStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub lease_owner: Option<String>,
@@ -23,7 +28,7 @@ pub struct Model {
     pub updated_at: i64,
     pub succeeded_at: Option<i64>,
     /// `None` for the template's own webhook.
-    pub destination_id: Option<String>,
+    pub destination_id: Option<DestinationId>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,12 +2,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::DeliveryId;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "delivery_attempts")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub delivery_id: String,
+    pub delivery_id: DeliveryId,
     pub attempted_at: i64,
     pub status_code: Option<i64>,
     pub latency_ms: i64,

@@ -2,13 +2,15 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{AccountId, DestinationId, DestinationKind};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "destinations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
-    pub kind: String,
+    pub id: DestinationId,
+    pub account_id: AccountId,
+    pub kind: DestinationKind,
     /// JSON; secret values sealed.
     pub config: String,
     /// JSON array of event types, or `["*"]`.

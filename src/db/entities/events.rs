@@ -2,15 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{AccountId, EventId, EventType, FileId, JobId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
-    pub job_id: String,
-    pub file_id: Option<String>,
-    pub event_type: String,
+    pub id: EventId,
+    pub account_id: AccountId,
+    pub job_id: JobId,
+    pub file_id: Option<FileId>,
+    pub event_type: EventType,
     pub payload: String,
     pub created_at: i64,
 }

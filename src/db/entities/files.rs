@@ -2,22 +2,24 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{DocKind, FileId, JobId, JobStatus, ResultStatus};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "files")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub job_id: String,
+    pub id: FileId,
+    pub job_id: JobId,
     pub ordinal: i64,
     pub file_name: String,
-    pub kind: String,
+    pub kind: DocKind,
     pub blob_key: Option<String>,
-    pub status: String,
+    pub status: JobStatus,
     pub pages: Option<i64>,
     pub error: Option<String>,
     pub result: Option<String>,
     pub warnings: Option<String>,
-    pub result_status: Option<String>,
+    pub result_status: Option<ResultStatus>,
     pub pages_total: Option<i64>,
     pub pages_done: Option<i64>,
     pub confidences: Option<String>,

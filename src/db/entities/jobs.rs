@@ -2,18 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{AccountId, DocKind, JobId, JobStatus, TemplateId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "jobs")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
-    pub template_id: String,
-    pub status: String,
+    pub id: JobId,
+    pub account_id: AccountId,
+    pub template_id: TemplateId,
+    pub status: JobStatus,
     pub error: Option<String>,
     pub static_values: String,
     pub source_name: String,
-    pub source_kind: String,
+    pub source_kind: DocKind,
     pub blob_key: Option<String>,
     pub skipped: String,
     pub idempotency_key: Option<String>,

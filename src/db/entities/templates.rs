@@ -2,12 +2,14 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::types::{AccountId, TemplateId};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "templates")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
-    pub id: String,
-    pub account_id: String,
+    pub id: TemplateId,
+    pub account_id: AccountId,
     pub name: String,
     pub fields: String,
     pub options: String,

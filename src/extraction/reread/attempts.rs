@@ -7,7 +7,7 @@ use image::{imageops, GrayImage, Luma};
 use crate::extraction::document::{Page, Word};
 use crate::extraction::ocr::Segmentation;
 use crate::extraction::preprocess;
-use crate::templates::fields::{Direction, Field, Locator};
+use crate::spec::{Direction, Field, Locator};
 
 /// Text is enlarged to about this height before a region is read again.
 const REGION_TEXT_HEIGHT: f32 = 40.0;

@@ -16,7 +16,7 @@ use image::GrayImage;
 use super::document::{Document, Page, Turn, Word};
 use super::rules::{self, FieldResult};
 use super::{blocking, images, preprocess, DocKind, ExtractionError, Reader};
-use crate::templates::fields::{Field, Locator, Options};
+use crate::spec::{Field, Locator, Options};
 use attempts::{cut_out, region_attempts, typical_height, Attempt, Region, PADDING, PAGE_ATTEMPTS};
 
 /// Whole-page readings one document may spend on second looks.

@@ -10,20 +10,40 @@ mod identity;
 mod outcome;
 mod pipeline;
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use super::{JobError, Jobs};
+use crate::backoff::Backoff;
 use crate::db;
 use crate::stages::Stage;
-use crate::state::AppState;
-use crate::transient;
+use crate::types::JobId;
 
-/// Delays for jobs put back after a passing failure.
-static BACKOFF: std::sync::LazyLock<transient::Backoff> =
-    std::sync::LazyLock::new(transient::Backoff::default);
+/// What the job workers use: the jobs service (database, blobs, templates,
+/// the reader, limits, wake-ups), the lease and the delays of passing failures.
+#[derive(Clone)]
+pub struct Worker {
+    jobs: Jobs,
+    /// How long a claim lasts without being renewed.
+    lease: Duration,
+    /// Delays for jobs put back after a passing failure.
+    backoff: Arc<Backoff>,
+}
+
+impl Worker {
+    pub fn new(jobs: Jobs, lease: Duration) -> Self {
+        Self {
+            jobs,
+            lease,
+            backoff: Arc::default(),
+        }
+    }
+}
 
 /// What one call of [`try_run_one`] did.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,26 +52,33 @@ pub enum Outcome {
     Idle,
 }
 
-/// Starts `workers` loops that process jobs until `token` is cancelled.
-pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker) {
-    let identity = identity::of_data_dir(&state.settings.data_dir);
+/// Starts `workers` loops that process jobs until `token` is cancelled;
+/// lease owners are named after `data_dir` (see [`identity`]).
+pub fn spawn(
+    state: &Worker,
+    workers: usize,
+    data_dir: &Path,
+    token: &CancellationToken,
+    tracker: &TaskTracker,
+) {
+    let identity = identity::of_data_dir(data_dir);
     if let Some(earlier) = identity.earlier {
         let (state, ours) = (state.clone(), format!("{}%", identity.prefix));
         tracker.spawn(async move {
-            match db::jobs::free_leases(&state.db, &earlier, &ours).await {
+            match db::jobs::free_leases(&state.jobs.db, &earlier, &ours).await {
                 Ok(0) => {}
                 Ok(n) => {
                     tracing::info!(
                         jobs = n,
                         "resuming the jobs this data dir's previous start left"
                     );
-                    (0..n).for_each(|_| state.jobs_ready.notify_one());
+                    (0..n).for_each(|_| state.jobs.jobs_ready.notify_one());
                 }
                 Err(e) => tracing::warn!(error = %e, "freeing the previous start's leases failed"),
             }
         });
     }
-    for n in 0..state.settings.workers {
+    for n in 0..workers {
         let state = state.clone();
         let token = token.clone();
         let owner = format!("{}{n}", identity.prefix);
@@ -64,7 +91,7 @@ pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker)
                 let outcome = try_run_one(&state, &owner).await;
                 let pause = match outcome {
                     Ok(Outcome::Processed) => continue,
-                    Ok(Outcome::Idle) => state.jobs_ready.idle_poll(),
+                    Ok(Outcome::Idle) => state.jobs.jobs_ready.idle_poll(),
                     Err(e) => {
                         tracing::error!(error.cause_chain = ?e, "job worker step failed");
                         Duration::from_secs(1)
@@ -72,7 +99,7 @@ pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker)
                 };
                 tokio::select! {
                     _ = token.cancelled() => break,
-                    _ = state.jobs_ready.notified() => {}
+                    _ = state.jobs.jobs_ready.notified() => {}
                     _ = tokio::time::sleep(pause) => {}
                 }
             }
@@ -80,11 +107,13 @@ pub fn spawn(state: &AppState, token: &CancellationToken, tracker: &TaskTracker)
     }
 }
 
-/// Claims and processes one job, if any is waiting.
-pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcome> {
-    let lease_ms = state.settings.job_lease.as_millis() as i64;
-    let claimed = Stage::Claim.time(db::jobs::claim_next(&state.db, owner, lease_ms));
-    let Some(job) = claimed.await? else {
+/// Claims and processes one job, if any is waiting. A step that failed
+/// gives the job back: after a growing delay, and without counting the
+/// claim, when its error was a passing fault of a dependency.
+pub async fn try_run_one(state: &Worker, owner: &str) -> Result<Outcome, JobError> {
+    let lease_ms = state.lease.as_millis() as i64;
+    let claiming = db::jobs::claim_next(&state.jobs.db, owner, lease_ms);
+    let Some(job) = state.jobs.stages.time(Stage::Claim, claiming).await? else {
         return Ok(Outcome::Idle);
     };
     let span = tracing::info_span!("job", job_id = %job.id, claims = job.claims);
@@ -100,25 +129,29 @@ pub async fn try_run_one(state: &AppState, owner: &str) -> anyhow::Result<Outcom
         .await;
     heartbeat.abort();
     match &result {
-        Ok(()) => BACKOFF.succeeded(&job.id),
-        Err(e) if transient::is_transient(e) => {
-            let wait = BACKOFF.failed(&job.id);
+        Ok(()) => state.backoff.succeeded(job.id.as_str()),
+        Err(e) if e.is_retryable() => {
+            let wait = state.backoff.failed(job.id.as_str());
             tracing::warn!(job_id = %job.id, error.cause_chain = ?e, retry_in_ms = wait.as_millis() as u64,
                 "job step met a passing failure; it will be resumed");
-            db::jobs::put_back(&state.db, &job.id, owner, wait, false)
-                .await
-                .ok();
+            put_back(state, &job.id, owner, wait, false).await;
         }
         Err(e) => {
             let wait = failed_step_delay(job.claims);
             tracing::error!(job_id = %job.id, error.cause_chain = ?e, retry_in_ms = wait.as_millis() as u64,
                 "job step failed; it will be tried again");
-            db::jobs::put_back(&state.db, &job.id, owner, wait, true)
-                .await
-                .ok();
+            put_back(state, &job.id, owner, wait, true).await;
         }
     }
     result.map(|_| Outcome::Processed)
+}
+
+/// Gives the job back; when that fails too, its lease runs out instead.
+async fn put_back(state: &Worker, job_id: &JobId, owner: &str, wait: Duration, counted: bool) {
+    let given = db::jobs::put_back(&state.jobs.db, job_id, owner, wait, counted).await;
+    if let Err(e) = given {
+        tracing::warn!(%job_id, error = %e, "giving the job back failed; it is taken up again once its lease expires");
+    }
 }
 
 /// 1 s after the first failed claim, doubling up to a minute: the claims a
@@ -128,18 +161,20 @@ fn failed_step_delay(claims: i64) -> Duration {
     Duration::from_secs(1 << doublings).min(Duration::from_secs(60))
 }
 
-async fn keep_lease(state: AppState, job_id: String, owner: String, lost: CancellationToken) {
-    let lease = state.settings.job_lease;
+async fn keep_lease(state: Worker, job_id: JobId, owner: String, lost: CancellationToken) {
+    let lease = state.lease;
     loop {
         tokio::time::sleep(lease / 3).await;
-        match db::jobs::renew_lease(&state.db, &job_id, &owner, lease.as_millis() as i64).await {
+        let renewed =
+            db::jobs::renew_lease(&state.jobs.db, &job_id, &owner, lease.as_millis() as i64);
+        match renewed.await {
             Ok(true) => {}
             Ok(false) => {
-                tracing::warn!(job_id, "lease lost; another worker owns the job now");
+                tracing::warn!(%job_id, "lease lost; another worker owns the job now");
                 lost.cancel();
                 return;
             }
-            Err(e) => tracing::warn!(job_id, error = %e, "lease renewal failed"),
+            Err(e) => tracing::warn!(%job_id, error = %e, "lease renewal failed"),
         }
     }
 }

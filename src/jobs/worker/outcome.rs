@@ -9,18 +9,19 @@ use sea_orm::{DatabaseTransaction, TransactionTrait};
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
+use super::Worker;
 use crate::db::{
     self,
     entities::{files, jobs},
 };
 use crate::delivery::{self, Emitted, NewEvent};
-use crate::extraction::{rules, DocKind, Extracted};
-use crate::jobs::status::JobStatus;
-use crate::outbound::EventType;
+use crate::extraction::{rules, Extracted};
+use crate::jobs::service::static_values_for_event;
+use crate::jobs::JobError;
 use crate::stages::Stage;
-use crate::state::AppState;
 use crate::storage::StorageError;
-use crate::templates::service::LoadedTemplate;
+use crate::templates::LoadedTemplate;
+use crate::types::{EventType, FileId, JobStatus};
 
 /// How long a reading runs before its start and its pages are written for
 /// `GET /job-status` to show. Most documents are read well within it and are
@@ -40,15 +41,19 @@ pub(super) enum Reading {
 /// (the writes that tell a poller it started) beside it; the flag says whether
 /// it did.
 pub(super) async fn read_file(
-    state: &AppState,
+    w: &Worker,
     template: &LoadedTemplate,
     file: &files::Model,
     lost: &CancellationToken,
-    shown: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<(Reading, bool)> {
-    let kind: DocKind = file.kind.parse().map_err(anyhow::Error::msg)?;
+    shown: impl Future<Output = Result<(), JobError>>,
+) -> Result<(Reading, bool), JobError> {
     let stored = match file.blob_key.as_deref() {
-        Some(key) => Stage::BlobRead.time(state.blobs.get(key)).await,
+        Some(key) => {
+            w.jobs
+                .stages
+                .time(Stage::BlobRead, w.jobs.blobs.get(key))
+                .await
+        }
         None => Err(StorageError::NotFound(format!("file {}", file.id))),
     };
     let bytes = match stored {
@@ -59,12 +64,15 @@ pub(super) async fn read_file(
         }
         Err(e) => return Err(e.into()),
     };
-    let reading = Stage::Extract.time(extract_with_progress(state, file, kind, bytes, template));
+    let reading = w.jobs.stages.time(
+        Stage::Extract,
+        extract_with_progress(w, file, bytes, template),
+    );
     // Dropping the reading stops its pages from reaching the OCR threads: a
     // worker whose lease went to another stops within a page, not a document.
     let (read, was_shown) = tokio::select! {
         read = after_quiet(reading, shown) => read?,
-        _ = lost.cancelled() => anyhow::bail!("lease lost while reading file {}; its new owner reads it", file.id),
+        _ = lost.cancelled() => return Err(JobError::LeaseLost(file.job_id.clone())),
     };
     let reading = match read {
         Ok((doc, extracted)) => Reading::Read {
@@ -79,8 +87,8 @@ pub(super) async fn read_file(
 /// Runs `work`; once it has taken longer than [`QUIET`], runs `shown` beside it.
 async fn after_quiet<T>(
     work: impl Future<Output = T>,
-    shown: impl Future<Output = anyhow::Result<()>>,
-) -> anyhow::Result<(T, bool)> {
+    shown: impl Future<Output = Result<(), JobError>>,
+) -> Result<(T, bool), JobError> {
     tokio::pin!(work);
     tokio::select! {
         out = &mut work => return Ok((out, false)),
@@ -107,15 +115,13 @@ pub(super) async fn record(
     job: &jobs::Model,
     file: &files::Model,
     reading: Reading,
-) -> anyhow::Result<Option<Recorded>> {
+) -> Result<Option<Recorded>, JobError> {
     let (pages, extracted) = match reading {
         Reading::Failed(error) => return failed_outcome(txn, job, file, None, &error).await,
         Reading::Read { pages, extracted } => (pages, extracted),
     };
     if !db::accounts::charge(txn, &job.account_id, &job.id, &file.id, pages).await? {
-        let balance = db::accounts::get(txn, &job.account_id)
-            .await?
-            .map_or(0, |a| a.credits);
+        let balance = db::accounts::balance(txn, &job.account_id).await?;
         let error = format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
         return failed_outcome(txn, job, file, Some(pages), &error).await;
     }
@@ -125,7 +131,7 @@ pub(super) async fn record(
         pages: Some(pages),
         error: None,
         result: Some(Value::Object(extracted.values.clone()).to_string()),
-        warnings: Some(serde_json::to_string(&extracted.warnings)?),
+        warnings: Some(serde_json::to_string(&extracted.warnings).expect("warnings serialise")),
         result_status: Some(result_status),
         confidences: Some(Value::Object(extracted.confidences.clone()).to_string()),
         boxes: Some(Value::Object(extracted.boxes.clone()).to_string()),
@@ -134,9 +140,9 @@ pub(super) async fn record(
         return Ok(None);
     }
     let mut now = file.clone();
-    now.status = JobStatus::ProcessImageSuccess.as_str().into();
+    now.status = JobStatus::ProcessImageSuccess;
     now.pages = Some(pages);
-    now.result_status = Some(result_status.into());
+    now.result_status = Some(result_status);
     Ok(Some(Recorded {
         status: JobStatus::ProcessImageSuccess,
         event: EventType::ExtractionProcessed,
@@ -152,7 +158,7 @@ async fn failed_outcome(
     file: &files::Model,
     pages: Option<i64>,
     error: &str,
-) -> anyhow::Result<Option<Recorded>> {
+) -> Result<Option<Recorded>, JobError> {
     let outcome = db::jobs::FileOutcome {
         status: JobStatus::ProcessImageFailed,
         pages,
@@ -168,7 +174,7 @@ async fn failed_outcome(
     }
     tracing::warn!(error, "document failed");
     let mut now = file.clone();
-    now.status = JobStatus::ProcessImageFailed.as_str().into();
+    now.status = JobStatus::ProcessImageFailed;
     now.pages = pages;
     now.error = Some(error.into());
     Ok(Some(Recorded {
@@ -181,7 +187,7 @@ async fn failed_outcome(
 
 impl Recorded {
     /// The event that announces this outcome.
-    pub fn event<'a>(&self, job: &'a jobs::Model, file_id: &'a str) -> NewEvent<'a> {
+    pub fn event<'a>(&self, job: &'a jobs::Model, file_id: &'a FileId) -> NewEvent<'a> {
         NewEvent {
             event_type: self.event,
             account_id: &job.account_id,
@@ -195,9 +201,10 @@ impl Recorded {
     /// Deletes the upload once its outcome is written, when nothing is left
     /// that needs it: a result with no delivery to wait for and no review.
     /// (Delivered ones are deleted as their deliveries succeed.)
-    pub async fn release_upload(&self, state: &AppState, emitted: &Emitted) -> anyhow::Result<()> {
+    pub async fn release_upload(&self, w: &Worker, emitted: &Emitted) -> Result<(), JobError> {
         if self.event == EventType::ExtractionProcessed && emitted.deliveries == 0 {
-            crate::delivery::worker::release_upload(state, &self.file.id).await?;
+            let file = vec![self.file.id.clone()];
+            delivery::release_uploads(&w.jobs.db, &w.jobs.blobs, file).await?;
         }
         Ok(())
     }
@@ -205,55 +212,50 @@ impl Recorded {
 
 /// Fails one document with `reason` and announces it.
 pub(super) async fn fail_file(
-    state: &AppState,
+    w: &Worker,
     job: &jobs::Model,
     template: Option<&LoadedTemplate>,
     file: &files::Model,
     reason: &str,
-) -> anyhow::Result<()> {
-    write_outcome(state, job, template, file, Reading::Failed(reason.into())).await
-}
-
-/// The job's static values as JSON (an object).
-pub(super) fn static_values(job: &jobs::Model) -> Value {
-    serde_json::from_str(&job.static_values).unwrap_or_else(|_| json!({}))
+) -> Result<(), JobError> {
+    write_outcome(w, job, template, file, Reading::Failed(reason.into())).await
 }
 
 /// Reads one document of a batch and writes its outcome.
 #[tracing::instrument(skip_all, fields(file_id = %file.id, file_name = %file.file_name))]
 pub(super) async fn process_file(
-    state: &AppState,
+    w: &Worker,
     job: &jobs::Model,
     template: &LoadedTemplate,
     file: &files::Model,
     lost: &CancellationToken,
-) -> anyhow::Result<()> {
-    let started = async { Ok(db::jobs::start_file(&state.db, &file.id).await?) };
-    let (reading, _) = read_file(state, template, file, lost, started).await?;
-    write_outcome(state, job, Some(template), file, reading).await
+) -> Result<(), JobError> {
+    let started = async { Ok(db::jobs::start_file(&w.jobs.db, &file.id).await?) };
+    let (reading, _) = read_file(w, template, file, lost, started).await?;
+    write_outcome(w, job, Some(template), file, reading).await
 }
 
 /// Writes a document's outcome and event in one transaction, and wakes the
 /// delivery dispatcher.
 async fn write_outcome(
-    state: &AppState,
+    w: &Worker,
     job: &jobs::Model,
     template: Option<&LoadedTemplate>,
     file: &files::Model,
     reading: Reading,
-) -> anyhow::Result<()> {
-    let _recording = Stage::Record.start();
-    let txn = state.db.begin().await?;
+) -> Result<(), JobError> {
+    let _recording = w.jobs.stages.start(Stage::Record);
+    let txn = w.jobs.db.begin().await?;
     let Some(recorded) = record(&txn, job, file, reading).await? else {
         return Ok(()); // already finished by an earlier owner; the transaction rolls back
     };
     let webhook = template.and_then(|t| t.webhook.as_ref());
     let emitted = delivery::emit_all(&txn, vec![recorded.event(job, &file.id)], webhook).await?;
     txn.commit().await?;
-    state.deliveries_ready.notify_one();
+    w.jobs.deliveries_ready.notify_one();
     tracing::info!(status = %recorded.status, "document finished");
     match emitted.first() {
-        Some(emitted) => recorded.release_upload(state, emitted).await,
+        Some(emitted) => recorded.release_upload(w, emitted).await,
         None => Ok(()),
     }
 }
@@ -271,7 +273,7 @@ fn event_data(
         "file_id": file.id,
         "file_name": file.file_name,
         "pages": pages,
-        "static_values": static_values(job),
+        "static_values": static_values_for_event(job),
         "result": extracted.map_or(Value::Null, |e| Value::Object(e.values.clone())),
         "confidences": extracted.map_or(Value::Null, |e| Value::Object(e.confidences.clone())),
         "boxes": extracted.map_or(Value::Null, |e| Value::Object(e.boxes.clone())),
@@ -284,9 +286,8 @@ fn event_data(
 /// Reads a document and applies the template. Its page progress is written for
 /// `GET /job-status` once the reading has taken longer than [`QUIET`].
 async fn extract_with_progress(
-    state: &AppState,
+    w: &Worker,
     file: &files::Model,
-    kind: DocKind,
     bytes: Vec<u8>,
     template: &LoadedTemplate,
 ) -> Result<(crate::extraction::Document, Extracted), crate::extraction::ExtractionError> {
@@ -294,7 +295,7 @@ async fn extract_with_progress(
     let progress: crate::extraction::Progress = std::sync::Arc::new(move |done, total| {
         let _ = tx.send((done, total));
     });
-    let db = state.db.clone();
+    let db = w.jobs.db.clone();
     let file_id = file.id.clone();
     let recorder = tokio::spawn(async move {
         let quiet = tokio::time::sleep(QUIET);
@@ -316,9 +317,16 @@ async fn extract_with_progress(
             }
         }
     });
-    let read = state
+    let read = w
+        .jobs
         .reader
-        .extract(kind, bytes, &template.fields, &template.options, progress)
+        .extract(
+            file.kind,
+            bytes,
+            &template.fields,
+            &template.options,
+            progress,
+        )
         .await;
     recorder.await.ok();
     read

@@ -5,57 +5,50 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::outcome::{fail_file, process_file, read_file, record, static_values};
+use super::outcome::{fail_file, process_file, read_file, record};
+use super::Worker;
 use crate::db::jobs::Move;
 use crate::db::{
     self,
     entities::{files, jobs},
 };
 use crate::delivery::{self, NewEvent};
-use crate::error::AppError;
 use crate::extraction::DocKind;
-use crate::jobs::service::new_file;
-use crate::jobs::status::JobStatus;
+use crate::jobs::service::{new_file, static_values_for_event};
 use crate::jobs::unzip;
-use crate::outbound::EventType;
+use crate::jobs::JobError;
 use crate::stages::Stage;
-use crate::state::AppState;
 use crate::storage::keys;
-use crate::templates::service::LoadedTemplate;
-use crate::transient;
+use crate::templates::{LoadedTemplate, TemplateError};
+use crate::types::{EventType, JobStatus};
 
 /// A job claimed this many times without finishing is failed instead of retried again.
 /// (Claims given back after a passing database or storage failure do not count.)
 const MAX_CLAIMS: i64 = 10;
 
 pub(super) async fn process(
-    state: &AppState,
+    w: &Worker,
     owner: &str,
     job: &jobs::Model,
     lost: &CancellationToken,
-) -> anyhow::Result<()> {
-    let mut status: JobStatus = job.status.parse().map_err(anyhow::Error::msg)?;
-    let template = match Stage::Claim
-        .time(state.load_template(&job.template_id))
-        .await
-    {
+) -> Result<(), JobError> {
+    let mut status = job.status;
+    let loading = w.jobs.templates.load(&job.template_id);
+    let template = match w.jobs.stages.time(Stage::Claim, loading).await {
         Ok(t) => t,
-        Err(AppError::NotFound(_)) => {
-            let reason = "the job's template no longer exists";
-            return abandon(state, owner, job, None, status, reason).await;
-        }
-        Err(AppError::Unprocessable(reason)) => {
-            return abandon(state, owner, job, None, status, &reason).await;
+        // The database may be back in a moment: the job is put back, not failed.
+        Err(e) if e.blame().is_retryable() => return Err(e.into()),
+        Err(e @ (TemplateError::NotFound(_) | TemplateError::Stale { .. })) => {
+            let reason = match e {
+                TemplateError::NotFound(_) => "the job's template no longer exists".to_string(),
+                stale => stale.to_string(),
+            };
+            return abandon(w, owner, job, None, status, &reason).await;
         }
         Err(e) => {
-            let e = anyhow::Error::new(e).context("loading the job's template");
-            // The database may be back in a moment: the job is put back, not failed.
-            if transient::is_transient(&e) {
-                return Err(e);
-            }
             tracing::error!(error.cause_chain = ?e, "the job's template cannot be used");
             let reason = "the job's template cannot be read; see the service log";
-            return abandon(state, owner, job, None, status, reason).await;
+            return abandon(w, owner, job, None, status, reason).await;
         }
     };
     if job.claims > MAX_CLAIMS {
@@ -63,41 +56,40 @@ pub(super) async fn process(
             "processing stopped after {MAX_CLAIMS} attempts; see the service log for job {}",
             job.id
         );
-        return abandon(state, owner, job, Some(&template), status, &reason).await;
+        return abandon(w, owner, job, Some(&template), status, &reason).await;
     }
-    let kind: DocKind = job.source_kind.parse().map_err(anyhow::Error::msg)?;
+    let kind = job.source_kind;
 
     if status == JobStatus::New && kind == DocKind::Zip {
-        step(state, job, owner, status, JobStatus::UnzippingFile, None).await?;
+        step(w, job, owner, status, JobStatus::UnzippingFile, None).await?;
         status = JobStatus::UnzippingFile;
     }
     if status == JobStatus::UnzippingFile {
-        status = unpack(state, owner, job, &template).await?;
+        status = unpack(w, owner, job, &template).await?;
         if status.is_final() {
             return Ok(());
         }
     }
     if status == JobStatus::New && kind != DocKind::Zip {
-        return read_only_document(state, owner, job, &template, lost).await;
+        return read_only_document(w, owner, job, &template, lost).await;
     }
     if status == JobStatus::UnzipFileSuccess {
-        step(state, job, owner, status, JobStatus::ProcessingImage, None).await?;
+        step(w, job, owner, status, JobStatus::ProcessingImage, None).await?;
         status = JobStatus::ProcessingImage;
     }
     if status == JobStatus::ProcessingImage {
-        for file in db::jobs::files_of(&state.db, &job.id).await? {
+        for file in db::jobs::files_of(&w.jobs.db, &job.id).await? {
             if lost.is_cancelled() {
-                anyhow::bail!("lease lost while processing");
+                return Err(JobError::LeaseLost(job.id.clone()));
             }
-            let file_status: JobStatus = file.status.parse().map_err(anyhow::Error::msg)?;
-            if matches!(file_status, JobStatus::New | JobStatus::ProcessingImage) {
-                process_file(state, job, &template, &file, lost).await?;
+            if file.status.is_unread() {
+                process_file(w, job, &template, &file, lost).await?;
             }
         }
-        let files = db::jobs::files_of(&state.db, &job.id).await?;
+        let files = db::jobs::files_of(&w.jobs.db, &job.id).await?;
         let ok = files
             .iter()
-            .filter(|f| f.status == JobStatus::ProcessImageSuccess.as_str())
+            .filter(|f| f.status == JobStatus::ProcessImageSuccess)
             .count();
         let error = match (ok, files.as_slice()) {
             (0, [only]) => only.error.clone(),
@@ -113,45 +105,44 @@ pub(super) async fn process(
         // Both of the job's last moves go in one transaction (each in its history).
         let last = final_status(job, next)?;
         let moves = [Move::now(next, error.as_deref()), Move::now(last, None)];
-        return finish(state, owner, job, &template, status, &moves).await;
+        return finish(w, owner, job, &template, status, &moves).await;
     }
     let last = final_status(job, status)?;
-    finish(
-        state,
-        owner,
-        job,
-        &template,
-        status,
-        &[Move::now(last, None)],
-    )
-    .await
+    finish(w, owner, job, &template, status, &[Move::now(last, None)]).await
 }
 
 /// A job of one document that has not started: read it, then write its
 /// outcome, charge, the job's moves and both events in one transaction.
 /// Only a reading that takes a while writes its start first.
 async fn read_only_document(
-    state: &AppState,
+    w: &Worker,
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
     lost: &CancellationToken,
-) -> anyhow::Result<()> {
-    let files = db::jobs::files_of(&state.db, &job.id).await?;
+) -> Result<(), JobError> {
+    let files = db::jobs::files_of(&w.jobs.db, &job.id).await?;
     let [file] = files.as_slice() else {
-        anyhow::bail!("job {} holds {} documents, not one", job.id, files.len());
+        return Err(JobError::Unexpected(format!(
+            "job {} holds {} documents, not one",
+            job.id,
+            files.len()
+        )));
     };
     let started = Move::now(JobStatus::ProcessingImage, None);
     let shown = async {
-        step(state, job, owner, JobStatus::New, started.to, None).await?;
-        Ok(db::jobs::start_file(&state.db, &file.id).await?)
+        step(w, job, owner, JobStatus::New, started.to, None).await?;
+        Ok(db::jobs::start_file(&w.jobs.db, &file.id).await?)
     };
-    let (reading, was_shown) = read_file(state, template, file, lost, shown).await?;
+    let (reading, was_shown) = read_file(w, template, file, lost, shown).await?;
 
-    let _recording = Stage::Record.start();
-    let txn = state.db.begin().await?;
+    let _recording = w.jobs.stages.start(Stage::Record);
+    let txn = w.jobs.db.begin().await?;
     let Some(recorded) = record(&txn, job, file, reading).await? else {
-        anyhow::bail!("job {}: its document was finished without it", job.id);
+        return Err(JobError::Unexpected(format!(
+            "job {}: its document was finished without it",
+            job.id
+        )));
     };
     let last = final_status(job, recorded.status)?;
     let error = recorded.file.error.as_deref();
@@ -162,10 +153,7 @@ async fn read_only_document(
     };
     moves.extend([Move::now(recorded.status, error), Move::now(last, None)]);
     if !db::jobs::advance(&txn, &job.id, owner, from, &moves).await? {
-        anyhow::bail!(
-            "job {} moved on without us ({from} -> {last} refused)",
-            job.id
-        );
+        return Err(JobError::LeaseLost(job.id.clone()));
     }
     let events = vec![
         recorded.event(job, &file.id),
@@ -173,34 +161,32 @@ async fn read_only_document(
     ];
     let emitted = delivery::emit_all(&txn, events, template.webhook.as_ref()).await?;
     txn.commit().await?;
-    state.deliveries_ready.notify_one();
+    w.jobs.deliveries_ready.notify_one();
     tracing::info!(status = %last, "job finished");
-    recorded.release_upload(state, &emitted[0]).await
+    recorded.release_upload(w, &emitted[0]).await
 }
 
-fn final_status(job: &jobs::Model, status: JobStatus) -> anyhow::Result<JobStatus> {
-    match status {
-        JobStatus::ProcessImageSuccess => Ok(JobStatus::Success),
-        JobStatus::ProcessImageFailed => Ok(JobStatus::Failed),
-        other => anyhow::bail!("job {} is in {other}, which has no next step", job.id),
-    }
+fn final_status(job: &jobs::Model, status: JobStatus) -> Result<JobStatus, JobError> {
+    status.final_after().ok_or_else(|| {
+        JobError::Unexpected(format!(
+            "job {} is in {status}, which has no next step",
+            job.id
+        ))
+    })
 }
 
 /// One status move that must succeed: failing means the lease was lost.
 async fn step(
-    state: &AppState,
+    w: &Worker,
     job: &jobs::Model,
     owner: &str,
     from: JobStatus,
     to: JobStatus,
     error: Option<&str>,
-) -> anyhow::Result<()> {
-    let moved = db::jobs::move_status(&state.db, &job.id, owner, from, to, error);
-    if !Stage::Statuses.time(moved).await? {
-        anyhow::bail!(
-            "job {} moved on without us ({from} -> {to} refused)",
-            job.id
-        );
+) -> Result<(), JobError> {
+    let moved = db::jobs::move_status(&w.jobs.db, &job.id, owner, from, to, error);
+    if !w.jobs.stages.time(Stage::Statuses, moved).await? {
+        return Err(JobError::LeaseLost(job.id.clone()));
     }
     tracing::info!(status = %to, "job status");
     Ok(())
@@ -208,39 +194,37 @@ async fn step(
 
 /// The last moves (the final one last), with `batch.completed`, in one transaction.
 async fn finish(
-    state: &AppState,
+    w: &Worker,
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
     from: JobStatus,
     moves: &[Move<'_>],
-) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let finished = finish_in_txn(state, owner, job, template, from, moves).await;
-    Stage::Statuses.add(started.elapsed());
-    let to = finished?;
-    state.deliveries_ready.notify_one();
+) -> Result<(), JobError> {
+    let finishing = finish_in_txn(w, owner, job, template, from, moves);
+    let to = w.jobs.stages.time(Stage::Statuses, finishing).await?;
+    w.jobs.deliveries_ready.notify_one();
     tracing::info!(status = %to, "job finished");
     Ok(())
 }
 
 async fn finish_in_txn(
-    state: &AppState,
+    w: &Worker,
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
     from: JobStatus,
     moves: &[Move<'_>],
-) -> anyhow::Result<JobStatus> {
+) -> Result<JobStatus, JobError> {
     let Some(to) = moves.last().map(|m| m.to) else {
-        anyhow::bail!("job {}: no move to finish with", job.id);
-    };
-    let txn = state.db.begin().await?;
-    if !db::jobs::advance(&txn, &job.id, owner, from, moves).await? {
-        anyhow::bail!(
-            "job {} moved on without us ({from} -> {to} refused)",
+        return Err(JobError::Unexpected(format!(
+            "job {}: no move to finish with",
             job.id
-        );
+        )));
+    };
+    let txn = w.jobs.db.begin().await?;
+    if !db::jobs::advance(&txn, &job.id, owner, from, moves).await? {
+        return Err(JobError::LeaseLost(job.id.clone()));
     }
     let files = db::jobs::files_of(&txn, &job.id).await?;
     let batch = batch_completed(job, to, &files);
@@ -264,47 +248,31 @@ fn batch_completed<'a>(
         data: json!({
             "job_id": job.id,
             "template_id": job.template_id,
-            "status": to.as_str(),
-            "static_values": static_values(job),
-            "files": files.iter().map(|f| json!({
-                "file_id": f.id, "file_name": f.file_name, "status": f.status, "pages": f.pages, "error": f.error,
-            })).collect::<Vec<_>>(),
+            "status": to,
+            "static_values": static_values_for_event(job),
+            "files": files.iter().map(crate::jobs::service::file_status).collect::<Vec<_>>(),
         }),
     }
 }
 
 /// Ends a job that cannot go on: unfinished documents fail with `reason`, the job fails.
 async fn abandon(
-    state: &AppState,
+    w: &Worker,
     owner: &str,
     job: &jobs::Model,
     template: Option<&LoadedTemplate>,
     mut status: JobStatus,
     reason: &str,
-) -> anyhow::Result<()> {
+) -> Result<(), JobError> {
     tracing::error!(reason, "abandoning the job");
-    for file in db::jobs::files_of(&state.db, &job.id).await? {
-        if matches!(
-            file.status.parse(),
-            Ok(JobStatus::New | JobStatus::ProcessingImage)
-        ) {
-            fail_file(state, job, template, &file, reason).await?;
+    for file in db::jobs::files_of(&w.jobs.db, &job.id).await? {
+        if file.status.is_unread() {
+            fail_file(w, job, template, &file, reason).await?;
         }
     }
-    while !status.is_final() {
-        let next = match status {
-            JobStatus::New | JobStatus::UnzipFileSuccess => JobStatus::ProcessingImage,
-            JobStatus::UnzippingFile => JobStatus::UnzipFileFailed,
-            JobStatus::ProcessingImage => JobStatus::ProcessImageFailed,
-            JobStatus::ProcessImageSuccess => JobStatus::Success,
-            _ => JobStatus::Failed,
-        };
-        let err = matches!(
-            next,
-            JobStatus::UnzipFileFailed | JobStatus::ProcessImageFailed
-        )
-        .then_some(reason);
-        step(state, job, owner, status, next, err).await?;
+    while let Some(next) = status.toward_failure() {
+        let err = next.records_error().then_some(reason);
+        step(w, job, owner, status, next, err).await?;
         status = next;
     }
     Ok(())
@@ -312,18 +280,18 @@ async fn abandon(
 
 /// Opens a ZIP job into its documents, or fails the job with the reason.
 async fn unpack(
-    state: &AppState,
+    w: &Worker,
     owner: &str,
     job: &jobs::Model,
     template: &LoadedTemplate,
-) -> anyhow::Result<JobStatus> {
+) -> Result<JobStatus, JobError> {
     let key = job
         .blob_key
         .clone()
         .unwrap_or_else(|| keys::upload(&job.id));
-    let bytes = state.blobs.get(&key).await?;
-    let limits = state.settings.limits.clone();
-    let (blobs, job_id) = (state.blobs.clone(), job.id.clone());
+    let bytes = w.jobs.blobs.get(&key).await?;
+    let limits = (*w.jobs.limits).clone();
+    let (blobs, job_id) = (w.jobs.blobs.clone(), job.id.clone());
     let runtime = tokio::runtime::Handle::current();
     // Each entry goes to blob storage before the next is read.
     let unpacked = tokio::task::spawn_blocking(move || {
@@ -334,16 +302,17 @@ async fn unpack(
             stored.push((entry.name, entry.kind, entry_key));
             Ok(())
         })?;
-        Ok::<_, unzip::UnzipError>((stored, skipped))
+        Ok::<_, unzip::UnzipError<crate::storage::StorageError>>((stored, skipped))
     })
-    .await?;
+    .await
+    .map_err(|e| JobError::Unexpected(format!("unpacking the archive stopped: {e}")))?;
     match unpacked {
-        Err(unzip::UnzipError::Store(e)) => Err(e.context("storing the archive's entries")),
+        Err(unzip::UnzipError::Store(e)) => Err(e.into()),
         Err(unzip::UnzipError::Unsafe(unsafe_archive)) => {
             let reason = unsafe_archive.to_string();
             tracing::warn!(reason, "archive refused");
             step(
-                state,
+                w,
                 job,
                 owner,
                 JobStatus::UnzippingFile,
@@ -352,17 +321,9 @@ async fn unpack(
             )
             .await?;
             let last = [Move::now(JobStatus::Failed, None)];
-            finish(
-                state,
-                owner,
-                job,
-                template,
-                JobStatus::UnzipFileFailed,
-                &last,
-            )
-            .await?;
-            state.blobs.delete(&key).await?;
-            db::jobs::clear_blob_key(&state.db, &job.id).await?;
+            finish(w, owner, job, template, JobStatus::UnzipFileFailed, &last).await?;
+            w.jobs.blobs.delete(&key).await?;
+            db::jobs::clear_blob_key(&w.jobs.db, &job.id).await?;
             Ok(JobStatus::Failed)
         }
         Ok((stored, skipped)) => {
@@ -374,24 +335,24 @@ async fn unpack(
                     new_file(&job.id, i as i64, name, *kind, entry_key, now)
                 })
                 .collect();
-            let txn = state.db.begin().await?;
+            let txn = w.jobs.db.begin().await?;
             db::jobs::insert_files(&txn, rows).await?;
-            db::jobs::set_skipped(&txn, &job.id, &serde_json::to_string(&skipped)?).await?;
-            if !db::jobs::move_status(
+            let skipped_json = serde_json::to_string(&skipped).expect("skipped entries serialise");
+            db::jobs::set_skipped(&txn, &job.id, &skipped_json).await?;
+            let moved = db::jobs::move_status(
                 &txn,
                 &job.id,
                 owner,
                 JobStatus::UnzippingFile,
                 JobStatus::UnzipFileSuccess,
                 None,
-            )
-            .await?
-            {
-                anyhow::bail!("job {} moved on while unzipping", job.id);
+            );
+            if !moved.await? {
+                return Err(JobError::LeaseLost(job.id.clone()));
             }
             txn.commit().await?;
-            state.blobs.delete(&key).await?;
-            db::jobs::clear_blob_key(&state.db, &job.id).await?;
+            w.jobs.blobs.delete(&key).await?;
+            db::jobs::clear_blob_key(&w.jobs.db, &job.id).await?;
             tracing::info!(
                 documents = stored.len(),
                 skipped = skipped.len(),

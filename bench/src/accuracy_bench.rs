@@ -1,0 +1,284 @@
+//! `docpush-bench --accuracy`: the corpus of real-world layouts through the
+//! service's HTTP API, each document's values compared with what a person
+//! reads off the page.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use docpush::config::Settings;
+use docpush::startup::Application;
+
+use super::corpus::{self, CorpusDoc};
+
+/// Right and total field counts.
+#[derive(Default, Clone, Copy)]
+struct Score {
+    right: usize,
+    total: usize,
+}
+
+impl Score {
+    fn add(&mut self, right: bool) {
+        self.total += 1;
+        self.right += usize::from(right);
+    }
+
+    fn percent(self) -> f64 {
+        if self.total == 0 {
+            100.0
+        } else {
+            100.0 * self.right as f64 / self.total as f64
+        }
+    }
+}
+
+/// Whether an extracted value is the true one (numbers to a millionth).
+fn same(got: &Value, want: &Value) -> bool {
+    match (got.as_f64(), want.as_f64()) {
+        (Some(a), Some(b)) => (a - b).abs() < 1e-6,
+        _ => got == want,
+    }
+}
+
+pub async fn run(per_layout: usize, concurrency: usize) -> anyhow::Result<()> {
+    if per_layout == 0 {
+        bail!("--per-layout must be at least 1");
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "docpush-accuracy-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let result = run_in(&dir, per_layout, concurrency).await;
+    std::fs::remove_dir_all(&dir).ok();
+    result
+}
+
+async fn run_in(
+    dir: &std::path::Path,
+    per_layout: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let (layouts, docs) = corpus::documents(per_layout).await?;
+    let mut settings = Settings::from_env()?;
+    settings.data_dir = dir.join("data");
+    settings.database_url = None;
+    settings.bind = "127.0.0.1:0".into();
+    settings.dev_account = false;
+    let app = Application::build(settings).await?;
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let key = app
+        .services()
+        .accounts
+        .create("bench", 1_000_000)
+        .await?
+        .key;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
+    let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
+    let http = reqwest::Client::new();
+
+    let mut templates = BTreeMap::new();
+    for layout in &layouts {
+        let mut body = layout.template.clone();
+        body["name"] = json!(layout.name);
+        let created: Value = http
+            .post(format!("{base}/v1/templates"))
+            .header("x-auth", &key)
+            .json(&body)
+            .send()
+            .await?
+            .error_for_status()
+            .with_context(|| format!("creating the {} template", layout.name))?
+            .json()
+            .await?;
+        templates.insert(
+            layout.name,
+            created["id"].as_str().context("template id")?.to_string(),
+        );
+    }
+
+    println!(
+        "docpush-bench --accuracy: {} layouts × {per_layout} documents, each as a text PDF and a scan; {concurrency} in flight",
+        layouts.len()
+    );
+    let (text, scans): (Vec<&CorpusDoc>, Vec<&CorpusDoc>) =
+        docs.iter().partition(|d| d.kind == "text PDF");
+    let client = Client {
+        http: &http,
+        base: &base,
+        key: &key,
+        templates: &templates,
+    };
+    let mut rows = Vec::new();
+    for (phase, set) in [("text PDFs", text), ("scans", scans)] {
+        let started = Instant::now();
+        let results: Vec<anyhow::Result<(&CorpusDoc, Value)>> =
+            futures_util::stream::iter(set.iter().copied())
+                .map(|doc| {
+                    let client = &client;
+                    async move { Ok((doc, client.extract(doc).await?)) }
+                })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+        let elapsed = started.elapsed();
+        let results: Vec<(&CorpusDoc, Value)> =
+            results.into_iter().collect::<anyhow::Result<_>>()?;
+        println!(
+            "{phase}: {} documents in {:.2} s = {:.2} documents/s",
+            results.len(),
+            elapsed.as_secs_f64(),
+            results.len() as f64 / elapsed.as_secs_f64()
+        );
+        rows.extend(results);
+    }
+    stop.cancel();
+    server.await??;
+    report(&rows);
+    Ok(())
+}
+
+struct Client<'a> {
+    http: &'a reqwest::Client,
+    base: &'a str,
+    key: &'a str,
+    templates: &'a BTreeMap<&'static str, String>,
+}
+
+impl Client<'_> {
+    /// Submits one document and waits for its result (`result` member of the file).
+    async fn extract(&self, doc: &CorpusDoc) -> anyhow::Result<Value> {
+        let submitted: Value = self
+            .http
+            .post(format!("{}/process-job", self.base))
+            .header("x-auth", self.key)
+            .json(&json!({
+                "template_id": self.templates[doc.layout],
+                "actual_image": base64::engine::general_purpose::STANDARD.encode(&doc.bytes),
+                "file_name": doc.file_name,
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let job = submitted["job_id"].as_str().context("job id")?.to_string();
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let status: Value = self
+                .http
+                .get(format!("{}/job-status", self.base))
+                .query(&[("job_id", &job)])
+                .header("x-auth", self.key)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if matches!(status["status"].as_str(), Some("SUCCESS" | "FAILED")) {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("{} did not finish within 10 minutes", doc.file_name);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let results: Value = self
+            .http
+            .post(format!("{}/v1/job-results", self.base))
+            .header("x-auth", self.key)
+            .json(&json!({"job_id": job}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(results["results"][0].clone())
+    }
+}
+
+/// Prints field accuracy per kind and layout, and the fields most often wrong.
+fn report(rows: &[(&CorpusDoc, Value)]) {
+    let mut by_kind: BTreeMap<String, Score> = BTreeMap::new();
+    let mut by_layout: BTreeMap<(&str, bool), Score> = BTreeMap::new();
+    let mut by_field: BTreeMap<(bool, &str, &str), (Score, Vec<String>)> = BTreeMap::new();
+    let (mut text, mut scans) = (Score::default(), Score::default());
+    for (doc, file) in rows {
+        let scan = doc.kind != "text PDF";
+        for (name, want) in &doc.truth {
+            let got = &file["result"][name.as_str()];
+            let right = same(got, want);
+            by_kind.entry(doc.kind.clone()).or_default().add(right);
+            by_layout.entry((doc.layout, scan)).or_default().add(right);
+            if scan { &mut scans } else { &mut text }.add(right);
+            let entry = by_field
+                .entry((scan, doc.layout, name.as_str()))
+                .or_default();
+            entry.0.add(right);
+            if !right {
+                entry
+                    .1
+                    .push(format!("{}: got {got}, want {want}", doc.file_name));
+            }
+        }
+    }
+    println!("\nfield accuracy by kind");
+    for (kind, s) in &by_kind {
+        println!(
+            "  {kind:<12} {:>4}/{:<4} {:6.2}%",
+            s.right,
+            s.total,
+            s.percent()
+        );
+    }
+    println!(
+        "  {:<12} {:>4}/{:<4} {:6.2}%",
+        "all text",
+        text.right,
+        text.total,
+        text.percent()
+    );
+    println!(
+        "  {:<12} {:>4}/{:<4} {:6.2}%",
+        "all scans",
+        scans.right,
+        scans.total,
+        scans.percent()
+    );
+    println!("\nfield accuracy by layout (text PDFs | scans)");
+    let layouts: Vec<&str> = by_layout
+        .keys()
+        .map(|(l, _)| *l)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    for l in layouts {
+        let t = by_layout.get(&(l, false)).copied().unwrap_or_default();
+        let s = by_layout.get(&(l, true)).copied().unwrap_or_default();
+        println!("  {l:<16} {:6.2}% | {:6.2}%", t.percent(), s.percent());
+    }
+    let mut worst: Vec<_> = by_field
+        .iter()
+        .filter(|(_, (s, _))| s.right < s.total)
+        .collect();
+    worst.sort_by_key(|(_, (s, _))| std::cmp::Reverse(s.total - s.right));
+    println!("\nworst fields");
+    if worst.is_empty() {
+        println!("  none: every field right");
+    }
+    for ((scan, layout, field), (s, misses)) in worst.into_iter().take(10) {
+        let kind = if *scan { "scans" } else { "text" };
+        println!(
+            "  {layout}.{field} ({kind}): {} of {} wrong",
+            s.total - s.right,
+            s.total
+        );
+        for m in misses.iter().take(3) {
+            println!("    {m}");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Accounts: who a key belongs to, balances and the ledger of charges, API
+//! keys, dashboard sessions, and the operator's account commands.
+
+mod error;
+mod service;
+mod sessions;
+
+pub use error::AccountError;
+pub use service::{AccountView, Accounts, KeyView, LedgerEntry, LedgerPage, NewAccount};
+pub use sessions::SessionRow;

@@ -1,0 +1,123 @@
+//! Storing events: one row per event, and one delivery per target that
+//! wants it, in the transaction that makes the event true.
+
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+use crate::db::{self, entities, DbError};
+use crate::outbound::events;
+use crate::targets::{destination_wants, TemplateWebhook};
+use crate::types::{
+    AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, TemplateId,
+};
+
+/// An event about to be stored.
+pub struct NewEvent<'a> {
+    pub event_type: EventType,
+    pub account_id: &'a AccountId,
+    pub job_id: &'a JobId,
+    pub file_id: Option<&'a FileId>,
+    pub template_id: &'a TemplateId,
+    pub data: Value,
+}
+
+/// An event as stored: its id and how many deliveries it got.
+pub struct Emitted {
+    pub id: EventId,
+    pub deliveries: usize,
+}
+
+/// Stores the event and one delivery per target that wants it: the template
+/// webhook and every matching destination of the account. Call inside the
+/// transaction that makes the event true. A disabled destination's delivery is
+/// stored as failed, so `recover` can send it once the destination is back.
+pub async fn emit(
+    db: &impl ConnectionTrait,
+    ev: NewEvent<'_>,
+    webhook: Option<&TemplateWebhook>,
+) -> Result<Emitted, DbError> {
+    let mut stored = emit_all(db, vec![ev], webhook).await?;
+    Ok(stored.remove(0))
+}
+
+/// [`emit`] for several events of one account, with one read of its
+/// destinations and one insert for all the events and one for all the
+/// deliveries: a document's outcome and its job's end are written together.
+pub async fn emit_all(
+    db: &impl ConnectionTrait,
+    evs: Vec<NewEvent<'_>>,
+    webhook: Option<&TemplateWebhook>,
+) -> Result<Vec<Emitted>, DbError> {
+    let Some(account_id) = evs.first().map(|e| e.account_id) else {
+        return Ok(Vec::new());
+    };
+    debug_assert!(evs.iter().all(|e| e.account_id == account_id));
+    let destinations = db::destinations::list(db, account_id).await?;
+    let now = db::now_ms();
+    let mut stored = Vec::with_capacity(evs.len());
+    let mut rows = Vec::with_capacity(evs.len());
+    let mut deliveries = Vec::new();
+    for ev in evs {
+        let id = EventId::new();
+        let delivery = |destination_id, failed: Option<String>| entities::deliveries::Model {
+            id: DeliveryId::new(),
+            event_id: id.clone(),
+            account_id: ev.account_id.clone(),
+            job_id: ev.job_id.clone(),
+            file_id: ev.file_id.cloned(),
+            template_id: ev.template_id.clone(),
+            event_type: ev.event_type,
+            status: if failed.is_some() {
+                DeliveryStatus::Failed
+            } else {
+                DeliveryStatus::Pending
+            },
+            attempts: 0,
+            next_attempt_at: now,
+            lease_owner: None,
+            lease_expires_at: None,
+            last_error: failed,
+            created_at: now,
+            updated_at: now,
+            succeeded_at: None,
+            destination_id,
+        };
+        let before = deliveries.len();
+        if webhook.is_some_and(|w| w.wants(ev.event_type)) {
+            deliveries.push(delivery(None, None));
+        }
+        for d in &destinations {
+            // A destination whose filters do not read back gets the event as
+            // a failed delivery: nothing is sent where it may not belong, and
+            // nothing is lost (it can be recovered once the filters are saved again).
+            let failed = match destination_wants(d, ev.event_type, ev.template_id) {
+                Ok(false) => continue,
+                Ok(true) if d.enabled != 0 => None,
+                Ok(true) => Some(format!(
+                    "destination disabled: {}",
+                    d.disabled_reason.as_deref().unwrap_or("by the account")
+                )),
+                Err(e) => {
+                    tracing::error!(destination_id = %d.id, error = %e, "a destination's filters do not read back");
+                    Some(format!("the destination's filters cannot be read: {e}"))
+                }
+            };
+            deliveries.push(delivery(Some(d.id.clone()), failed));
+        }
+        rows.push(entities::events::Model {
+            id: id.clone(),
+            account_id: ev.account_id.clone(),
+            job_id: ev.job_id.clone(),
+            file_id: ev.file_id.cloned(),
+            event_type: ev.event_type,
+            payload: events::envelope(ev.event_type, &id, ev.data).to_string(),
+            created_at: now,
+        });
+        stored.push(Emitted {
+            id,
+            deliveries: deliveries.len() - before,
+        });
+    }
+    db::deliveries::insert_events(db, rows, deliveries).await?;
+    Ok(stored)
+}

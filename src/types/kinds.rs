@@ -1,0 +1,50 @@
+//! Kinds of documents and destinations, and the event catalogue of SPEC §4.
+
+super::named_values! {
+    /// What an upload is, detected from its content.
+    pub enum DocKind as "document kind" {
+        Pdf => "pdf",
+        Png => "png",
+        Jpeg => "jpeg",
+        Tiff => "tiff",
+        Webp => "webp",
+        Zip => "zip",
+    }
+}
+
+super::named_values! {
+    /// Where a destination sends.
+    #[derive(utoipa::ToSchema)]
+    pub enum DestinationKind as "destination type" {
+        #[schema(rename = "webhook")]
+        Webhook => "webhook",
+        #[schema(rename = "sqs")]
+        Sqs => "sqs",
+        #[schema(rename = "s3")]
+        S3 => "s3",
+    }
+}
+
+super::named_values! {
+    /// An event a webhook or destination may receive.
+    pub enum EventType as "event type" {
+        JobReceived => "job.received",
+        ExtractionProcessed => "extraction.processed",
+        ExtractionFailed => "extraction.failed",
+        ExtractionEdited => "extraction.edited",
+        ExtractionConfirmed => "extraction.confirmed",
+        BatchCompleted => "batch.completed",
+        DestinationTest => "destination.test",
+    }
+}
+
+impl EventType {
+    /// Whether a destination may still need the document's upload to send
+    /// this event (an S3 destination writes the document itself).
+    pub fn carries_document(self) -> bool {
+        matches!(
+            self,
+            EventType::ExtractionProcessed | EventType::ExtractionConfirmed
+        )
+    }
+}
