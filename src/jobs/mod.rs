@@ -3,6 +3,7 @@
 
 mod error;
 pub mod listing;
+pub(crate) mod results;
 pub mod retention;
 mod review;
 mod service;
@@ -12,7 +13,8 @@ pub mod worker;
 
 pub use error::JobError;
 pub use listing::JobQuery;
-pub use service::{defuse, Jobs, ResultFormat, Results, Upload};
+pub use results::{defuse, ResultFormat, Results};
+pub use service::{Jobs, Upload};
 pub use views::{
     Accepted, FileResult, JobFileStatus, JobPage, JobResults, JobStatusView, JobSummary, Reviewed,
 };

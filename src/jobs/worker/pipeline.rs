@@ -250,7 +250,7 @@ fn batch_completed<'a>(
             "template_id": job.template_id,
             "status": to,
             "static_values": static_values_for_event(job),
-            "files": files.iter().map(crate::jobs::service::file_status).collect::<Vec<_>>(),
+            "files": files.iter().map(crate::jobs::results::file_status).collect::<Vec<_>>(),
         }),
     }
 }

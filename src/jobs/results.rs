@@ -1,0 +1,236 @@
+//! A job's status and its results, as JSON or as CSV.
+
+use serde_json::{Map, Value};
+
+use super::service::static_values;
+use super::unzip::Skipped;
+use super::views::{FileResult, JobFileStatus, JobResults, JobStatusView, Progress, Transition};
+use super::{JobError, Jobs};
+use crate::db::{self, entities::files, rfc3339};
+use crate::types::{AccountId, JobId};
+
+/// The shape results take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ResultFormat {
+    Json,
+    Csv,
+}
+
+pub enum Results {
+    Json(JobResults),
+    Csv(String),
+}
+
+impl Jobs {
+    pub async fn status(
+        &self,
+        account_id: &AccountId,
+        job_id: &JobId,
+    ) -> Result<JobStatusView, JobError> {
+        let job = self.owned(account_id, job_id).await?;
+        let files = db::jobs::files_of(&self.db, &job.id).await?;
+        let history = db::jobs::transitions(&self.db, &job.id).await?;
+        let skipped: Vec<Skipped> = db::json("jobs.skipped", &job.skipped)?;
+        let done = files
+            .iter()
+            .filter(|f| f.status.is_document_outcome())
+            .count();
+        let pages_total: i64 = files.iter().filter_map(|f| f.pages_total.or(f.pages)).sum();
+        let pages_done: i64 = files
+            .iter()
+            .filter_map(|f| {
+                if f.status.is_document_outcome() {
+                    f.pages_total.or(f.pages)
+                } else {
+                    f.pages_done
+                }
+            })
+            .sum();
+        Ok(JobStatusView {
+            job_id: job.id,
+            template_id: job.template_id,
+            status: job.status,
+            error: job.error,
+            created_at: rfc3339(job.created_at),
+            updated_at: rfc3339(job.updated_at),
+            files: files.iter().map(file_status).collect(),
+            skipped,
+            progress: Progress {
+                total: files.len() as u64,
+                done: done as u64,
+                pages_total: pages_total.max(0) as u64,
+                pages_done: pages_done.max(0) as u64,
+            },
+            history: history
+                .into_iter()
+                .map(|t| Transition {
+                    status: t.status,
+                    at: rfc3339(t.at),
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn results(
+        &self,
+        account_id: &AccountId,
+        job_id: &JobId,
+        format: ResultFormat,
+    ) -> Result<Results, JobError> {
+        let job = self.owned(account_id, job_id).await?;
+        if job.purged_at.is_some() {
+            return Err(JobError::Purged(job.id));
+        }
+        if job.finished_at.is_none() {
+            return Err(JobError::Running {
+                job: job.id,
+                status: job.status,
+            });
+        }
+        let files = db::jobs::files_of(&self.db, &job.id).await?;
+        let static_values = static_values(&job)?;
+        let results = files
+            .iter()
+            .map(file_result)
+            .collect::<Result<Vec<_>, _>>()?;
+        match format {
+            ResultFormat::Json => Ok(Results::Json(JobResults {
+                job_id: job.id,
+                template_id: job.template_id,
+                status: job.status,
+                static_values,
+                results,
+            })),
+            ResultFormat::Csv => {
+                let template = self.templates.load(&job.template_id).await?;
+                let names: Vec<&str> = template
+                    .field_defs
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect();
+                Ok(Results::Csv(csv_results(&names, &static_values, &results)))
+            }
+        }
+    }
+}
+
+pub(super) fn file_status(f: &files::Model) -> JobFileStatus {
+    JobFileStatus {
+        file_id: f.id.clone(),
+        file_name: f.file_name.clone(),
+        status: f.status,
+        pages: f.pages,
+        error: f.error.clone(),
+    }
+}
+
+/// A document's stored result; what does not read back is an error, never empty.
+pub(super) fn file_result(f: &files::Model) -> Result<FileResult, JobError> {
+    Ok(FileResult {
+        file_id: f.id.clone(),
+        file_name: f.file_name.clone(),
+        status: f.status,
+        result_status: f.result_status,
+        pages: f.pages,
+        result: db::json_opt("files.result", f.result.as_deref())?,
+        confidences: db::json_opt("files.confidences", f.confidences.as_deref())?,
+        boxes: db::json_opt("files.boxes", f.boxes.as_deref())?,
+        warnings: db::json_opt("files.warnings", f.warnings.as_deref())?.unwrap_or_default(),
+        error: f.error.clone(),
+    })
+}
+
+/// A cell: strings as they are, `null` empty, anything else as JSON text.
+fn cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// A cell that a spreadsheet would run as a formula (one starting with `=`,
+/// `+`, `-`, `@`, a tab or a CR) gets a leading `'`, which spreadsheets show
+/// as text. A plain number such as `-12.50` stays as it is: it is no formula.
+pub fn defuse(cell: String) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = cell
+        .chars()
+        .all(|c| c.is_ascii_digit() || ".eE+-".contains(c))
+        && cell.parse::<f64>().is_ok();
+    if risky && !number {
+        format!("'{cell}")
+    } else {
+        cell
+    }
+}
+
+fn csv_results(
+    fields: &[&str],
+    static_values: &Map<String, Value>,
+    files: &[FileResult],
+) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["file_name", "status"];
+    header.extend(fields);
+    header.extend(static_values.keys().map(String::as_str));
+    let header: Vec<String> = header.into_iter().map(|h| defuse(h.to_string())).collect();
+    w.write_record(&header).expect("writing CSV to memory");
+    let none = Map::new();
+    for f in files {
+        let result = f.result.as_ref().unwrap_or(&none);
+        let mut row = vec![f.file_name.clone(), f.status.to_string()];
+        row.extend(fields.iter().map(|name| cell(result.get(*name))));
+        row.extend(static_values.values().map(|v| cell(Some(v))));
+        let row: Vec<String> = row.into_iter().map(defuse).collect();
+        w.write_record(&row).expect("writing CSV to memory");
+    }
+    let bytes = w.into_inner().expect("writing CSV to memory");
+    String::from_utf8(bytes).expect("CSV of strings is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::service::new_file;
+    use crate::types::{DocKind, JobStatus};
+    use serde_json::json;
+
+    #[test]
+    fn formulas_are_defused_and_numbers_kept() {
+        for (raw, want) in [
+            ("=1+2", "'=1+2"),
+            ("+SUM(A1)", "'+SUM(A1)"),
+            ("-2+3+cmd|' /C calc'!A0", "'-2+3+cmd|' /C calc'!A0"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("-12.50", "-12.50"),
+            ("-1e-7", "-1e-7"),
+            ("-inf", "'-inf"),
+            ("ACME", "ACME"),
+            ("", ""),
+        ] {
+            assert_eq!(defuse(raw.to_string()), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn csv_quotes_and_orders_columns() {
+        let mut f = new_file(&JobId::new(), 0, "a, \"b\".pdf", DocKind::Pdf, "k", 0);
+        f.status = JobStatus::ProcessImageSuccess;
+        f.result = Some(r#"{"total": 12.5, "vendor": "ACME, Inc", "missing": null}"#.into());
+        let mut statics = Map::new();
+        statics.insert("batch".into(), json!("B-1"));
+        let out = csv_results(
+            &["vendor", "total", "missing"],
+            &statics,
+            &[file_result(&f).unwrap()],
+        );
+        assert_eq!(
+            out,
+            "file_name,status,vendor,total,missing,batch\n\"a, \"\"b\"\".pdf\",PROCESS IMAGE SUCCESS,\"ACME, Inc\",12.5,,B-1\n"
+        );
+    }
+}
