@@ -296,9 +296,7 @@ impl Destinations {
         let Config::Webhook(mut w) = targets::open_destination(&d, &self.secrets)? else {
             return Err(DestinationError::NotAWebhook(id.clone()));
         };
-        let (fresh, _) = w.signature.choose_secret(None, None).map_err(bad)?;
-        w.previous_secret = Some(std::mem::replace(&mut w.secret, fresh));
-        w.previous_secret_expires_at = Some(db::now_ms() + self.rotation_grace.as_millis() as i64);
+        w.rotate_secret(db::now_ms(), self.rotation_grace);
         d.config = Config::Webhook(w).seal(&self.secrets);
         let d = db::destinations::update(&self.db, d).await?;
         self.view(&d, true)

@@ -84,6 +84,19 @@ impl WebhookConfig {
     }
 }
 
+impl WebhookConfig {
+    /// A new signing secret of the same scheme; the replaced one keeps
+    /// signing (as a second signature) for `grace` from `now_ms`.
+    pub fn rotate_secret(&mut self, now_ms: i64, grace: std::time::Duration) {
+        let (fresh, _) = self
+            .signature
+            .choose_secret(None, None)
+            .expect("a new secret is always chosen when none is given");
+        self.previous_secret = Some(std::mem::replace(&mut self.secret, fresh));
+        self.previous_secret_expires_at = Some(now_ms + grace.as_millis() as i64);
+    }
+}
+
 impl SqsConfig {
     pub fn is_fifo(&self) -> bool {
         self.queue_url.trim_end_matches('/').ends_with(".fifo")

@@ -326,13 +326,7 @@ impl Templates {
         let Some(mut w) = template_webhook_config(&t, &self.secrets)? else {
             return Err(TemplateError::NoWebhook);
         };
-        // As for destinations: the old secret still signs during the grace period.
-        let (fresh, _) = w
-            .signature
-            .choose_secret(None, None)
-            .map_err(TemplateError::Invalid)?;
-        w.previous_secret = Some(std::mem::replace(&mut w.secret, fresh));
-        w.previous_secret_expires_at = Some(db::now_ms() + self.rotation_grace.as_millis() as i64);
+        w.rotate_secret(db::now_ms(), self.rotation_grace);
         t.webhook_config = Some(Config::Webhook(w).seal(&self.secrets));
         t.webhook_headers = None;
         t.webhook_secret = None;
