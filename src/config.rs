@@ -152,6 +152,21 @@ pub struct Limits {
     /// Largest image, in pixels, decoded or rendered for OCR: bigger images are refused
     /// before decoding, bigger PDF pages are rendered at a lower resolution.
     pub max_image_pixels: u64,
+    /// Documents one account may have waiting or being read; past it, uploads
+    /// answer 429 (0: no limit).
+    pub max_queued_documents: u64,
+    /// Free space the blob store's disk keeps: an upload that would leave
+    /// less answers 503. `None`: the smaller of 1 GiB and a tenth of the
+    /// disk; 0 turns the check off.
+    pub min_free_bytes: Option<u64>,
+}
+
+impl Limits {
+    /// The free space to keep on a disk of `total` bytes.
+    pub fn free_space_watermark(&self, total: u64) -> u64 {
+        self.min_free_bytes
+            .unwrap_or_else(|| (total / 10).min(1024 * 1024 * 1024))
+    }
 }
 
 /// Outbound delivery settings.
@@ -201,6 +216,11 @@ impl Default for Settings {
                 zip_max_ratio: 200,
                 max_pages: 2000,
                 max_image_pixels: 50_000_000,
+                // About a minute of text PDFs for two cores, or a few of scans:
+                // enough to keep every worker busy, not enough for one account
+                // to bury the others' documents or the disk.
+                max_queued_documents: 500,
+                min_free_bytes: None,
             },
             delivery: DeliverySettings {
                 retry_schedule: default_schedule(),
@@ -217,7 +237,10 @@ impl Default for Settings {
             secret_key: None,
             metrics: MetricsAccess::default(),
             sign_in: SignInThrottle {
-                max_failures: 10,
+                // Wrong keys only (a valid key is never refused): plenty for a
+                // client with a stale key or a harness probing every
+                // operation's auth, nothing for guessing a 256-bit key.
+                max_failures: 100,
                 window: Duration::from_secs(300),
                 trusted_proxies: Vec::new(),
             },
@@ -319,6 +342,12 @@ impl Settings {
         }
         if let Some(v) = var("DOCPUSH_MAX_PAGES") {
             s.limits.max_pages = parse_num(&v, "DOCPUSH_MAX_PAGES")?;
+        }
+        if let Some(v) = var("DOCPUSH_MAX_QUEUED_DOCUMENTS") {
+            s.limits.max_queued_documents = parse_num(&v, "DOCPUSH_MAX_QUEUED_DOCUMENTS")?;
+        }
+        if let Some(v) = var("DOCPUSH_MIN_FREE_BYTES") {
+            s.limits.min_free_bytes = Some(parse_num(&v, "DOCPUSH_MIN_FREE_BYTES")?);
         }
         if let Some(v) = var("DOCPUSH_RETRY_SCHEDULE") {
             s.delivery.retry_schedule = v

@@ -226,6 +226,7 @@ impl Application {
             Some(listener) => Some(serve(&s, listener)?),
             None => None,
         };
+        tracker.spawn(sweep_partial_writes(s.blobs.clone(), token.clone()));
         let handle = server.as_ref().map(|s| s.handle());
         let server_task = server.map(tokio::spawn);
         shutdown.await;
@@ -280,6 +281,29 @@ fn start_workers(s: &Services, token: &CancellationToken, tracker: &TaskTracker)
     tracker.spawn(retention::run(purge, token.clone()));
 }
 
+/// Blobs a crash cut off mid-write (a failed write removes its own) would
+/// hold their disk space for good: swept a minute after start and hourly,
+/// sparing any younger than a minute, which may still be being written.
+async fn sweep_partial_writes(blobs: BlobStore, token: CancellationToken) {
+    const AGE: Duration = Duration::from_secs(60);
+    let mut pause = AGE;
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => return,
+            _ = tokio::time::sleep(pause) => {}
+        }
+        match blobs.remove_leftovers(AGE).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                files = n,
+                "removed part-written blobs left by an earlier crash"
+            ),
+            Err(e) => tracing::warn!(error = %e, "sweeping part-written blobs failed"),
+        }
+        pause = Duration::from_secs(3600);
+    }
+}
+
 /// The HTTP server over the services: the API and the dashboard.
 fn serve(s: &Services, listener: TcpListener) -> anyhow::Result<actix_web::dev::Server> {
     let settings = &s.settings;
@@ -290,6 +314,7 @@ fn serve(s: &Services, listener: TcpListener) -> anyhow::Result<actix_web::dev::
         destinations: web::Data::new(s.destinations.clone()),
         jobs: web::Data::new(s.jobs.clone()),
         deliveries: web::Data::new(s.deliveries.clone()),
+        blobs: web::Data::new(s.blobs.clone()),
         gate: web::Data::new(api::Gate {
             sign_ins: api::SignInGuard::new(settings.sign_in.clone()),
             metrics: settings.metrics.clone(),

@@ -30,17 +30,16 @@ impl FromRequest for Account {
             let (Some(gate), Some(accounts)) = (gate, accounts) else {
                 return Err(AppError::Unauthorized);
             };
-            gate.sign_ins.admit(client)?;
+            // A valid key is served whatever else came from its address.
             let failure = match key {
-                None => "no x-auth header",
+                None => return Err(gate.sign_ins.missing(client, &request)),
                 Some(k) if k.is_empty() || k.len() > 200 => "a malformed key",
                 Some(k) => match accounts.account_for_key(&k).await? {
                     Some(id) => return Ok(Account(id)),
                     None => "an unknown key",
                 },
             };
-            gate.sign_ins.refused(client, &request, failure);
-            Err(AppError::Unauthorized)
+            Err(gate.sign_ins.wrong(client, &request, failure))
         })
     }
 }

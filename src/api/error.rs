@@ -42,10 +42,31 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{message}")]
     TooManyRequests { message: String, retry_after: u64 },
-    /// A dependency failed or a bug: the cause is logged, the client told nothing.
+    /// The database or the blob store cannot be used now, or the disk is
+    /// nearly full: the request may succeed if sent again after `retry_after`
+    /// seconds. The cause is logged.
+    #[error("{message}")]
+    Unavailable {
+        message: String,
+        retry_after: u64,
+        cause: String,
+    },
+    /// The blob store ran out of space while storing the request's document.
+    #[error("{0}")]
+    InsufficientStorage(String),
+    /// A bug: the cause is logged, the client told nothing.
     #[error("internal error")]
     Internal(String),
 }
+
+/// How long a client is asked to wait when a dependency is down: long enough
+/// for a database restart or a fail-over, short enough not to lose minutes.
+pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+/// An account at its queue limit: about what a 2-core host needs to work through a few dozen documents.
+pub const ADMISSION_RETRY_AFTER: u64 = 10;
+/// A disk under its free-space watermark fills back up only when the operator
+/// acts or the retention purge runs (every minute by default).
+pub const LOW_SPACE_RETRY_AFTER: u64 = 60;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -63,27 +84,48 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Unprocessable(_) => "validation_failed",
             Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable { .. } => "unavailable",
+            Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// What a dependency's failure means to the caller: a passing outage
+    /// (503 with `Retry-After`), or a bug (500).
+    fn dependency(e: &(dyn std::error::Error + 'static), blame: Blame, what: &str) -> Self {
+        match blame {
+            Blame::Dependency => Self::Unavailable {
+                message: format!("{what} cannot be reached at the moment; try again shortly"),
+                retry_after: UNAVAILABLE_RETRY_AFTER,
+                cause: chain(e),
+            },
+            _ => Self::internal(e),
         }
     }
 
     /// A failure that is not the caller's: its whole cause chain, for the log.
     fn internal(e: &(dyn std::error::Error + 'static)) -> Self {
-        let mut chain = e.to_string();
-        let mut cause = e.source();
-        while let Some(c) = cause {
-            chain.push_str(": ");
-            chain.push_str(&c.to_string());
-            cause = c.source();
-        }
-        Self::Internal(chain)
+        Self::Internal(chain(e))
     }
+}
+
+/// An error and its causes, for the log.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        chain.push_str(": ");
+        chain.push_str(&c.to_string());
+        cause = c.source();
+    }
+    chain
 }
 
 impl fmt::Debug for AppError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Internal(cause) => write!(f, "internal error: {cause}"),
+            Self::Unavailable { cause, .. } => write!(f, "unavailable: {cause}"),
             other => write!(f, "{other}"),
         }
     }
@@ -105,13 +147,18 @@ impl From<InputError> for AppError {
 
 impl From<DbError> for AppError {
     fn from(e: DbError) -> Self {
-        Self::internal(&e)
+        Self::dependency(&e, e.blame(), "the database")
     }
 }
 
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
-        Self::internal(&e)
+        if e.is_out_of_space() {
+            return Self::InsufficientStorage(
+                "the document could not be stored: the server is out of disk space; nothing was kept".into(),
+            );
+        }
+        Self::dependency(&e, e.blame(), "the blob store")
     }
 }
 
@@ -131,7 +178,8 @@ impl From<TemplateError> for AppError {
         match e {
             E::NotFound(_) => Self::NotFound(m),
             E::Invalid(m) => Self::Unprocessable(m),
-            E::Stale { .. } | E::EmptyDocument => Self::Unprocessable(m),
+            E::Stale { .. } => Self::Unprocessable(m),
+            E::EmptyDocument => Self::BadRequest(m),
             // A document we cannot read is the caller's; an engine that did not load is ours.
             E::Unreadable(x) if x.blame() == Blame::Caller => Self::Unprocessable(m),
             E::Unreadable(x) => Self::internal(&x),
@@ -197,7 +245,16 @@ impl From<JobError> for AppError {
             E::Purged(_) | E::UploadGone(_) => Self::Gone(m),
             E::Running { .. } | E::NotReviewable(_) => Self::Conflict(m),
             E::InvalidValue { .. } | E::Rejected(_) => Self::Unprocessable(m),
-            E::BadQuery(_) => Self::BadRequest(m),
+            E::BadQuery(_) | E::EmptyDocument => Self::BadRequest(m),
+            E::Busy { .. } => Self::TooManyRequests {
+                message: m,
+                retry_after: ADMISSION_RETRY_AFTER,
+            },
+            E::LowOnSpace { .. } => Self::Unavailable {
+                message: m.clone(),
+                retry_after: LOW_SPACE_RETRY_AFTER,
+                cause: m,
+            },
             E::TooLarge { .. } => Self::PayloadTooLarge(m),
             E::NotADocument => Self::UnsupportedMediaType(m),
             E::Template(t) => t.into(),
@@ -205,6 +262,18 @@ impl From<JobError> for AppError {
             E::Storage(s) => s.into(),
             E::Delivery(d) => d.into(),
             E::LeaseLost(_) | E::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl AppError {
+    /// Seconds the client should wait before sending the request again, when waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after, .. } | Self::Unavailable { retry_after, .. } => {
+                Some(*retry_after)
+            }
+            _ => None,
         }
     }
 }
@@ -222,17 +291,23 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(cause) = self {
-            tracing::error!(error.cause_chain = %cause, "request failed");
+        match self {
+            Self::Internal(cause) => tracing::error!(error.cause_chain = %cause, "request failed"),
+            Self::Unavailable { cause, .. } => {
+                tracing::warn!(error.cause_chain = %cause, "request refused: a dependency is unavailable")
+            }
+            _ => {}
         }
         let mut resp = HttpResponse::build(self.status_code());
-        if let Self::TooManyRequests { retry_after, .. } = self {
-            resp.insert_header((RETRY_AFTER, retry_after.to_string()));
+        if let Some(wait) = self.retry_after() {
+            resp.insert_header((RETRY_AFTER, wait.to_string()));
         }
         resp.json(json!({
             "error": self.code(),

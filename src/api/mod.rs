@@ -20,7 +20,7 @@ pub use jobs::job_and_file;
 pub use openapi::document as openapi_document;
 pub use sign_in::{client_address, SignInGuard};
 
-use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use actix_web::http::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{web, HttpRequest, HttpResponse};
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -31,6 +31,7 @@ use crate::config::{Limits, MetricsAccess};
 use crate::delivery::Deliveries;
 use crate::destinations::Destinations;
 use crate::jobs::Jobs;
+use crate::storage::BlobStore;
 use crate::templates::Templates;
 
 /// What the HTTP layer keeps for itself: the sign-in throttle, who may read
@@ -51,6 +52,7 @@ pub struct Http {
     pub destinations: web::Data<Destinations>,
     pub jobs: web::Data<Jobs>,
     pub deliveries: web::Data<Deliveries>,
+    pub blobs: web::Data<BlobStore>,
     pub gate: web::Data<Gate>,
 }
 
@@ -63,6 +65,7 @@ impl Http {
             .app_data(self.destinations.clone())
             .app_data(self.jobs.clone())
             .app_data(self.deliveries.clone())
+            .app_data(self.blobs.clone())
             .app_data(self.gate.clone());
     }
 }
@@ -166,17 +169,67 @@ pub fn path_config() -> web::PathConfig {
         .error_handler(|e, _| AppError::NotFound(format!("no such resource: {e}")).into())
 }
 
-/// Liveness and database reachability; needs no key.
+/// Whether this process can serve: the database, the blob store and the
+/// free space of its disk. Needs no key.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = schemas::Health), (status = 503, description = "The database cannot be reached", body = schemas::Health)))]
-async fn healthz(db: web::Data<DatabaseConnection>) -> HttpResponse {
-    match crate::db::ping(&db).await {
-        Ok(()) => HttpResponse::Ok().json(json!({"status": "ok"})),
+    responses(
+        (status = 200, body = schemas::Health),
+        (status = 503, description = "The database or the blob store cannot be reached, or the disk is under its free-space watermark", body = schemas::Health,
+            headers(("Retry-After" = u64, description = "Seconds to wait before asking again"))),
+    ))]
+async fn healthz(
+    db: web::Data<DatabaseConnection>,
+    blobs: web::Data<BlobStore>,
+    gate: web::Data<Gate>,
+) -> HttpResponse {
+    let database = match crate::db::ping(&db).await {
+        Ok(()) => "ok",
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            HttpResponse::ServiceUnavailable()
-                .json(json!({"status": "unavailable", "database": "unreachable"}))
+            "unreachable"
         }
+    };
+    let mut storage = match blobs.probe().await {
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::error!(error = %e, "health check: blob store unreachable");
+            "unreachable"
+        }
+    };
+    let space = match blobs.space() {
+        Some(Ok(space)) => Some(space),
+        Some(Err(e)) => {
+            tracing::error!(error = %e, "health check: the blob store's free space cannot be read");
+            storage = "unreachable";
+            None
+        }
+        None => None,
+    };
+    let watermark = space.map(|s| gate.limits.free_space_watermark(s.total));
+    if let (Some(space), Some(watermark)) = (space, watermark) {
+        if storage == "ok" && space.available < watermark {
+            tracing::warn!(
+                free = space.available,
+                watermark,
+                "health check: low on disk space"
+            );
+            storage = "low_on_space";
+        }
+    }
+    let healthy = database == "ok" && storage == "ok";
+    let body = schemas::Health {
+        status: if healthy { "ok" } else { "unavailable" },
+        database,
+        storage,
+        free_bytes: space.map(|s| s.available),
+        min_free_bytes: watermark,
+    };
+    if healthy {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .insert_header((RETRY_AFTER, error::UNAVAILABLE_RETRY_AFTER.to_string()))
+            .json(body)
     }
 }
 
@@ -211,11 +264,17 @@ async fn metrics(
     gate: web::Data<Gate>,
     deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
-    let client = gate.sign_ins.client(&req);
-    gate.sign_ins.admit(client)?;
     if !metrics_allowed(&req, &gate.metrics) {
-        let why = "a missing or wrong metrics token";
-        gate.sign_ins.refused(client, "GET /metrics", why);
+        let client = gate.sign_ins.client(&req);
+        let refused = if req.headers().contains_key(AUTHORIZATION) {
+            gate.sign_ins
+                .wrong(client, "GET /metrics", "a wrong metrics token")
+        } else {
+            gate.sign_ins.missing(client, "GET /metrics")
+        };
+        if !matches!(refused, AppError::Unauthorized) {
+            return Err(refused);
+        }
         return Ok(HttpResponse::Unauthorized()
             .insert_header((WWW_AUTHENTICATE, "Bearer"))
             .json(json!({

@@ -138,8 +138,55 @@ pub fn document() -> Value {
             }
         }
     }
+    let paths = doc["paths"].as_object_mut().expect("paths");
+    for (path, item) in paths.iter_mut() {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
+            add_refusals(path, op);
+        }
+    }
     doc["webhooks"] = webhooks();
     doc
+}
+
+/// The answers any operation may give whatever it was sent: `429` to a
+/// wrong key from an address that sent too many (and, for uploads, to an
+/// account at its queue limit), `503` while the database or the blob store
+/// is out of reach, and `507` to an upload the disk has no room for.
+fn add_refusals(path: &str, op: &mut Value) {
+    let wait = json!({"Retry-After": {
+        "description": "Seconds to wait before sending the request again",
+        "schema": {"type": "integer", "minimum": 1},
+    }});
+    let error = json!({"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}});
+    let upload = path.ends_with("/process-job");
+    let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+    let responses = &mut op["responses"];
+    if secured {
+        let why = if upload {
+            "Too many wrong keys from this address, or the account has its most documents queued (`DOCPUSH_MAX_QUEUED_DOCUMENTS`)"
+        } else {
+            "Too many wrong keys from this address (a valid key is never refused)"
+        };
+        responses["429"] = json!({"description": why, "headers": wait, "content": error});
+    }
+    if responses.get("503").is_none() {
+        let why = if upload {
+            "The database or the blob store cannot be reached, or the disk is under its free-space watermark"
+        } else {
+            "The database or the blob store cannot be reached for a moment"
+        };
+        responses["503"] = json!({"description": why, "headers": wait, "content": error});
+    }
+    if upload {
+        responses["507"] = json!({
+            "description": "The disk ran out of space while storing the document; nothing was kept",
+            "content": error,
+        });
+    }
 }
 
 /// The methods the document lists for `path` (`{param}` matching one
@@ -234,5 +281,27 @@ mod tests {
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(ids.len(), unique.len(), "operation ids are unique");
+    }
+
+    #[test]
+    fn every_keyed_operation_documents_429_and_every_operation_503_with_retry_after() {
+        let doc = document();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let r = &op["responses"];
+                assert!(
+                    r["503"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}"
+                );
+                if path != "/healthz" {
+                    assert!(
+                        r["429"]["headers"]["Retry-After"].is_object()
+                            && r["429"]["content"]["application/json"].is_object(),
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+        assert!(doc["paths"]["/process-job"]["post"]["responses"]["507"].is_object());
     }
 }

@@ -26,8 +26,8 @@ pub struct ErrorBody {
 pub struct ProcessJobJson {
     #[schema(pattern = "\\S")]
     pub template_id: String,
-    /// The document as base64, or a `data:` URL.
-    #[schema(format = Byte)]
+    /// The document as base64, or a `data:` URL; empty is `400`.
+    #[schema(format = Byte, min_length = 1)]
     pub actual_image: String,
     /// Shown in results and job status; the type is detected from the content.
     pub file_name: Option<String>,
@@ -68,11 +68,21 @@ pub struct Recovered {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok", "database": "ok", "storage": "ok", "free_bytes": 52613349376_u64, "min_free_bytes": 1073741824}))]
 pub struct Health {
-    /// `ok` or `unavailable`.
-    pub status: String,
+    /// `ok`, or `unavailable` (with status 503) when any part below is not `ok`.
+    pub status: &'static str,
+    /// `ok` or `unreachable`.
+    pub database: &'static str,
+    /// The blob store: `ok`, `unreachable`, or `low_on_space` when the free
+    /// space of its disk is under the watermark (uploads then answer 503).
+    pub storage: &'static str,
+    /// Free bytes on the blob store's disk (absent for an S3 bucket).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub database: Option<String>,
+    pub free_bytes: Option<u64>,
+    /// The free-space watermark of that disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_free_bytes: Option<u64>,
 }
 
 /// The body of every event delivery (webhooks `POST` it; SQS and S3 receive it too).

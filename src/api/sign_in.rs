@@ -1,6 +1,9 @@
-//! Failed sign-ins: each is logged (never with the key), and a client address
-//! that fails too often is refused for the rest of its window, which keeps key
-//! guessing slow and the database out of it. Behind a reverse proxy listed in
+//! Failed sign-ins: each wrong key is logged (never the key itself) and
+//! counted against the client's address; an address that has sent too many
+//! lately has its further wrong keys answered `429` for the rest of its
+//! window. A request without a key guessed nothing and is a plain `401`; a
+//! valid key is never refused, so one misconfigured client behind a shared
+//! address cannot lock out the others. Behind a reverse proxy listed in
 //! `DOCPUSH_TRUSTED_PROXIES` the client is the address the proxy forwarded.
 
 use std::collections::HashMap;
@@ -64,21 +67,28 @@ impl SignInGuard {
         (w.failures >= self.limits.max_failures && !left.is_zero()).then_some(left)
     }
 
-    /// Lets a request in unless its address has failed too often lately.
-    pub fn admit(&self, client: Option<IpAddr>) -> Result<(), AppError> {
-        match client.and_then(|c| self.wait_for(c)) {
-            Some(wait) => Err(refusal(wait)),
-            None => Ok(()),
-        }
+    /// The answer to a request that sent no credential at all: not a guess,
+    /// so not counted.
+    pub fn missing(&self, client: Option<IpAddr>, request: &str) -> AppError {
+        let shown = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+        tracing::debug!(client = %shown, request, "request without a credential");
+        AppError::Unauthorized
     }
 
-    /// Logs a refused sign-in (`why`, never the credential) and counts it against the address.
-    pub fn refused(&self, client: Option<IpAddr>, request: &str, why: &str) {
+    /// The answer to a wrong credential (`why` says how, never what): logged
+    /// and counted against the address, `401` until the address has used up
+    /// its allowance, `429` with the wait after that.
+    pub fn wrong(&self, client: Option<IpAddr>, request: &str, why: &str) -> AppError {
         let shown = client.map_or_else(|| "unknown".to_string(), |c| c.to_string());
+        if let Some(wait) = client.and_then(|c| self.wait_for(c)) {
+            tracing::debug!(client = %shown, request, reason = why, "sign-in failed again from a throttled address");
+            return refusal(wait);
+        }
         tracing::warn!(client = %shown, request, reason = why, "sign-in failed");
         if let Some(c) = client {
             self.failed(c);
         }
+        AppError::Unauthorized
     }
 
     /// Counts a failed sign-in from `addr`.
@@ -137,10 +147,10 @@ pub fn client_address(req: &HttpRequest, trusted: &[IpNet]) -> Option<IpAddr> {
         .or(Some(peer))
 }
 
-/// The answer to a request from an address that must wait `wait`.
+/// The answer to a wrong key from an address that must wait `wait`.
 fn refusal(wait: Duration) -> AppError {
     AppError::TooManyRequests {
-        message: "too many failed sign-ins from this address; try again later".into(),
+        message: "too many wrong keys from this address; requests with a valid key are served, others are refused until the wait is over".into(),
         retry_after: wait.as_secs().max(1),
     }
 }
@@ -222,6 +232,27 @@ mod tests {
             client_address(&direct, &trusted),
             Some("203.0.113.50".parse().unwrap()),
             "an untrusted peer cannot claim another address"
+        );
+    }
+
+    #[test]
+    fn wrong_keys_are_throttled_and_missing_ones_are_not_counted() {
+        let g = guard(2, Duration::from_secs(60));
+        let a: Option<IpAddr> = Some("203.0.113.7".parse().unwrap());
+        for _ in 0..5 {
+            assert!(matches!(g.missing(a, "GET /x"), AppError::Unauthorized));
+        }
+        for _ in 0..2 {
+            assert!(matches!(
+                g.wrong(a, "GET /x", "an unknown key"),
+                AppError::Unauthorized
+            ));
+        }
+        let third = g.wrong(a, "GET /x", "an unknown key");
+        assert!(matches!(third, AppError::TooManyRequests { retry_after, .. } if retry_after > 0));
+        assert!(
+            matches!(g.missing(a, "GET /x"), AppError::Unauthorized),
+            "a missing key is still a plain 401"
         );
     }
 

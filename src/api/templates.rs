@@ -105,8 +105,8 @@ pub async fn rotate_secret(
 pub struct PreviewRequest {
     /// The template's `fields` and `options` (saved or not).
     template: PreviewTemplate,
-    /// One document (PDF or image) as base64 or a `data:` URL.
-    #[schema(format = Byte)]
+    /// One document (PDF or image) as base64 or a `data:` URL; empty is `400`.
+    #[schema(format = Byte, min_length = 1)]
     actual_image: String,
 }
 

@@ -29,12 +29,12 @@ use crate::jobs::{Accepted, Jobs, Upload};
     )),
     responses(
         (status = 202, description = "Accepted; follow it with job-status or wait for the webhook", body = Accepted),
-        (status = 400, description = "Malformed body, missing member or bad base64", body = ErrorBody),
+        (status = 400, description = "Malformed body, missing member, bad base64 or an empty document", body = ErrorBody),
         (status = 401, body = ErrorBody),
         (status = 404, description = "Unknown template", body = ErrorBody),
         (status = 413, description = "Over the upload limit", body = ErrorBody),
         (status = 415, description = "Not a PDF, image or ZIP", body = ErrorBody),
-        (status = 422, description = "An empty document, or an Idempotency-Key reused with another body", body = ErrorBody),
+        (status = 422, description = "An Idempotency-Key reused with another body", body = ErrorBody),
     ))]
 pub async fn process_job(
     req: HttpRequest,

@@ -7,7 +7,7 @@ use super::form::Form;
 use super::session::{self, Session, COOKIE, LOGIN_COOKIE};
 use super::{DashError, Page};
 use crate::accounts::Accounts;
-use crate::api::Gate;
+use crate::api::{AppError, Gate};
 
 #[derive(Template)]
 #[template(path = "dashboard/login.html")]
@@ -49,7 +49,6 @@ pub async fn submit(
         return Err(DashError::Csrf);
     }
     let client = gate.sign_ins.client(&req);
-    gate.sign_ins.admit(client)?;
     let key = form.text("api_key");
     let opened = if key.is_empty() || key.len() > 200 {
         None
@@ -57,8 +56,15 @@ pub async fn submit(
         Session::open(&accounts, &key).await?
     };
     let Some((_, token)) = opened else {
-        gate.sign_ins
-            .refused(client, "POST /dashboard/login", "an unknown key");
+        let request = "POST /dashboard/login";
+        let refused = if key.is_empty() {
+            gate.sign_ins.missing(client, request)
+        } else {
+            gate.sign_ins.wrong(client, request, "an unknown key")
+        };
+        if !matches!(refused, AppError::Unauthorized) {
+            return Err(refused.into());
+        }
         let why = "That key is not valid. Use a key printed by `docpush account create` or made on the Account page.";
         return login_page(
             &req,

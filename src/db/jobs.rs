@@ -7,7 +7,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
 use super::entities::{files, job_transitions, jobs};
@@ -396,6 +396,32 @@ pub async fn clear_file_blobs(db: &impl ConnectionTrait, ids: &[FileId]) -> Resu
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Documents of `account_id` waiting or being read: the unfinished files of
+/// its unfinished jobs, and one for each unfinished job not yet unpacked.
+pub async fn queued_documents(
+    db: &DatabaseConnection,
+    account_id: &AccountId,
+) -> Result<u64, DbError> {
+    let row = db
+        .query_one(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS queued FROM jobs j LEFT JOIN files f ON f.job_id = j.id \
+             WHERE j.account_id = $1 AND j.finished_at IS NULL \
+             AND (f.id IS NULL OR f.status NOT IN ($2, $3))",
+            vec![
+                account_id.into(),
+                JobStatus::ProcessImageSuccess.as_str().into(),
+                JobStatus::ProcessImageFailed.as_str().into(),
+            ],
+        ))
+        .await?;
+    let queued: i64 = match row {
+        Some(r) => r.try_get("", "queued")?,
+        None => 0,
+    };
+    Ok(queued.max(0) as u64)
 }
 
 /// Finished jobs older than `before_ms` whose results are still kept.

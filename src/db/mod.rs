@@ -44,6 +44,8 @@ pub async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConn
         .acquire_timeout(Duration::from_secs(30))
         .connect_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
+        // The single connection of the embedded file is shared by every
+        // request and worker; waiting for it under a burst is normal.
         // One connection by default: a larger pool measured no faster in
         // `docpush-bench`, and it would admit SQLITE_BUSY on any future
         // transaction that reads before it writes.
@@ -59,7 +61,12 @@ pub async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConn
                 .pragma("mmap_size", "268435456")
         });
     } else {
-        opts.max_connections(connections.max(2)).min_connections(1);
+        // A server that is down is found out in seconds, and the request
+        // answered 503, instead of holding the client for half a minute.
+        opts.max_connections(connections.max(2))
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(5));
     }
     Database::connect(opts).await.with_context(|| {
         format!(

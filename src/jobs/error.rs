@@ -29,9 +29,17 @@ pub enum JobError {
     /// An edited value that is not of its field's type, or names no field.
     #[error("result.{field}: {reason}")]
     InvalidValue { field: String, reason: String },
-    /// What the caller sent breaks a rule (an empty document, a reused idempotency key).
+    #[error("actual_image is empty: send the document's bytes")]
+    EmptyDocument,
+    /// What the caller sent breaks a rule (a reused idempotency key, an edit of nothing).
     #[error("{0}")]
     Rejected(String),
+    /// The account has as many documents waiting as it may (admission control).
+    #[error("{queued} documents of this account are waiting to be processed, the most it may have queued ({limit}); send more once some have finished")]
+    Busy { queued: u64, limit: u64 },
+    /// Free space of the blob store is under the operator's watermark.
+    #[error("the server is low on disk space ({free} bytes free, {needed} needed to accept this document); try again later")]
+    LowOnSpace { free: u64, needed: u64 },
     /// A filter or cursor that means nothing.
     #[error("{0}")]
     BadQuery(String),

@@ -152,9 +152,7 @@ impl Jobs {
             .ok_or_else(|| crate::templates::TemplateError::NotFound(upload.template_id.clone()))?;
         let template = self.templates.for_job(account_id, &template_id).await?;
         if upload.bytes.is_empty() {
-            return Err(JobError::Rejected(
-                "actual_image is empty: send the document's bytes".into(),
-            ));
+            return Err(JobError::EmptyDocument);
         }
         let kind = DocKind::detect(&upload.bytes).ok_or(JobError::NotADocument)?;
         let hash = request_hash(&upload);
@@ -163,6 +161,7 @@ impl Jobs {
                 return Ok(existing);
             }
         }
+        self.admit(account_id, upload.bytes.len() as u64).await?;
 
         let job_id = JobId::new();
         tracing::Span::current().record("job_id", job_id.as_str());
@@ -201,42 +200,89 @@ impl Jobs {
         } else {
             vec![new_file(&job_id, 0, &file_name, kind, &blob_key, now)]
         };
-        let txn = self.db.begin().await?;
-        let inserted = db::jobs::insert(&txn, job.clone(), file_rows).await;
-        if let Err(e) = inserted {
-            drop(txn);
-            self.blobs.delete(&blob_key).await.ok();
+        let recorded = self
+            .record(&job, file_rows, &template, &upload.static_values)
+            .await;
+        if let Err(e) = recorded {
+            // Nothing of a job that was not recorded stays in the store.
+            if let Err(left) = self.blobs.delete(&blob_key).await {
+                tracing::error!(blob = %blob_key, error = %left, "the upload of a job that was not recorded could not be removed");
+            }
             // A concurrent request with the same key won the insert: answer with its job.
             if let Some(key) = &upload.idempotency_key {
                 if let Some(existing) = self.idempotent_replay(account_id, key, &hash).await? {
                     return Ok(existing);
                 }
             }
-            return Err(e.into());
+            return Err(e);
         }
+        self.jobs_ready.notify_one();
+        self.deliveries_ready.notify_one();
+        tracing::info!(kind = %kind, bytes = size, "job accepted");
+        accepted(&job)
+    }
+
+    /// The job, its first file (unless it is a ZIP) and its `job.received`
+    /// event, in one transaction.
+    async fn record(
+        &self,
+        job: &jobs::Model,
+        file_rows: Vec<files::Model>,
+        template: &crate::templates::LoadedTemplate,
+        static_values: &Map<String, Value>,
+    ) -> Result<(), JobError> {
+        let txn = self.db.begin().await?;
+        db::jobs::insert(&txn, job.clone(), file_rows).await?;
         delivery::emit(
             &txn,
             NewEvent {
                 event_type: EventType::JobReceived,
-                account_id,
-                job_id: &job_id,
+                account_id: &job.account_id,
+                job_id: &job.id,
                 file_id: None,
                 template_id: &template.id,
                 data: json!({
-                    "job_id": job_id,
+                    "job_id": job.id,
                     "template_id": template.id,
-                    "file_name": file_name,
-                    "static_values": upload.static_values,
+                    "file_name": job.source_name,
+                    "static_values": static_values,
                 }),
             },
             template.webhook.as_ref(),
         )
         .await?;
         txn.commit().await?;
-        self.jobs_ready.notify_one();
-        self.deliveries_ready.notify_one();
-        tracing::info!(kind = %kind, bytes = size, "job accepted");
-        accepted(&job)
+        Ok(())
+    }
+
+    /// Admission control: refuses an account that has its most documents
+    /// queued, and any upload that would take the blob store's disk under
+    /// its free-space watermark.
+    async fn admit(&self, account_id: &AccountId, size: u64) -> Result<(), JobError> {
+        let limit = self.limits.max_queued_documents;
+        if limit > 0 {
+            let queued = db::jobs::queued_documents(&self.db, account_id).await?;
+            if queued >= limit {
+                return Err(JobError::Busy { queued, limit });
+            }
+        }
+        match self.blobs.space() {
+            Some(Ok(space)) => {
+                let watermark = self.limits.free_space_watermark(space.total);
+                let needed = watermark + size;
+                if watermark > 0 && space.available < needed {
+                    return Err(JobError::LowOnSpace {
+                        free: space.available,
+                        needed,
+                    });
+                }
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "the blob store's free space could not be read")
+            }
+            None => {}
+        }
+        Ok(())
     }
 
     /// The first job's 202 body for a repeated key and body; refused for a repeated key with another body.

@@ -8,6 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use ipnet::IpNet;
 use reqwest::Url;
@@ -165,18 +166,32 @@ pub fn check_literal(url: &Url, allowed: &[IpNet]) -> Result<(), UrlRefused> {
     }
 }
 
+/// The longest wait for a DNS answer. The system resolver runs on a
+/// blocking thread and takes as long as its configuration says (retries of
+/// unanswered servers can add up to a minute); a request saving a URL, and
+/// a delivery, wait this long at most.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
+
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, UrlRefused> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
-        .await
-        .map_err(|e| UrlRefused::Unresolvable {
-            host: host.to_string(),
-            reason: e.to_string(),
-        })?
-        .collect();
+    let unresolvable = |reason: String| UrlRefused::Unresolvable {
+        host: host.to_string(),
+        reason,
+    };
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((bare, port)))
+            .await
+            .map_err(|_| {
+                unresolvable(format!(
+                    "no DNS answer within {} s",
+                    LOOKUP_TIMEOUT.as_secs()
+                ))
+            })?
+            .map_err(|e| unresolvable(e.to_string()))?
+            .collect();
     if addrs.is_empty() {
         return Err(UrlRefused::Unresolvable {
             host: host.to_string(),

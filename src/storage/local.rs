@@ -3,8 +3,40 @@
 
 use std::path::PathBuf;
 
-use super::{checked_key, StorageError};
+use std::path::Path;
+use std::time::Duration;
+
+use super::{checked_key, Space, StorageError};
 use crate::private_fs::nonblocking as private_fs;
+
+/// In the name of a blob being written; a rename gives it its own name.
+const TMP_MARK: &str = "tmp-";
+
+fn remove_tmp_files(dir: &Path, age: Duration) -> std::io::Result<usize> {
+    let mut removed = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let meta = entry.metadata()?;
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|e| e >= age);
+        if meta.is_dir() {
+            removed += remove_tmp_files(&path, age)?;
+        } else if old
+            && path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.starts_with(TMP_MARK))
+        {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
 
 #[derive(Clone, Debug)]
 pub struct LocalStore {
@@ -34,11 +66,39 @@ impl LocalStore {
         if let Some(dir) = path.parent() {
             private_fs::create_dir(dir).await.map_err(Self::io(key))?;
         }
-        let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-        private_fs::write_new(&tmp, bytes)
+        let tmp = path.with_extension(format!("{TMP_MARK}{}", uuid::Uuid::new_v4().simple()));
+        let written = match private_fs::write_new(&tmp, bytes).await {
+            Ok(()) => tokio::fs::rename(&tmp, &path).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            // A part-written file on a full disk would keep it full for good.
+            if let Err(left) = tokio::fs::remove_file(&tmp).await {
+                if left.kind() != std::io::ErrorKind::NotFound {
+                    tracing::error!(path = %tmp.display(), error = %left, "a part-written blob could not be removed");
+                }
+            }
+            return Err(Self::io(key)(e));
+        }
+        Ok(())
+    }
+
+    /// Removes what writes cut off by a crash left behind, older than
+    /// `age` (so that writes in progress are spared); returns how many.
+    pub async fn remove_leftovers(&self, age: Duration) -> std::io::Result<usize> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || remove_tmp_files(&root, age))
             .await
-            .map_err(Self::io(key))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(Self::io(key))
+            .map_err(std::io::Error::other)?
+    }
+
+    /// The free and total bytes of the disk the blobs are on.
+    pub fn space(&self) -> std::io::Result<Space> {
+        let st = rustix::fs::statvfs(&self.root)?;
+        Ok(Space {
+            available: st.f_bavail.saturating_mul(st.f_frsize),
+            total: st.f_blocks.saturating_mul(st.f_frsize),
+        })
     }
 
     pub async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError> {
@@ -95,5 +155,26 @@ mod tests {
             Err(StorageError::InvalidKey(_))
         ));
         s.delete("jobs/none").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn leftovers_of_cut_off_writes_are_removed_and_blobs_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LocalStore::new(dir.path()).unwrap();
+        s.put("jobs/a/upload", b"kept").await.unwrap();
+        std::fs::write(dir.path().join("jobs/a/upload.tmp-0123"), b"cut off").unwrap();
+        std::fs::write(dir.path().join("jobs/b.tmp-9"), b"cut off").unwrap();
+        assert_eq!(
+            s.remove_leftovers(Duration::from_secs(3600)).await.unwrap(),
+            0,
+            "a write in progress is spared"
+        );
+        assert_eq!(s.remove_leftovers(Duration::ZERO).await.unwrap(), 2);
+        assert_eq!(s.get("jobs/a/upload").await.unwrap(), b"kept");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("jobs/a"))
+            .unwrap()
+            .collect();
+        assert_eq!(left.len(), 1);
+        assert!(s.space().unwrap().total > 0);
     }
 }

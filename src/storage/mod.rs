@@ -36,6 +36,13 @@ impl StorageError {
     /// A missing blob is the caller's to handle; a store that cannot be
     /// reached or written (a full or failing disk, an S3 outage) passes; a
     /// key we made badly, or a refusal that will not change, is a bug.
+    /// The disk (or the account's quota on it) is full.
+    pub fn is_out_of_space(&self) -> bool {
+        use std::io::ErrorKind;
+        matches!(self, Self::Io { error, .. }
+            if matches!(error.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded))
+    }
+
     pub fn blame(&self) -> Blame {
         match self {
             Self::NotFound(_) => Blame::Caller,
@@ -43,6 +50,13 @@ impl StorageError {
             Self::InvalidKey(_) | Self::Remote { passing: false, .. } => Blame::Bug,
         }
     }
+}
+
+/// Free and total bytes of the disk a store writes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Space {
+    pub available: u64,
+    pub total: u64,
 }
 
 /// A key made of plain path segments: nothing that climbs out of the store's
@@ -122,6 +136,28 @@ impl BlobStore {
         match self {
             Self::Local(s) => s.exists(key).await,
             Self::S3(s) => s.exists(key).await,
+        }
+    }
+
+    /// The space left on a local store's disk; `None` for a bucket, which
+    /// has no free space to watch.
+    pub fn space(&self) -> Option<std::io::Result<Space>> {
+        match self {
+            Self::Local(s) => Some(s.space()),
+            Self::S3(_) => None,
+        }
+    }
+
+    /// Whether the store answers: a lookup of a key that does not exist.
+    pub async fn probe(&self) -> Result<(), StorageError> {
+        self.exists("healthz").await.map(|_| ())
+    }
+
+    /// Removes partial writes older than `age` that a crash left in a local store.
+    pub async fn remove_leftovers(&self, age: std::time::Duration) -> std::io::Result<usize> {
+        match self {
+            Self::Local(s) => s.remove_leftovers(age).await,
+            Self::S3(_) => Ok(0),
         }
     }
 }

@@ -89,8 +89,6 @@ pub async fn test_settings(dir: &std::path::Path) -> Settings {
     ];
     s.delivery.timeout = Duration::from_secs(5);
     s.delivery.allowed_networks = vec!["127.0.0.0/8".parse().unwrap()];
-    // Every test client signs in from 127.0.0.1; tests of refused keys must not lock the others out.
-    s.sign_in.max_failures = 200;
     if let Some(url) = postgres_url() {
         s.database_url = Some(fresh_postgres(&url).await.into());
     }
@@ -140,6 +138,17 @@ pub async fn start(settings: Settings, dir: tempfile::TempDir, credits: i64) -> 
         stop,
         server: Some(server),
     }
+}
+
+/// What a client is told: the status, `Retry-After` (seconds) and the JSON body.
+pub async fn told(resp: reqwest::Response) -> (u16, Option<u64>, Value) {
+    let status = resp.status().as_u16();
+    let wait = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    (status, wait, resp.json().await.unwrap_or(Value::Null))
 }
 
 pub fn b64(bytes: &[u8]) -> String {

@@ -607,12 +607,22 @@ async fn csv_cells_that_would_run_as_formulas_are_prefixed() {
 }
 
 #[tokio::test]
-async fn repeated_failed_sign_ins_from_one_address_are_throttled() {
+async fn wrong_keys_from_one_address_are_throttled_and_valid_keys_never_are() {
     let app = spawn_with(|s| {
         s.sign_in.max_failures = 3;
         s.sign_in.window = Duration::from_secs(60);
     })
     .await;
+    // No key at all guesses nothing: a plain 401, however often.
+    for _ in 0..10 {
+        let resp = app
+            .http
+            .get(format!("{}/v1/templates", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401);
+    }
     for wrong in ["dp_nope", "", "dp_still_wrong"] {
         assert_eq!(app.get("/v1/templates", wrong).await.status().as_u16(), 401);
     }
@@ -626,9 +636,28 @@ async fn repeated_failed_sign_ins_from_one_address_are_throttled() {
     assert!(wait > 0 && wait <= 60, "{wait}");
     let (_, err) = error_of(resp).await;
     assert_eq!(err["error"], "too_many_requests");
-    // The address waits out its window, whatever key it sends.
+    // From the same address, a valid key is served, and a missing one is still a 401.
     assert_eq!(
         app.get("/v1/templates", &app.key).await.status().as_u16(),
+        200
+    );
+    let other = app.other_account(10).await;
+    assert_eq!(
+        app.get("/v1/templates", &other).await.status().as_u16(),
+        200
+    );
+    let bare = app
+        .http
+        .get(format!("{}/v1/templates", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status().as_u16(), 401);
+    assert_eq!(
+        app.get("/v1/templates", "dp_fifth_guess")
+            .await
+            .status()
+            .as_u16(),
         429
     );
     let health = app

@@ -165,6 +165,20 @@ impl Api {
         }
     }
 
+    /// Saves a template with `key`; returns its view.
+    pub async fn create_template(&self, key: &str, body: &serde_json::Value) -> serde_json::Value {
+        self.http
+            .post(format!("{}/v1/templates", self.base))
+            .header("x-auth", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Waits until `host` answers `/healthz`.
     pub async fn wait_started(&self, host: &Host) {
         let deadline = Instant::now() + Duration::from_secs(60);

@@ -9,6 +9,7 @@ mod contract;
 mod dashboard;
 mod delivery;
 mod destinations;
+mod faults;
 mod helpers;
 mod hostile;
 mod hosts;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::helpers::{b64, Receiver};
+use crate::helpers::{b64, eventually, told, Receiver};
 use crate::hosts::{free_port, scans, Api, Host};
 use crate::peers::{self, OwnSeaweed};
 use docpush_samples::{invoice_template_fields, Invoice};
@@ -153,16 +153,7 @@ async fn postgres_only_a_host_rides_out_stopped_postgres_and_s3_servers_and_lose
     let (http, base) = (&client.http, &client.base);
     let key = std::fs::read_to_string(host.data.join("dev-api-key")).unwrap();
     let receiver = Receiver::start().await;
-    let template: Value = http
-        .post(format!("{base}/v1/templates"))
-        .header("x-auth", &key)
-        .json(&json!({"name": "outage", "fields": invoice_template_fields(), "webhook": {"url": receiver.url}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let template = client.create_template(&key, &json!({"name": "outage", "fields": invoice_template_fields(), "webhook": {"url": receiver.url}})).await;
     let mut scanned = scans(4).await.into_iter();
     let submit = |name: String, bytes: Vec<u8>| {
         let (http, base, key, tid) = (
@@ -235,4 +226,115 @@ async fn postgres_only_a_host_rides_out_stopped_postgres_and_s3_servers_and_lose
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A client's view of a call: its status, `Retry-After` and body.
+async fn answer(req: reqwest::RequestBuilder) -> (u16, Option<u64>, Value) {
+    told(req.send().await.expect("the server answers")).await
+}
+
+#[tokio::test]
+async fn postgres_only_an_unreachable_database_answers_503_and_cut_off_jobs_resume_when_it_returns()
+{
+    let test =
+        "postgres_only_an_unreachable_database_answers_503_and_cut_off_jobs_resume_when_it_returns";
+    if crate::helpers::postgres_or_skip(test).is_none() {
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let pg = PrivatePostgres::init(root.path());
+    let port = free_port();
+    let env = vec![
+        ("DATABASE_URL", pg.url()),
+        (
+            "DOCPUSH_SECRET_KEY",
+            base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
+        ),
+        // A lease far longer than the test: a job cut off by the outage that
+        // finishes at all was given back, not left for its lease to run out.
+        ("DOCPUSH_JOB_LEASE", "30m".to_string()),
+        // One job at a time, so that the outage finds one in the middle of its work.
+        ("DOCPUSH_WORKERS", "1".to_string()),
+        ("DOCPUSH_ALLOWED_NETWORKS", "127.0.0.0/8".to_string()),
+        ("DOCPUSH_BIND", format!("127.0.0.1:{port}")),
+    ];
+    let host = Host::start("host", "", root.path(), &env);
+    let client = Api::on(port);
+    client.wait_started(&host).await;
+    let (http, base) = (&client.http, &client.base);
+    let key = std::fs::read_to_string(host.data.join("dev-api-key")).unwrap();
+    let template = client
+        .create_template(
+            &key,
+            &json!({"name": "outage", "fields": invoice_template_fields()}),
+        )
+        .await;
+    let upload = |bytes: &[u8], name: &str| {
+        http.post(format!("{base}/process-job"))
+            .header("x-auth", &key)
+            .json(&json!({"template_id": template["id"], "actual_image": b64(bytes), "file_name": name}))
+    };
+    let mut jobs = Vec::new();
+    for (i, scan) in scans(4).await.iter().enumerate() {
+        let (status, _, body) = answer(upload(scan, &format!("scan-{i}.png"))).await;
+        assert_eq!(status, 202, "{body}");
+        jobs.push(body["job_id"].as_str().unwrap().to_string());
+    }
+    // The database goes away while a job is being read.
+    eventually("a job being read", || async {
+        let (_, _, s) = answer(
+            http.get(format!("{base}/job-status?job_id={}", jobs[0]))
+                .header("x-auth", &key),
+        )
+        .await;
+        s["status"] == "PROCESSING IMAGE" || s["status"] == "SUCCESS"
+    })
+    .await;
+    pg.stop();
+
+    // Clients are told to come back, not that the server broke.
+    let calls = [
+        (
+            "GET /v1/templates",
+            http.get(format!("{base}/v1/templates"))
+                .header("x-auth", &key),
+        ),
+        (
+            "GET /job-status",
+            http.get(format!("{base}/job-status?job_id={}", jobs[0]))
+                .header("x-auth", &key),
+        ),
+        (
+            "POST /process-job",
+            upload(&Invoice::numbered(9).pdf(), "late.pdf"),
+        ),
+    ];
+    for (what, call) in calls {
+        let (status, wait, body) = answer(call).await;
+        assert_eq!(status, 503, "{what}: {body}");
+        assert_eq!(body["error"], "unavailable", "{what}: {body}");
+        assert!(wait.is_some_and(|w| w > 0), "{what}: Retry-After");
+    }
+    let (status, wait, health) = answer(http.get(format!("{base}/healthz"))).await;
+    assert_eq!(
+        (status, health["database"].as_str()),
+        (503, Some("unreachable")),
+        "{health}"
+    );
+    assert_eq!(health["storage"], "ok", "{health}");
+    assert!(wait.is_some());
+    logged(&host, "trying again while its lease lasts", 0).await;
+    pg.start();
+
+    // Every accepted document is read, long before any lease could run out.
+    client
+        .wait_success(&key, &jobs, Duration::from_secs(180), &host)
+        .await;
+    assert!(host
+        .log()
+        .contains("given back once the database answered again"));
+    let (status, _, health) = answer(http.get(format!("{base}/healthz"))).await;
+    assert_eq!(status, 200, "{health}");
+    let (status, _, body) = answer(upload(&Invoice::numbered(9).pdf(), "late.pdf")).await;
+    assert_eq!(status, 202, "{body}");
 }

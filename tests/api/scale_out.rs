@@ -259,16 +259,12 @@ async fn a_process_restarted_after_sigkill_resumes_its_jobs_without_waiting_out_
     let host = Host::start("single", "", root.path(), &env);
     client.wait_started(&host).await;
     let key = std::fs::read_to_string(host.data.join("dev-api-key")).unwrap();
-    let template: Value = http
-        .post(format!("{base}/v1/templates"))
-        .header("x-auth", &key)
-        .json(&json!({"name": "restart", "fields": invoice_template_fields()}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let template = client
+        .create_template(
+            &key,
+            &json!({"name": "restart", "fields": invoice_template_fields()}),
+        )
+        .await;
     let scan = scans(1).await.remove(0);
     let accepted: Value = http
         .post(format!("{base}/process-job"))

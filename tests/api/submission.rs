@@ -25,7 +25,7 @@ async fn every_submission_error_has_its_code_and_a_json_body() {
         (
             "empty document",
             json!({"template_id": tid, "actual_image": ""}),
-            422,
+            400,
         ),
         (
             "invalid base64",
@@ -98,6 +98,24 @@ async fn every_submission_error_has_its_code_and_a_json_body() {
     assert_eq!(error_of(resp).await.0, 404);
     let resp = app.results(&uuid::Uuid::new_v4().to_string(), "xml").await;
     assert_eq!(error_of(resp).await.0, 422);
+    // A zero-byte file part is as empty as an empty string (SPEC §3: 400).
+    let form = reqwest::multipart::Form::new()
+        .text("template_id", tid.to_string())
+        .part(
+            "actual_image",
+            reqwest::multipart::Part::bytes(Vec::new()).file_name("empty.pdf"),
+        );
+    let resp = app
+        .http
+        .post(format!("{}/v1/process-job", app.base))
+        .header("x-auth", &app.key)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (status, err) = error_of(resp).await;
+    assert_eq!(status, 400, "{err}");
+    assert_eq!(err["error"], "bad_request");
 }
 
 #[tokio::test]

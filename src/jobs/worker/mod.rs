@@ -146,11 +146,33 @@ pub async fn try_run_one(state: &Worker, owner: &str) -> Result<Outcome, JobErro
     result.map(|_| Outcome::Processed)
 }
 
-/// Gives the job back; when that fails too, its lease runs out instead.
+/// Gives the job back. The failure that stopped the job often stops this
+/// too (the database is down), so it is tried again every second or two
+/// while the lease lasts: the job then resumes moments after the database
+/// returns, instead of when its lease runs out.
 async fn put_back(state: &Worker, job_id: &JobId, owner: &str, wait: Duration, counted: bool) {
-    let given = db::jobs::put_back(&state.jobs.db, job_id, owner, wait, counted).await;
-    if let Err(e) = given {
-        tracing::warn!(%job_id, error = %e, "giving the job back failed; it is taken up again once its lease expires");
+    let gave_up_at = tokio::time::Instant::now() + state.lease;
+    let mut pause = Duration::from_millis(250);
+    let mut told = false;
+    loop {
+        let given = db::jobs::put_back(&state.jobs.db, job_id, owner, wait, counted).await;
+        let Err(e) = given else {
+            if told {
+                tracing::info!(%job_id, "the job was given back once the database answered again");
+            }
+            return;
+        };
+        let next = tokio::time::Instant::now() + pause;
+        if !e.blame().is_retryable() || next >= gave_up_at {
+            tracing::warn!(%job_id, error = %e, "giving the job back failed; it is taken up again once its lease expires");
+            return;
+        }
+        if !told {
+            tracing::warn!(%job_id, error = %e, "giving the job back failed; trying again while its lease lasts");
+            told = true;
+        }
+        tokio::time::sleep_until(next).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 
