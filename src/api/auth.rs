@@ -33,7 +33,8 @@ impl FromRequest for Account {
             // A valid key is served whatever else came from its address.
             let failure = match key {
                 None => return Err(gate.sign_ins.missing(client, &request)),
-                Some(k) if k.is_empty() || k.len() > 200 => "a malformed key",
+                Some(k) if k.is_empty() => return Err(gate.sign_ins.missing(client, &request)),
+                Some(k) if k.len() > 200 => "a malformed key",
                 Some(k) => match accounts.account_for_key(&k).await? {
                     Some(id) => return Ok(Account(id)),
                     None => "an unknown key",

@@ -64,8 +64,8 @@ pub enum AppError {
 pub const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 /// An account at its queue limit: about what a 2-core host needs to work through a few dozen documents.
 pub const ADMISSION_RETRY_AFTER: u64 = 10;
-/// A disk under its free-space watermark fills back up only when the operator
-/// acts or the retention purge runs (every minute by default).
+/// A disk under its free-space watermark frees up only when the operator
+/// acts or documents are released (once delivered) and purged.
 pub const LOW_SPACE_RETRY_AFTER: u64 = 60;
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -250,7 +250,7 @@ impl From<JobError> for AppError {
                 message: m,
                 retry_after: ADMISSION_RETRY_AFTER,
             },
-            E::LowOnSpace { .. } => Self::Unavailable {
+            E::LowOnSpace => Self::Unavailable {
                 message: m.clone(),
                 retry_after: LOW_SPACE_RETRY_AFTER,
                 cause: m,

@@ -227,8 +227,13 @@ async fn healthz(
     if healthy {
         HttpResponse::Ok().json(body)
     } else {
+        let wait = if body.storage == "low_on_space" && body.database == "ok" {
+            error::LOW_SPACE_RETRY_AFTER
+        } else {
+            error::UNAVAILABLE_RETRY_AFTER
+        };
         HttpResponse::ServiceUnavailable()
-            .insert_header((RETRY_AFTER, error::UNAVAILABLE_RETRY_AFTER.to_string()))
+            .insert_header((RETRY_AFTER, wait.to_string()))
             .json(body)
     }
 }

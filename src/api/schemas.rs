@@ -15,7 +15,7 @@ use crate::types::{DeliveryId, DeliveryStatus, DestinationId};
 pub struct ErrorBody {
     /// `bad_request`, `unauthorized`, `not_found`, `method_not_allowed`, `conflict`, `gone`,
     /// `payload_too_large`, `unsupported_media_type`, `validation_failed`,
-    /// `too_many_requests` or `internal_error`.
+    /// `too_many_requests`, `unavailable`, `insufficient_storage` or `internal_error`.
     pub error: String,
     pub message: String,
 }
@@ -42,8 +42,8 @@ pub struct ProcessJobJson {
 pub struct ProcessJobForm {
     #[schema(pattern = "\\S")]
     pub template_id: String,
-    /// The document.
-    #[schema(value_type = String, format = Binary)]
+    /// The document; an empty file is `400`.
+    #[schema(value_type = String, format = Binary, min_length = 1)]
     pub actual_image: Vec<u8>,
     pub file_name: Option<String>,
     /// A JSON object, sent as a part whose text is its JSON.

@@ -71,8 +71,14 @@ impl ResponseError for DashError {
                 .insert_header((LOCATION, "/dashboard/login"))
                 .finish();
         }
-        if let Self::App(AppError::Internal(cause)) = self {
-            tracing::error!(error.cause_chain = %cause, "dashboard request failed");
+        match self {
+            Self::App(AppError::Internal(cause)) => {
+                tracing::error!(error.cause_chain = %cause, "dashboard request failed")
+            }
+            Self::App(AppError::Unavailable { cause, .. }) => {
+                tracing::warn!(error.cause_chain = %cause, "dashboard request refused: a dependency is unavailable")
+            }
+            _ => {}
         }
         let status = self.status_code();
         let page = ErrorPage {
@@ -80,8 +86,14 @@ impl ResponseError for DashError {
             title: status.canonical_reason().unwrap_or("Error"),
             message: self.to_string(),
         };
-        HttpResponse::build(status)
-            .content_type(ContentType::html())
+        let mut resp = HttpResponse::build(status);
+        if let Some(wait) = match self {
+            Self::App(e) => e.retry_after(),
+            _ => None,
+        } {
+            resp.insert_header((actix_web::http::header::RETRY_AFTER, wait.to_string()));
+        }
+        resp.content_type(ContentType::html())
             .body(page.render().unwrap_or_else(|_| self.to_string()))
     }
 }

@@ -38,8 +38,8 @@ pub enum JobError {
     #[error("{queued} documents of this account are waiting to be processed, the most it may have queued ({limit}); send more once some have finished")]
     Busy { queued: u64, limit: u64 },
     /// Free space of the blob store is under the operator's watermark.
-    #[error("the server is low on disk space ({free} bytes free, {needed} needed to accept this document); try again later")]
-    LowOnSpace { free: u64, needed: u64 },
+    #[error("the server is low on disk space and accepts no documents for now; try again later")]
+    LowOnSpace,
     /// A filter or cursor that means nothing.
     #[error("{0}")]
     BadQuery(String),

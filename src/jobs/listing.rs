@@ -49,6 +49,14 @@ impl Jobs {
                 bad(format!("status must be one of {}", all.join(", ")))
             })?),
         };
+        // Every member is checked before any answer: a bad cursor is 400 even
+        // beside a template id that names nothing.
+        let before = q
+            .cursor
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .map(parse_cursor)
+            .transpose()?;
         let template_id = match q.template_id.as_deref().filter(|t| !t.is_empty()) {
             None => None,
             Some(t) => match TemplateId::parse(t) {
@@ -62,12 +70,6 @@ impl Jobs {
                 }
             },
         };
-        let before = q
-            .cursor
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .map(parse_cursor)
-            .transpose()?;
         let filter = db::jobs::JobFilter {
             status,
             template_id: template_id.as_ref(),

@@ -170,7 +170,10 @@ impl Jobs {
         let size = upload.bytes.len();
         // Handed to the store without a copy: a large upload sits in memory once.
         let bytes = bytes::Bytes::from(std::mem::take(&mut upload.bytes));
-        self.blobs.put(&blob_key, bytes).await?;
+        if let Err(e) = self.blobs.put(&blob_key, bytes).await {
+            self.forget_upload(&job_id).await;
+            return Err(e.into());
+        }
 
         let now = db::now_ms();
         let static_json = Value::Object(upload.static_values.clone()).to_string();
@@ -204,9 +207,14 @@ impl Jobs {
             .record(&job, file_rows, &template, &upload.static_values)
             .await;
         if let Err(e) = recorded {
-            // Nothing of a job that was not recorded stays in the store.
-            if let Err(left) = self.blobs.delete(&blob_key).await {
-                tracing::error!(blob = %blob_key, error = %left, "the upload of a job that was not recorded could not be removed");
+            // A commit cut off on its way back may have been made: the upload
+            // goes only once the job is known not to exist.
+            match db::jobs::get_any(&self.db, &job_id).await {
+                Ok(None) => self.forget_upload(&job_id).await,
+                Ok(Some(_)) => {}
+                Err(unknown) => {
+                    tracing::warn!(error = %unknown, "whether the job was recorded is not known; its upload is kept");
+                }
             }
             // A concurrent request with the same key won the insert: answer with its job.
             if let Some(key) = &upload.idempotency_key {
@@ -220,6 +228,14 @@ impl Jobs {
         self.deliveries_ready.notify_one();
         tracing::info!(kind = %kind, bytes = size, "job accepted");
         accepted(&job)
+    }
+
+    /// Removes everything stored for a job that was not recorded.
+    async fn forget_upload(&self, job_id: &JobId) {
+        let prefix = keys::job_prefix(job_id);
+        if let Err(e) = self.blobs.delete_prefix(&prefix).await {
+            tracing::error!(blobs = %prefix, error = %e, "the upload of a job that was not recorded could not be removed");
+        }
     }
 
     /// The job, its first file (unless it is a ZIP) and its `job.received`
@@ -269,12 +285,14 @@ impl Jobs {
         match self.blobs.space() {
             Some(Ok(space)) => {
                 let watermark = self.limits.free_space_watermark(space.total);
-                let needed = watermark + size;
+                let needed = watermark.saturating_add(size);
                 if watermark > 0 && space.available < needed {
-                    return Err(JobError::LowOnSpace {
-                        free: space.available,
+                    tracing::warn!(
+                        free = space.available,
                         needed,
-                    });
+                        "upload refused: the blob store's disk is under its free-space watermark"
+                    );
+                    return Err(JobError::LowOnSpace);
                 }
             }
             Some(Err(e)) => {

@@ -172,26 +172,36 @@ pub fn check_literal(url: &Url, allowed: &[IpNet]) -> Result<(), UrlRefused> {
 /// a delivery, wait this long at most.
 pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The addresses a look-up of `host` found, or why there are none: its
+/// error, or no answer within `limit`.
+async fn within<I>(
+    limit: Duration,
+    host: &str,
+    lookup: impl std::future::Future<Output = std::io::Result<I>>,
+) -> Result<Vec<SocketAddr>, UrlRefused>
+where
+    I: Iterator<Item = SocketAddr>,
+{
+    let unresolvable = |reason: String| UrlRefused::Unresolvable {
+        host: host.to_string(),
+        reason,
+    };
+    match tokio::time::timeout(limit, lookup).await {
+        Ok(Ok(addrs)) => Ok(addrs.collect()),
+        Ok(Err(e)) => Err(unresolvable(e.to_string())),
+        Err(_) => Err(unresolvable(format!(
+            "no DNS answer within {} s",
+            limit.as_secs_f64()
+        ))),
+    }
+}
+
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, UrlRefused> {
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = bare.parse::<IpAddr>() {
         return Ok(vec![SocketAddr::new(ip, port)]);
     }
-    let unresolvable = |reason: String| UrlRefused::Unresolvable {
-        host: host.to_string(),
-        reason,
-    };
-    let addrs: Vec<SocketAddr> =
-        tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((bare, port)))
-            .await
-            .map_err(|_| {
-                unresolvable(format!(
-                    "no DNS answer within {} s",
-                    LOOKUP_TIMEOUT.as_secs()
-                ))
-            })?
-            .map_err(|e| unresolvable(e.to_string()))?
-            .collect();
+    let addrs = within(LOOKUP_TIMEOUT, host, tokio::net::lookup_host((bare, port))).await?;
     if addrs.is_empty() {
         return Err(UrlRefused::Unresolvable {
             host: host.to_string(),
@@ -291,6 +301,18 @@ mod tests {
                 "{url}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_look_up_that_never_answers_is_given_up_with_a_reason() {
+        let never = std::future::pending::<std::io::Result<std::vec::IntoIter<SocketAddr>>>();
+        let refused = within(Duration::from_millis(20), "slow.example", never)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "slow.example does not resolve: no DNS answer within 0.02 s"
+        );
     }
 
     #[test]

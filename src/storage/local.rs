@@ -12,12 +12,22 @@ use crate::private_fs::nonblocking as private_fs;
 /// In the name of a blob being written; a rename gives it its own name.
 const TMP_MARK: &str = "tmp-";
 
+/// Entries that vanish mid-walk (a job purged, a blob renamed into place)
+/// are skipped, not taken for a failure of the sweep.
 fn remove_tmp_files(dir: &Path, age: Duration) -> std::io::Result<usize> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     let mut removed = 0;
-    for entry in std::fs::read_dir(dir)? {
+    let entries = match std::fs::read_dir(dir) {
+        Err(e) if gone(&e) => return Ok(0),
+        other => other?,
+    };
+    for entry in entries {
         let entry = entry?;
         let path = entry.path();
-        let meta = entry.metadata()?;
+        let meta = match entry.metadata() {
+            Err(e) if gone(&e) => continue,
+            other => other?,
+        };
         let old = meta
             .modified()
             .ok()
@@ -31,8 +41,13 @@ fn remove_tmp_files(dir: &Path, age: Duration) -> std::io::Result<usize> {
                 .and_then(|e| e.to_str())
                 .is_some_and(|e| e.starts_with(TMP_MARK))
         {
-            std::fs::remove_file(&path)?;
-            removed += 1;
+            match std::fs::remove_file(&path) {
+                Err(e) if gone(&e) => {}
+                other => {
+                    other?;
+                    removed += 1;
+                }
+            }
         }
     }
     Ok(removed)

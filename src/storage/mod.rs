@@ -33,9 +33,6 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// A missing blob is the caller's to handle; a store that cannot be
-    /// reached or written (a full or failing disk, an S3 outage) passes; a
-    /// key we made badly, or a refusal that will not change, is a bug.
     /// The disk (or the account's quota on it) is full.
     pub fn is_out_of_space(&self) -> bool {
         use std::io::ErrorKind;
@@ -43,6 +40,9 @@ impl StorageError {
             if matches!(error.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded))
     }
 
+    /// A missing blob is the caller's to handle; a store that cannot be
+    /// reached or written (a full or failing disk, an S3 outage) passes; a
+    /// key we made badly, or a refusal that will not change, is a bug.
     pub fn blame(&self) -> Blame {
         match self {
             Self::NotFound(_) => Blame::Caller,

@@ -623,7 +623,7 @@ async fn wrong_keys_from_one_address_are_throttled_and_valid_keys_never_are() {
             .unwrap();
         assert_eq!(resp.status().as_u16(), 401);
     }
-    for wrong in ["dp_nope", "", "dp_still_wrong"] {
+    for wrong in ["dp_nope", "", "dp_still_wrong", "dp_third"] {
         assert_eq!(app.get("/v1/templates", wrong).await.status().as_u16(), 401);
     }
     let resp = app.get("/v1/templates", "dp_fourth_guess").await;

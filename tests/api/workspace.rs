@@ -123,7 +123,12 @@ async fn jobs_are_listed_newest_first_with_filters_and_cursor_paging() {
         .await
         .unwrap();
     assert_eq!(by_template["jobs"].as_array().unwrap().len(), 3);
-    for bad in ["status=DONE", "limit=0", "cursor=nonsense"] {
+    for bad in [
+        "status=DONE",
+        "limit=0",
+        "cursor=nonsense",
+        "template_id=x&cursor=nonsense",
+    ] {
         assert_eq!(
             app.get(&format!("/v1/jobs?{bad}"), &app.key)
                 .await
