@@ -13,7 +13,7 @@ use sea_orm::{
 use super::entities::{files, job_transitions, jobs};
 pub use super::job_leases::{claim_next, free_leases, put_back, renew_lease};
 use super::{now_ms, DbError};
-use crate::types::{AccountId, FileId, JobId, JobStatus, ResultStatus, TemplateId};
+use crate::types::{AccountId, JobId, JobStatus, TemplateId};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
@@ -23,25 +23,7 @@ pub async fn insert(
     let (id, status, at) = (job.id.clone(), job.status, job.created_at);
     job.into_active_model().insert(db).await?;
     record_transition(db, &id, status, at).await?;
-    insert_files(db, new_files).await
-}
-
-pub async fn insert_files(
-    db: &impl ConnectionTrait,
-    new_files: Vec<files::Model>,
-) -> Result<(), DbError> {
-    // In chunks: a statement's bound values are limited (PostgreSQL: 65,535).
-    for chunk in new_files.chunks(500) {
-        files::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .exec_without_returning(db)
-        .await?;
-    }
-    Ok(())
+    super::files::insert(db, new_files).await
 }
 
 async fn record_transition(
@@ -144,42 +126,9 @@ pub async fn list(
         .await?)
 }
 
-/// The files of several jobs at once, in job and upload order.
-pub async fn files_of_jobs(
-    db: &DatabaseConnection,
-    job_ids: &[JobId],
-) -> Result<Vec<files::Model>, DbError> {
-    if job_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(files::Entity::find()
-        .filter(files::Column::JobId.is_in(job_ids.iter()))
-        .order_by_asc(files::Column::Ordinal)
-        .all(db)
-        .await?)
-}
-
 /// A job by id, whoever's it is (workers and tests).
 pub async fn get_any(db: &DatabaseConnection, id: &JobId) -> Result<Option<jobs::Model>, DbError> {
     Ok(jobs::Entity::find_by_id(id.clone()).one(db).await?)
-}
-
-pub async fn files_of(
-    db: &impl ConnectionTrait,
-    job_id: &JobId,
-) -> Result<Vec<files::Model>, DbError> {
-    Ok(files::Entity::find()
-        .filter(files::Column::JobId.eq(job_id))
-        .order_by_asc(files::Column::Ordinal)
-        .all(db)
-        .await?)
-}
-
-pub async fn get_file(
-    db: &DatabaseConnection,
-    file_id: &FileId,
-) -> Result<Option<files::Model>, DbError> {
-    Ok(files::Entity::find_by_id(file_id.clone()).one(db).await?)
 }
 
 pub async fn transitions(
@@ -300,99 +249,6 @@ pub async fn clear_blob_key(db: &impl ConnectionTrait, id: &JobId) -> Result<(),
     jobs::Entity::update_many()
         .col_expr(jobs::Column::BlobKey, Expr::value(Option::<String>::None))
         .filter(jobs::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Marks a file as being processed (a resumed file may already be marked).
-pub async fn start_file(db: &DatabaseConnection, file_id: &FileId) -> Result<(), DbError> {
-    files::Entity::update_many()
-        .col_expr(
-            files::Column::Status,
-            Expr::value(JobStatus::ProcessingImage),
-        )
-        .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(files::Column::Id.eq(file_id))
-        .filter(files::Column::Status.eq(JobStatus::New))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// The outcome of one file, written once.
-pub struct FileOutcome<'a> {
-    pub status: JobStatus,
-    pub pages: Option<i64>,
-    pub error: Option<&'a str>,
-    pub result: Option<String>,
-    pub warnings: Option<String>,
-    pub result_status: Option<ResultStatus>,
-    pub confidences: Option<String>,
-    pub boxes: Option<String>,
-}
-
-/// Writes a file's outcome unless one was already written; `false` if it was.
-pub async fn finish_file(
-    db: &impl ConnectionTrait,
-    file_id: &FileId,
-    o: FileOutcome<'_>,
-) -> Result<bool, DbError> {
-    let res = files::Entity::update_many()
-        .col_expr(files::Column::Status, Expr::value(o.status))
-        .col_expr(files::Column::Pages, Expr::value(o.pages))
-        .col_expr(files::Column::Error, Expr::value(o.error))
-        .col_expr(files::Column::Result, Expr::value(o.result))
-        .col_expr(files::Column::Warnings, Expr::value(o.warnings))
-        .col_expr(files::Column::ResultStatus, Expr::value(o.result_status))
-        .col_expr(files::Column::Confidences, Expr::value(o.confidences))
-        .col_expr(files::Column::Boxes, Expr::value(o.boxes))
-        .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(files::Column::Id.eq(file_id))
-        .filter(files::Column::Status.is_in([JobStatus::New, JobStatus::ProcessingImage]))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
-/// Records how far reading a document has got.
-pub async fn set_file_progress(
-    db: &DatabaseConnection,
-    file_id: &FileId,
-    done: u32,
-    total: u32,
-) -> Result<(), DbError> {
-    files::Entity::update_many()
-        .col_expr(files::Column::PagesDone, Expr::value(i64::from(done)))
-        .col_expr(files::Column::PagesTotal, Expr::value(i64::from(total)))
-        .filter(files::Column::Id.eq(file_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Files by id, in one query.
-pub async fn files_by_ids(
-    db: &impl ConnectionTrait,
-    ids: &[FileId],
-) -> Result<Vec<files::Model>, DbError> {
-    if ids.is_empty() {
-        return Ok(vec![]);
-    }
-    Ok(files::Entity::find()
-        .filter(files::Column::Id.is_in(ids.iter()))
-        .all(db)
-        .await?)
-}
-
-/// Forgets the uploads of files whose blobs were deleted.
-pub async fn clear_file_blobs(db: &impl ConnectionTrait, ids: &[FileId]) -> Result<(), DbError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    files::Entity::update_many()
-        .col_expr(files::Column::BlobKey, Expr::value(Option::<String>::None))
-        .filter(files::Column::Id.is_in(ids.iter()))
         .exec(db)
         .await?;
     Ok(())

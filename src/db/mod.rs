@@ -8,6 +8,7 @@ mod delivery_claims;
 pub mod destinations;
 pub mod entities;
 mod error;
+pub mod files;
 mod job_leases;
 pub mod jobs;
 pub mod metrics;

@@ -164,7 +164,7 @@ impl Sender {
 
     /// The stored document of `file_id` as an object, if it is still kept.
     async fn document(&self, file_id: &FileId, day: &str) -> Result<Option<S3Object>, Unmade> {
-        let file = db::jobs::get_file(&self.db, file_id).await.map_err(|e| {
+        let file = db::files::get(&self.db, file_id).await.map_err(|e| {
             let why = format!("the document cannot be looked up: {e}");
             Unmade::by(e.blame(), why)
         })?;

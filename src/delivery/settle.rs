@@ -252,7 +252,7 @@ pub async fn release_uploads(
     file_ids.retain(|id| !unsettled.contains(id));
     let mut released = Vec::new();
     let mut failed = None;
-    for f in db::jobs::files_by_ids(db, &file_ids).await? {
+    for f in db::files::by_ids(db, &file_ids).await? {
         if f.result_status.is_some_and(ResultStatus::awaits_review) {
             continue;
         }
@@ -265,7 +265,7 @@ pub async fn release_uploads(
         }
     }
     // Those deleted are forgotten even when a later delete failed.
-    db::jobs::clear_file_blobs(db, &released).await?;
+    db::files::clear_blobs(db, &released).await?;
     tracing::debug!(files = released.len(), "uploads deleted");
     match failed {
         Some(e) => Err(e.into()),

@@ -80,7 +80,7 @@ impl Jobs {
         let more = jobs.len() as u64 > limit;
         jobs.truncate(limit as usize);
         let ids: Vec<JobId> = jobs.iter().map(|j| j.id.clone()).collect();
-        let files = db::jobs::files_of_jobs(&self.db, &ids).await?;
+        let files = db::files::of_jobs(&self.db, &ids).await?;
         let summaries = jobs
             .iter()
             .map(|j| {
@@ -120,7 +120,7 @@ impl Jobs {
         job_id: &JobId,
     ) -> Result<Vec<(FileId, bool)>, JobError> {
         let job = self.owned(account_id, job_id).await?;
-        Ok(db::jobs::files_of(&self.db, &job.id)
+        Ok(db::files::of_job(&self.db, &job.id)
             .await?
             .into_iter()
             .map(|f| (f.id, f.blob_key.is_some()))

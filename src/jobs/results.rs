@@ -29,7 +29,7 @@ impl Jobs {
         job_id: &JobId,
     ) -> Result<JobStatusView, JobError> {
         let job = self.owned(account_id, job_id).await?;
-        let files = db::jobs::files_of(&self.db, &job.id).await?;
+        let files = db::files::of_job(&self.db, &job.id).await?;
         let history = db::jobs::transitions(&self.db, &job.id).await?;
         let skipped: Vec<Skipped> = db::json("jobs.skipped", &job.skipped)?;
         let done = files
@@ -88,7 +88,7 @@ impl Jobs {
                 status: job.status,
             });
         }
-        let files = db::jobs::files_of(&self.db, &job.id).await?;
+        let files = db::files::of_job(&self.db, &job.id).await?;
         let static_values = static_values(&job)?;
         let results = files
             .iter()

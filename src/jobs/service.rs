@@ -339,7 +339,7 @@ impl Jobs {
         job: &jobs::Model,
         file_id: &FileId,
     ) -> Result<files::Model, JobError> {
-        db::jobs::get_file(&self.db, file_id)
+        db::files::get(&self.db, file_id)
             .await?
             .filter(|f| f.job_id == job.id)
             .ok_or_else(|| JobError::FileNotFound {

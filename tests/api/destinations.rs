@@ -174,7 +174,7 @@ async fn one_event_fans_out_to_a_webhook_an_sqs_fifo_queue_and_an_s3_bucket_with
             .as_str()
             .unwrap()
             .to_string();
-        let f = docpush::db::jobs::get_file(&app.state.db, &crate::helpers::id(&file_id))
+        let f = docpush::db::files::get(&app.state.db, &crate::helpers::id(&file_id))
             .await
             .unwrap()
             .unwrap();
@@ -218,7 +218,7 @@ async fn the_upload_is_kept_until_the_last_destination_succeeded() {
     let file_id = status["files"][0]["file_id"].as_str().unwrap().to_string();
     fast.wait_for(1).await;
     down.wait_for(2).await;
-    let f = docpush::db::jobs::get_file(&app.state.db, &crate::helpers::id(&file_id))
+    let f = docpush::db::files::get(&app.state.db, &crate::helpers::id(&file_id))
         .await
         .unwrap()
         .unwrap();

@@ -126,7 +126,7 @@ pub(super) async fn record(
         return failed_outcome(txn, job, file, Some(pages), &error).await;
     }
     let result_status = extracted.result_status();
-    let outcome = db::jobs::FileOutcome {
+    let outcome = db::files::Outcome {
         status: JobStatus::ProcessImageSuccess,
         pages: Some(pages),
         error: None,
@@ -136,7 +136,7 @@ pub(super) async fn record(
         confidences: Some(Value::Object(extracted.confidences.clone()).to_string()),
         boxes: Some(Value::Object(extracted.boxes.clone()).to_string()),
     };
-    if !db::jobs::finish_file(txn, &file.id, outcome).await? {
+    if !db::files::finish(txn, &file.id, outcome).await? {
         return Ok(None);
     }
     let mut now = file.clone();
@@ -159,7 +159,7 @@ async fn failed_outcome(
     pages: Option<i64>,
     error: &str,
 ) -> Result<Option<Recorded>, JobError> {
-    let outcome = db::jobs::FileOutcome {
+    let outcome = db::files::Outcome {
         status: JobStatus::ProcessImageFailed,
         pages,
         error: Some(error),
@@ -169,7 +169,7 @@ async fn failed_outcome(
         confidences: None,
         boxes: None,
     };
-    if !db::jobs::finish_file(txn, &file.id, outcome).await? {
+    if !db::files::finish(txn, &file.id, outcome).await? {
         return Ok(None);
     }
     tracing::warn!(error, "document failed");
@@ -230,7 +230,7 @@ pub(super) async fn process_file(
     file: &files::Model,
     lost: &CancellationToken,
 ) -> Result<(), JobError> {
-    let started = async { Ok(db::jobs::start_file(&w.jobs.db, &file.id).await?) };
+    let started = async { Ok(db::files::start(&w.jobs.db, &file.id).await?) };
     let (reading, _) = read_file(w, template, file, lost, started).await?;
     write_outcome(w, job, Some(template), file, reading).await
 }
@@ -312,7 +312,7 @@ async fn extract_with_progress(
             if total == 0 {
                 continue;
             }
-            if let Err(e) = db::jobs::set_file_progress(&db, &file_id, done, total).await {
+            if let Err(e) = db::files::set_progress(&db, &file_id, done, total).await {
                 tracing::warn!(error = %e, "recording page progress failed");
             }
         }

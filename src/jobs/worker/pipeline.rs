@@ -78,7 +78,7 @@ pub(super) async fn process(
         status = JobStatus::ProcessingImage;
     }
     if status == JobStatus::ProcessingImage {
-        for file in db::jobs::files_of(&w.jobs.db, &job.id).await? {
+        for file in db::files::of_job(&w.jobs.db, &job.id).await? {
             if lost.is_cancelled() {
                 return Err(JobError::LeaseLost(job.id.clone()));
             }
@@ -86,7 +86,7 @@ pub(super) async fn process(
                 process_file(w, job, &template, &file, lost).await?;
             }
         }
-        let files = db::jobs::files_of(&w.jobs.db, &job.id).await?;
+        let files = db::files::of_job(&w.jobs.db, &job.id).await?;
         let ok = files
             .iter()
             .filter(|f| f.status == JobStatus::ProcessImageSuccess)
@@ -121,7 +121,7 @@ async fn read_only_document(
     template: &LoadedTemplate,
     lost: &CancellationToken,
 ) -> Result<(), JobError> {
-    let files = db::jobs::files_of(&w.jobs.db, &job.id).await?;
+    let files = db::files::of_job(&w.jobs.db, &job.id).await?;
     let [file] = files.as_slice() else {
         return Err(JobError::Unexpected(format!(
             "job {} holds {} documents, not one",
@@ -132,7 +132,7 @@ async fn read_only_document(
     let started = Move::now(JobStatus::ProcessingImage, None);
     let shown = async {
         step(w, job, owner, JobStatus::New, started.to, None).await?;
-        Ok(db::jobs::start_file(&w.jobs.db, &file.id).await?)
+        Ok(db::files::start(&w.jobs.db, &file.id).await?)
     };
     let (reading, was_shown) = read_file(w, template, file, lost, shown).await?;
 
@@ -226,7 +226,7 @@ async fn finish_in_txn(
     if !db::jobs::advance(&txn, &job.id, owner, from, moves).await? {
         return Err(JobError::LeaseLost(job.id.clone()));
     }
-    let files = db::jobs::files_of(&txn, &job.id).await?;
+    let files = db::files::of_job(&txn, &job.id).await?;
     let batch = batch_completed(job, to, &files);
     delivery::emit(&txn, batch, template.webhook.as_ref()).await?;
     txn.commit().await?;
@@ -265,7 +265,7 @@ async fn abandon(
     reason: &str,
 ) -> Result<(), JobError> {
     tracing::error!(reason, "abandoning the job");
-    for file in db::jobs::files_of(&w.jobs.db, &job.id).await? {
+    for file in db::files::of_job(&w.jobs.db, &job.id).await? {
         if file.status.is_unread() {
             fail_file(w, job, template, &file, reason).await?;
         }
@@ -336,7 +336,7 @@ async fn unpack(
                 })
                 .collect();
             let txn = w.jobs.db.begin().await?;
-            db::jobs::insert_files(&txn, rows).await?;
+            db::files::insert(&txn, rows).await?;
             let skipped_json = serde_json::to_string(&skipped).expect("skipped entries serialise");
             db::jobs::set_skipped(&txn, &job.id, &skipped_json).await?;
             let moved = db::jobs::move_status(
