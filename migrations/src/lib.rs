@@ -9,6 +9,7 @@ mod m20261130_000004_webhook_auth;
 mod m20261130_000005_dashboard;
 mod m20261201_000006_delivery_targets;
 mod m20261204_000007_deliveries_fillfactor;
+mod m20261207_000008_template_rules;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_dashboard::Migration),
             Box::new(m20261201_000006_delivery_targets::Migration),
             Box::new(m20261204_000007_deliveries_fillfactor::Migration),
+            Box::new(m20261207_000008_template_rules::Migration),
         ]
     }
 }

@@ -108,6 +108,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/templates", web::post().to(templates::create))
                 .route("/templates", web::get().to(templates::list))
                 .route("/templates/preview", web::post().to(templates::preview))
+                .route("/templates/import", web::post().to(templates::import))
                 .route(
                     "/templates/webhook/test",
                     web::post().to(templates::test_webhook),

@@ -27,6 +27,7 @@ use crate::outbound::EventType;
         super::jobs::edit_result,
         super::jobs::confirm_result,
         super::templates::create,
+        super::templates::import,
         super::templates::list,
         super::templates::preview,
         super::templates::test_webhook,

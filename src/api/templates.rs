@@ -32,6 +32,38 @@ pub async fn create(
     Ok(HttpResponse::Created().json(templates.create(&account.0, body).await?))
 }
 
+/// Import an invoice2data template (YAML or JSON) as a docpush template.
+#[utoipa::path(post, path = "/v1/templates/import", operation_id = "import_template", tag = "templates", security(("x-auth" = [])),
+    request_body(content = String, description = "An invoice2data template", content_type = "application/yaml"),
+    responses(
+        (status = 201, description = "Imported; the template as stored", body = TemplateView),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 422, description = "Constructs with no counterpart, each named with its reason", body = ErrorBody),
+    ))]
+pub async fn import(
+    account: Account,
+    req: actix_web::HttpRequest,
+    payload: web::Payload,
+    gate: web::Data<Gate>,
+    templates: web::Data<Templates>,
+) -> AppResult<HttpResponse> {
+    let limit = gate.limits.max_json_bytes;
+    if super::body::declared_length(&req).is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge(format!(
+            "the request body is over the limit of {limit} bytes"
+        )));
+    }
+    let body = super::body::read_limited(payload, limit).await?;
+    if body.is_empty() {
+        return Err(AppError::BadRequest(
+            "the body must be an invoice2data template (YAML or JSON)".into(),
+        ));
+    }
+    Ok(HttpResponse::Created().json(templates.import(&account.0, &body).await?))
+}
+
 /// List the account's templates.
 #[utoipa::path(get, path = "/v1/templates", operation_id = "list_templates", tag = "templates", security(("x-auth" = [])),
     responses((status = 200, body = Vec<TemplateView>), (status = 401, body = ErrorBody)))]

@@ -21,10 +21,9 @@ pub async fn extract_file(
         &std::fs::read(template).with_context(|| format!("reading {}", template.display()))?,
     )
     .with_context(|| format!("{} is not JSON", template.display()))?;
-    let (_, compiled) = spec::parse_fields(raw.get("fields").unwrap_or(&Value::Null))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", template.display()))?;
-    let options = spec::parse_options(raw.get("options"))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", template.display()))?;
+    let (options, compiled) =
+        spec::parse_template(&raw).map_err(|e| anyhow::anyhow!("{}: {e}", template.display()))?;
+    let compiled = std::sync::Arc::new(compiled);
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let kind = DocKind::detect(&bytes).context("not a PDF, PNG, JPEG, TIFF, WebP or ZIP")?;
     let reader = Reader::start(
@@ -51,7 +50,7 @@ pub async fn extract_file(
     for (name, kind, bytes) in docs {
         let started = std::time::Instant::now();
         let entry = match reader
-            .extract(kind, bytes, &compiled, &options, no_progress())
+            .extract(kind, bytes, compiled.clone(), &options, no_progress())
             .await
         {
             Ok((doc, ex)) => {

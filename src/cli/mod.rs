@@ -2,6 +2,7 @@
 //! account commands, and the tools for template authors.
 
 mod extract;
+mod import;
 mod samples;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// Manage templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplateCommand,
+    },
     /// Write the quickstart's sample documents (invoice.pdf, batch.zip, template.json) into DIR.
     Samples {
         #[arg(default_value = "samples")]
@@ -76,6 +82,19 @@ enum AccountCommand {
         account: String,
         #[arg(long)]
         credits: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplateCommand {
+    /// Import invoice2data templates (YAML or JSON files) into an account,
+    /// printing what was created and what was refused, construct by construct.
+    Import {
+        /// The account (by name or id).
+        #[arg(long)]
+        account: String,
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
     },
 }
 
@@ -124,6 +143,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", accounts.create_key_for(&account).await?);
             Ok(())
         }
+        Command::Templates {
+            command: TemplateCommand::Import { account, files },
+        } => import::run(settings, &account, &files).await,
         Command::Samples { dir } => {
             for path in samples::write_quickstart(&dir)? {
                 println!("{}", path.display());

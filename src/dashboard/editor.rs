@@ -63,7 +63,12 @@ impl FieldRow {
             name: d.name.clone(),
             ty: d.ty.clone(),
             locator: locator.into(),
-            regex: d.regex.clone().unwrap_or_default(),
+            // Alternatives one per line.
+            regex: d
+                .regex
+                .as_ref()
+                .map(|p| p.as_slice().join("\n"))
+                .unwrap_or_default(),
             anchor: d.anchor.clone().unwrap_or_default(),
             direction: d.direction.clone().unwrap_or_else(|| "right".into()),
             zone_page: z.map_or_else(|| "1".into(), |z| z.page.to_string()),
@@ -149,7 +154,17 @@ impl FieldRow {
                 );
             }
             _ => {
-                f.insert("regex".into(), json!(self.regex));
+                let lines: Vec<&str> = self
+                    .regex
+                    .split('\n')
+                    .map(|l| l.trim_end_matches('\r'))
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                let regex = match lines.as_slice() {
+                    [_, _, ..] => json!(lines),
+                    _ => json!(self.regex),
+                };
+                f.insert("regex".into(), regex);
             }
         }
         if !self.page.is_empty() {

@@ -4,6 +4,7 @@
 //! applies the template to that model and [`values`] parses each value.
 
 mod cleanup;
+mod dates;
 pub mod detect;
 pub mod document;
 pub mod fit;
@@ -15,6 +16,8 @@ pub mod pdf;
 pub mod preprocess;
 mod reread;
 pub mod rules;
+mod search;
+pub mod text;
 pub mod values;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -25,7 +28,7 @@ pub use document::Document;
 use document::Page;
 pub use rules::Extracted;
 
-use crate::spec::{Field, Options};
+use crate::spec::{Compiled, Options};
 
 /// Why a document could not be read. None of these get better by retrying.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -82,28 +85,43 @@ impl Reader {
         &self,
         kind: DocKind,
         bytes: Vec<u8>,
-        fields: &[Field],
+        compiled: Arc<Compiled>,
         options: &Options,
         progress: Progress,
     ) -> Result<(Document, Extracted), ExtractionError> {
-        let source = reread::Source {
-            kind,
-            bytes: bytes.clone(),
-        };
-        let doc = Arc::new(self.read(kind, bytes, &options.language, progress).await?);
-        let (d, f, o): (_, Arc<[Field]>, _) =
-            (doc.clone(), fields.into(), Arc::new(options.clone()));
-        let mut results = blocking(move || {
-            Ok(f.iter()
-                .map(|field| rules::evaluate(&d, field, &o))
-                .collect::<Vec<_>>())
+        let doc = self
+            .read(kind, bytes.clone(), &options.language, progress)
+            .await?;
+        self.apply(kind, bytes, doc, compiled, options).await
+    }
+
+    /// Applies the template to a document read already (`bytes` are the
+    /// document as uploaded, for second looks at scanned pages).
+    pub async fn apply(
+        &self,
+        kind: DocKind,
+        bytes: Vec<u8>,
+        doc: Document,
+        compiled: Arc<Compiled>,
+        options: &Options,
+    ) -> Result<(Document, Extracted), ExtractionError> {
+        let source = reread::Source { kind, bytes };
+        let doc = Arc::new(doc);
+        let (d, c, o) = (doc.clone(), compiled.clone(), Arc::new(options.clone()));
+        let (mut results, blocks) = blocking(move || {
+            let fields = c
+                .fields
+                .iter()
+                .map(|field| rules::evaluate(&d, field, &c, &o))
+                .collect::<Vec<_>>();
+            Ok((fields, rules::blocks(&d, &c, &o)))
         })
         .await?;
         if doc.pages.iter().any(|p| p.scan.is_some()) {
-            self.second_look(&source, &doc, fields, options, &mut results)
+            self.second_look(&source, &doc, &compiled, options, &mut results)
                 .await;
         }
-        let extracted = Extracted::assemble(fields, results, options);
+        let extracted = Extracted::assemble(&compiled, results, blocks, options);
         let doc = Arc::try_unwrap(doc).unwrap_or_else(|shared| (*shared).clone());
         Ok((doc, extracted))
     }

@@ -3,8 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::document::{Document, Line, Page, Word};
-use super::{cleanup, values};
-use crate::spec::{Direction, Field, FieldType, Locator, Options};
+use super::values::{self, Parsing};
+use super::{cleanup, search};
+use crate::spec::{Compiled, Direction, Field, FieldType, Locator, Matches, Options};
 use crate::types::ResultStatus;
 
 /// What a template yields for one document.
@@ -34,7 +35,7 @@ impl Extracted {
 }
 
 /// Located text, the confidence of the words it came from and where they are.
-#[derive(Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Located {
     pub text: String,
     pub confidence: Option<f32>,
@@ -77,7 +78,7 @@ pub struct FieldResult {
 }
 
 impl FieldResult {
-    fn nothing() -> Self {
+    pub fn nothing() -> Self {
         Self {
             value: Value::Null,
             confidence: None,
@@ -91,6 +92,19 @@ impl FieldResult {
     /// less sure than the template's `min_confidence`.
     pub fn doubtful(&self, min_confidence: Option<f64>) -> bool {
         self.value.is_null() || self.unsure(min_confidence)
+    }
+
+    /// Several results as one list value: the least sure confidence, the first
+    /// area, and unparsed when any did not parse.
+    pub fn list(results: Vec<FieldResult>) -> Self {
+        let confidence = results.iter().filter_map(|r| r.confidence).reduce(f32::min);
+        Self {
+            confidence,
+            area: results.iter().find_map(|r| r.area),
+            unparsed: results.iter().any(|r| r.unparsed),
+            note: results.iter().find_map(|r| r.note.clone()),
+            value: Value::Array(results.into_iter().map(|r| r.value).collect()),
+        }
     }
 
     fn unsure(&self, min_confidence: Option<f64>) -> bool {
@@ -147,29 +161,135 @@ impl Area {
     }
 }
 
-/// Locates and parses every field of the template in `doc`.
-pub fn extract(doc: &Document, fields: &[Field], options: &Options) -> Extracted {
-    let results = fields.iter().map(|f| evaluate(doc, f, options)).collect();
-    Extracted::assemble(fields, results, options)
+/// Locates and parses every field and block of the template in `doc`.
+pub fn extract(doc: &Document, compiled: &Compiled, options: &Options) -> Extracted {
+    let results = compiled
+        .fields
+        .iter()
+        .map(|f| evaluate(doc, f, compiled, options))
+        .collect();
+    Extracted::assemble(compiled, results, blocks(doc, compiled, options), options)
+}
+
+/// The values of the template's blocks, one per named group.
+pub fn blocks(doc: &Document, compiled: &Compiled, options: &Options) -> Vec<FieldResult> {
+    if compiled.blocks.is_empty() {
+        return Vec::new();
+    }
+    let how = Parsing {
+        decimal: options.decimal(),
+        dates: &compiled.dates,
+        field_formats: &[],
+    };
+    search::blocks(doc, compiled, &how)
 }
 
 /// Locates and parses one field; OCR text is cleaned first.
-pub fn evaluate(doc: &Document, field: &Field, options: &Options) -> FieldResult {
-    let decimal = options.decimal_separator.chars().next().unwrap_or('.');
-    let Some(located) = locate(doc, field).filter(|l| !l.text.trim().is_empty()) else {
-        return FieldResult::nothing();
+pub fn evaluate(
+    doc: &Document,
+    field: &Field,
+    compiled: &Compiled,
+    options: &Options,
+) -> FieldResult {
+    let how = Parsing {
+        decimal: options.decimal(),
+        dates: &compiled.dates,
+        field_formats: &field.date_formats,
     };
+    let patterns = match &field.locator {
+        Locator::Constant(c) => return search::constant(&c.text(), field, &how),
+        Locator::Regex(patterns) => patterns,
+        _ => {
+            return match locate(doc, field).filter(|l| !l.text.trim().is_empty()) {
+                Some(located) => parse_located(&located, field.ty, &how),
+                None => FieldResult::nothing(),
+            }
+        }
+    };
+    let every = field.matches != Matches::First;
+    let mut found = search::find(doc, field, patterns, compiled, every);
+    found.retain(|l| !l.text.trim().is_empty());
+    if found.is_empty() {
+        return FieldResult::nothing();
+    }
+    let integral = field.ty == FieldType::Integer;
+    let parse_all = |found: &[Located]| -> Vec<FieldResult> {
+        found
+            .iter()
+            .map(|l| parse_located(l, field.ty, &how))
+            .collect()
+    };
+    match field.matches {
+        Matches::First => parse_located(&found[0], field.ty, &how),
+        Matches::Last => parse_located(found.last().expect("not empty"), field.ty, &how),
+        Matches::All => FieldResult::list(parse_all(&found)),
+        Matches::Min | Matches::Max if field.ty == FieldType::Date => {
+            let results = parse_all(&found);
+            // ISO dates order as text.
+            let dates = results.iter().filter_map(|r| r.value.as_str());
+            let pick = match field.matches {
+                Matches::Min => dates.min(),
+                _ => dates.max(),
+            }
+            .map(|d| Value::String(d.to_string()));
+            FieldResult {
+                unparsed: pick.is_none(),
+                value: pick.unwrap_or(Value::Null),
+                ..FieldResult::list(results)
+            }
+        }
+        Matches::Sum | Matches::Min | Matches::Max => {
+            let results = parse_all(&found);
+            let numbers = search::numbers(&results);
+            let value = match field.matches {
+                _ if numbers.is_empty() => None,
+                Matches::Sum => Some(numbers.iter().sum::<f64>()),
+                Matches::Min => numbers.iter().copied().reduce(f64::min),
+                _ => numbers.iter().copied().reduce(f64::max),
+            };
+            FieldResult {
+                value: value.map_or(Value::Null, |v| search::number(v, integral)),
+                unparsed: value.is_none(),
+                ..FieldResult::list(results)
+            }
+        }
+        Matches::Join => {
+            let text: Vec<&str> = found.iter().map(|l| l.text.trim()).collect();
+            let joined = Located {
+                text: text.join(" "),
+                confidence: found.iter().filter_map(|l| l.confidence).reduce(f32::min),
+                area: found[0].area,
+                words: found.iter().flat_map(|l| l.words.clone()).collect(),
+                scanned: found.iter().any(|l| l.scanned),
+            };
+            parse_located(&joined, field.ty, &how)
+        }
+        Matches::Unique => {
+            let mut distinct: Vec<Located> = Vec::new();
+            for l in found {
+                if !distinct.iter().any(|d| d.text.trim() == l.text.trim()) {
+                    distinct.push(l);
+                }
+            }
+            let mut results = parse_all(&distinct);
+            match results.len() {
+                1 => results.remove(0),
+                _ => FieldResult::list(results),
+            }
+        }
+    }
+}
+
+/// Parses located text as `ty`; OCR text is cleaned first.
+pub fn parse_located(located: &Located, ty: FieldType, how: &Parsing) -> FieldResult {
     let (text, mut note) = if located.scanned {
-        let cleaned = cleanup::clean(&located.text, &located.words, field.ty);
+        let cleaned = cleanup::clean(&located.text, &located.words, ty);
         (cleaned.text, cleaned.note)
     } else {
         (located.text.clone(), None)
     };
-    let parse = |t: &str| values::parse(field.ty, t, decimal, &field.date_formats);
-    let digits_wanted = matches!(
-        field.ty,
-        FieldType::Number | FieldType::Integer | FieldType::Date
-    );
+    let parse = |t: &str| values::parse(ty, t, how);
+    let digits_wanted = matches!(ty, FieldType::Number | FieldType::Integer | FieldType::Date);
     let parsed = parse(&text).or_else(|| {
         // A value of look-alikes only ("lO") is read as digits when nothing else parses.
         let digits = cleanup::as_digits(&text).filter(|_| located.scanned && digits_wanted)?;
@@ -195,8 +315,13 @@ pub fn evaluate(doc: &Document, field: &Field, options: &Options) -> FieldResult
 }
 
 impl Extracted {
-    /// The file's result from each field's, in template order.
-    pub fn assemble(fields: &[Field], results: Vec<FieldResult>, options: &Options) -> Self {
+    /// The file's result from each field's, in template order, then each block group's.
+    pub fn assemble(
+        compiled: &Compiled,
+        results: Vec<FieldResult>,
+        blocks: Vec<FieldResult>,
+        options: &Options,
+    ) -> Self {
         let mut out = Extracted {
             values: Map::new(),
             confidences: Map::new(),
@@ -204,93 +329,40 @@ impl Extracted {
             warnings: Vec::new(),
             needs_review: false,
         };
-        for (field, r) in fields.iter().zip(results) {
+        let required = compiled
+            .fields
+            .iter()
+            .map(|f| f.required)
+            .chain(std::iter::repeat(false));
+        let all = results.into_iter().chain(blocks);
+        for ((name, required), r) in compiled.names().zip(required).zip(all) {
             if r.unparsed {
-                out.warnings.push(field.name.clone());
+                out.warnings.push(name.to_string());
             }
             if let Some(note) = &r.note {
-                out.warnings.push(format!("{}: {note}", field.name));
+                out.warnings.push(format!("{name}: {note}"));
             }
             let area = r.area.and_then(|a| serde_json::to_value(a).ok());
             out.boxes
-                .insert(field.name.clone(), area.unwrap_or(Value::Null));
-            if field.required && (r.value.is_null() || r.unsure(options.min_confidence)) {
+                .insert(name.to_string(), area.unwrap_or(Value::Null));
+            if required && (r.value.is_null() || r.unsure(options.min_confidence)) {
                 out.needs_review = true;
             }
             let rounded = r
                 .confidence
                 .map(|c| (f64::from(c) * 1000.0).round() / 1000.0);
             out.confidences
-                .insert(field.name.clone(), rounded.map_or(Value::Null, Value::from));
-            out.values.insert(field.name.clone(), r.value);
+                .insert(name.to_string(), rounded.map_or(Value::Null, Value::from));
+            out.values.insert(name.to_string(), r.value);
         }
         out
     }
 }
 
-/// A word of the regex text: its byte span and where it came from.
-struct Span<'a> {
-    start: usize,
-    end: usize,
-    page: &'a Page,
-    word: &'a Word,
-}
-
-/// The regex text ([`Page::text`] of each page, joined by `\f`) and each word's byte span.
-fn spanned<'a>(pages: impl Iterator<Item = &'a Page>) -> (String, Vec<Span<'a>>) {
-    let mut text = String::new();
-    let mut spans = Vec::new();
-    for (pi, page) in pages.enumerate() {
-        if pi > 0 {
-            text.push('\u{c}');
-        }
-        for (li, line) in page.lines.iter().enumerate() {
-            if li > 0 {
-                text.push(page.separator_before(li));
-            }
-            let base = text.len();
-            for (w, off) in line.words.iter().zip(&line.offsets) {
-                spans.push(Span {
-                    start: base + off,
-                    end: base + off + w.text.len(),
-                    page,
-                    word: w,
-                });
-            }
-            text.push_str(&line.text);
-        }
-    }
-    (text, spans)
-}
-
-/// The raw text a field's locator points at, if any.
+/// The raw text an anchor or zone points at, if any (regex fields are found by [`search::find`]).
 pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
     match &field.locator {
-        Locator::Regex(re) => {
-            let (text, spans) = match field.page {
-                Some(n) => spanned(std::iter::once(doc.page(n)?)),
-                None => spanned(doc.pages.iter()),
-            };
-            let caps = re.captures(&text)?;
-            let m = caps.get(1).or_else(|| caps.get(0))?;
-            let hit: Vec<&Span> = spans
-                .iter()
-                .filter(|s| s.start < m.end() && s.end > m.start())
-                .collect();
-            let confidence = hit.iter().map(|s| s.word.confidence).reduce(f32::min);
-            // A match across pages is boxed on its first page.
-            let area = hit.first().and_then(|first| {
-                let on_page = hit.iter().filter(|s| std::ptr::eq(s.page, first.page));
-                Area::around(first.page, on_page.map(|s| s.word))
-            });
-            Some(Located {
-                text: m.as_str().to_string(),
-                confidence,
-                area,
-                words: hit.iter().map(|s| s.word.clone()).collect(),
-                scanned: hit.iter().any(|s| s.page.scan.is_some()),
-            })
-        }
+        Locator::Regex(_) | Locator::Constant(_) => None,
         Locator::Anchor { matcher, direction } => {
             let pages = doc
                 .pages
@@ -409,8 +481,12 @@ mod tests {
     }
 
     fn run(fields: serde_json::Value, options: Options) -> Extracted {
+        on(&invoice(), fields, options)
+    }
+
+    fn on(doc: &Document, fields: serde_json::Value, options: Options) -> Extracted {
         let (_, fields) = parse_fields(&fields).unwrap();
-        extract(&invoice(), &fields, &options)
+        extract(doc, &Compiled::of_fields(fields), &options)
     }
 
     fn comma() -> Options {
@@ -540,7 +616,7 @@ mod tests {
         let (_, fields) =
             parse_fields(&json!([{"name": "t", "type": "integer", "anchor": "Total"}])).unwrap();
         assert_eq!(
-            extract(&doc, &fields, &Options::default()).values["t"],
+            extract(&doc, &Compiled::of_fields(fields), &Options::default()).values["t"],
             json!(7)
         );
     }
@@ -556,7 +632,7 @@ mod tests {
         let (_, fields) =
             parse_fields(&json!([{"name": "b", "type": "number", "anchor": "Balance"}])).unwrap();
         assert_eq!(
-            extract(&doc, &fields, &Options::default()).values["b"],
+            extract(&doc, &Compiled::of_fields(fields), &Options::default()).values["b"],
             json!(42.1)
         );
     }
@@ -601,7 +677,7 @@ mod tests {
         ];
         for (field, want) in cases {
             let (_, fields) = parse_fields(&json!([field.clone()])).unwrap();
-            let got = extract(&doc, &fields, &Options::default());
+            let got = extract(&doc, &Compiled::of_fields(fields), &Options::default());
             assert_eq!(got.values["f"], want, "{field}");
         }
     }

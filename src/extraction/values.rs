@@ -1,14 +1,24 @@
 //! Typed parsing of located text: numbers in either separator convention,
 //! integers, dates and booleans. `None` means the text does not parse.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::Value;
 
-use crate::spec::FieldType;
+use crate::spec::{DateRules, FieldType};
+
+/// How a template reads values: its decimal separator, its date rules and
+/// the field's own date formats (tried first).
+#[derive(Clone, Copy, Debug)]
+pub struct Parsing<'a> {
+    pub decimal: char,
+    pub dates: &'a DateRules,
+    pub field_formats: &'a [String],
+}
 
 /// Converts trimmed text to the field's JSON value.
-pub fn parse(ty: FieldType, raw: &str, decimal: char, date_formats: &[String]) -> Option<Value> {
+pub fn parse(ty: FieldType, raw: &str, how: &Parsing) -> Option<Value> {
     let raw = raw.trim();
+    let decimal = how.decimal;
     match ty {
         FieldType::String => Some(Value::String(raw.to_string())),
         FieldType::Number => parse_number(raw, decimal)
@@ -16,7 +26,15 @@ pub fn parse(ty: FieldType, raw: &str, decimal: char, date_formats: &[String]) -
             .map(Value::Number),
         FieldType::Integer => parse_integer(raw, decimal).map(Value::from),
         FieldType::Date => {
-            parse_date(raw, date_formats).map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
+            let formats: Vec<String> = how
+                .field_formats
+                .iter()
+                .chain(&how.dates.formats)
+                .cloned()
+                .collect();
+            parse_date(raw, &formats)
+                .or_else(|| super::dates::read(raw, how.dates))
+                .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
         }
         FieldType::Boolean => parse_boolean(raw).map(Value::Bool),
     }
@@ -128,7 +146,9 @@ pub fn parse_integer(raw: &str, decimal: char) -> Option<i64> {
     Some(if negative { -v } else { v })
 }
 
-/// The template's formats first, then ISO 8601; trailing text after a date is ignored.
+/// The template's formats first, then ISO 8601; trailing text after a date is
+/// ignored. A format with a four-digit year (`%Y`) does not take a two-digit
+/// one: chrono reads "18" as the year 18, and users list `%d/%m/%Y` before `%d/%m/%y`.
 pub fn parse_date(raw: &str, formats: &[String]) -> Option<NaiveDate> {
     let raw = raw.trim();
     let iso = [
@@ -138,13 +158,17 @@ pub fn parse_date(raw: &str, formats: &[String]) -> Option<NaiveDate> {
         "%Y-%m-%dT%H:%M:%S",
     ];
     for f in formats.iter().map(String::as_str).chain(iso) {
+        let four_digits = |d: NaiveDate| !f.contains("%Y") || d.year() >= 1000;
         if let Ok((d, rest)) = NaiveDate::parse_and_remainder(raw, f) {
-            if rest.is_empty() || rest.starts_with(char::is_whitespace) || f.contains('T') {
+            let ends = rest.is_empty() || rest.starts_with(char::is_whitespace) || f.contains('T');
+            if ends && four_digits(d) {
                 return Some(d);
             }
         }
         if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(raw, f) {
-            return Some(dt.date());
+            if four_digits(dt.date()) {
+                return Some(dt.date());
+            }
         }
     }
     None
@@ -224,6 +248,8 @@ mod tests {
             ("05.03.2026 Terms: 30 days", f(&["%d.%m.%Y"]), d(2026, 3, 5)),
             ("31/02/2026", f(&["%d/%m/%Y"]), None),
             ("soon", f(&["%d/%m/%Y"]), None),
+            ("12/03/18", f(&["%d/%m/%Y", "%d/%m/%y"]), d(2018, 3, 12)),
+            ("12/03/0018", f(&["%d/%m/%Y"]), None),
         ];
         for (raw, formats, want) in cases {
             assert_eq!(parse_date(raw, &formats), want, "{raw:?}");
@@ -243,21 +269,51 @@ mod tests {
     }
 
     #[test]
+    fn dates_fall_back_to_written_and_numeric_dates() {
+        let dates = DateRules {
+            languages: vec!["nl".into()],
+            ..DateRules::default()
+        };
+        let how = Parsing {
+            decimal: '.',
+            dates: &dates,
+            field_formats: &[],
+        };
+        for (raw, want) in [
+            ("29 maart 2014", "2014-03-29"),
+            ("31/12/2017", "2017-12-31"),
+            ("August 3 , 2014", "2014-08-03"),
+        ] {
+            assert_eq!(
+                parse(FieldType::Date, raw, &how),
+                Some(serde_json::json!(want)),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
     fn parse_produces_json_values() {
+        let dates = DateRules::default();
+        let how = Parsing {
+            decimal: '.',
+            dates: &dates,
+            field_formats: &[],
+        };
         assert_eq!(
-            parse(FieldType::Number, " 1,234.50 ", '.', &[]),
+            parse(FieldType::Number, " 1,234.50 ", &how),
             Some(serde_json::json!(1234.5))
         );
         assert_eq!(
-            parse(FieldType::Integer, "7", '.', &[]),
+            parse(FieldType::Integer, "7", &how),
             Some(serde_json::json!(7))
         );
         assert_eq!(
-            parse(FieldType::Date, "2026-01-02", '.', &[]),
+            parse(FieldType::Date, "2026-01-02", &how),
             Some(serde_json::json!("2026-01-02"))
         );
         assert_eq!(
-            parse(FieldType::String, "  ACME  ", '.', &[]),
+            parse(FieldType::String, "  ACME  ", &how),
             Some(serde_json::json!("ACME"))
         );
     }

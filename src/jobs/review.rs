@@ -9,8 +9,8 @@ use super::views::Reviewed;
 use super::{JobError, Jobs};
 use crate::db::{self, entities::files, entities::jobs};
 use crate::delivery::{self, NewEvent};
-use crate::extraction::values;
-use crate::spec::{compile, FieldType};
+use crate::extraction::values::{self, Parsing};
+use crate::spec::{FieldType, Matches};
 use crate::templates::LoadedTemplate;
 use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, ResultStatus};
 
@@ -23,27 +23,50 @@ fn invalid(field: &str, reason: impl Into<String>) -> JobError {
 
 /// Checks one edited value against its field's type and returns it normalised.
 fn typed_value(template: &LoadedTemplate, name: &str, v: &Value) -> Result<Value, JobError> {
-    let def = template
-        .field(name)
-        .ok_or_else(|| invalid(name, "the template has no such field"))?;
-    let field = compile(def).map_err(|e| invalid(name, e))?;
-    let decimal = template
-        .options
-        .decimal_separator
-        .chars()
-        .next()
-        .unwrap_or('.');
-    let parsed = match (field.ty, v) {
+    let c = &template.compiled;
+    let (ty, formats, several) = match c.fields.iter().find(|f| f.name == name) {
+        Some(f) => (
+            f.ty,
+            f.date_formats.as_slice(),
+            matches!(f.matches, Matches::All | Matches::Unique),
+        ),
+        None => {
+            let group = c
+                .blocks
+                .iter()
+                .flat_map(|b| &b.groups)
+                .find(|(n, _)| n == name);
+            match group {
+                Some((_, ty)) => (*ty, &[][..], true),
+                None => return Err(invalid(name, "the template has no such field")),
+            }
+        }
+    };
+    let how = Parsing {
+        decimal: template.options.decimal(),
+        dates: &c.dates,
+        field_formats: formats,
+    };
+    let one = |v: &Value| match (ty, v) {
         (_, Value::Null) => Some(Value::Null),
         (FieldType::String, Value::String(s)) => Some(Value::String(s.clone())),
         (FieldType::Number, Value::Number(n)) if n.as_f64().is_some() => Some(v.clone()),
         (FieldType::Integer, Value::Number(n)) if n.as_i64().is_some() => Some(v.clone()),
         (FieldType::Boolean, Value::Bool(_)) => Some(v.clone()),
         (FieldType::String, _) => None,
-        (ty, Value::String(s)) => values::parse(ty, s, decimal, &field.date_formats),
+        (ty, Value::String(s)) => values::parse(ty, s, &how),
         _ => None,
     };
-    parsed.ok_or_else(|| invalid(name, format!("{v} is not a valid {}", def.ty)))
+    let parsed = match v {
+        Value::Array(items) if several => items
+            .iter()
+            .map(one)
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        v => one(v),
+    };
+    let ty_name = template.field(name).map_or("value", |d| d.ty.as_str());
+    parsed.ok_or_else(|| invalid(name, format!("{v} is not a valid {ty_name}")))
 }
 
 /// A document's stored values.

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::TemplateError;
 use crate::json_input::{objects, optional_object};
 use crate::outbound::{ssrf, BasicAuth, CustomHeaders, EventFilter, SignatureScheme};
-use crate::spec::{self, FieldDef, Options};
+use crate::spec::{self, BlockDef, FieldDef, Options, TemplateRules};
 use crate::targets::UrlRules;
 use crate::types::EventType;
 
@@ -33,6 +33,18 @@ pub struct TemplateInput {
     pub fields: Vec<FieldDef>,
     #[serde(default, deserialize_with = "optional_object")]
     pub options: Option<Options>,
+    /// Regexes that must all match a document's text for `"template_id": "auto"` to choose this template.
+    #[serde(default)]
+    pub keywords: Option<Vec<String>>,
+    /// Regexes none of which may match.
+    #[serde(default)]
+    pub exclude_keywords: Option<Vec<String>>,
+    /// Among templates whose keywords match, the highest priority wins (default 5).
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// Blocks of named groups (invoice2data's `tables`).
+    #[serde(default)]
+    pub blocks: Option<Vec<BlockDef>>,
     /// Where results are pushed; `null` or absent for none.
     #[serde(default, deserialize_with = "optional_object")]
     pub webhook: Option<WebhookInput>,
@@ -98,6 +110,7 @@ pub struct Input {
     pub name: String,
     pub defs: Vec<FieldDef>,
     pub options: Options,
+    pub rules: TemplateRules,
     pub webhook: Option<ValidWebhook>,
 }
 
@@ -124,6 +137,14 @@ impl TemplateInput {
         }
         let (defs, _) = spec::check_fields(self.fields).map_err(|e| unprocessable(e.0))?;
         let options = spec::check_options(self.options).map_err(|e| unprocessable(e.0))?;
+        let template_rules = TemplateRules {
+            keywords: self.keywords.unwrap_or_default(),
+            exclude_keywords: self.exclude_keywords.unwrap_or_default(),
+            priority: self.priority,
+            blocks: self.blocks.unwrap_or_default(),
+        };
+        // Each part is valid alone; together their regexes must fit one template's bound.
+        spec::compile_template(&defs, &options, &template_rules).map_err(|e| unprocessable(e.0))?;
         let webhook = match self.webhook {
             None => None,
             Some(w) => Some(w.validate(rules).await?),
@@ -132,6 +153,7 @@ impl TemplateInput {
             name: name.to_string(),
             defs,
             options,
+            rules: template_rules,
             webhook,
         })
     }

@@ -3,6 +3,7 @@
 //! [`crate::spec`]; a webhook's settings are a [`crate::targets`] config.
 
 mod error;
+pub mod import;
 pub mod input;
 pub mod preview;
 mod service;

@@ -9,7 +9,7 @@ use super::{TemplateError, Templates};
 use crate::db;
 use crate::extraction::{self, DocKind};
 use crate::json_input::{objects, optional_object};
-use crate::spec::{self, FieldDef, Options};
+use crate::spec::{self, BlockDef, FieldDef, Options, TemplateRules};
 use crate::types::{AccountId, ResultStatus};
 
 /// The template part of a preview: fields and options as in a template.
@@ -20,6 +20,8 @@ pub struct PreviewTemplate {
     pub fields: Vec<FieldDef>,
     #[serde(default, deserialize_with = "optional_object")]
     pub options: Option<Options>,
+    #[serde(default)]
+    pub blocks: Option<Vec<BlockDef>>,
 }
 
 /// A page's size in its own units (points for PDF text, pixels for scans).
@@ -55,10 +57,15 @@ impl Templates {
         template: PreviewTemplate,
         bytes: Vec<u8>,
     ) -> Result<Preview, TemplateError> {
-        let (_, compiled) =
-            spec::check_fields(template.fields).map_err(|e| TemplateError::Invalid(e.0))?;
-        let options =
-            spec::check_options(template.options).map_err(|e| TemplateError::Invalid(e.0))?;
+        let invalid = |e: spec::InvalidTemplate| TemplateError::Invalid(e.0);
+        let (defs, _) = spec::check_fields(template.fields).map_err(invalid)?;
+        let options = spec::check_options(template.options).map_err(invalid)?;
+        let rules = TemplateRules {
+            blocks: template.blocks.unwrap_or_default(),
+            ..TemplateRules::default()
+        };
+        let compiled =
+            std::sync::Arc::new(spec::compile_template(&defs, &options, &rules).map_err(invalid)?);
         let limit = self.max_upload;
         if bytes.len() as u64 > limit {
             return Err(TemplateError::TooLarge {
@@ -81,7 +88,7 @@ impl Templates {
         };
         let (doc, ex) = self
             .reader
-            .extract(kind, bytes, &compiled, &options, extraction::no_progress())
+            .extract(kind, bytes, compiled, &options, extraction::no_progress())
             .await
             .map_err(TemplateError::Unreadable)?;
         let pages = doc.pages.len() as i64;

@@ -16,7 +16,7 @@ use crate::db::{self, entities::templates, rfc3339};
 use crate::extraction::Reader;
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::{BasicAuth, EventFilter, SignatureScheme, MASK};
-use crate::spec::{self, Field, FieldDef, Options};
+use crate::spec::{self, BlockDef, Compiled, FieldDef, Options, TemplateRules};
 use crate::targets::{
     template_webhook_config, template_webhook_events, Config, TargetError, TemplateWebhook,
     UrlRules, WebhookConfig,
@@ -37,10 +37,10 @@ pub struct Templates {
     rotation_grace: Duration,
     pub(super) reader: Reader,
     pub(super) max_upload: u64,
-    /// Compiled fields by their stored JSON: compiling a template's regexes
+    /// Compiled templates by their stored JSON: compiling a template's regexes
     /// costs more than reading a text PDF, and every submission and every
     /// job loads its template.
-    compiled: Arc<Mutex<HashMap<String, Arc<Vec<Field>>>>>,
+    compiled: Arc<Mutex<HashMap<String, Arc<Compiled>>>>,
 }
 
 /// The template as clients see it.
@@ -51,6 +51,14 @@ pub struct TemplateView {
     pub name: String,
     pub fields: Vec<FieldDef>,
     pub options: Options,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keywords: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exclude_keywords: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<BlockDef>,
     pub webhook: Option<WebhookView>,
     /// RFC 3339.
     pub created_at: String,
@@ -90,7 +98,7 @@ pub struct WebhookView {
 pub struct LoadedTemplate {
     pub id: TemplateId,
     pub field_defs: Vec<FieldDef>,
-    pub fields: Arc<Vec<Field>>,
+    pub compiled: Arc<Compiled>,
     pub options: Options,
     pub webhook: Option<TemplateWebhook>,
 }
@@ -122,26 +130,31 @@ impl Templates {
         }
     }
 
-    fn compiled(&self, stored: &str, defs: &[FieldDef]) -> Result<Arc<Vec<Field>>, String> {
-        if let Some(hit) = self
-            .compiled
-            .lock()
-            .expect("compiled templates")
-            .get(stored)
-        {
+    fn compiled(&self, t: &templates::Model) -> Result<Arc<Compiled>, TemplateError> {
+        let key = format!(
+            "{}\u{0}{}\u{0}{}",
+            t.fields,
+            t.options,
+            t.rules.as_deref().unwrap_or("")
+        );
+        if let Some(hit) = self.compiled.lock().expect("compiled templates").get(&key) {
             return Ok(hit.clone());
         }
-        let fields = Arc::new(
-            defs.iter()
-                .map(spec::compile)
-                .collect::<Result<Vec<_>, _>>()?,
-        );
+        let defs: Vec<FieldDef> = db::json("templates.fields", &t.fields)?;
+        let options: Options = db::json("templates.options", &t.options)?;
+        let rules = stored_rules(t)?;
+        let compiled = Arc::new(spec::compile_template(&defs, &options, &rules).map_err(
+            |reason| TemplateError::Stale {
+                id: t.id.clone(),
+                reason: reason.0,
+            },
+        )?);
         let mut cache = self.compiled.lock().expect("compiled templates");
         if cache.len() >= COMPILED_KEPT {
             cache.clear();
         }
-        cache.insert(stored.to_string(), fields.clone());
-        Ok(fields)
+        cache.insert(key, compiled.clone());
+        Ok(compiled)
     }
 
     fn view(
@@ -151,6 +164,7 @@ impl Templates {
         reveal_headers: bool,
     ) -> Result<TemplateView, TemplateError> {
         let events = template_webhook_events(t)?;
+        let rules = stored_rules(t)?;
         let webhook = template_webhook_config(t, &self.secrets)?.map(|w| {
             let mut headers = w.headers;
             if !reveal_headers {
@@ -181,6 +195,10 @@ impl Templates {
             name: t.name.clone(),
             fields: db::json("templates.fields", &t.fields)?,
             options: db::json("templates.options", &t.options)?,
+            keywords: rules.keywords,
+            exclude_keywords: rules.exclude_keywords,
+            priority: rules.priority,
+            blocks: rules.blocks,
             webhook,
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
@@ -220,6 +238,8 @@ impl Templates {
         t.name = input.name;
         t.fields = serde_json::to_string(&input.defs).expect("field definitions serialise");
         t.options = serde_json::to_string(&input.options).expect("options serialise");
+        t.rules = (input.rules != TemplateRules::default())
+            .then(|| serde_json::to_string(&input.rules).expect("template rules serialise"));
         t.webhook_headers = None;
         t.webhook_secret = None;
         t.webhook_auth = None;
@@ -250,6 +270,7 @@ impl Templates {
             name: String::new(),
             fields: String::new(),
             options: String::new(),
+            rules: None,
             webhook_url: None,
             webhook_headers: None,
             webhook_secret: None,
@@ -263,6 +284,17 @@ impl Templates {
         self.apply(&mut t, input).await?;
         let t = db::templates::insert(&self.db, t).await?;
         self.view(&t, true, true)
+    }
+
+    /// Creates the docpush template for an invoice2data template (YAML or JSON).
+    pub async fn import(
+        &self,
+        account_id: &AccountId,
+        body: &[u8],
+    ) -> Result<TemplateView, TemplateError> {
+        let template = super::import::parse(body)?;
+        self.create(account_id, super::import::translate(&template)?)
+            .await
     }
 
     pub async fn list(&self, account_id: &AccountId) -> Result<Vec<TemplateView>, TemplateError> {
@@ -354,19 +386,20 @@ impl Templates {
     }
 
     fn compile(&self, t: &templates::Model) -> Result<LoadedTemplate, TemplateError> {
-        let field_defs: Vec<FieldDef> = db::json("templates.fields", &t.fields)?;
-        let fields =
-            self.compiled(&t.fields, &field_defs)
-                .map_err(|reason| TemplateError::Stale {
-                    id: t.id.clone(),
-                    reason,
-                })?;
         Ok(LoadedTemplate {
             id: t.id.clone(),
-            field_defs,
-            fields,
+            field_defs: db::json("templates.fields", &t.fields)?,
+            compiled: self.compiled(t)?,
             options: db::json("templates.options", &t.options)?,
             webhook: TemplateWebhook::of(t, &self.secrets)?,
         })
     }
+}
+
+/// A stored template's rules; none for templates saved before they existed.
+fn stored_rules(t: &templates::Model) -> Result<TemplateRules, TemplateError> {
+    Ok(match &t.rules {
+        Some(raw) => db::json("templates.rules", raw)?,
+        None => TemplateRules::default(),
+    })
 }

@@ -18,6 +18,7 @@ mod ocr;
 mod outage;
 mod peers;
 mod quickstart;
+mod real_invoices;
 mod resilience;
 mod scale_out;
 mod submission;

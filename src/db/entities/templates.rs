@@ -13,6 +13,8 @@ pub struct Model {
     pub name: String,
     pub fields: String,
     pub options: String,
+    /// JSON of the template-level rules (keywords, priority, blocks); `NULL` for none.
+    pub rules: Option<String>,
     pub webhook_url: Option<String>,
     pub webhook_headers: Option<String>,
     pub webhook_secret: Option<String>,

@@ -16,7 +16,7 @@ use image::GrayImage;
 use super::document::{Document, Page, Turn, Word};
 use super::rules::{self, FieldResult};
 use super::{blocking, images, preprocess, DocKind, ExtractionError, Reader};
-use crate::spec::{Field, Locator, Options};
+use crate::spec::{Compiled, Field, Locator, Options};
 use attempts::{cut_out, region_attempts, typical_height, Attempt, Region, PADDING, PAGE_ATTEMPTS};
 
 /// Whole-page readings one document may spend on second looks.
@@ -51,15 +51,16 @@ impl Reader {
         &self,
         source: &Source,
         doc: &Document,
-        fields: &[Field],
+        compiled: &Compiled,
         options: &Options,
         results: &mut [FieldResult],
     ) {
+        let fields = &compiled.fields;
         let mut cache = Cache::default();
         // Without a template threshold, a value OCR was unsure of is read again too.
         let wanted = Some(options.min_confidence.unwrap_or(0.0).max(REREAD_BELOW));
         for (field, result) in fields.iter().zip(results.iter_mut()) {
-            if !result.doubtful(wanted) {
+            if matches!(field.locator, Locator::Constant(_)) || !result.doubtful(wanted) {
                 continue;
             }
             let pages: Vec<&Page> = doc
@@ -112,7 +113,7 @@ impl Reader {
                     }
                 }
                 let patched = doc.with_page(patched_page);
-                let reading = rules::evaluate(&patched, field, options);
+                let reading = rules::evaluate(&patched, field, compiled, options);
                 tracing::trace!(field = %field.name, page = page.number, ?attempt, value = %reading.value, confidence = ?reading.confidence, "read again");
                 if reading.better_than(result) {
                     tracing::debug!(field = %field.name, ?attempt, "a second look read the field");

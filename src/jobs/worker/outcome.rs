@@ -323,7 +323,7 @@ async fn extract_with_progress(
         .extract(
             file.kind,
             bytes,
-            &template.fields,
+            template.compiled.clone(),
             &template.options,
             progress,
         )
