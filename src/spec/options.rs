@@ -28,6 +28,7 @@ pub struct Options {
     /// `[regex, with]` pairs applied in order to the text regex fields search
     /// (`$1` or `${name}` in `with` for a group).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(schema_with = replace_pairs)]
     pub replace: Vec<[String; 2]>,
     /// Spaces removed from the regex text.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -54,6 +55,22 @@ pub struct Options {
     /// chrono formats tried for every date field, after the field's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub date_formats: Vec<String>,
+}
+
+/// `[[regex, with], …]`: pairs of exactly two strings.
+fn replace_pairs() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let pair = ArrayBuilder::new()
+        .items(ObjectBuilder::new().schema_type(Type::String))
+        .min_items(Some(2))
+        .max_items(Some(2));
+    ArrayBuilder::new()
+        .items(pair)
+        .max_items(Some(MAX_REPLACE))
+        .description(Some(
+            "`[regex, with]` pairs applied in order to the text regex fields search (`$1` or `${name}` in `with` for a group).",
+        ))
+        .build()
 }
 
 /// How the regex text spaces a line's words.
