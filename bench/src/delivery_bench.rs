@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use docpush::config::Settings;
 use docpush::delivery::{self, NewEvent};
 use docpush::startup::Application;
-use docpush::types::{DeliveryStatus, EventType, JobId, TemplateId};
+use docpush::types::{DeliveryStatus, EventType, JobId, TemplateChoice, TemplateId};
 
 #[derive(Default)]
 struct Tally {
@@ -198,7 +198,7 @@ async fn measure(mut settings: Settings, events: usize, rate: u32) -> anyhow::Re
         if rate == 0 { "unlimited".to_string() } else { format!("{rate} events/s") }
     );
 
-    let (job_id, template_id) = (JobId::new(), TemplateId::new());
+    let (job_id, template_id) = (JobId::new(), TemplateChoice::Fixed(TemplateId::new()));
     let started = Instant::now();
     let batch = 50usize;
     let mut emitted = 0usize;

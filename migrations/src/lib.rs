@@ -10,6 +10,7 @@ mod m20261130_000005_dashboard;
 mod m20261201_000006_delivery_targets;
 mod m20261204_000007_deliveries_fillfactor;
 mod m20261207_000008_template_rules;
+mod m20261207_000009_file_template;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_delivery_targets::Migration),
             Box::new(m20261204_000007_deliveries_fillfactor::Migration),
             Box::new(m20261207_000008_template_rules::Migration),
+            Box::new(m20261207_000009_file_template::Migration),
         ]
     }
 }

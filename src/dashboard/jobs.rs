@@ -16,8 +16,8 @@ use crate::jobs::{
     FileResult, JobError, JobFileStatus, JobQuery, JobStatusView, JobSummary, Jobs, ResultFormat,
     Results,
 };
-use crate::templates::Templates;
-use crate::types::{AccountId, FileId, JobId, JobStatus};
+use crate::templates::{LoadedTemplate, Templates};
+use crate::types::{AccountId, FileId, JobId, JobStatus, TemplateId};
 
 #[derive(Deserialize)]
 pub struct ListQuery {
@@ -177,6 +177,8 @@ struct FileView {
     /// The page shown beside the values while the upload is kept.
     page_url: Option<String>,
     reviewable: bool,
+    /// The name of the template the document was read with.
+    template_name: String,
 }
 
 #[derive(Template)]
@@ -230,7 +232,15 @@ async fn job_page(
             Err(e) => return Err(e.into()),
         }
     }
-    let template = templates.load(&status.template_id).await.ok();
+    // Each document's template: the job's, or (`auto`) the one chosen for it.
+    let mut loaded: BTreeMap<TemplateId, LoadedTemplate> = BTreeMap::new();
+    for id in status.files.iter().filter_map(|f| f.template_id.as_ref()) {
+        if !loaded.contains_key(id) {
+            if let Ok(t) = templates.load(id).await {
+                loaded.insert(id.clone(), t);
+            }
+        }
+    }
     let names = template_names(templates, &session.account_id).await?;
     let kept: BTreeMap<FileId, bool> = jobs
         .uploads_kept(&session.account_id, job_id)
@@ -248,6 +258,7 @@ async fn job_page(
                 .and_then(|r| r.result.as_ref())
                 .unwrap_or(&none);
             let confidences = result.as_ref().and_then(|r| r.confidences.as_ref());
+            let template = f.template_id.as_ref().and_then(|id| loaded.get(id));
             // The stored result names every field the job had, even if the
             // template changed since; the template only tells the types.
             let rows = values
@@ -255,7 +266,6 @@ async fn job_page(
                 .map(|(name, v)| {
                     let key = format!("{}.{name}", f.file_id);
                     let ty = template
-                        .as_ref()
                         .and_then(|t| t.field(name))
                         .map_or_else(String::new, |d| d.ty.clone());
                     ValueRow {
@@ -282,7 +292,14 @@ async fn job_page(
                     status.job_id, f.file_id
                 )
             });
+            let template_name = f.template_id.as_ref().map_or_else(String::new, |id| {
+                names
+                    .get(id.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| id.to_string())
+            });
             FileView {
+                template_name,
                 status: f.clone(),
                 boxes: boxes.into_iter().filter(|b| b.page == page).collect(),
                 result,

@@ -9,7 +9,7 @@ use sea_orm::{
 
 use super::entities::files;
 use super::{now_ms, DbError};
-use crate::types::{FileId, JobId, JobStatus, ResultStatus};
+use crate::types::{FileId, JobId, JobStatus, ResultStatus, TemplateId};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
@@ -87,6 +87,8 @@ pub struct Outcome<'a> {
     pub result_status: Option<ResultStatus>,
     pub confidences: Option<String>,
     pub boxes: Option<String>,
+    /// The template chosen for the document (`auto` jobs).
+    pub template_id: Option<TemplateId>,
 }
 
 /// Writes a file's outcome unless one was already written; `false` if it was.
@@ -104,6 +106,7 @@ pub async fn finish(
         .col_expr(files::Column::ResultStatus, Expr::value(o.result_status))
         .col_expr(files::Column::Confidences, Expr::value(o.confidences))
         .col_expr(files::Column::Boxes, Expr::value(o.boxes))
+        .col_expr(files::Column::TemplateId, Expr::value(o.template_id))
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
         .filter(files::Column::Status.is_in([JobStatus::New, JobStatus::ProcessingImage]))

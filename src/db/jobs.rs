@@ -13,7 +13,7 @@ use sea_orm::{
 use super::entities::{files, job_transitions, jobs};
 pub use super::job_leases::{claim_next, free_leases, put_back, renew_lease};
 use super::{now_ms, DbError};
-use crate::types::{AccountId, JobId, JobStatus, TemplateId};
+use crate::types::{AccountId, JobId, JobStatus, TemplateChoice};
 
 pub async fn insert(
     db: &impl ConnectionTrait,
@@ -91,7 +91,7 @@ pub async fn get(
 /// Which of an account's jobs to list, newest first.
 pub struct JobFilter<'a> {
     pub status: Option<JobStatus>,
-    pub template_id: Option<&'a TemplateId>,
+    pub template_id: Option<&'a TemplateChoice>,
     /// Only jobs older than this `(created_at, id)`: the cursor of the page before.
     pub before: Option<(i64, &'a JobId)>,
     pub limit: u64,

@@ -29,6 +29,21 @@ pub async fn list(
         .await?)
 }
 
+/// Live templates of an account that carry template-level rules (keywords
+/// among them), oldest first: those `"template_id": "auto"` chooses among.
+pub async fn with_rules(
+    db: &DatabaseConnection,
+    account_id: &AccountId,
+) -> Result<Vec<templates::Model>, DbError> {
+    Ok(templates::Entity::find()
+        .filter(templates::Column::AccountId.eq(account_id))
+        .filter(templates::Column::DeletedAt.is_null())
+        .filter(templates::Column::Rules.is_not_null())
+        .order_by_asc(templates::Column::CreatedAt)
+        .all(db)
+        .await?)
+}
+
 /// A live template of the account.
 pub async fn get(
     db: &DatabaseConnection,

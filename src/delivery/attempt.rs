@@ -115,11 +115,14 @@ async fn resolve(state: &Dispatcher, d: &deliveries::Model) -> Result<Target, Un
     let unreadable = |what: &str, e: TargetError| Final(format!("the {what} cannot be used: {e}"));
     match &d.destination_id {
         None => {
-            let template = db::templates::get_any(&state.db, &d.template_id)
+            let id = d
+                .template_id
+                .fixed()
+                .ok_or_else(|| Final("the delivery names no template".into()))?;
+            let template = db::templates::get_any(&state.db, id)
                 .await
                 .map_err(|e| db_failed("template", e))?
                 .ok_or_else(|| {
-                    let id = &d.template_id;
                     Final(format!(
                         "the template cannot be used: template {id} not found"
                     ))

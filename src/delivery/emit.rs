@@ -8,7 +8,7 @@ use crate::db::{self, entities, DbError};
 use crate::outbound::events;
 use crate::targets::{destination_wants, TemplateWebhook};
 use crate::types::{
-    AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, TemplateId,
+    AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, TemplateChoice,
 };
 
 /// An event about to be stored.
@@ -17,7 +17,8 @@ pub struct NewEvent<'a> {
     pub account_id: &'a AccountId,
     pub job_id: &'a JobId,
     pub file_id: Option<&'a FileId>,
-    pub template_id: &'a TemplateId,
+    /// The template the event is about, or `auto` for a job or document that has none.
+    pub template_id: &'a TemplateChoice,
     pub data: Value,
 }
 

@@ -15,7 +15,7 @@ use crate::db::{self, entities::deliveries, rfc3339};
 use crate::targets::Config;
 use crate::types::{
     AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
-    TemplateId,
+    TemplateChoice, TemplateId,
 };
 use crate::wake::Wake;
 
@@ -32,7 +32,8 @@ pub struct Delivery {
     #[schema(value_type = Option<String>)]
     pub file_id: Option<FileId>,
     #[schema(value_type = String)]
-    pub template_id: TemplateId,
+    /// The template the event is about, or `auto` when its document matched none.
+    pub template_id: TemplateChoice,
     #[schema(value_type = Option<String>)]
     pub destination_id: Option<DestinationId>,
     /// `template_webhook` or `destination`.

@@ -5,7 +5,7 @@ use super::views::{JobPage, JobSummary};
 use super::{JobError, Jobs};
 use crate::db::{self, rfc3339};
 use crate::storage::StorageError;
-use crate::types::{AccountId, FileId, JobId, JobStatus, TemplateId};
+use crate::types::{AccountId, FileId, JobId, JobStatus, TemplateChoice};
 
 /// Which jobs to list, as the client wrote it.
 #[derive(Debug, Default)]
@@ -59,10 +59,10 @@ impl Jobs {
             .transpose()?;
         let template_id = match q.template_id.as_deref().filter(|t| !t.is_empty()) {
             None => None,
-            Some(t) => match TemplateId::parse(t) {
-                Some(id) => Some(id),
+            Some(t) => match t.parse::<TemplateChoice>() {
+                Ok(choice) => Some(choice),
                 // Names no template: no job has it.
-                None => {
+                Err(_) => {
                     return Ok(JobPage {
                         jobs: vec![],
                         next_cursor: None,

@@ -7,7 +7,7 @@ use super::unzip::Skipped;
 use super::views::{FileResult, JobFileStatus, JobResults, JobStatusView, Progress, Transition};
 use super::{JobError, Jobs};
 use crate::db::{self, entities::files, rfc3339};
-use crate::types::{AccountId, JobId};
+use crate::types::{AccountId, JobId, TemplateChoice, TemplateId};
 
 /// The shape results take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -47,6 +47,10 @@ impl Jobs {
                 }
             })
             .sum();
+        let file_statuses = files
+            .iter()
+            .map(|f| file_status(&job.template_id, f))
+            .collect();
         Ok(JobStatusView {
             job_id: job.id,
             template_id: job.template_id,
@@ -54,7 +58,7 @@ impl Jobs {
             error: job.error,
             created_at: rfc3339(job.created_at),
             updated_at: rfc3339(job.updated_at),
-            files: files.iter().map(file_status).collect(),
+            files: file_statuses,
             skipped,
             progress: Progress {
                 total: files.len() as u64,
@@ -92,7 +96,7 @@ impl Jobs {
         let static_values = static_values(&job)?;
         let results = files
             .iter()
-            .map(file_result)
+            .map(|f| file_result(&job.template_id, f))
             .collect::<Result<Vec<_>, _>>()?;
         match format {
             ResultFormat::Json => Ok(Results::Json(JobResults {
@@ -103,20 +107,36 @@ impl Jobs {
                 results,
             })),
             ResultFormat::Csv => {
-                let template = self.templates.load(&job.template_id).await?;
-                let names: Vec<&str> = template
-                    .field_defs
-                    .iter()
-                    .map(|f| f.name.as_str())
-                    .collect();
+                // An `auto` job's columns: every chosen template's, in order of first appearance.
+                let mut names: Vec<String> = Vec::new();
+                let mut seen: Vec<&TemplateId> = Vec::new();
+                for id in results.iter().filter_map(|r| r.template_id.as_ref()) {
+                    if seen.contains(&id) {
+                        continue;
+                    }
+                    seen.push(id);
+                    let template = self.templates.load(id).await?;
+                    for name in template.compiled.names() {
+                        if !names.iter().any(|n| n == name) {
+                            names.push(name.to_string());
+                        }
+                    }
+                }
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
                 Ok(Results::Csv(csv_results(&names, &static_values, &results)))
             }
         }
     }
 }
 
-pub(super) fn file_status(f: &files::Model) -> JobFileStatus {
+/// The template a document was read with: its own choice, else the job's.
+fn read_with(job: &TemplateChoice, f: &files::Model) -> Option<TemplateId> {
+    f.template_id.clone().or_else(|| job.fixed().cloned())
+}
+
+pub(crate) fn file_status(job: &TemplateChoice, f: &files::Model) -> JobFileStatus {
     JobFileStatus {
+        template_id: read_with(job, f),
         file_id: f.id.clone(),
         file_name: f.file_name.clone(),
         status: f.status,
@@ -126,8 +146,9 @@ pub(super) fn file_status(f: &files::Model) -> JobFileStatus {
 }
 
 /// A document's stored result; what does not read back is an error, never empty.
-pub(super) fn file_result(f: &files::Model) -> Result<FileResult, JobError> {
+pub(super) fn file_result(job: &TemplateChoice, f: &files::Model) -> Result<FileResult, JobError> {
     Ok(FileResult {
+        template_id: read_with(job, f),
         file_id: f.id.clone(),
         file_name: f.file_name.clone(),
         status: f.status,
@@ -226,7 +247,7 @@ mod tests {
         let out = csv_results(
             &["vendor", "total", "missing"],
             &statics,
-            &[file_result(&f).unwrap()],
+            &[file_result(&TemplateChoice::Auto, &f).unwrap()],
         );
         assert_eq!(
             out,

@@ -12,7 +12,7 @@ use crate::delivery::{self, NewEvent};
 use crate::extraction::values::{self, Parsing};
 use crate::spec::{FieldType, Matches};
 use crate::templates::LoadedTemplate;
-use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, ResultStatus};
+use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, ResultStatus, TemplateChoice};
 
 fn invalid(field: &str, reason: impl Into<String>) -> JobError {
     JobError::InvalidValue {
@@ -114,7 +114,7 @@ impl Jobs {
             ));
         }
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
-        let template = self.templates.load(&job.template_id).await?;
+        let template = self.file_template(&job, &file).await?;
         let mut result = stored_result(&file)?;
         let mut changes = Map::new();
         for (name, v) in &edits {
@@ -142,7 +142,7 @@ impl Jobs {
         file_id: &FileId,
     ) -> Result<Reviewed, JobError> {
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
-        let template = self.templates.load(&job.template_id).await?;
+        let template = self.file_template(&job, &file).await?;
         let review = Review {
             result: stored_result(&file)?,
             status: ResultStatus::Confirmed,
@@ -159,6 +159,22 @@ impl Jobs {
         Ok(confirmed)
     }
 
+    /// The template a reviewed document was read with.
+    async fn file_template(
+        &self,
+        job: &jobs::Model,
+        file: &files::Model,
+    ) -> Result<LoadedTemplate, JobError> {
+        let id = file
+            .template_id
+            .as_ref()
+            .or(job.template_id.fixed())
+            .ok_or_else(|| {
+                JobError::NotReviewable(format!("file {} was read with no template", file.id))
+            })?;
+        Ok(self.templates.load(id).await?)
+    }
+
     async fn save_review(
         &self,
         job: &jobs::Model,
@@ -169,9 +185,10 @@ impl Jobs {
         let warnings: Vec<String> =
             db::json_opt("files.warnings", file.warnings.as_deref())?.unwrap_or_default();
         let static_values = static_values(job)?;
+        let read_with = TemplateChoice::Fixed(template.id.clone());
         let mut data = json!({
             "job_id": job.id,
-            "template_id": job.template_id,
+            "template_id": read_with,
             "file_id": file.id,
             "file_name": file.file_name,
             "pages": file.pages,
@@ -196,7 +213,7 @@ impl Jobs {
                 account_id: &job.account_id,
                 job_id: &job.id,
                 file_id: Some(&file.id),
-                template_id: &job.template_id,
+                template_id: &read_with,
                 data,
             },
             template.webhook.as_ref(),
@@ -206,7 +223,7 @@ impl Jobs {
         self.deliveries_ready.notify_one();
         Ok(Reviewed {
             job_id: job.id.clone(),
-            template_id: job.template_id.clone(),
+            template_id: read_with.clone(),
             file_id: file.id,
             file_name: file.file_name,
             pages: file.pages,

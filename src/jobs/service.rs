@@ -17,7 +17,7 @@ use crate::extraction::{DocKind, Reader};
 use crate::stages::{Stage, Stages};
 use crate::storage::{keys, BlobStore};
 use crate::templates::Templates;
-use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, TemplateId};
+use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, TemplateChoice};
 use crate::wake::Wake;
 
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
@@ -148,9 +148,18 @@ impl Jobs {
                 limit,
             });
         }
-        let template_id = TemplateId::parse(&upload.template_id)
-            .ok_or_else(|| crate::templates::TemplateError::NotFound(upload.template_id.clone()))?;
-        let template = self.templates.for_job(account_id, &template_id).await?;
+        let template = match upload.template_id.parse::<TemplateChoice>() {
+            Ok(TemplateChoice::Fixed(id)) => Some(self.templates.for_job(account_id, &id).await?),
+            Ok(TemplateChoice::Auto) => None,
+            Err(_) => {
+                return Err(
+                    crate::templates::TemplateError::NotFound(upload.template_id.clone()).into(),
+                )
+            }
+        };
+        let choice = template.as_ref().map_or(TemplateChoice::Auto, |t| {
+            TemplateChoice::Fixed(t.id.clone())
+        });
         if upload.bytes.is_empty() {
             return Err(JobError::EmptyDocument);
         }
@@ -180,7 +189,7 @@ impl Jobs {
         let job = jobs::Model {
             id: job_id.clone(),
             account_id: account_id.clone(),
-            template_id: template.id.clone(),
+            template_id: choice,
             status: JobStatus::New,
             error: None,
             static_values: static_json,
@@ -204,7 +213,7 @@ impl Jobs {
             vec![new_file(&job_id, 0, &file_name, kind, &blob_key, now)]
         };
         let recorded = self
-            .record(&job, file_rows, &template, &upload.static_values)
+            .record(&job, file_rows, template.as_ref(), &upload.static_values)
             .await;
         if let Err(e) = recorded {
             // A commit cut off on its way back may have been made: the upload
@@ -244,7 +253,7 @@ impl Jobs {
         &self,
         job: &jobs::Model,
         file_rows: Vec<files::Model>,
-        template: &crate::templates::LoadedTemplate,
+        template: Option<&crate::templates::LoadedTemplate>,
         static_values: &Map<String, Value>,
     ) -> Result<(), JobError> {
         let txn = self.db.begin().await?;
@@ -256,15 +265,15 @@ impl Jobs {
                 account_id: &job.account_id,
                 job_id: &job.id,
                 file_id: None,
-                template_id: &template.id,
+                template_id: &job.template_id,
                 data: json!({
                     "job_id": job.id,
-                    "template_id": template.id,
+                    "template_id": job.template_id,
                     "file_name": job.source_name,
                     "static_values": static_values,
                 }),
             },
-            template.webhook.as_ref(),
+            template.and_then(|t| t.webhook.as_ref()),
         )
         .await?;
         txn.commit().await?;
@@ -374,6 +383,7 @@ pub(crate) fn new_file(
         pages_done: None,
         confidences: None,
         boxes: None,
+        template_id: None,
         created_at: now,
         updated_at: now,
     }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::unzip::Skipped;
-use crate::types::{EventId, FileId, JobId, JobStatus, ResultStatus, TemplateId};
+use crate::types::{EventId, FileId, JobId, JobStatus, ResultStatus, TemplateChoice, TemplateId};
 
 /// The 202 body of `POST /v1/process-job`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -15,13 +15,16 @@ pub struct Accepted {
     #[schema(value_type = String)]
     pub job_id: JobId,
     #[schema(value_type = String)]
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     #[schema(value_type = Object)]
     pub static_values: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct JobFileStatus {
+    /// The template the document was read with (chosen by keywords in an `auto` job); `null` when none matched.
+    #[schema(value_type = Option<String>)]
+    pub template_id: Option<TemplateId>,
     #[schema(value_type = String)]
     pub file_id: FileId,
     pub file_name: String,
@@ -52,7 +55,7 @@ pub struct JobStatusView {
     #[schema(value_type = String)]
     pub job_id: JobId,
     #[schema(value_type = String)]
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     /// `NEW`, `UNZIPPING FILE`, `UNZIP FILE SUCCESS`, `UNZIP FILE FAILED`,
     /// `PROCESSING IMAGE`, `PROCESS IMAGE SUCCESS`, `PROCESS IMAGE FAILED`, `SUCCESS` or `FAILED`.
     #[schema(value_type = String)]
@@ -69,6 +72,9 @@ pub struct JobStatusView {
 /// One document's result.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FileResult {
+    /// The template the document was read with (chosen by keywords in an `auto` job); `null` when none matched.
+    #[schema(value_type = Option<String>)]
+    pub template_id: Option<TemplateId>,
     #[schema(value_type = String)]
     pub file_id: FileId,
     pub file_name: String,
@@ -127,7 +133,7 @@ pub struct JobResults {
     #[schema(value_type = String)]
     pub job_id: JobId,
     #[schema(value_type = String)]
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     #[schema(value_type = String)]
     pub status: JobStatus,
     #[schema(value_type = Object)]
@@ -141,7 +147,7 @@ pub struct Reviewed {
     #[schema(value_type = String)]
     pub job_id: JobId,
     #[schema(value_type = String)]
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     #[schema(value_type = String)]
     pub file_id: FileId,
     pub file_name: String,
@@ -167,7 +173,7 @@ pub struct JobSummary {
     #[schema(value_type = String)]
     pub job_id: JobId,
     #[schema(value_type = String)]
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     #[schema(value_type = String)]
     pub status: JobStatus,
     pub error: Option<String>,
@@ -194,6 +200,7 @@ mod tests {
     #[test]
     fn warnings_split_into_unparsed_fields_and_clean_up_notes() {
         let file = FileResult {
+            template_id: None,
             file_id: FileId::new(),
             file_name: "scan.png".into(),
             status: JobStatus::ProcessImageSuccess,

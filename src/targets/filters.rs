@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::TargetError;
 use crate::db::entities::destinations;
 use crate::outbound::EventFilter;
-use crate::types::{EventType, TemplateId};
+use crate::types::{EventType, TemplateChoice, TemplateId};
 
 /// Most template ids one destination may list (each is looked up when it is saved).
 pub const MAX_TEMPLATE_IDS: usize = 1000;
@@ -80,10 +80,13 @@ impl TemplateFilter {
         }
     }
 
-    pub fn matches(&self, template_id: &TemplateId) -> bool {
-        match self {
-            Self::All => true,
-            Self::Only(ids) => ids.contains(template_id),
+    /// Whether events about `template` pass: `auto` ones (a document no
+    /// template matched, an `auto` job's batch events) only pass `all`.
+    pub fn matches(&self, template: &TemplateChoice) -> bool {
+        match (self, template) {
+            (Self::All, _) => true,
+            (Self::Only(ids), TemplateChoice::Fixed(id)) => ids.contains(id),
+            (Self::Only(_), TemplateChoice::Auto) => false,
         }
     }
 }
@@ -94,7 +97,7 @@ impl TemplateFilter {
 pub fn destination_wants(
     d: &destinations::Model,
     event: EventType,
-    template_id: &TemplateId,
+    template_id: &TemplateChoice,
 ) -> Result<bool, TargetError> {
     if event == EventType::DestinationTest || d.deleted_at.is_some() {
         return Ok(false);

@@ -2,6 +2,7 @@
 //! Test Connection of a template's webhook. The field language itself is
 //! [`crate::spec`]; a webhook's settings are a [`crate::targets`] config.
 
+pub mod choice;
 mod error;
 pub mod import;
 pub mod input;

@@ -130,7 +130,7 @@ impl Templates {
         }
     }
 
-    fn compiled(&self, t: &templates::Model) -> Result<Arc<Compiled>, TemplateError> {
+    pub(super) fn compiled(&self, t: &templates::Model) -> Result<Arc<Compiled>, TemplateError> {
         let key = format!(
             "{}\u{0}{}\u{0}{}",
             t.fields,

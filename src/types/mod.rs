@@ -10,6 +10,7 @@ mod ids;
 mod job_status;
 mod kinds;
 mod statuses;
+mod template_choice;
 
 pub use blame::Blame;
 pub use ids::{
@@ -18,6 +19,7 @@ pub use ids::{
 pub use job_status::JobStatus;
 pub use kinds::{DestinationKind, DocKind, EventType};
 pub use statuses::{DeliveryStatus, ResultStatus};
+pub use template_choice::{TemplateChoice, AUTO};
 
 /// Text stored for one of a fixed set of values (a status or a kind) that
 /// names none of them.

@@ -2,6 +2,7 @@
 //! pdfium and real HTTP receivers.
 
 mod accuracy;
+mod auto_templates;
 mod blobs;
 mod browser;
 mod cli;

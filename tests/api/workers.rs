@@ -270,7 +270,11 @@ async fn postgres_only_claiming_deliveries_leaves_their_indexes_alone() {
         config: WebhookConfig::default(),
         events: EventFilter::of(&[EventType::ExtractionProcessed]),
     };
-    let (account, job, template) = (AccountId::new(), JobId::new(), TemplateId::new());
+    let (account, job, template) = (
+        AccountId::new(),
+        JobId::new(),
+        docpush::types::TemplateChoice::Fixed(TemplateId::new()),
+    );
     let events = (0..200)
         .map(|i| NewEvent {
             event_type: EventType::ExtractionProcessed,

@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 
 use crate::types::{
     AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
-    TemplateId,
+    TemplateChoice,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,7 +16,7 @@ pub struct Model {
     pub account_id: AccountId,
     pub job_id: JobId,
     pub file_id: Option<FileId>,
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     pub event_type: EventType,
     pub status: DeliveryStatus,
     pub attempts: i64,

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::types::{DocKind, FileId, JobId, JobStatus, ResultStatus};
+use crate::types::{DocKind, FileId, JobId, JobStatus, ResultStatus, TemplateId};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "files")]
@@ -24,6 +24,8 @@ pub struct Model {
     pub pages_done: Option<i64>,
     pub confidences: Option<String>,
     pub boxes: Option<String>,
+    /// The template the document was read with, when its job chose per document (`auto`).
+    pub template_id: Option<TemplateId>,
     pub created_at: i64,
     pub updated_at: i64,
 }

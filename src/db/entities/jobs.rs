@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::types::{AccountId, DocKind, JobId, JobStatus, TemplateId};
+use crate::types::{AccountId, DocKind, JobId, JobStatus, TemplateChoice};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "jobs")]
@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: JobId,
     pub account_id: AccountId,
-    pub template_id: TemplateId,
+    pub template_id: TemplateChoice,
     pub status: JobStatus,
     pub error: Option<String>,
     pub static_values: String,

@@ -20,8 +20,30 @@ use crate::jobs::service::static_values_for_event;
 use crate::jobs::JobError;
 use crate::stages::Stage;
 use crate::storage::StorageError;
+use crate::targets::TemplateWebhook;
+use crate::templates::choice::Candidates;
 use crate::templates::LoadedTemplate;
-use crate::types::{EventType, FileId, JobStatus};
+use crate::types::{EventType, FileId, JobStatus, TemplateChoice};
+
+/// What a document fails with when `auto` finds no template for it.
+pub const NO_TEMPLATE_MATCHED: &str = "NO TEMPLATE MATCHED";
+
+/// The template a job reads its documents with: its own, or each document's
+/// chosen by keywords (`auto`).
+pub(super) enum JobTemplate {
+    Fixed(Box<LoadedTemplate>),
+    Auto(Candidates),
+}
+
+impl JobTemplate {
+    /// The webhook of the job's own template; `auto` jobs have none.
+    pub fn webhook(&self) -> Option<&TemplateWebhook> {
+        match self {
+            JobTemplate::Fixed(t) => t.webhook.as_ref(),
+            JobTemplate::Auto(_) => None,
+        }
+    }
+}
 
 /// How long a reading runs before its start and its pages are written for
 /// `GET /job-status` to show. Most documents are read well within it and are
@@ -33,8 +55,26 @@ pub(super) enum Reading {
     Read {
         pages: i64,
         extracted: Box<Extracted>,
+        /// The template `auto` chose for it.
+        chosen: Option<Box<LoadedTemplate>>,
+    },
+    /// Read (and so charged), but no template's keywords matched.
+    Unmatched {
+        pages: i64,
     },
     Failed(String),
+}
+
+impl Reading {
+    /// The webhook of the template the document was read with, else the job's.
+    pub fn webhook<'a>(&'a self, job: Option<&'a JobTemplate>) -> Option<&'a TemplateWebhook> {
+        match self {
+            Reading::Read {
+                chosen: Some(t), ..
+            } => t.webhook.as_ref(),
+            _ => job.and_then(JobTemplate::webhook),
+        }
+    }
 }
 
 /// Reads one document. A reading still going after [`QUIET`] runs `shown`
@@ -42,7 +82,7 @@ pub(super) enum Reading {
 /// it did.
 pub(super) async fn read_file(
     w: &Worker,
-    template: &LoadedTemplate,
+    template: &JobTemplate,
     file: &files::Model,
     lost: &CancellationToken,
     shown: impl Future<Output = Result<(), JobError>>,
@@ -74,14 +114,7 @@ pub(super) async fn read_file(
         read = after_quiet(reading, shown) => read?,
         _ = lost.cancelled() => return Err(JobError::LeaseLost(file.job_id.clone())),
     };
-    let reading = match read {
-        Ok((doc, extracted)) => Reading::Read {
-            pages: doc.pages.len() as i64,
-            extracted: Box::new(extracted),
-        },
-        Err(e) => Reading::Failed(e.to_string()),
-    };
-    Ok((reading, was_shown))
+    Ok((read?, was_shown))
 }
 
 /// Runs `work`; once it has taken longer than [`QUIET`], runs `shown` beside it.
@@ -103,6 +136,8 @@ async fn after_quiet<T>(
 pub(super) struct Recorded {
     pub status: JobStatus,
     pub event: EventType,
+    /// The template the event is about: the document's, or the job's.
+    pub template: TemplateChoice,
     pub data: Value,
     /// The file row as it now stands.
     pub file: files::Model,
@@ -116,15 +151,27 @@ pub(super) async fn record(
     file: &files::Model,
     reading: Reading,
 ) -> Result<Option<Recorded>, JobError> {
-    let (pages, extracted) = match reading {
+    let (pages, extracted, chosen) = match reading {
         Reading::Failed(error) => return failed_outcome(txn, job, file, None, &error).await,
-        Reading::Read { pages, extracted } => (pages, extracted),
+        Reading::Unmatched { pages } => (pages, None, None),
+        Reading::Read {
+            pages,
+            extracted,
+            chosen,
+        } => (pages, Some(extracted), chosen.map(|t| t.id.clone())),
     };
     if !db::accounts::charge(txn, &job.account_id, &job.id, &file.id, pages).await? {
         let balance = db::accounts::balance(txn, &job.account_id).await?;
         let error = format!("INSUFFICIENT CREDITS: {pages} page(s) needed, {balance} available");
         return failed_outcome(txn, job, file, Some(pages), &error).await;
     }
+    // A document no template matched was read: it is charged like any other.
+    let Some(extracted) = extracted else {
+        return failed_outcome(txn, job, file, Some(pages), NO_TEMPLATE_MATCHED).await;
+    };
+    let template = chosen
+        .clone()
+        .map_or_else(|| job.template_id.clone(), TemplateChoice::Fixed);
     let result_status = extracted.result_status();
     let outcome = db::files::Outcome {
         status: JobStatus::ProcessImageSuccess,
@@ -135,6 +182,7 @@ pub(super) async fn record(
         result_status: Some(result_status),
         confidences: Some(Value::Object(extracted.confidences.clone()).to_string()),
         boxes: Some(Value::Object(extracted.boxes.clone()).to_string()),
+        template_id: chosen.clone(),
     };
     if !db::files::finish(txn, &file.id, outcome).await? {
         return Ok(None);
@@ -143,10 +191,12 @@ pub(super) async fn record(
     now.status = JobStatus::ProcessImageSuccess;
     now.pages = Some(pages);
     now.result_status = Some(result_status);
+    now.template_id = chosen;
     Ok(Some(Recorded {
         status: JobStatus::ProcessImageSuccess,
         event: EventType::ExtractionProcessed,
-        data: event_data(job, file, Some(pages), Some(&extracted), None),
+        data: event_data(job, file, &template, Some(pages), Some(&extracted), None),
+        template,
         file: now,
     }))
 }
@@ -168,6 +218,7 @@ async fn failed_outcome(
         result_status: None,
         confidences: None,
         boxes: None,
+        template_id: None,
     };
     if !db::files::finish(txn, &file.id, outcome).await? {
         return Ok(None);
@@ -180,20 +231,21 @@ async fn failed_outcome(
     Ok(Some(Recorded {
         status: JobStatus::ProcessImageFailed,
         event: EventType::ExtractionFailed,
-        data: event_data(job, file, pages, None, Some(error)),
+        data: event_data(job, file, &job.template_id, pages, None, Some(error)),
+        template: job.template_id.clone(),
         file: now,
     }))
 }
 
 impl Recorded {
     /// The event that announces this outcome.
-    pub fn event<'a>(&self, job: &'a jobs::Model, file_id: &'a FileId) -> NewEvent<'a> {
+    pub fn event<'a>(&'a self, job: &'a jobs::Model, file_id: &'a FileId) -> NewEvent<'a> {
         NewEvent {
             event_type: self.event,
             account_id: &job.account_id,
             job_id: &job.id,
             file_id: Some(file_id),
-            template_id: &job.template_id,
+            template_id: &self.template,
             data: self.data.clone(),
         }
     }
@@ -214,7 +266,7 @@ impl Recorded {
 pub(super) async fn fail_file(
     w: &Worker,
     job: &jobs::Model,
-    template: Option<&LoadedTemplate>,
+    template: Option<&JobTemplate>,
     file: &files::Model,
     reason: &str,
 ) -> Result<(), JobError> {
@@ -226,7 +278,7 @@ pub(super) async fn fail_file(
 pub(super) async fn process_file(
     w: &Worker,
     job: &jobs::Model,
-    template: &LoadedTemplate,
+    template: &JobTemplate,
     file: &files::Model,
     lost: &CancellationToken,
 ) -> Result<(), JobError> {
@@ -240,16 +292,17 @@ pub(super) async fn process_file(
 async fn write_outcome(
     w: &Worker,
     job: &jobs::Model,
-    template: Option<&LoadedTemplate>,
+    template: Option<&JobTemplate>,
     file: &files::Model,
     reading: Reading,
 ) -> Result<(), JobError> {
     let _recording = w.jobs.stages.start(Stage::Record);
+    let webhook = reading.webhook(template).cloned();
     let txn = w.jobs.db.begin().await?;
     let Some(recorded) = record(&txn, job, file, reading).await? else {
         return Ok(()); // already finished by an earlier owner; the transaction rolls back
     };
-    let webhook = template.and_then(|t| t.webhook.as_ref());
+    let webhook = webhook.as_ref();
     let emitted = delivery::emit_all(&txn, vec![recorded.event(job, &file.id)], webhook).await?;
     txn.commit().await?;
     w.jobs.deliveries_ready.notify_one();
@@ -263,13 +316,14 @@ async fn write_outcome(
 fn event_data(
     job: &jobs::Model,
     file: &files::Model,
+    template: &TemplateChoice,
     pages: Option<i64>,
     extracted: Option<&rules::Extracted>,
     error: Option<&str>,
 ) -> Value {
     json!({
         "job_id": job.id,
-        "template_id": job.template_id,
+        "template_id": template,
         "file_id": file.id,
         "file_name": file.file_name,
         "pages": pages,
@@ -283,14 +337,15 @@ fn event_data(
     })
 }
 
-/// Reads a document and applies the template. Its page progress is written for
-/// `GET /job-status` once the reading has taken longer than [`QUIET`].
+/// Reads a document and applies the template (for `auto`, the one its text
+/// chooses). Its page progress is written for `GET /job-status` once the
+/// reading has taken longer than [`QUIET`].
 async fn extract_with_progress(
     w: &Worker,
     file: &files::Model,
     bytes: Vec<u8>,
-    template: &LoadedTemplate,
-) -> Result<(crate::extraction::Document, Extracted), crate::extraction::ExtractionError> {
+    template: &JobTemplate,
+) -> Result<Reading, JobError> {
     let (tx, mut rx) = tokio::sync::watch::channel((0u32, 0u32));
     let progress: crate::extraction::Progress = std::sync::Arc::new(move |done, total| {
         let _ = tx.send((done, total));
@@ -317,17 +372,89 @@ async fn extract_with_progress(
             }
         }
     });
-    let read = w
-        .jobs
-        .reader
-        .extract(
+    let read = match template {
+        JobTemplate::Fixed(t) => w
+            .jobs
+            .reader
+            .extract(file.kind, bytes, t.compiled.clone(), &t.options, progress)
+            .await
+            .map(|(doc, extracted)| Reading::Read {
+                pages: doc.pages.len() as i64,
+                extracted: Box::new(extracted),
+                chosen: None,
+            }),
+        JobTemplate::Auto(candidates) => {
+            return match choose_and_extract(w, file, bytes, candidates, progress).await {
+                Ok(reading) => {
+                    recorder.await.ok();
+                    Ok(reading)
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    recorder.await.ok();
+    Ok(read.unwrap_or_else(|e| Reading::Failed(e.to_string())))
+}
+
+/// `auto`: reads the document, chooses the template its text matches, and
+/// applies it (reading scanned pages again when the template's OCR language
+/// differs from the first reading's).
+async fn choose_and_extract(
+    w: &Worker,
+    file: &files::Model,
+    bytes: Vec<u8>,
+    candidates: &Candidates,
+    progress: crate::extraction::Progress,
+) -> Result<Reading, JobError> {
+    const FIRST_LANGUAGE: &str = "eng";
+    let reader = &w.jobs.reader;
+    let doc = match reader
+        .read(file.kind, bytes.clone(), FIRST_LANGUAGE, progress.clone())
+        .await
+    {
+        Ok(doc) => doc,
+        Err(e) => return Ok(Reading::Failed(e.to_string())),
+    };
+    let pages = doc.pages.len() as i64;
+    let Some(candidate) = candidates.choose(&doc.text()) else {
+        tracing::info!("no template's keywords match the document");
+        return Ok(Reading::Unmatched { pages });
+    };
+    let template = w.jobs.templates.load(&candidate.id).await?;
+    tracing::info!(template_id = %template.id, "template chosen by keywords");
+    let scanned = doc.pages.iter().any(|p| p.scan.is_some());
+    let doc = if scanned && template.options.language != FIRST_LANGUAGE {
+        match reader
+            .read(
+                file.kind,
+                bytes.clone(),
+                &template.options.language,
+                progress,
+            )
+            .await
+        {
+            Ok(doc) => doc,
+            Err(e) => return Ok(Reading::Failed(e.to_string())),
+        }
+    } else {
+        doc
+    };
+    let applied = reader
+        .apply(
             file.kind,
             bytes,
+            doc,
             template.compiled.clone(),
             &template.options,
-            progress,
         )
         .await;
-    recorder.await.ok();
-    read
+    Ok(match applied {
+        Ok((doc, extracted)) => Reading::Read {
+            pages: doc.pages.len() as i64,
+            extracted: Box::new(extracted),
+            chosen: Some(Box::new(template)),
+        },
+        Err(e) => Reading::Failed(e.to_string()),
+    })
 }

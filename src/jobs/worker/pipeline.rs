@@ -5,7 +5,7 @@ use sea_orm::TransactionTrait;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use super::outcome::{fail_file, process_file, read_file, record};
+use super::outcome::{fail_file, process_file, read_file, record, JobTemplate};
 use super::Worker;
 use crate::db::jobs::Move;
 use crate::db::{
@@ -19,8 +19,8 @@ use crate::jobs::unzip;
 use crate::jobs::JobError;
 use crate::stages::Stage;
 use crate::storage::keys;
-use crate::templates::{LoadedTemplate, TemplateError};
-use crate::types::{EventType, JobStatus};
+use crate::templates::TemplateError;
+use crate::types::{EventType, JobStatus, TemplateChoice};
 
 /// A job claimed this many times without finishing is failed instead of retried again.
 /// (Claims given back after a passing database or storage failure do not count.)
@@ -33,7 +33,22 @@ pub(super) async fn process(
     lost: &CancellationToken,
 ) -> Result<(), JobError> {
     let mut status = job.status;
-    let loading = w.jobs.templates.load(&job.template_id);
+    let loading = async {
+        match &job.template_id {
+            TemplateChoice::Fixed(id) => w
+                .jobs
+                .templates
+                .load(id)
+                .await
+                .map(|t| JobTemplate::Fixed(Box::new(t))),
+            TemplateChoice::Auto => w
+                .jobs
+                .templates
+                .candidates(&job.account_id)
+                .await
+                .map(JobTemplate::Auto),
+        }
+    };
     let template = match w.jobs.stages.time(Stage::Claim, loading).await {
         Ok(t) => t,
         // The database may be back in a moment: the job is put back, not failed.
@@ -118,7 +133,7 @@ async fn read_only_document(
     w: &Worker,
     owner: &str,
     job: &jobs::Model,
-    template: &LoadedTemplate,
+    template: &JobTemplate,
     lost: &CancellationToken,
 ) -> Result<(), JobError> {
     let files = db::files::of_job(&w.jobs.db, &job.id).await?;
@@ -135,6 +150,7 @@ async fn read_only_document(
         Ok(db::files::start(&w.jobs.db, &file.id).await?)
     };
     let (reading, was_shown) = read_file(w, template, file, lost, shown).await?;
+    let file_webhook = reading.webhook(Some(template)).cloned();
 
     let _recording = w.jobs.stages.start(Stage::Record);
     let txn = w.jobs.db.begin().await?;
@@ -155,11 +171,19 @@ async fn read_only_document(
     if !db::jobs::advance(&txn, &job.id, owner, from, &moves).await? {
         return Err(JobError::LeaseLost(job.id.clone()));
     }
-    let events = vec![
-        recorded.event(job, &file.id),
-        batch_completed(job, last, std::slice::from_ref(&recorded.file)),
-    ];
-    let emitted = delivery::emit_all(&txn, events, template.webhook.as_ref()).await?;
+    let file_event = recorded.event(job, &file.id);
+    let batch = batch_completed(job, last, std::slice::from_ref(&recorded.file));
+    let emitted = match template {
+        // One template's webhook takes both events.
+        JobTemplate::Fixed(t) => {
+            delivery::emit_all(&txn, vec![file_event, batch], t.webhook.as_ref()).await?
+        }
+        // The document's event goes to its chosen template's webhook; the job has none.
+        JobTemplate::Auto(_) => vec![
+            delivery::emit(&txn, file_event, file_webhook.as_ref()).await?,
+            delivery::emit(&txn, batch, None).await?,
+        ],
+    };
     txn.commit().await?;
     w.jobs.deliveries_ready.notify_one();
     tracing::info!(status = %last, "job finished");
@@ -197,7 +221,7 @@ async fn finish(
     w: &Worker,
     owner: &str,
     job: &jobs::Model,
-    template: &LoadedTemplate,
+    template: &JobTemplate,
     from: JobStatus,
     moves: &[Move<'_>],
 ) -> Result<(), JobError> {
@@ -212,7 +236,7 @@ async fn finish_in_txn(
     w: &Worker,
     owner: &str,
     job: &jobs::Model,
-    template: &LoadedTemplate,
+    template: &JobTemplate,
     from: JobStatus,
     moves: &[Move<'_>],
 ) -> Result<JobStatus, JobError> {
@@ -228,7 +252,7 @@ async fn finish_in_txn(
     }
     let files = db::files::of_job(&txn, &job.id).await?;
     let batch = batch_completed(job, to, &files);
-    delivery::emit(&txn, batch, template.webhook.as_ref()).await?;
+    delivery::emit(&txn, batch, template.webhook()).await?;
     txn.commit().await?;
     Ok(to)
 }
@@ -250,7 +274,10 @@ fn batch_completed<'a>(
             "template_id": job.template_id,
             "status": to,
             "static_values": static_values_for_event(job),
-            "files": files.iter().map(crate::jobs::results::file_status).collect::<Vec<_>>(),
+            "files": files
+                .iter()
+                .map(|f| crate::jobs::results::file_status(&job.template_id, f))
+                .collect::<Vec<_>>(),
         }),
     }
 }
@@ -260,7 +287,7 @@ async fn abandon(
     w: &Worker,
     owner: &str,
     job: &jobs::Model,
-    template: Option<&LoadedTemplate>,
+    template: Option<&JobTemplate>,
     mut status: JobStatus,
     reason: &str,
 ) -> Result<(), JobError> {
@@ -283,7 +310,7 @@ async fn unpack(
     w: &Worker,
     owner: &str,
     job: &jobs::Model,
-    template: &LoadedTemplate,
+    template: &JobTemplate,
 ) -> Result<JobStatus, JobError> {
     let key = job
         .blob_key
