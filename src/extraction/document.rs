@@ -148,10 +148,8 @@ impl Page {
         let mut rows: Vec<(f32, f32, bool, Vec<Word>)> = Vec::new();
         for w in words {
             let sized = w.text.chars().any(char::is_alphanumeric);
-            let slot = rows.iter().rposition(|(top, bottom, _, _)| {
-                let overlap = bottom.min(w.bottom) - top.max(w.top);
-                let smaller = (bottom - top).min(w.height()).max(0.1);
-                overlap >= smaller * 0.5
+            let slot = rows.iter().rposition(|(top, bottom, _, row)| {
+                overlaps(*top, *bottom, &w) && same_baseline(row, &w)
             });
             match slot {
                 Some(i) => {
@@ -167,6 +165,7 @@ impl Page {
                 None => rows.push((w.top, w.bottom, sized, vec![w])),
             }
         }
+        settle_guests(&mut rows);
         rows.sort_by(|a, b| a.0.total_cmp(&b.0));
 
         let mut lines = Vec::new();
@@ -242,6 +241,62 @@ impl Page {
             })
             .collect()
     }
+}
+
+/// Whether `w` overlaps the band `top..bottom` by half the smaller height.
+fn overlaps(top: f32, bottom: f32, w: &Word) -> bool {
+    let overlap = bottom.min(w.bottom) - top.max(w.top);
+    let smaller = (bottom - top).min(w.height()).max(0.1);
+    overlap >= smaller * 0.5
+}
+
+/// Whether `w` sits on the baseline of the row's words of about its size: a
+/// large heading spans two lines of small text, and each of those small
+/// lines is a row of its own beside it (as `pdftotext -layout` prints them),
+/// not one row of both interleaved.
+fn same_baseline(row: &[Word], w: &Word) -> bool {
+    let similar = row
+        .iter()
+        .filter(|o| (0.67..=1.5).contains(&(w.height() / o.height().max(0.1))));
+    let band = similar.fold(None, |band: Option<(f32, f32)>, o| {
+        Some(match band {
+            None => (o.top, o.bottom),
+            Some((t, b)) => (t.min(o.top), b.max(o.bottom)),
+        })
+    });
+    band.is_none_or(|(top, bottom)| overlaps(top, bottom, w))
+}
+
+/// Words of another size than their row's (a slogan in a larger font beside
+/// an address block) go to the row, of those they overlap, whose bottom is
+/// nearest theirs: rows are swept top-down, so the row that suits such a
+/// word best may not have existed yet when it was placed.
+fn settle_guests(rows: &mut Vec<(f32, f32, bool, Vec<Word>)>) {
+    let is_guest = |band: (f32, f32), w: &Word| {
+        !(0.67..=1.5).contains(&(w.height() / (band.1 - band.0).max(0.1)))
+    };
+    let mut moves = Vec::new();
+    for (from, (top, bottom, _, words)) in rows.iter().enumerate() {
+        for (i, w) in words.iter().enumerate() {
+            if !is_guest((*top, *bottom), w) {
+                continue;
+            }
+            let best = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, (t, b, _, _))| overlaps(*t, *b, w))
+                .min_by(|(_, a), (_, b)| (a.1 - w.bottom).abs().total_cmp(&(b.1 - w.bottom).abs()))
+                .map(|(to, _)| to);
+            if let Some(to) = best.filter(|to| *to != from) {
+                moves.push((from, i, to));
+            }
+        }
+    }
+    for &(from, i, to) in moves.iter().rev() {
+        let w = rows[from].3.remove(i);
+        rows[to].3.push(w);
+    }
+    rows.retain(|r| !r.3.is_empty());
 }
 
 /// The pages of one document, in order.
@@ -386,6 +441,35 @@ mod tests {
             let p = Page::from_words(1, 600.0, 800.0, words);
             assert_eq!(p.text(), want, "{items:?}");
         }
+    }
+
+    /// Coolblue's invoice (invoice2data's corpus), as pdfium boxes its words:
+    /// a 24 pt heading beside two 11 pt address lines, and an 18 pt slogan
+    /// below it that sits on the third address line's baseline.
+    #[test]
+    fn a_large_heading_beside_small_lines_keeps_them_apart() {
+        let w = |t: &str, l: f32, top: f32, r: f32, b: f32| Word::new(t, l, top, r, b);
+        let page = Page::from_words(
+            1,
+            595.0,
+            842.0,
+            vec![
+                w("FACTUUR.", 45.4, 43.1, 133.7, 67.6),
+                w("Coolblue", 445.0, 45.6, 479.8, 56.5),
+                w("B.V.", 481.9, 45.6, 497.1, 56.5),
+                w("Weena", 445.0, 59.7, 471.0, 70.6),
+                w("664", 473.1, 59.7, 486.7, 70.6),
+                w("Dat", 45.4, 61.2, 71.8, 83.0),
+                w("betaal", 76.0, 61.2, 122.5, 83.0),
+                w("3012", 445.0, 73.9, 463.3, 84.7),
+                w("CN", 465.3, 73.9, 476.3, 84.7),
+                w("Nederland", 445.0, 88.1, 484.9, 98.9),
+            ],
+        );
+        assert_eq!(
+            page.text(),
+            "FACTUUR. Coolblue B.V.\nWeena 664\nDat betaal 3012 CN\nNederland"
+        );
     }
 
     #[test]
