@@ -13,6 +13,7 @@ pub mod ocr;
 mod ocr_words;
 mod page_image;
 pub mod pdf;
+mod pdf_regions;
 pub mod preprocess;
 mod reread;
 pub mod rules;
@@ -196,6 +197,20 @@ impl Reader {
                     pages.push(page);
                     queue.page_done();
                 }
+                pdf::PdfItem::Mixed {
+                    number,
+                    width,
+                    height,
+                    mut words,
+                    images,
+                } => {
+                    for region in images {
+                        let _slot = queue.slot().await;
+                        words.extend(self.read_region(region, language).await?);
+                    }
+                    pages.push(Page::from_words(number, width, height, words));
+                    queue.page_done();
+                }
                 pdf::PdfItem::Scan { number, image, dpi } => {
                     let slot = queue.slot().await;
                     queue.push(slot, number, image, dpi);
@@ -205,6 +220,44 @@ impl Reader {
         Ok(Document {
             pages: queue.finish(pages).await?,
         })
+    }
+}
+
+impl Reader {
+    /// The words OCR reads in an image of a text page, placed on the page.
+    async fn read_region(
+        &self,
+        region: pdf_regions::ImageRegion,
+        language: &str,
+    ) -> Result<Vec<document::Word>, ExtractionError> {
+        let pdf_regions::ImageRegion {
+            left,
+            top,
+            image,
+            dpi,
+        } = region;
+        // Rendered from the PDF, the image is as clean as it will get:
+        // preparing it for a scan's faults would only cost detail.
+        let prepared = blocking(move || {
+            let (image, dpi) = preprocess::fit_for_ocr(image, dpi);
+            Ok(preprocess::Prepared { image, dpi })
+        })
+        .await?;
+        let read = self
+            .ocr
+            .recognise(
+                prepared.image,
+                prepared.dpi,
+                language,
+                ocr::Segmentation::Auto,
+            )
+            .await?;
+        Ok(pdf_regions::placed_words(
+            left,
+            top,
+            prepared.dpi,
+            read.words,
+        ))
     }
 }
 

@@ -20,6 +20,15 @@ pub enum PdfItem {
     PageCount(u32),
     /// A page with a text layer, read directly.
     Text(Page),
+    /// A page with a text layer and images that may hold text it lacks: its
+    /// words, and the images rendered for OCR.
+    Mixed {
+        number: u32,
+        width: f32,
+        height: f32,
+        words: Vec<Word>,
+        images: Vec<super::pdf_regions::ImageRegion>,
+    },
     /// A page without text but with images: rendered for OCR.
     Scan {
         number: u32,
@@ -358,7 +367,19 @@ fn read(
             }
             PdfItem::Scan { number, image, dpi }
         } else {
-            PdfItem::Text(Page::from_words(number, width, height, words))
+            let images =
+                super::pdf_regions::image_regions(&page, number, &words, limits.max_render_pixels);
+            if images.is_empty() {
+                PdfItem::Text(Page::from_words(number, width, height, words))
+            } else {
+                PdfItem::Mixed {
+                    number,
+                    width,
+                    height,
+                    words,
+                    images,
+                }
+            }
         };
         if tx.blocking_send(Ok(item)).is_err() {
             return Ok(());

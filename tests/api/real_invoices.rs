@@ -125,3 +125,55 @@ async fn invoice2data_corpus_through_its_imported_templates() {
         "every field of an imported template is read right"
     );
 }
+
+/// Saeco's invoice has a text layer, but its vendor block (IBAN, BIC,
+/// telephone, company number) and the keywords that choose its template are
+/// only in an image: they are read by OCR and join the page's text.
+#[tokio::test]
+async fn a_vendor_block_that_is_only_an_image_is_read_and_chooses_the_template() {
+    let app = spawn_app().await;
+    // The header fields of invoice2data's own template, as docpush writes them.
+    let template = serde_json::json!({
+        "name": "Saeco",
+        "keywords": ["saeco", "Factuur", "NL8152[.]54[.]295[.]B01", "04080176"],
+        "options": {"text": "layout", "decimal_separator": ",", "languages": ["nl"], "date_formats": ["%d-%m-%Y"]},
+        "fields": [
+            {"name": "amount", "type": "number", "regex": "Factuur\\s+totaal\\s+EUR\\s+(\\d{1,4}[,]\\d{2})"},
+            {"name": "date", "type": "date", "regex": "(\\d{1,2}-\\d{1,2}-\\d{4})\\s+V"},
+            {"name": "bic", "type": "string", "regex": "BiC[:]\\s+(\\w{8,11})"},
+            {"name": "iban", "type": "string", "regex": "[A-Z]{2}\\d{2}?\\w{4}?\\d{4}?\\d{4}?\\d{0,2}"},
+            {"name": "telephone", "type": "string", "regex": "\\d{3}\\s\\d{7}"},
+            {"name": "partner_zip", "type": "string", "regex": "8401\\sBL"},
+            {"name": "partner_city", "type": "string", "regex": "Gorredijk"},
+            {"name": "narration", "type": "string", "regex": "(SCONL\\S+)", "matches": "unique"}
+        ]
+    });
+    let resp = app.post_json("/v1/templates", &app.key, &template).await;
+    assert_eq!(resp.status().as_u16(), 201, "{:?}", resp.text().await);
+    let id = resp.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let result = app
+        .extract_one("auto", &read("compare/saeco.pdf"), "saeco.pdf")
+        .await;
+    assert_eq!(result["template_id"], id.as_str());
+    let expected: Value = serde_json::from_slice(&read("compare/saeco.json")).unwrap();
+    for name in [
+        "amount",
+        "date",
+        "bic",
+        "iban",
+        "telephone",
+        "partner_zip",
+        "partner_city",
+        "narration",
+    ] {
+        assert!(
+            same(&expected[0][name], &result["result"][name]),
+            "{name}: want {}, got {}",
+            expected[0][name],
+            result["result"][name]
+        );
+    }
+}
