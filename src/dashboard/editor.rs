@@ -31,6 +31,12 @@ pub struct FieldRow {
     pub page: String,
     pub required: bool,
     pub date_formats: String,
+    /// A constant's value, as text.
+    pub value: String,
+    /// For a regex: which matches make the value.
+    pub matches: String,
+    /// JSON of the members this form does not edit (`within`), kept as they are.
+    pub extra: String,
 }
 
 /// The editor's whole state.
@@ -41,6 +47,17 @@ pub struct EditorState {
     pub decimal_separator: String,
     pub language: String,
     pub min_confidence: String,
+    /// Date languages, comma-separated.
+    pub languages: String,
+    /// `plain` or `layout`.
+    pub text: String,
+    /// Keywords, one per line.
+    pub keywords: String,
+    pub exclude_keywords: String,
+    pub priority: String,
+    /// JSON of the members this form does not edit (blocks, the other text
+    /// options), kept as they are.
+    pub kept: String,
     pub webhook: WebhookRow,
 }
 
@@ -52,6 +69,8 @@ impl FieldRow {
     fn from_def(index: String, d: &FieldDef) -> Self {
         let locator = if d.zone.is_some() {
             "zone"
+        } else if d.value.is_some() {
+            "value"
         } else if d.anchor.is_some() {
             "anchor"
         } else {
@@ -79,6 +98,16 @@ impl FieldRow {
             page: d.page.map(|p| p.to_string()).unwrap_or_default(),
             required: d.required,
             date_formats: d.date_formats.clone().unwrap_or_default().join(", "),
+            value: d.value.as_ref().map(|v| v.text()).unwrap_or_default(),
+            matches: d
+                .matches
+                .map(|m| json!(m).as_str().unwrap_or_default().to_string())
+                .unwrap_or_else(|| "first".into()),
+            extra: d
+                .within
+                .as_ref()
+                .map(|w| json!({"within": w}).to_string())
+                .unwrap_or_default(),
         }
     }
 
@@ -89,6 +118,7 @@ impl FieldRow {
             locator: "regex".into(),
             direction: "right".into(),
             zone_page: "1".into(),
+            matches: "first".into(),
             ..Default::default()
         }
     }
@@ -116,6 +146,9 @@ impl FieldRow {
             page: t("page"),
             required,
             date_formats: t("date_formats"),
+            value: t("value"),
+            matches: t("matches"),
+            extra: t("extra"),
         }
     }
 
@@ -153,6 +186,9 @@ impl FieldRow {
                     }),
                 );
             }
+            "value" => {
+                f.insert("value".into(), json!(self.value));
+            }
             _ => {
                 let lines: Vec<&str> = self
                     .regex
@@ -165,6 +201,12 @@ impl FieldRow {
                     _ => json!(self.regex),
                 };
                 f.insert("regex".into(), regex);
+                if !self.matches.is_empty() && self.matches != "first" {
+                    f.insert("matches".into(), json!(self.matches));
+                }
+                if let Ok(Value::Object(extra)) = serde_json::from_str::<Value>(&self.extra) {
+                    f.extend(extra);
+                }
             }
         }
         if !self.page.is_empty() {
@@ -192,6 +234,8 @@ impl EditorState {
             fields: vec![FieldRow::blank("0".into())],
             decimal_separator: ".".into(),
             language: "eng".into(),
+            languages: "en".into(),
+            text: "plain".into(),
             webhook: WebhookRow::new_default(),
             ..Default::default()
         }
@@ -213,6 +257,15 @@ impl EditorState {
             decimal_separator: t.options.decimal_separator.clone(),
             language: t.options.language.clone(),
             min_confidence: t.options.min_confidence.map(num).unwrap_or_default(),
+            languages: t.options.languages.join(", "),
+            text: json!(t.options.text)
+                .as_str()
+                .unwrap_or("plain")
+                .to_string(),
+            keywords: t.keywords.join("\n"),
+            exclude_keywords: t.exclude_keywords.join("\n"),
+            priority: t.priority.map(|p| p.to_string()).unwrap_or_default(),
+            kept: kept_members(t).to_string(),
             webhook,
         }
     }
@@ -234,6 +287,12 @@ impl EditorState {
             decimal_separator: form.text("decimal_separator"),
             language: form.text("language"),
             min_confidence: form.text("min_confidence"),
+            languages: form.text("languages"),
+            text: form.text("text"),
+            keywords: form.get("keywords").unwrap_or_default().to_string(),
+            exclude_keywords: form.get("exclude_keywords").unwrap_or_default().to_string(),
+            priority: form.text("priority"),
+            kept: form.get("kept").unwrap_or_default().to_string(),
             webhook: WebhookRow::from_form(form),
         }
     }
@@ -251,7 +310,51 @@ impl EditorState {
                 .map_or_else(|| json!(self.min_confidence), Value::Number);
             o.insert("min_confidence".into(), v);
         }
+        let languages: Vec<&str> = self
+            .languages
+            .split([',', ' '])
+            .filter(|l| !l.is_empty())
+            .collect();
+        if !languages.is_empty() {
+            o.insert("languages".into(), json!(languages));
+        }
+        if !self.text.is_empty() {
+            o.insert("text".into(), json!(self.text));
+        }
+        if let Some(Value::Object(kept)) = self.kept_json().get("options") {
+            o.extend(kept.clone());
+        }
         Value::Object(o)
+    }
+
+    fn kept_json(&self) -> Value {
+        serde_json::from_str(&self.kept).unwrap_or(Value::Null)
+    }
+
+    /// Keywords, exclude keywords, priority and the blocks kept, as template members.
+    fn rules_json(&self, template: &mut Map<String, Value>) {
+        let lines = |s: &str| -> Vec<String> {
+            s.lines()
+                .map(|l| l.trim_end_matches('\r').to_string())
+                .filter(|l| !l.trim().is_empty())
+                .collect()
+        };
+        template.insert("keywords".into(), json!(lines(&self.keywords)));
+        template.insert(
+            "exclude_keywords".into(),
+            json!(lines(&self.exclude_keywords)),
+        );
+        if !self.priority.trim().is_empty() {
+            let p = self
+                .priority
+                .trim()
+                .parse::<i64>()
+                .map_or_else(|_| json!(self.priority), Value::from);
+            template.insert("priority".into(), p);
+        }
+        if let Some(blocks) = self.kept_json().get("blocks") {
+            template.insert("blocks".into(), blocks.clone());
+        }
     }
 
     /// The fields in form order (the API's `fields[i]` is the i-th row shown).
@@ -261,17 +364,22 @@ impl EditorState {
 
     /// The whole template, as `POST /v1/templates` takes it.
     pub fn template_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "fields": self.fields_json(),
-            "options": self.options_json(),
-            "webhook": self.webhook.to_json(),
-        })
+        let mut t = Map::new();
+        t.insert("name".into(), json!(self.name));
+        t.insert("fields".into(), self.fields_json());
+        t.insert("options".into(), self.options_json());
+        self.rules_json(&mut t);
+        t.insert("webhook".into(), self.webhook.to_json());
+        Value::Object(t)
     }
 
-    /// What a preview needs: fields and options.
+    /// What a preview needs: fields, options and blocks.
     pub fn preview_json(&self) -> Value {
-        json!({"fields": self.fields_json(), "options": self.options_json()})
+        let mut p = json!({"fields": self.fields_json(), "options": self.options_json()});
+        if let Some(blocks) = self.kept_json().get("blocks") {
+            p["blocks"] = blocks.clone();
+        }
+        p
     }
 
     /// Where an API message about `fields[i]…` belongs: the i-th row's input name.
@@ -294,12 +402,39 @@ impl EditorState {
             }
         }
         match path.split(['.', '[']).next().unwrap_or_default() {
-            "options" => path.trim_start_matches("options.").to_string(),
+            "options" => path
+                .trim_start_matches("options.")
+                .split('[')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+            m @ ("keywords" | "exclude_keywords" | "priority") => m.into(),
             "webhook" => path.to_string(),
             "name" => "name".into(),
             _ => String::new(),
         }
     }
+}
+
+/// What the editor keeps as it is: the blocks, and the text options it has no inputs for.
+fn kept_members(t: &TemplateView) -> Value {
+    let mut options = serde_json::to_value(&t.options).unwrap_or_default();
+    if let Value::Object(o) = &mut options {
+        for edited in [
+            "decimal_separator",
+            "language",
+            "min_confidence",
+            "languages",
+            "text",
+        ] {
+            o.remove(edited);
+        }
+    }
+    let mut kept = json!({"options": options});
+    if !t.blocks.is_empty() {
+        kept["blocks"] = json!(t.blocks);
+    }
+    kept
 }
 
 /// One error, keyed by the input it belongs to (`""`: the form as a whole).

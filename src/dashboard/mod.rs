@@ -58,6 +58,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/templates", web::get().to(templates::list))
             .route("/templates/new", web::get().to(templates::new))
             .route("/templates/new", web::post().to(templates::submit_new))
+            .route("/templates/import", web::post().to(templates::import))
             .route("/templates/{id}", web::get().to(templates::show))
             .route("/templates/{id}", web::post().to(templates::submit))
             .route("/templates/{id}/delete", web::post().to(templates::delete))

@@ -27,13 +27,48 @@ use crate::types::TemplateId;
 struct ListPage {
     nav: Nav,
     templates: Vec<TemplateView>,
+    /// The invoice2data template sent to Import, shown again with what stopped it.
+    import: String,
+    import_error: Option<String>,
 }
 
 pub async fn list(session: Session, templates: web::Data<Templates>) -> Page {
     html(&ListPage {
         nav: Nav::new(&session, "templates"),
         templates: templates.list(&session.account_id).await?,
+        import: String::new(),
+        import_error: None,
     })
+}
+
+/// Import: an invoice2data template, pasted or uploaded, becomes a template.
+pub async fn import(session: Session, form: Form, templates: web::Data<Templates>) -> Page {
+    session.check_csrf(form.get("csrf"))?;
+    let pasted = form.get("import").unwrap_or_default().to_string();
+    let body = match form.file().filter(|f| !f.bytes.is_empty()) {
+        Some(f) => f.bytes.clone(),
+        None => pasted.clone().into_bytes(),
+    };
+    let failed = |message: String| ListPage {
+        nav: Nav::new(&session, "templates"),
+        templates: Vec::new(),
+        import: pasted.clone(),
+        import_error: Some(message),
+    };
+    if body.iter().all(u8::is_ascii_whitespace) {
+        let mut page = failed("paste an invoice2data template or choose its file".into());
+        page.templates = templates.list(&session.account_id).await?;
+        return html(&page);
+    }
+    match templates.import(&session.account_id, &body).await {
+        Ok(t) => super::see_other(&format!("/dashboard/templates/{}?imported=1", t.id)),
+        Err(crate::templates::TemplateError::Invalid(message)) => {
+            let mut page = failed(message);
+            page.templates = templates.list(&session.account_id).await?;
+            html(&page)
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
 }
 
 /// What Try it found, as the editor shows it.

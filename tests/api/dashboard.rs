@@ -668,3 +668,80 @@ async fn dashboard_pages_refuse_forged_forms_escape_names_and_keep_accounts_apar
     ui.shot("not-found").await;
     ui.browser.client.clone().close().await.unwrap();
 }
+
+/// Import an invoice2data template in the dashboard, see a refused one named
+/// with its reasons, and save an imported template from the editor without
+/// losing what the editor has no inputs for.
+#[tokio::test]
+async fn an_invoice2data_template_is_imported_and_survives_the_editor() {
+    let app = spawn_app().await;
+    let ui = Ui::start(&app).await;
+    ui.goto("/dashboard/login").await;
+    ui.fill("#api_key", &app.key).await;
+    ui.submit("button[type=submit]").await;
+    ui.find("#jobs-empty, #jobs").await;
+
+    ui.goto("/dashboard/templates").await;
+    ui.fill(
+        "#import",
+        "issuer: X\nkeywords: [X]\nfields:\n  a: Total(?= EUR)\n",
+    )
+    .await;
+    ui.submit("#import-template").await;
+    let err = ui.text("#import-error").await;
+    assert!(err.contains("look-around"), "{err}");
+    ui.shot("import-refused").await;
+
+    let oyo = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/invoice2data/templates/com.oyo.invoice.yml"
+    ))
+    .unwrap();
+    ui.fill("#import", &oyo).await;
+    ui.submit("#import-template").await;
+    assert!(ui.path().await.starts_with("/dashboard/templates/"));
+    let keywords = ui
+        .find("#keywords")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(
+        keywords.lines().collect::<Vec<_>>(),
+        ["OYO", "Oravel", "Stays"]
+    );
+    assert_eq!(
+        ui.find("#text")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("layout")
+    );
+    ui.shot("imported-template").await;
+    let id = ui
+        .path()
+        .await
+        .trim_start_matches("/dashboard/templates/")
+        .to_string();
+    let before: Value = app
+        .get(&format!("/v1/templates/{id}"), &app.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    ui.fill("#priority", "7").await;
+    ui.submit("#save").await;
+    let after: Value = app
+        .get(&format!("/v1/templates/{id}"), &app.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["priority"], 7);
+    for kept in ["fields", "options", "keywords", "blocks"] {
+        assert_eq!(after[kept], before[kept], "{kept} kept through the editor");
+    }
+}
