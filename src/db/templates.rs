@@ -44,6 +44,33 @@ pub async fn with_rules(
         .await?)
 }
 
+/// What changes whenever an account's templates with rules do: their number
+/// and the sum of their change times (any change moves it, whatever the
+/// clock of the process that made it; a deletion lowers the number).
+pub async fn rules_fingerprint(
+    db: &DatabaseConnection,
+    account_id: &AccountId,
+) -> Result<(i64, i64), DbError> {
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct Print {
+        n: i64,
+        latest: Option<i64>,
+    }
+    let print = templates::Entity::find()
+        .select_only()
+        .column_as(templates::Column::Id.count(), "n")
+        .column_as(Expr::cust("CAST(SUM(updated_at) AS BIGINT)"), "latest")
+        .filter(templates::Column::AccountId.eq(account_id))
+        .filter(templates::Column::DeletedAt.is_null())
+        .filter(templates::Column::Rules.is_not_null())
+        .into_model::<Print>()
+        .one(db)
+        .await?;
+    Ok(print.map_or((0, 0), |p| (p.n, p.latest.unwrap_or(0))))
+}
+
 /// A live template of the account.
 pub async fn get(
     db: &DatabaseConnection,

@@ -10,6 +10,13 @@ use crate::db;
 use crate::spec::Compiled;
 use crate::types::{AccountId, TemplateId};
 
+/// Accounts whose candidates are kept at most; past that the cache starts again.
+const CANDIDATES_KEPT: usize = 256;
+
+/// What [`Templates::candidates`] keeps per account: the fingerprint it was loaded at.
+pub(super) type KeptCandidates =
+    std::collections::HashMap<AccountId, ((i64, i64), Arc<Candidates>)>;
+
 /// One template `auto` may choose, compiled.
 pub struct Candidate {
     pub id: TemplateId,
@@ -48,8 +55,33 @@ impl Candidates {
 }
 
 impl Templates {
-    /// The account's templates with keywords, compiled (from the cache when unchanged).
-    pub async fn candidates(&self, account_id: &AccountId) -> Result<Candidates, TemplateError> {
+    /// The account's templates with keywords, compiled; kept per account
+    /// until they change, so that a job does not load hundreds of rows.
+    pub async fn candidates(
+        &self,
+        account_id: &AccountId,
+    ) -> Result<Arc<Candidates>, TemplateError> {
+        let print = db::templates::rules_fingerprint(&self.db, account_id).await?;
+        if let Some((p, kept)) = self
+            .chosen_among
+            .lock()
+            .expect("candidates")
+            .get(account_id)
+        {
+            if *p == print {
+                return Ok(kept.clone());
+            }
+        }
+        let candidates = Arc::new(self.load_candidates(account_id).await?);
+        let mut cache = self.chosen_among.lock().expect("candidates");
+        if cache.len() >= CANDIDATES_KEPT {
+            cache.clear();
+        }
+        cache.insert(account_id.clone(), (print, candidates.clone()));
+        Ok(candidates)
+    }
+
+    async fn load_candidates(&self, account_id: &AccountId) -> Result<Candidates, TemplateError> {
         let rows = db::templates::with_rules(&self.db, account_id).await?;
         let mut out = Vec::with_capacity(rows.len());
         for t in &rows {

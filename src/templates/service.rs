@@ -41,6 +41,8 @@ pub struct Templates {
     /// costs more than reading a text PDF, and every submission and every
     /// job loads its template.
     compiled: Arc<Mutex<HashMap<String, Arc<Compiled>>>>,
+    /// The templates `auto` chooses among, per account.
+    pub(super) chosen_among: Arc<Mutex<super::choice::KeptCandidates>>,
 }
 
 /// The template as clients see it.
@@ -127,6 +129,7 @@ impl Templates {
             reader,
             max_upload,
             compiled: Arc::default(),
+            chosen_among: Arc::default(),
         }
     }
 

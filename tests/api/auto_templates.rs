@@ -167,6 +167,48 @@ async fn auto_chooses_each_documents_template_and_names_a_document_none_matches(
         }
     }
     assert_eq!(csv.lines().count(), layouts.len() + 2);
+
+    // The choice follows the account's templates as they change: a deleted
+    // template is no longer chosen, an edited one by its new keywords.
+    let statement = layouts.iter().position(|l| l.name == "statement").unwrap();
+    let resp = app
+        .http
+        .delete(format!("{}/v1/templates/{}", app.base, ids[statement]))
+        .header("x-auth", &app.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    let job = app
+        .submit_ok("auto", &samples[statement].pdf(), "statement.pdf")
+        .await;
+    let status = app.wait_finished(&job).await;
+    assert_eq!(
+        status["files"][0]["error"], "NO TEMPLATE MATCHED",
+        "{status}"
+    );
+    let receipt = layouts.iter().position(|l| l.name == "receipt").unwrap();
+    let mut body = layouts[receipt].template.clone();
+    body["name"] = json!("receipt");
+    body["keywords"] = json!(["Statement of account"]);
+    let resp = app
+        .http
+        .put(format!("{}/v1/templates/{}", app.base, ids[receipt]))
+        .header("x-auth", &app.key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let job = app
+        .submit_ok("auto", &samples[statement].pdf(), "statement.pdf")
+        .await;
+    let status = app.wait_finished(&job).await;
+    assert_eq!(
+        status["files"][0]["template_id"],
+        ids[receipt].as_str(),
+        "{status}"
+    );
 }
 
 #[tokio::test]

@@ -32,7 +32,7 @@ pub const NO_TEMPLATE_MATCHED: &str = "NO TEMPLATE MATCHED";
 /// chosen by keywords (`auto`).
 pub(super) enum JobTemplate {
     Fixed(Box<LoadedTemplate>),
-    Auto(Candidates),
+    Auto(std::sync::Arc<Candidates>),
 }
 
 impl JobTemplate {
