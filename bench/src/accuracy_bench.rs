@@ -113,6 +113,7 @@ async fn run_in(
         base: &base,
         key: &key,
         templates: &templates,
+        auto: false,
     };
     let mut rows = Vec::new();
     for (phase, set) in [("text PDFs", text), ("scans", scans)] {
@@ -143,22 +144,24 @@ async fn run_in(
     Ok(())
 }
 
-struct Client<'a> {
-    http: &'a reqwest::Client,
-    base: &'a str,
-    key: &'a str,
-    templates: &'a BTreeMap<&'static str, String>,
+pub(crate) struct Client<'a> {
+    pub http: &'a reqwest::Client,
+    pub base: &'a str,
+    pub key: &'a str,
+    pub templates: &'a BTreeMap<&'static str, String>,
+    /// Submit with `"template_id": "auto"` instead of the layout's template.
+    pub auto: bool,
 }
 
 impl Client<'_> {
     /// Submits one document and waits for its result (`result` member of the file).
-    async fn extract(&self, doc: &CorpusDoc) -> anyhow::Result<Value> {
+    pub async fn extract(&self, doc: &CorpusDoc) -> anyhow::Result<Value> {
         let submitted: Value = self
             .http
             .post(format!("{}/process-job", self.base))
             .header("x-auth", self.key)
             .json(&json!({
-                "template_id": self.templates[doc.layout],
+                "template_id": if self.auto { "auto" } else { self.templates[doc.layout].as_str() },
                 "actual_image": base64::engine::general_purpose::STANDARD.encode(&doc.bytes),
                 "file_name": doc.file_name,
             }))

@@ -3,6 +3,7 @@
 //! Not part of the service binary.
 
 mod accuracy_bench;
+mod auto_bench;
 mod bench;
 mod corpus;
 mod delivery_bench;
@@ -43,7 +44,11 @@ pub struct Args {
     /// as text PDFs and as degraded scans, against their true values.
     #[arg(long)]
     pub accuracy: bool,
-    /// Documents of each layout for --accuracy (each as a text PDF and a scan).
+    /// Measure what `"template_id": "auto"` costs per document with 500
+    /// templates with keywords in the account, beside naming the template.
+    #[arg(long)]
+    pub auto: bool,
+    /// Documents of each layout for --accuracy and --auto (each as a text PDF and a scan).
     #[arg(long, default_value_t = 10)]
     pub per_layout: usize,
     /// Write the accuracy corpus into DIR instead: six layouts as text PDFs
@@ -74,6 +79,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if args.hostile {
         return hostile_bench::run().await;
+    }
+    if args.auto {
+        return auto_bench::run(args.per_layout, args.concurrency).await;
     }
     if args.accuracy {
         return accuracy_bench::run(args.per_layout, args.concurrency).await;

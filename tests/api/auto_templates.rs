@@ -7,17 +7,8 @@ use crate::helpers::{spawn_app, Receiver};
 use docpush_samples::corpus;
 use docpush_samples::{pdf, text};
 
-/// Keywords that set each layout of the corpus apart.
 fn keywords(layout: &str) -> Value {
-    match layout {
-        "receipt" => json!(["THANK YOU FOR SHOPPING"]),
-        "serif_invoice" => json!(["(?i)invoice no", "Bill to"]),
-        "purchase_order" => json!(["PURCHASE ORDER"]),
-        "utility_bill" => json!(["Electricity bill"]),
-        "statement" => json!(["Statement of account"]),
-        "delivery_note" => json!(["DELIVERY NOTE"]),
-        other => panic!("no keywords for {other}"),
-    }
+    json!(corpus::keywords(layout))
 }
 
 #[tokio::test]

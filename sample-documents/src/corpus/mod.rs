@@ -86,6 +86,19 @@ pub fn layouts() -> Vec<Layout> {
     layouts::all()
 }
 
+/// Keywords (regexes) that set each layout apart, for `"template_id": "auto"`.
+pub fn keywords(layout: &str) -> &'static [&'static str] {
+    match layout {
+        "receipt" => &["THANK YOU FOR SHOPPING"],
+        "serif_invoice" => &["(?i)invoice no", "Bill to"],
+        "purchase_order" => &["PURCHASE ORDER"],
+        "utility_bill" => &["Electricity bill"],
+        "statement" => &["Statement of account"],
+        "delivery_note" => &["DELIVERY NOTE"],
+        _ => &[],
+    }
+}
+
 /// Document `index` of `layout`.
 pub fn sample(layout: &Layout, index: usize) -> Sample {
     let mut rng = StdRng::seed_from_u64(seed(layout.name, index));
