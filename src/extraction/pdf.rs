@@ -282,15 +282,20 @@ fn render_page(
         let raw = strip.as_raw_bytes();
         let stride = raw.len() / strip_rows;
         for row in raw.chunks_exact(stride).take(strip_rows.min(h - top)) {
-            gray.extend(row[..w * 4].chunks_exact(4).map(|px| {
-                let (b, g, r) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
-                ((r * 2126 + g * 7152 + b * 722) / 10_000) as u8
-            }));
+            gray.extend(gray_pixels(&row[..w * 4]));
         }
     }
     let image = GrayImage::from_raw(w as u32, h as u32, gray)
         .ok_or_else(|| ExtractionError::Unreadable(format!("page {number} rendered short")))?;
     Ok((image, dpi))
+}
+
+/// BGRA pixels as 8-bit luminance (Rec. 709 weights).
+pub(super) fn gray_pixels(bgra: &[u8]) -> impl Iterator<Item = u8> + '_ {
+    bgra.chunks_exact(4).map(|px| {
+        let (b, g, r) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
+        ((r * 2126 + g * 7152 + b * 722) / 10_000) as u8
+    })
 }
 
 fn render_all(

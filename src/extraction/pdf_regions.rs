@@ -8,7 +8,7 @@ use pdfium_render::prelude::*;
 
 use super::document::Word;
 use super::fit::fitting_dpi;
-use super::pdf::{MIN_RENDER_DPI, RENDER_DPI};
+use super::pdf::{gray_pixels, MIN_RENDER_DPI, RENDER_DPI};
 
 /// An image of a text page, rendered for OCR, and where it is on the page
 /// (points from the top-left corner).
@@ -107,10 +107,7 @@ fn render_region(
     let stride = raw.len() / h as usize;
     let mut gray = Vec::with_capacity((w * h) as usize);
     for row in raw.chunks_exact(stride).take(h as usize) {
-        gray.extend(row[..w as usize * 4].chunks_exact(4).map(|px| {
-            let (b, g, r) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
-            ((r * 2126 + g * 7152 + b * 722) / 10_000) as u8
-        }));
+        gray.extend(gray_pixels(&row[..w as usize * 4]));
     }
     let image = GrayImage::from_raw(w as u32, h as u32, gray)
         .ok_or_else(|| format!("an image region of page {number} rendered short"))?;

@@ -6,6 +6,7 @@
 //! once its lease expires: [`pipeline`] moves one job through its statuses,
 //! [`outcome`] writes one document's result, charge and event.
 
+mod choosing;
 mod identity;
 mod outcome;
 mod pipeline;
