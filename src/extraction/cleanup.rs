@@ -125,7 +125,7 @@ fn strip_glued(text: &str, ty: FieldType) -> String {
         SPECKS.contains(&c)
             && !paired(c)
             && match ty {
-                FieldType::String | FieldType::Boolean => c != '.',
+                FieldType::String | FieldType::Boolean | FieldType::Lines => c != '.',
                 FieldType::Number | FieldType::Integer => c != '-',
                 FieldType::Date => true,
             }

@@ -220,9 +220,13 @@ fn numeric(
     if a.1 == 4 {
         return date(year(a.0, 4), month(b)?, day(c.0, c.1));
     }
+    let dmy = || date(year(c.0, c.1), month(b)?, day(a.0, a.1));
+    let mdy = || date(year(c.0, c.1), month(a)?, day(b.0, b.1));
+    // A date that cannot be read in the template's order (03/20/2023 day-first)
+    // has only the other reading.
     match order {
-        DateOrder::Dmy => date(year(c.0, c.1), month(b)?, day(a.0, a.1)),
-        DateOrder::Mdy => date(year(c.0, c.1), month(a)?, day(b.0, b.1)),
+        DateOrder::Dmy => dmy().or_else(mdy),
+        DateOrder::Mdy => mdy().or_else(dmy),
         DateOrder::Ymd => date(year(a.0, a.1), month(b)?, day(c.0, c.1)),
     }
 }
@@ -274,6 +278,8 @@ mod tests {
         assert_eq!(read("12/03/18", &en(DateOrder::Dmy)), d(2018, 3, 12));
         assert_eq!(read("03/12/18", &en(DateOrder::Mdy)), d(2018, 3, 12));
         assert_eq!(read("2018-03-12", &en(DateOrder::Mdy)), d(2018, 3, 12));
-        assert_eq!(read("31/12/2017", &en(DateOrder::Mdy)), None);
+        assert_eq!(read("31/12/2017", &en(DateOrder::Mdy)), d(2017, 12, 31));
+        assert_eq!(read("03/20/2023", &en(DateOrder::Dmy)), d(2023, 3, 20));
+        assert_eq!(read("13/13/2023", &en(DateOrder::Dmy)), None);
     }
 }

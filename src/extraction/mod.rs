@@ -16,6 +16,7 @@ pub mod pdf;
 mod pdf_regions;
 pub mod preprocess;
 mod reread;
+mod rows;
 pub mod rules;
 mod search;
 pub mod text;

@@ -47,7 +47,7 @@ pub struct Located {
 }
 
 impl Located {
-    fn from_words<'a>(
+    pub(super) fn from_words<'a>(
         text: String,
         page: &Page,
         words: impl IntoIterator<Item = &'a Word> + Clone,
@@ -59,6 +59,18 @@ impl Located {
             area: Area::around(page, &words),
             words,
             scanned: page.scan.is_some(),
+        }
+    }
+
+    /// Several located texts as one, joined by `separator`, boxed where the first is.
+    pub(super) fn joined(parts: &[Located], separator: &str) -> Self {
+        let text: Vec<&str> = parts.iter().map(|l| l.text.trim()).collect();
+        Self {
+            text: text.join(separator),
+            confidence: parts.iter().filter_map(|l| l.confidence).reduce(f32::min),
+            area: parts.first().and_then(|l| l.area),
+            words: parts.iter().flat_map(|l| l.words.clone()).collect(),
+            scanned: parts.iter().any(|l| l.scanned),
         }
     }
 }
@@ -75,6 +87,17 @@ pub struct FieldResult {
     pub unparsed: bool,
     /// What OCR clean-up changed, for the file's `warnings`.
     pub note: Option<String>,
+    /// For a lines field, each row's confidence and place.
+    pub rows: Option<Vec<RowDetail>>,
+}
+
+/// One row of a lines field: the lowest confidence of its cells, where it
+/// is, and the columns whose text did not parse.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RowDetail {
+    pub confidence: Option<f32>,
+    pub area: Option<Area>,
+    pub unparsed: Vec<String>,
 }
 
 impl FieldResult {
@@ -85,6 +108,7 @@ impl FieldResult {
             area: None,
             unparsed: false,
             note: None,
+            rows: None,
         }
     }
 
@@ -103,6 +127,7 @@ impl FieldResult {
             area: results.iter().find_map(|r| r.area),
             unparsed: results.iter().any(|r| r.unparsed),
             note: results.iter().find_map(|r| r.note.clone()),
+            rows: None,
             value: Value::Array(results.into_iter().map(|r| r.value).collect()),
         }
     }
@@ -132,6 +157,23 @@ pub struct Area {
 }
 
 impl Area {
+    /// The smallest rectangle holding both, on the first one's page.
+    pub fn union(&self, other: &Area) -> Area {
+        if other.page != self.page {
+            return *self;
+        }
+        let (l, t) = (self.x.min(other.x), self.y.min(other.y));
+        let r = (self.x + self.width).max(other.x + other.width);
+        let b = (self.y + self.height).max(other.y + other.height);
+        Area {
+            page: self.page,
+            x: l,
+            y: t,
+            width: ((r - l) * 10_000.0).round() / 10_000.0,
+            height: ((b - t) * 10_000.0).round() / 10_000.0,
+        }
+    }
+
     /// The smallest rectangle holding every word; `None` without words.
     pub fn around<'a>(page: &Page, words: impl IntoIterator<Item = &'a Word>) -> Option<Self> {
         let (l, t, r, b) =
@@ -198,6 +240,7 @@ pub fn evaluate(
     };
     let patterns = match &field.locator {
         Locator::Constant(c) => return search::constant(&c.text(), field, &how),
+        Locator::Rows(rows) => return super::rows::find(doc, field, rows, compiled, &how),
         Locator::Regex(patterns) => patterns,
         _ => {
             return match locate(doc, field).filter(|l| !l.text.trim().is_empty()) {
@@ -253,17 +296,7 @@ pub fn evaluate(
                 ..FieldResult::list(results)
             }
         }
-        Matches::Join => {
-            let text: Vec<&str> = found.iter().map(|l| l.text.trim()).collect();
-            let joined = Located {
-                text: text.join(" "),
-                confidence: found.iter().filter_map(|l| l.confidence).reduce(f32::min),
-                area: found[0].area,
-                words: found.iter().flat_map(|l| l.words.clone()).collect(),
-                scanned: found.iter().any(|l| l.scanned),
-            };
-            parse_located(&joined, field.ty, &how)
-        }
+        Matches::Join => parse_located(&Located::joined(&found, " "), field.ty, &how),
         Matches::Unique => {
             let mut distinct: Vec<Located> = Vec::new();
             for l in found {
@@ -302,8 +335,8 @@ pub fn parse_located(located: &Located, ty: FieldType, how: &Parsing) -> FieldRe
             value,
             confidence: located.confidence,
             area: located.area,
-            unparsed: false,
             note,
+            ..FieldResult::nothing()
         },
         None => FieldResult {
             area: located.area,
@@ -339,6 +372,11 @@ impl Extracted {
             if r.unparsed {
                 out.warnings.push(name.to_string());
             }
+            if let Some(rows) = &r.rows {
+                out.add_rows(name, required, rows);
+                out.values.insert(name.to_string(), r.value);
+                continue;
+            }
             if let Some(note) = &r.note {
                 out.warnings.push(format!("{name}: {note}"));
             }
@@ -359,10 +397,38 @@ impl Extracted {
     }
 }
 
+impl Extracted {
+    /// A lines field's rows: a confidence and a box per row, a warning per
+    /// cell that did not parse; a required field needs rows.
+    fn add_rows(&mut self, name: &str, required: bool, rows: &[RowDetail]) {
+        let mut confidences = Vec::with_capacity(rows.len());
+        let mut boxes = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            for column in &row.unparsed {
+                self.warnings.push(format!("{name}[{i}].{column}"));
+            }
+            confidences.push(row.confidence.map_or(Value::Null, |c| {
+                Value::from((f64::from(c) * 1000.0).round() / 1000.0)
+            }));
+            boxes.push(
+                row.area
+                    .and_then(|a| serde_json::to_value(a).ok())
+                    .unwrap_or(Value::Null),
+            );
+        }
+        if required && rows.is_empty() {
+            self.needs_review = true;
+        }
+        self.confidences
+            .insert(name.to_string(), Value::Array(confidences));
+        self.boxes.insert(name.to_string(), Value::Array(boxes));
+    }
+}
+
 /// The raw text an anchor or zone points at, if any (regex fields are found by [`search::find`]).
 pub fn locate(doc: &Document, field: &Field) -> Option<Located> {
     match &field.locator {
-        Locator::Regex(_) | Locator::Constant(_) => None,
+        Locator::Regex(_) | Locator::Constant(_) | Locator::Rows(_) => None,
         Locator::Anchor { matcher, direction } => {
             let pages = doc
                 .pages

@@ -41,7 +41,7 @@ fn between(text: &str, start: &Regex, end: &Regex) -> Option<Range<usize>> {
     Some(from..to)
 }
 
-fn located(text: &Text, range: Range<usize>, value: &str) -> Located {
+pub(super) fn located(text: &Text, range: Range<usize>, value: &str) -> Located {
     let hit: Vec<&Span> = text.words(range);
     let confidence = hit.iter().map(|s| s.word.confidence).reduce(f32::min);
     // A match across pages is boxed on its first page.
@@ -150,10 +150,7 @@ pub fn constant(text: &str, field: &Field, how: &Parsing) -> FieldResult {
     match values::parse(field.ty, text, how) {
         Some(value) => FieldResult {
             value,
-            confidence: None,
-            area: None,
-            unparsed: false,
-            note: None,
+            ..FieldResult::nothing()
         },
         None => FieldResult {
             unparsed: true,

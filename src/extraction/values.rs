@@ -37,6 +37,8 @@ pub fn parse(ty: FieldType, raw: &str, how: &Parsing) -> Option<Value> {
                 .map(|d| Value::String(d.format("%Y-%m-%d").to_string()))
         }
         FieldType::Boolean => parse_boolean(raw).map(Value::Bool),
+        // Rows are found and typed cell by cell, never parsed from one text.
+        FieldType::Lines => None,
     }
 }
 

@@ -10,7 +10,7 @@ use super::{JobError, Jobs};
 use crate::db::{self, entities::files, entities::jobs};
 use crate::delivery::{self, NewEvent};
 use crate::extraction::values::{self, Parsing};
-use crate::spec::{FieldType, Matches};
+use crate::spec::{FieldType, Locator, Matches, Rows};
 use crate::templates::LoadedTemplate;
 use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, ResultStatus, TemplateChoice};
 
@@ -47,26 +47,68 @@ fn typed_value(template: &LoadedTemplate, name: &str, v: &Value) -> Result<Value
         dates: &c.dates,
         field_formats: formats,
     };
-    let one = |v: &Value| match (ty, v) {
+    let rows = c
+        .fields
+        .iter()
+        .find(|f| f.name == name)
+        .and_then(|f| match &f.locator {
+            Locator::Rows(rows) => Some(rows),
+            _ => None,
+        });
+    let parsed = match (rows, v) {
+        (Some(rows), Value::Array(items)) => {
+            return items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    typed_row(rows, item, &how).map_err(|e| invalid(&format!("{name}[{i}]"), e))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array)
+        }
+        (Some(_), _) => None,
+        (None, Value::Array(items)) if several => items
+            .iter()
+            .map(|v| typed_cell(ty, v, &how))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::Array),
+        (None, v) => typed_cell(ty, v, &how),
+    };
+    let ty_name = template.field(name).map_or("value", |d| d.ty.as_str());
+    parsed.ok_or_else(|| invalid(name, format!("{v} is not a valid {ty_name}")))
+}
+
+/// One value of a scalar type: JSON of that type, or text that parses as it.
+fn typed_cell(ty: FieldType, v: &Value, how: &Parsing) -> Option<Value> {
+    match (ty, v) {
         (_, Value::Null) => Some(Value::Null),
         (FieldType::String, Value::String(s)) => Some(Value::String(s.clone())),
         (FieldType::Number, Value::Number(n)) if n.as_f64().is_some() => Some(v.clone()),
         (FieldType::Integer, Value::Number(n)) if n.as_i64().is_some() => Some(v.clone()),
         (FieldType::Boolean, Value::Bool(_)) => Some(v.clone()),
         (FieldType::String, _) => None,
-        (ty, Value::String(s)) => values::parse(ty, s, &how),
+        (ty, Value::String(s)) => values::parse(ty, s, how),
         _ => None,
+    }
+}
+
+/// One edited row of a lines field: an object of the field's columns, each
+/// typed; a column left out is `null`.
+fn typed_row(rows: &Rows, item: &Value, how: &Parsing) -> Result<Value, String> {
+    let Value::Object(cells) = item else {
+        return Err(format!("{item} is not a row (an object of columns)"));
     };
-    let parsed = match v {
-        Value::Array(items) if several => items
-            .iter()
-            .map(one)
-            .collect::<Option<Vec<_>>>()
-            .map(Value::Array),
-        v => one(v),
-    };
-    let ty_name = template.field(name).map_or("value", |d| d.ty.as_str());
-    parsed.ok_or_else(|| invalid(name, format!("{v} is not a valid {ty_name}")))
+    if let Some(unknown) = cells.keys().find(|k| rows.column(k).is_none()) {
+        return Err(format!("{unknown:?} is not a column of this field"));
+    }
+    let mut out = Map::new();
+    for (column, ty) in &rows.columns {
+        let v = cells.get(column).unwrap_or(&Value::Null);
+        let typed = typed_cell(*ty, v, how)
+            .ok_or_else(|| format!("{column}: {v} is not a valid {}", ty.name()))?;
+        out.insert(column.clone(), typed);
+    }
+    Ok(Value::Object(out))
 }
 
 /// A document's stored values.

@@ -5,6 +5,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::lines::{compile_lines, compile_table, LinesRules, Rows, TableDef};
 use super::patterns::{label_regex, Budget};
 use crate::json_input::optional_object;
 
@@ -53,9 +54,15 @@ pub struct FieldDef {
     /// A required field that is missing makes the result `needs_review`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub required: bool,
-    /// chrono formats tried in order, for type `date`.
+    /// chrono formats tried in order, for type `date` (and a lines field's date columns).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_formats: Option<Vec<String>>,
+    /// For type `lines`: rows found by invoice2data's `lines` parser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lines: Option<LinesRules>,
+    /// For type `lines`: rows of a table found by its header line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableDef>,
 }
 
 /// A field's value type.
@@ -67,6 +74,8 @@ pub enum FieldTypeName {
     Integer,
     Date,
     Boolean,
+    /// A list of rows (SPEC §2.2), found by `lines` or `table`.
+    Lines,
 }
 
 /// Where an anchored value sits relative to its label.
@@ -178,9 +187,22 @@ pub enum FieldType {
     Integer,
     Date,
     Boolean,
+    Lines,
 }
 
 impl FieldType {
+    /// The name templates give the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::String => "string",
+            FieldType::Number => "number",
+            FieldType::Integer => "integer",
+            FieldType::Date => "date",
+            FieldType::Boolean => "boolean",
+            FieldType::Lines => "lines",
+        }
+    }
+
     pub fn parse(name: &str) -> Result<Self, String> {
         Ok(match name {
             "string" => FieldType::String,
@@ -188,11 +210,10 @@ impl FieldType {
             "integer" => FieldType::Integer,
             "date" => FieldType::Date,
             "boolean" => FieldType::Boolean,
-            other => {
-                return Err(format!(
-                    "unknown type {other:?} (expected string, number, integer, date or boolean)"
-                ))
-            }
+            "lines" => FieldType::Lines,
+            other => return Err(format!(
+                "unknown type {other:?} (expected string, number, integer, date, boolean or lines)"
+            )),
         })
     }
 }
@@ -214,6 +235,8 @@ pub enum Locator {
     },
     Zone(ZoneDef),
     Constant(Constant),
+    /// The rows of a lines field.
+    Rows(Box<Rows>),
 }
 
 #[derive(Clone, Debug)]
@@ -250,6 +273,12 @@ pub fn compile(def: &FieldDef, budget: &mut Budget) -> Result<Field, String> {
         return Err("name is longer than 200 characters".into());
     }
     let ty = FieldType::parse(&def.ty)?;
+    if ty == FieldType::Lines {
+        return compile_rows(def, name, budget);
+    }
+    if def.lines.is_some() || def.table.is_some() {
+        return Err("lines and table apply only to type lines".into());
+    }
     let set = [
         def.regex.is_some(),
         def.anchor.is_some(),
@@ -313,6 +342,45 @@ pub fn compile(def: &FieldDef, budget: &mut Budget) -> Result<Field, String> {
         locator,
         matches,
         within,
+        page: def.page,
+        required: def.required,
+        date_formats,
+    })
+}
+
+/// A lines field: exactly one of `lines` or `table`, and nothing that locates one value.
+fn compile_rows(def: &FieldDef, name: &str, budget: &mut Budget) -> Result<Field, String> {
+    let scalar = [
+        ("regex", def.regex.is_some()),
+        ("anchor", def.anchor.is_some()),
+        ("zone", def.zone.is_some()),
+        ("value", def.value.is_some()),
+        ("matches", def.matches.is_some()),
+        ("within", def.within.is_some()),
+        ("direction", def.direction.is_some()),
+    ];
+    if let Some((member, _)) = scalar.iter().find(|(_, set)| *set) {
+        return Err(format!(
+            "{member} does not apply to type lines; its rows are found by lines or table"
+        ));
+    }
+    let rows = match (&def.lines, &def.table) {
+        (Some(lines), None) => compile_lines(lines, budget)?,
+        (None, Some(table)) => compile_table(table, budget)?,
+        (None, None) => return Err("type lines needs one of lines or table".into()),
+        (Some(_), Some(_)) => return Err("type lines takes lines or table, not both".into()),
+    };
+    if def.page == Some(0) {
+        return Err("page is 1-based and must be at least 1".into());
+    }
+    let date_formats = def.date_formats.clone().unwrap_or_default();
+    check_date_formats(&date_formats)?;
+    Ok(Field {
+        name: name.to_string(),
+        ty: FieldType::Lines,
+        locator: Locator::Rows(Box::new(rows)),
+        matches: Matches::First,
+        within: None,
         page: def.page,
         required: def.required,
         date_formats,

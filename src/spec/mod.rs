@@ -2,6 +2,7 @@
 //! their validated form with compiled regexes that the extraction rules use.
 
 mod field;
+mod lines;
 mod options;
 mod patterns;
 mod template;
@@ -11,6 +12,7 @@ pub use field::{
     FieldTypeName, Locator, Matches, Patterns, SpanDef, Within, WithinDef, ZoneDef,
     MAX_LABEL_CHARS,
 };
+pub use lines::{LineRules, LinesDef, LinesRules, RowFinder, Rows, Table, TableDef};
 pub use options::{
     check_options, text_rules, DateOrder, DateRules, Options, TextMode, TextRules, DATE_LANGUAGES,
 };
@@ -66,7 +68,10 @@ pub fn check_fields(defs: Vec<FieldDef>) -> Result<(Vec<FieldDef>, Vec<Field>), 
 
 /// The member of a field definition that a [`compile`] message is about.
 fn member_of(message: &str) -> &'static str {
-    const MEMBERS: [(&str, &str); 13] = [
+    const MEMBERS: [(&str, &str); 16] = [
+        ("lines", "lines"),
+        ("table", "table"),
+        ("type lines", "type"),
         ("invalid regex", "regex"),
         ("regex", "regex"),
         ("matches", "matches"),

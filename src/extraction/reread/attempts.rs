@@ -98,7 +98,7 @@ pub(super) fn region_attempts(page: &Page, field: &Field) -> Vec<Attempt> {
                 },
             })
         }),
-        Locator::Regex(_) | Locator::Constant(_) => None,
+        Locator::Regex(_) | Locator::Constant(_) | Locator::Rows(_) => None,
     };
     let mut out = Vec::new();
     if let Some(region) = region

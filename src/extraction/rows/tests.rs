@@ -1,0 +1,202 @@
+use serde_json::json;
+
+use crate::extraction::document::{Document, Page, Word};
+use crate::extraction::rules::{extract, Extracted};
+use crate::spec::{parse_fields, Compiled, Options};
+
+/// A page of 600×800 units from `(text, left, top)`: 10-unit-high words, 6
+/// units per character, single spaces of 4 units.
+fn page(number: u32, items: &[(&str, f32, f32)]) -> Page {
+    let mut words = Vec::new();
+    for (text, left, top) in items {
+        let mut x = *left;
+        for w in text.split(' ') {
+            let width = 6.0 * w.chars().count() as f32;
+            words.push(Word::new(w, x, *top, x + width, top + 10.0));
+            x += width + 4.0;
+        }
+    }
+    Page::from_words(number, 600.0, 800.0, words)
+}
+
+/// Two pages of one table whose header repeats: a wrapped description, a
+/// subtotal under the rows, a footer.
+fn statement() -> Document {
+    let header = |y| {
+        [
+            ("Description", 40.0, y),
+            ("Qty", 300.0, y),
+            ("Amount", 420.0, y),
+        ]
+    };
+    let mut p1 = vec![("Invoice 7", 40.0, 20.0)];
+    p1.extend(header(100.0));
+    p1.extend([
+        ("Blue widget", 40.0, 120.0),
+        ("2", 306.0, 120.0),
+        ("10.00", 420.0, 120.0),
+        ("Red gadget, large", 40.0, 135.0),
+        ("1", 306.0, 135.0),
+        ("1,250.50", 420.0, 135.0),
+        ("with spare parts", 40.0, 150.0),
+        ("Subtotal", 300.0, 180.0),
+        ("1,260.50", 420.0, 180.0),
+        ("Page 1", 40.0, 760.0),
+    ]);
+    let mut p2 = header(60.0).to_vec();
+    p2.extend([
+        ("Green thing", 40.0, 80.0),
+        ("3", 306.0, 80.0),
+        ("4.50", 420.0, 80.0),
+        ("Total", 300.0, 120.0),
+        ("1,265.00", 420.0, 120.0),
+    ]);
+    Document {
+        pages: vec![page(1, &p1), page(2, &p2)],
+    }
+}
+
+fn run(doc: &Document, fields: serde_json::Value) -> Extracted {
+    let (_, fields) = parse_fields(&fields).unwrap();
+    extract(doc, &Compiled::of_fields(fields), &Options::default())
+}
+
+fn rows() -> serde_json::Value {
+    json!([
+        {"description": "Blue widget", "qty": 2, "amount": 10.0},
+        {"description": "Red gadget, large with spare parts", "qty": 1, "amount": 1250.5},
+        {"description": "Green thing", "qty": 3, "amount": 4.5},
+    ])
+}
+
+#[test]
+fn a_table_is_cut_by_its_header_across_pages_with_wrapped_rows() {
+    let got = run(
+        &statement(),
+        json!([{"name": "items", "type": "lines", "table": {
+            "columns": {"description": "Description", "qty": "qty", "amount": "Amount"},
+            "end": "^(Subtotal|Total)\\b",
+            "types": {"qty": "integer", "amount": "number"}
+        }}]),
+    );
+    assert_eq!(got.values["items"], rows());
+    assert_eq!(got.confidences["items"], json!([1.0, 1.0, 1.0]));
+    let boxes = got.boxes["items"].as_array().unwrap();
+    assert_eq!(boxes.len(), 3);
+    assert_eq!(boxes[1]["page"], 1);
+    assert_eq!(boxes[2]["page"], 2);
+    assert!(boxes[1]["height"].as_f64().unwrap() > 0.03, "{}", boxes[1]);
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+}
+
+#[test]
+fn the_lines_parser_reads_every_page_where_start_matches() {
+    let line = r"^(?P<description>\S.*?)\s+(?P<qty>\d+)\s+(?P<amount>[\d,.]+)$";
+    let got = run(
+        &statement(),
+        json!([{"name": "items", "type": "lines", "lines": {
+            "start": "Description Qty Amount",
+            "end": "Total",
+            "first_line": line,
+            "line": r"^(?P<description>[a-z].*)$",
+            "skip_line": "^Subtotal",
+            "types": {"qty": "integer", "amount": "number"}
+        }}]),
+    );
+    assert_eq!(got.values["items"], rows());
+
+    // Without first_line each matching line is a row, and a second rule set's
+    // rows follow the first's.
+    let got = run(
+        &statement(),
+        json!([{"name": "items", "type": "lines", "lines": [
+            {"start": "Description Qty Amount", "end": "Subtotal|Total", "line": line},
+            {"start": "with spare parts", "line": r"^(?P<description>Subtotal) (?P<amount>[\d,.]+)$"}
+        ]}]),
+    );
+    let descriptions: Vec<&str> = got.values["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["description"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        descriptions,
+        [
+            "Blue widget",
+            "Red gadget, large",
+            "Green thing",
+            "Subtotal"
+        ]
+    );
+    assert_eq!(got.values["items"][0]["qty"], "2");
+    assert_eq!(got.values["items"][3]["qty"], json!(null));
+}
+
+#[test]
+fn no_rows_is_an_empty_list_and_bad_cells_are_named() {
+    let got = run(
+        &statement(),
+        json!([{"name": "items", "type": "lines", "required": true, "table": {
+            "columns": {"a": "Nowhere", "b": "Amount"}
+        }}]),
+    );
+    assert_eq!(got.values["items"], json!([]));
+    assert!(got.needs_review);
+
+    let got = run(
+        &statement(),
+        json!([{"name": "items", "type": "lines", "table": {
+            "columns": {"description": "Description", "qty": "Qty", "amount": "Amount"},
+            "end": "Subtotal|Total",
+            "types": {"description": "number"}
+        }}]),
+    );
+    assert_eq!(got.values["items"].as_array().unwrap().len(), 3);
+    assert_eq!(got.values["items"][0]["description"], json!(null));
+    assert!(
+        got.warnings.contains(&"items[0].description".to_string()),
+        "{:?}",
+        got.warnings
+    );
+    assert!(!got.needs_review);
+}
+
+#[test]
+fn lines_fields_are_checked_when_saved() {
+    let err = |field: serde_json::Value| parse_fields(&json!([field])).unwrap_err().0;
+    let cases = [
+        (
+            json!({"name": "i", "type": "lines"}),
+            "needs one of lines or table",
+        ),
+        (
+            json!({"name": "i", "type": "lines", "regex": "x", "lines": {"start": "a", "line": "(?P<b>x)"}}),
+            "regex does not apply to type lines",
+        ),
+        (
+            json!({"name": "i", "type": "lines", "lines": {"start": "a", "line": "x"}}),
+            "needs columns",
+        ),
+        (
+            json!({"name": "i", "type": "lines", "lines": {"start": "a", "line": "(?P<b>x)", "last_line": "y"}}),
+            "needs first_line",
+        ),
+        (
+            json!({"name": "i", "type": "lines", "lines": {"start": "a", "line": "(?P<b>x)", "types": {"c": "number"}}}),
+            "lines.types.c: no column",
+        ),
+        (
+            json!({"name": "i", "type": "lines", "table": {"columns": {"a": ""}}}),
+            "table.columns.a",
+        ),
+        (
+            json!({"name": "i", "type": "string", "table": {"columns": {"a": "A"}}}),
+            "apply only to type lines",
+        ),
+    ];
+    for (field, want) in cases {
+        let got = err(field.clone());
+        assert!(got.contains(want), "{field}: {got}");
+    }
+}
