@@ -37,6 +37,8 @@ pub struct FieldRow {
     pub matches: String,
     /// JSON of the members this form does not edit (`within`), kept as they are.
     pub extra: String,
+    /// For a lines field: its `lines` or `table` member as JSON.
+    pub rows: String,
 }
 
 /// The editor's whole state.
@@ -67,7 +69,9 @@ fn num(v: f64) -> String {
 
 impl FieldRow {
     fn from_def(index: String, d: &FieldDef) -> Self {
-        let locator = if d.zone.is_some() {
+        let locator = if d.lines.is_some() || d.table.is_some() {
+            "rows"
+        } else if d.zone.is_some() {
             "zone"
         } else if d.value.is_some() {
             "value"
@@ -108,6 +112,12 @@ impl FieldRow {
                 .as_ref()
                 .map(|w| json!({"within": w}).to_string())
                 .unwrap_or_default(),
+            rows: match (&d.lines, &d.table) {
+                (Some(l), _) => serde_json::to_string_pretty(&json!({ "lines": l })),
+                (_, Some(t)) => serde_json::to_string_pretty(&json!({ "table": t })),
+                _ => Ok(String::new()),
+            }
+            .unwrap_or_default(),
         }
     }
 
@@ -149,6 +159,10 @@ impl FieldRow {
             value: t("value"),
             matches: t("matches"),
             extra: t("extra"),
+            rows: form
+                .get(&format!("f{index}.rows"))
+                .unwrap_or_default()
+                .to_string(),
         }
     }
 
@@ -189,6 +203,13 @@ impl FieldRow {
             "value" => {
                 f.insert("value".into(), json!(self.value));
             }
+            // Not JSON: sent as text, so the API's message names the member.
+            "rows" => match serde_json::from_str::<Value>(&self.rows) {
+                Ok(Value::Object(rows)) => f.extend(rows),
+                _ => {
+                    f.insert("table".into(), json!(self.rows));
+                }
+            },
             _ => {
                 let lines: Vec<&str> = self
                     .regex
@@ -393,11 +414,12 @@ impl EditorState {
                         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
                         .next()
                         .unwrap_or_default();
-                    return format!(
-                        "f{}.{}",
-                        row.index,
-                        if member.is_empty() { "name" } else { member }
-                    );
+                    let member = match member {
+                        "" => "name",
+                        "lines" | "table" => "rows",
+                        m => m,
+                    };
+                    return format!("f{}.{member}", row.index);
                 }
             }
         }

@@ -130,8 +130,8 @@ impl EditorPage {
         std::slice::from_ref(&self.blank)
     }
 
-    fn types(&self) -> [&'static str; 5] {
-        ["string", "number", "integer", "date", "boolean"]
+    fn types(&self) -> [&'static str; 6] {
+        ["string", "number", "integer", "date", "boolean", "lines"]
     }
 
     fn has_event(&self, e: &str) -> bool {

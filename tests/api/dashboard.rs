@@ -744,4 +744,52 @@ async fn an_invoice2data_template_is_imported_and_survives_the_editor() {
     for kept in ["fields", "options", "keywords", "blocks"] {
         assert_eq!(after[kept], before[kept], "{kept} kept through the editor");
     }
+
+    // Line items (invoice2data's lines parser, two rule sets) survive it too.
+    let coolblue = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/invoice2data/templates/nl.be.coolblue.yml"
+    ))
+    .unwrap();
+    ui.goto("/dashboard/templates").await;
+    ui.fill("#import", &coolblue).await;
+    ui.submit("#import-template").await;
+    assert!(ui.path().await.starts_with("/dashboard/templates/"));
+    let id = ui
+        .path()
+        .await
+        .trim_start_matches("/dashboard/templates/")
+        .to_string();
+    let before: Value = app
+        .get(&format!("/v1/templates/{id}"), &app.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lines = before["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|f| f["type"] == "lines")
+        .expect("a lines field");
+    let rows = ui
+        .find(&format!("textarea[name='f{lines}.rows']"))
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(rows.contains("first_line"), "{rows}");
+    ui.shot_at("imported-lines", &format!("[data-index='{lines}']"))
+        .await;
+    ui.fill("#priority", "3").await;
+    ui.submit("#save").await;
+    let after: Value = app
+        .get(&format!("/v1/templates/{id}"), &app.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["priority"], 3, "saved");
+    assert_eq!(after["fields"], before["fields"], "lines kept through the editor");
 }
