@@ -150,21 +150,30 @@ pub struct BoxView {
     pub height: f64,
 }
 
+/// Every value's box; a lines field has one per row, named `items[2]`.
 pub fn boxes_of(boxes: Option<&Map<String, Value>>) -> Vec<BoxView> {
     let Some(map) = boxes else {
         return vec![];
     };
+    let one = |name: String, b: &Value| {
+        let n = |k: &str| b.get(k).and_then(Value::as_f64);
+        Some(BoxView {
+            name,
+            page: n("page")? as u32,
+            x: n("x")?,
+            y: n("y")?,
+            width: n("width")?,
+            height: n("height")?,
+        })
+    };
     map.iter()
-        .filter_map(|(name, b)| {
-            let n = |k: &str| b.get(k).and_then(Value::as_f64);
-            Some(BoxView {
-                name: name.clone(),
-                page: n("page")? as u32,
-                x: n("x")?,
-                y: n("y")?,
-                width: n("width")?,
-                height: n("height")?,
-            })
+        .flat_map(|(name, b)| match b {
+            Value::Array(rows) => rows
+                .iter()
+                .enumerate()
+                .filter_map(|(i, r)| one(format!("{name}[{i}]"), r))
+                .collect(),
+            b => one(name.clone(), b).into_iter().collect::<Vec<_>>(),
         })
         .collect()
 }

@@ -7,6 +7,7 @@ use super::unzip::Skipped;
 use super::views::{FileResult, JobFileStatus, JobResults, JobStatusView, Progress, Transition};
 use super::{JobError, Jobs};
 use crate::db::{self, entities::files, rfc3339};
+use crate::spec::{Compiled, Locator};
 use crate::types::{AccountId, JobId, TemplateChoice, TemplateId};
 
 /// The shape results take.
@@ -108,22 +109,20 @@ impl Jobs {
             })),
             ResultFormat::Csv => {
                 // An `auto` job's columns: every chosen template's, in order of first appearance.
-                let mut names: Vec<String> = Vec::new();
+                let mut columns = Columns::default();
                 let mut seen: Vec<&TemplateId> = Vec::new();
                 for id in results.iter().filter_map(|r| r.template_id.as_ref()) {
                     if seen.contains(&id) {
                         continue;
                     }
                     seen.push(id);
-                    let template = self.templates.load(id).await?;
-                    for name in template.compiled.names() {
-                        if !names.iter().any(|n| n == name) {
-                            names.push(name.to_string());
-                        }
-                    }
+                    columns.add(&self.templates.load(id).await?.compiled);
                 }
-                let names: Vec<&str> = names.iter().map(String::as_str).collect();
-                Ok(Results::Csv(csv_results(&names, &static_values, &results)))
+                Ok(Results::Csv(csv_results(
+                    &columns,
+                    &static_values,
+                    &results,
+                )))
             }
         }
     }
@@ -187,25 +186,89 @@ pub fn defuse(cell: String) -> String {
     }
 }
 
+/// The CSV's columns: the documents' values, then each lines field's item columns.
+#[derive(Default)]
+struct Columns {
+    values: Vec<String>,
+    /// Each lines field and its columns.
+    items: Vec<(String, Vec<String>)>,
+}
+
+impl Columns {
+    /// A template's columns, after those already there.
+    fn add(&mut self, compiled: &Compiled) {
+        let rows = |name: &str| {
+            compiled.fields.iter().find_map(|f| match &f.locator {
+                Locator::Rows(rows) if f.name == name => Some(rows),
+                _ => None,
+            })
+        };
+        for name in compiled.names() {
+            match rows(name) {
+                Some(rows) => {
+                    let at = match self.items.iter().position(|(n, _)| n == name) {
+                        Some(at) => at,
+                        None => {
+                            self.items.push((name.to_string(), Vec::new()));
+                            self.items.len() - 1
+                        }
+                    };
+                    for (column, _) in &rows.columns {
+                        if !self.items[at].1.contains(column) {
+                            self.items[at].1.push(column.clone());
+                        }
+                    }
+                }
+                None if !self.values.iter().any(|n| n == name) => self.values.push(name.into()),
+                None => {}
+            }
+        }
+    }
+}
+
+/// One row per document, or per line item where the template has lines
+/// fields (SPEC §2.2): the document's columns repeated, the item's beside them.
 fn csv_results(
-    fields: &[&str],
+    columns: &Columns,
     static_values: &Map<String, Value>,
     files: &[FileResult],
 ) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let mut header = vec!["file_name", "status"];
-    header.extend(fields);
-    header.extend(static_values.keys().map(String::as_str));
-    let header: Vec<String> = header.into_iter().map(|h| defuse(h.to_string())).collect();
+    let mut header: Vec<String> = vec!["file_name".into(), "status".into()];
+    header.extend(columns.values.iter().cloned());
+    header.extend(static_values.keys().cloned());
+    for (field, item_columns) in &columns.items {
+        header.extend(item_columns.iter().map(|c| format!("{field}.{c}")));
+    }
+    let header: Vec<String> = header.into_iter().map(defuse).collect();
     w.write_record(&header).expect("writing CSV to memory");
     let none = Map::new();
+    let width: usize = columns.items.iter().map(|(_, c)| c.len()).sum();
     for f in files {
         let result = f.result.as_ref().unwrap_or(&none);
-        let mut row = vec![f.file_name.clone(), f.status.to_string()];
-        row.extend(fields.iter().map(|name| cell(result.get(*name))));
-        row.extend(static_values.values().map(|v| cell(Some(v))));
-        let row: Vec<String> = row.into_iter().map(defuse).collect();
-        w.write_record(&row).expect("writing CSV to memory");
+        let mut document = vec![f.file_name.clone(), f.status.to_string()];
+        document.extend(columns.values.iter().map(|name| cell(result.get(name))));
+        document.extend(static_values.values().map(|v| cell(Some(v))));
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut offset = 0;
+        for (field, item_columns) in &columns.items {
+            let items = result.get(field).and_then(Value::as_array);
+            for item in items.into_iter().flatten() {
+                let mut row = vec![String::new(); width];
+                for (i, c) in item_columns.iter().enumerate() {
+                    row[offset + i] = cell(item.get(c));
+                }
+                rows.push(row);
+            }
+            offset += item_columns.len();
+        }
+        if rows.is_empty() {
+            rows.push(vec![String::new(); width]);
+        }
+        for items in rows {
+            let row: Vec<String> = document.iter().cloned().chain(items).map(defuse).collect();
+            w.write_record(&row).expect("writing CSV to memory");
+        }
     }
     let bytes = w.into_inner().expect("writing CSV to memory");
     String::from_utf8(bytes).expect("CSV of strings is UTF-8")
@@ -244,14 +307,53 @@ mod tests {
         f.result = Some(r#"{"total": 12.5, "vendor": "ACME, Inc", "missing": null}"#.into());
         let mut statics = Map::new();
         statics.insert("batch".into(), json!("B-1"));
+        let columns = Columns {
+            values: ["vendor", "total", "missing"].map(String::from).to_vec(),
+            items: Vec::new(),
+        };
         let out = csv_results(
-            &["vendor", "total", "missing"],
+            &columns,
             &statics,
             &[file_result(&TemplateChoice::Auto, &f).unwrap()],
         );
         assert_eq!(
             out,
             "file_name,status,vendor,total,missing,batch\n\"a, \"\"b\"\".pdf\",PROCESS IMAGE SUCCESS,\"ACME, Inc\",12.5,,B-1\n"
+        );
+    }
+
+    #[test]
+    fn csv_has_a_row_per_line_item() {
+        let (_, fields) = crate::spec::parse_fields(&json!([
+            {"name": "total", "type": "number", "regex": "x"},
+            {"name": "items", "type": "lines", "table": {"columns": {"d": "D", "a": "A"}}}
+        ]))
+        .unwrap();
+        let mut columns = Columns::default();
+        columns.add(&Compiled::of_fields(fields));
+        let file = |name: &str, result: &str| {
+            let mut f = new_file(&JobId::new(), 0, name, DocKind::Pdf, "k", 0);
+            f.status = JobStatus::ProcessImageSuccess;
+            f.result = Some(result.into());
+            file_result(&TemplateChoice::Auto, &f).unwrap()
+        };
+        let out = csv_results(
+            &columns,
+            &Map::new(),
+            &[
+                file(
+                    "one.pdf",
+                    r#"{"total": 3, "items": [{"d": "x", "a": 1}, {"d": "y", "a": 2}]}"#,
+                ),
+                file("none.pdf", r#"{"total": 0, "items": []}"#),
+            ],
+        );
+        assert_eq!(
+            out,
+            "file_name,status,total,items.d,items.a\n\
+             one.pdf,PROCESS IMAGE SUCCESS,3,x,1\n\
+             one.pdf,PROCESS IMAGE SUCCESS,3,y,2\n\
+             none.pdf,PROCESS IMAGE SUCCESS,0,,\n"
         );
     }
 }

@@ -211,9 +211,11 @@ impl FieldType {
             "date" => FieldType::Date,
             "boolean" => FieldType::Boolean,
             "lines" => FieldType::Lines,
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "unknown type {other:?} (expected string, number, integer, date, boolean or lines)"
-            )),
+            ))
+            }
         })
     }
 }

@@ -791,5 +791,8 @@ async fn an_invoice2data_template_is_imported_and_survives_the_editor() {
         .await
         .unwrap();
     assert_eq!(after["priority"], 3, "saved");
-    assert_eq!(after["fields"], before["fields"], "lines kept through the editor");
+    assert_eq!(
+        after["fields"], before["fields"],
+        "lines kept through the editor"
+    );
 }
