@@ -108,6 +108,32 @@ async fn run_in(
     );
     let (text, scans): (Vec<&CorpusDoc>, Vec<&CorpusDoc>) =
         docs.iter().partition(|d| d.kind == "text PDF");
+    // `--ocr`'s clean scans, as many as the corpus's, through the same server.
+    let clean_template: Value = http
+        .post(format!("{base}/v1/templates"))
+        .header("x-auth", &key)
+        .json(&json!({"name": "clean", "fields": docpush_samples::invoice_template_fields()}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    templates.insert(
+        CLEAN,
+        clean_template["id"].as_str().context("template id")?.to_string(),
+    );
+    let clean: Vec<CorpusDoc> = crate::bench::scanned_pages(scans.len())
+        .await?
+        .into_iter()
+        .enumerate()
+        .map(|(i, bytes)| CorpusDoc {
+            layout: CLEAN,
+            kind: "clean scan".into(),
+            file_name: format!("clean-{i:02}.png"),
+            bytes,
+            truth: Default::default(),
+        })
+        .collect();
     let client = Client {
         http: &http,
         base: &base,
@@ -116,7 +142,13 @@ async fn run_in(
         auto: false,
     };
     let mut rows = Vec::new();
-    for (phase, set) in [("text PDFs", text), ("scans", scans)] {
+    let mut pages_per_s = BTreeMap::new();
+    let dirty = scans.clone();
+    for (phase, set) in [
+        ("text PDFs", text),
+        ("scans", scans),
+        ("clean scans (--ocr's)", clean.iter().collect()),
+    ] {
         let started = Instant::now();
         let results: Vec<anyhow::Result<(&CorpusDoc, Value)>> =
             futures_util::stream::iter(set.iter().copied())
@@ -130,19 +162,45 @@ async fn run_in(
         let elapsed = started.elapsed();
         let results: Vec<(&CorpusDoc, Value)> =
             results.into_iter().collect::<anyhow::Result<_>>()?;
+        let pages: u64 = results.iter().filter_map(|(_, f)| f["pages"].as_u64()).sum();
+        let rate = pages as f64 / elapsed.as_secs_f64();
         println!(
-            "{phase}: {} documents in {:.2} s = {:.2} documents/s",
+            "{phase}: {} documents ({pages} pages) in {:.2} s = {:.2} documents/s, {rate:.2} pages/s",
             results.len(),
             elapsed.as_secs_f64(),
             results.len() as f64 / elapsed.as_secs_f64()
         );
-        rows.extend(results);
+        pages_per_s.insert(phase, (rate, pages));
+        if phase != "clean scans (--ocr's)" {
+            rows.extend(results);
+        }
     }
     stop.cancel();
     server.await??;
     report(&rows);
+
+    let files: Vec<(&str, &[u8])> = dirty
+        .iter()
+        .map(|d| (d.file_name.as_str(), d.bytes.as_slice()))
+        .collect();
+    let (took, cores) = super::ocr_reference::run(&dir.join("reference"), &files)?;
+    let (scans, pages) = pages_per_s["scans"];
+    let (clean, _) = pages_per_s["clean scans (--ocr's)"];
+    let command = pages as f64 / took.as_secs_f64();
+    println!(
+        "tesseract command on the same scans, one file at a time on each of {cores} cores: {:.2} s = {command:.2} pages/s",
+        took.as_secs_f64()
+    );
+    println!(
+        "scans: ratio docpush / tesseract command {:.2}; ratio to clean scans {:.2}",
+        scans / command,
+        scans / clean
+    );
     Ok(())
 }
+
+/// The layout name of `--ocr`'s clean scans.
+const CLEAN: &str = "clean";
 
 pub(crate) struct Client<'a> {
     pub http: &'a reqwest::Client,

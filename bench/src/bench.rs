@@ -266,7 +266,7 @@ pub(super) fn print_stages(stages: &docpush::stages::Stages, documents: usize) {
 }
 
 /// One-page scans: the sample invoice rendered at 200 DPI, slightly turned and speckled.
-async fn scanned_pages(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+pub(crate) async fn scanned_pages(n: usize) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::with_capacity(n);
     for i in 0..n {
         let pdf = Invoice::numbered(i).pdf();

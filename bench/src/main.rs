@@ -8,6 +8,7 @@ mod bench;
 mod corpus;
 mod delivery_bench;
 mod hostile_bench;
+mod ocr_reference;
 
 use clap::Parser;
 
