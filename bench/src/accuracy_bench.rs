@@ -120,7 +120,10 @@ async fn run_in(
         .await?;
     templates.insert(
         CLEAN,
-        clean_template["id"].as_str().context("template id")?.to_string(),
+        clean_template["id"]
+            .as_str()
+            .context("template id")?
+            .to_string(),
     );
     let clean: Vec<CorpusDoc> = crate::bench::scanned_pages(scans.len())
         .await?
@@ -162,7 +165,10 @@ async fn run_in(
         let elapsed = started.elapsed();
         let results: Vec<(&CorpusDoc, Value)> =
             results.into_iter().collect::<anyhow::Result<_>>()?;
-        let pages: u64 = results.iter().filter_map(|(_, f)| f["pages"].as_u64()).sum();
+        let pages: u64 = results
+            .iter()
+            .filter_map(|(_, f)| f["pages"].as_u64())
+            .sum();
         let rate = pages as f64 / elapsed.as_secs_f64();
         println!(
             "{phase}: {} documents ({pages} pages) in {:.2} s = {:.2} documents/s, {rate:.2} pages/s",

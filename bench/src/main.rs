@@ -72,6 +72,10 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    // The service's own log lines, when asked for (`RUST_LOG=docpush::extraction=debug`).
+    if std::env::var_os("RUST_LOG").is_some() {
+        docpush::telemetry::init(false);
+    }
     if let Some(dir) = &args.write_corpus {
         return corpus::write(dir, args.per_layout).await;
     }

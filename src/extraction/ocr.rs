@@ -304,6 +304,7 @@ fn recognise(
         Segmentation::Line => PageSegMode::PsmSingleLine,
     });
     let (w, h) = image.dimensions();
+    let started = std::time::Instant::now();
     let failed =
         |e: &dyn std::fmt::Display| ExtractionError::Unreadable(format!("OCR failed: {e}"));
     // On error the engine is consumed; the next page starts a new one.
@@ -315,6 +316,13 @@ fn recognise(
         .map_err(|e| failed(&e))?;
     let tsv = engine.get_tsv_text(0).map_err(|e| failed(&e))?;
     engines.insert(language.to_string(), engine);
+    tracing::debug!(
+        ?mode,
+        width = w,
+        height = h,
+        ms = started.elapsed().as_millis() as u64,
+        "recognised"
+    );
     Ok(Recognised {
         words: without_specks(parse_tsv(&tsv)),
     })
