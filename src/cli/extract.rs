@@ -61,7 +61,8 @@ pub async fn extract_file(
                     "result": ex.values,
                     "confidences": ex.confidences,
                     "warnings": ex.warnings,
-                    "text": doc.text(),
+                    // What the template's regex fields search: layout spacing and text options applied.
+                    "text": regex_text(&doc, &compiled),
                     "seconds": started.elapsed().as_secs_f64(),
                 })
             }
@@ -139,4 +140,10 @@ fn probe_pdf(text: &str) -> Vec<u8> {
         .into_bytes(),
     );
     pdf
+}
+
+fn regex_text(doc: &docpush::extraction::Document, compiled: &spec::Compiled) -> String {
+    docpush::extraction::text::Text::read(doc.pages.iter(), compiled.text.layout, |_, _| true)
+        .prepared(&compiled.text)
+        .text
 }
