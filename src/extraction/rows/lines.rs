@@ -1,5 +1,5 @@
 //! invoice2data's `lines` parser: rows found by regexes, line by line, in the
-//! blocks of a page's text between `start` and `end`.
+//! blocks of the text between `start` and `end`.
 
 use std::ops::Range;
 
@@ -9,8 +9,11 @@ use super::RawRow;
 use crate::extraction::text::Text;
 use crate::spec::{LineRules, Rows};
 
-/// Every part of `text` after a match of `start` up to the next match of
-/// `end`, or to the end of the text.
+/// The blocks of the document's text (pages joined by `\f`): each starts
+/// after a match of `start` and runs up to the next match of `end`; a table
+/// that goes on over the page without an end continues on the next pages,
+/// up to a page that has a `start` of its own (its header repeated), which
+/// begins the next block.
 pub(super) fn blocks(text: &str, start: &Regex, end: Option<&Regex>) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut at = 0;
@@ -19,9 +22,18 @@ pub(super) fn blocks(text: &str, start: &Regex, end: Option<&Regex>) -> Vec<Rang
             break;
         };
         let from = s.end();
-        let (to, next) = end
-            .and_then(|e| e.find_at(text, from))
-            .map_or((text.len(), text.len()), |e| (e.start(), e.end()));
+        let ended = end.and_then(|e| e.find_at(text, from));
+        // The next page's own start, if any comes before the end.
+        let restart = text[from..]
+            .find('\u{c}')
+            .and_then(|page| start.find_at(text, from + page))
+            .map(|m| m.start())
+            .filter(|r| ended.is_none_or(|e| *r < e.start()));
+        let (to, next) = match (restart, ended) {
+            (Some(r), _) => (r, r),
+            (None, Some(e)) => (e.start(), e.end()),
+            (None, None) => (text.len(), text.len()),
+        };
         out.push(from..to);
         if to == text.len() {
             break;
@@ -55,7 +67,7 @@ pub(super) fn by_lines(
     let mut out = Vec::new();
     let mut current: Option<RawRow> = None;
     let mut at = range.start;
-    for line in text.text[range].split('\n') {
+    for line in text.text[range].split(['\n', '\u{c}']) {
         let line_at = at;
         at += line.len() + 1;
         if line.trim().is_empty() || rules.skip_line.iter().any(|re| re.is_match(line)) {

@@ -31,13 +31,11 @@ pub fn find(
     let mut raw: Vec<RawRow> = Vec::new();
     match &rows.finder {
         RowFinder::Lines(sets) => {
+            let text =
+                Text::read(pages(None), compiled.text.layout, |_, _| true).prepared(&compiled.text);
             for rules in sets {
-                for page in pages(None) {
-                    let text = Text::read(std::iter::once(page), compiled.text.layout, |_, _| true)
-                        .prepared(&compiled.text);
-                    for range in lines::blocks(&text.text, &rules.start, rules.end.as_ref()) {
-                        raw.extend(lines::by_lines(&text, range, rules, rows));
-                    }
+                for range in lines::blocks(&text.text, &rules.start, rules.end.as_ref()) {
+                    raw.extend(lines::by_lines(&text, range, rules, rows));
                 }
             }
         }

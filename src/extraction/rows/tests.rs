@@ -200,3 +200,45 @@ fn lines_fields_are_checked_when_saved() {
         assert!(got.contains(want), "{field}: {got}");
     }
 }
+
+#[test]
+fn a_block_without_its_end_goes_on_over_the_page() {
+    // Page 2 neither repeats the header nor has the end until its last row.
+    let doc = Document {
+        pages: vec![
+            page(
+                1,
+                &[
+                    ("Pos Qty Description", 40.0, 100.0),
+                    ("1 2 Hosting", 40.0, 120.0),
+                    ("ACME Ltd, Bank 123", 40.0, 760.0),
+                ],
+            ),
+            page(
+                2,
+                &[
+                    ("Invoice 7, page 2", 40.0, 40.0),
+                    ("2 1 Mail", 40.0, 120.0),
+                    ("Total EUR 3", 40.0, 160.0),
+                    ("3 9 Not a row", 40.0, 200.0),
+                ],
+            ),
+        ],
+    };
+    let got = run(
+        &doc,
+        json!([{"name": "items", "type": "lines", "lines": {
+            "start": "Pos Qty Description",
+            "end": "Total EUR",
+            "line": r"^(?P<pos>\d+) (?P<qty>\d+) (?P<description>.+)$",
+            "types": {"pos": "integer", "qty": "integer"}
+        }}]),
+    );
+    assert_eq!(
+        got.values["items"],
+        json!([
+            {"pos": 1, "qty": 2, "description": "Hosting"},
+            {"pos": 2, "qty": 1, "description": "Mail"},
+        ])
+    );
+}
