@@ -5,7 +5,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::lines::{compile_lines, compile_table, LinesRules, Rows, TableDef};
+use super::lines::{LinesRules, Rows, TableDef};
 use super::patterns::{label_regex, Budget};
 use crate::json_input::optional_object;
 
@@ -276,7 +276,7 @@ pub fn compile(def: &FieldDef, budget: &mut Budget) -> Result<Field, String> {
     }
     let ty = FieldType::parse(&def.ty)?;
     if ty == FieldType::Lines {
-        return compile_rows(def, name, budget);
+        return super::lines::compile_field(def, name, budget);
     }
     if def.lines.is_some() || def.table.is_some() {
         return Err("lines and table apply only to type lines".into());
@@ -344,45 +344,6 @@ pub fn compile(def: &FieldDef, budget: &mut Budget) -> Result<Field, String> {
         locator,
         matches,
         within,
-        page: def.page,
-        required: def.required,
-        date_formats,
-    })
-}
-
-/// A lines field: exactly one of `lines` or `table`, and nothing that locates one value.
-fn compile_rows(def: &FieldDef, name: &str, budget: &mut Budget) -> Result<Field, String> {
-    let scalar = [
-        ("regex", def.regex.is_some()),
-        ("anchor", def.anchor.is_some()),
-        ("zone", def.zone.is_some()),
-        ("value", def.value.is_some()),
-        ("matches", def.matches.is_some()),
-        ("within", def.within.is_some()),
-        ("direction", def.direction.is_some()),
-    ];
-    if let Some((member, _)) = scalar.iter().find(|(_, set)| *set) {
-        return Err(format!(
-            "{member} does not apply to type lines; its rows are found by lines or table"
-        ));
-    }
-    let rows = match (&def.lines, &def.table) {
-        (Some(lines), None) => compile_lines(lines, budget)?,
-        (None, Some(table)) => compile_table(table, budget)?,
-        (None, None) => return Err("type lines needs one of lines or table".into()),
-        (Some(_), Some(_)) => return Err("type lines takes lines or table, not both".into()),
-    };
-    if def.page == Some(0) {
-        return Err("page is 1-based and must be at least 1".into());
-    }
-    let date_formats = def.date_formats.clone().unwrap_or_default();
-    check_date_formats(&date_formats)?;
-    Ok(Field {
-        name: name.to_string(),
-        ty: FieldType::Lines,
-        locator: Locator::Rows(Box::new(rows)),
-        matches: Matches::First,
-        within: None,
         page: def.page,
         required: def.required,
         date_formats,
