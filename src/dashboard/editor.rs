@@ -373,8 +373,10 @@ impl EditorState {
                 .map_or_else(|_| json!(self.priority), Value::from);
             template.insert("priority".into(), p);
         }
-        if let Some(blocks) = self.kept_json().get("blocks") {
-            template.insert("blocks".into(), blocks.clone());
+        for kept in ["blocks", "checks"] {
+            if let Some(v) = self.kept_json().get(kept) {
+                template.insert(kept.into(), v.clone());
+            }
         }
     }
 
@@ -397,8 +399,10 @@ impl EditorState {
     /// What a preview needs: fields, options and blocks.
     pub fn preview_json(&self) -> Value {
         let mut p = json!({"fields": self.fields_json(), "options": self.options_json()});
-        if let Some(blocks) = self.kept_json().get("blocks") {
-            p["blocks"] = blocks.clone();
+        for kept in ["blocks", "checks"] {
+            if let Some(v) = self.kept_json().get(kept) {
+                p[kept] = v.clone();
+            }
         }
         p
     }
@@ -455,6 +459,9 @@ fn kept_members(t: &TemplateView) -> Value {
     let mut kept = json!({"options": options});
     if !t.blocks.is_empty() {
         kept["blocks"] = json!(t.blocks);
+    }
+    if !t.checks.is_empty() {
+        kept["checks"] = json!(t.checks);
     }
     kept
 }

@@ -393,6 +393,12 @@ impl Extracted {
                 .insert(name.to_string(), rounded.map_or(Value::Null, Value::from));
             out.values.insert(name.to_string(), r.value);
         }
+        for check in &compiled.checks {
+            if let Some(warning) = check.failure(&out.values) {
+                out.warnings.push(warning);
+                out.needs_review = true;
+            }
+        }
         out
     }
 }

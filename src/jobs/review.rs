@@ -224,8 +224,17 @@ impl Jobs {
         review: Review,
         template: &LoadedTemplate,
     ) -> Result<Reviewed, JobError> {
-        let warnings: Vec<String> =
+        let mut warnings: Vec<String> =
             db::json_opt("files.warnings", file.warnings.as_deref())?.unwrap_or_default();
+        // The checks run again on the reviewed values (SPEC §2.3).
+        warnings.retain(|w| !template.compiled.checks.iter().any(|c| c.is_about(w)));
+        warnings.extend(
+            template
+                .compiled
+                .checks
+                .iter()
+                .filter_map(|c| c.failure(&review.result)),
+        );
         let static_values = static_values(job)?;
         let read_with = TemplateChoice::Fixed(template.id.clone());
         let mut data = json!({
@@ -246,6 +255,7 @@ impl Jobs {
         let mut active = file.clone().into_active_model();
         active.result = Set(Some(Value::Object(review.result.clone()).to_string()));
         active.result_status = Set(Some(review.status));
+        active.warnings = Set(Some(json!(warnings).to_string()));
         active.updated_at = Set(db::now_ms());
         active.update(&txn).await?;
         let emitted = delivery::emit(

@@ -1,12 +1,14 @@
 //! The template format of SPEC §2: field definitions as clients send them, and
 //! their validated form with compiled regexes that the extraction rules use.
 
+mod checks;
 mod field;
 mod lines;
 mod options;
 mod patterns;
 mod template;
 
+pub use checks::{Check, CheckDef};
 pub use field::{
     check_zone, compile, Constant, Direction, DirectionName, Field, FieldDef, FieldType,
     FieldTypeName, Locator, Matches, Patterns, SpanDef, Within, WithinDef, ZoneDef,
@@ -135,6 +137,11 @@ pub fn parse_template(raw: &serde_json::Value) -> Result<(Options, Compiled), In
             .map(serde_json::from_value)
             .transpose()
             .map_err(|e| invalid(format!("blocks: {e}")))?
+            .unwrap_or_default(),
+        checks: member("checks")
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(|e| invalid(format!("checks: {e}")))?
             .unwrap_or_default(),
     };
     let compiled = compile_template(&defs, &options, &rules)?;

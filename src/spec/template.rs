@@ -8,6 +8,7 @@ use regex::Regex;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::checks::{compile_checks, Check, CheckDef};
 use super::field::{Field, FieldType};
 use super::options::{text_rules, DateRules, Options, TextRules};
 use super::patterns::Budget;
@@ -25,6 +26,8 @@ pub struct TemplateRules {
     pub priority: Option<i32>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockDef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckDef>,
 }
 
 /// invoice2data's `tables`: between `start` and `end`, each line is searched
@@ -75,6 +78,7 @@ pub struct Compiled {
     pub dates: DateRules,
     pub blocks: Vec<Block>,
     pub selector: Option<Selector>,
+    pub checks: Vec<Check>,
 }
 
 impl Compiled {
@@ -86,6 +90,7 @@ impl Compiled {
             dates: DateRules::default(),
             blocks: Vec::new(),
             selector: None,
+            checks: Vec::new(),
         }
     }
 
@@ -101,7 +106,9 @@ impl Compiled {
 
 /// Checks the template-level members, naming the member and the problem.
 pub fn check_rules(rules: &TemplateRules, fields: &[Field]) -> Result<(), InvalidTemplate> {
-    compile_rules(rules, fields, &mut Budget::default()).map(|_| ())
+    compile_rules(rules, fields, &mut Budget::default())?;
+    compile_checks(&rules.checks, fields).map_err(invalid)?;
+    Ok(())
 }
 
 /// Compiles the template-level members, charging their regexes to `budget`.
@@ -226,11 +233,13 @@ pub fn compile_template(
         .collect::<Result<Vec<_>, _>>()?;
     let text = text_rules(options, &mut budget)?;
     let (blocks, selector) = compile_rules(rules, &fields, &mut budget)?;
+    let checks = compile_checks(&rules.checks, &fields).map_err(invalid)?;
     Ok(Compiled {
         fields,
         text,
         dates: options.dates(),
         blocks,
         selector,
+        checks,
     })
 }

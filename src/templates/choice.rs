@@ -119,7 +119,7 @@ mod tests {
             keywords: keywords.iter().map(|s| s.to_string()).collect(),
             exclude_keywords: exclude.iter().map(|s| s.to_string()).collect(),
             priority,
-            blocks: Vec::new(),
+            ..TemplateRules::default()
         };
         Candidate {
             id: TemplateId::new(),

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::TemplateError;
 use crate::json_input::{objects, optional_object};
 use crate::outbound::{ssrf, BasicAuth, CustomHeaders, EventFilter, SignatureScheme};
-use crate::spec::{self, BlockDef, FieldDef, Options, TemplateRules};
+use crate::spec::{self, BlockDef, CheckDef, FieldDef, Options, TemplateRules};
 use crate::targets::UrlRules;
 use crate::types::EventType;
 
@@ -45,6 +45,9 @@ pub struct TemplateInput {
     /// Blocks of named groups (invoice2data's `tables`).
     #[serde(default)]
     pub blocks: Option<Vec<BlockDef>>,
+    /// Checks run after extraction (SPEC §2.3); one that fails sends the document to review.
+    #[serde(default)]
+    pub checks: Option<Vec<CheckDef>>,
     /// Where results are pushed; `null` or absent for none.
     #[serde(default, deserialize_with = "optional_object")]
     pub webhook: Option<WebhookInput>,
@@ -142,6 +145,7 @@ impl TemplateInput {
             exclude_keywords: self.exclude_keywords.unwrap_or_default(),
             priority: self.priority,
             blocks: self.blocks.unwrap_or_default(),
+            checks: self.checks.unwrap_or_default(),
         };
         // Each part is valid alone; together their regexes must fit one template's bound.
         spec::compile_template(&defs, &options, &template_rules).map_err(|e| unprocessable(e.0))?;

@@ -9,7 +9,7 @@ use super::{TemplateError, Templates};
 use crate::db;
 use crate::extraction::{self, DocKind};
 use crate::json_input::{objects, optional_object};
-use crate::spec::{self, BlockDef, FieldDef, Options, TemplateRules};
+use crate::spec::{self, BlockDef, CheckDef, FieldDef, Options, TemplateRules};
 use crate::types::{AccountId, ResultStatus};
 
 /// The template part of a preview: fields and options as in a template.
@@ -22,6 +22,8 @@ pub struct PreviewTemplate {
     pub options: Option<Options>,
     #[serde(default)]
     pub blocks: Option<Vec<BlockDef>>,
+    #[serde(default)]
+    pub checks: Option<Vec<CheckDef>>,
 }
 
 /// A page's size in its own units (points for PDF text, pixels for scans).
@@ -62,6 +64,7 @@ impl Templates {
         let options = spec::check_options(template.options).map_err(invalid)?;
         let rules = TemplateRules {
             blocks: template.blocks.unwrap_or_default(),
+            checks: template.checks.unwrap_or_default(),
             ..TemplateRules::default()
         };
         let compiled =

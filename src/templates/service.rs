@@ -16,7 +16,7 @@ use crate::db::{self, entities::templates, rfc3339};
 use crate::extraction::Reader;
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::{BasicAuth, EventFilter, SignatureScheme, MASK};
-use crate::spec::{self, BlockDef, Compiled, FieldDef, Options, TemplateRules};
+use crate::spec::{self, BlockDef, CheckDef, Compiled, FieldDef, Options, TemplateRules};
 use crate::targets::{
     template_webhook_config, template_webhook_events, Config, TargetError, TemplateWebhook,
     UrlRules, WebhookConfig,
@@ -61,6 +61,8 @@ pub struct TemplateView {
     pub priority: Option<i32>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub blocks: Vec<BlockDef>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<CheckDef>,
     pub webhook: Option<WebhookView>,
     /// RFC 3339.
     pub created_at: String,
@@ -202,6 +204,7 @@ impl Templates {
             exclude_keywords: rules.exclude_keywords,
             priority: rules.priority,
             blocks: rules.blocks,
+            checks: rules.checks,
             webhook,
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),

@@ -15,6 +15,7 @@ mod helpers;
 mod hostile;
 mod hosts;
 mod jobs;
+mod line_items;
 mod ocr;
 mod outage;
 mod peers;

@@ -242,3 +242,68 @@ fn a_block_without_its_end_goes_on_over_the_page() {
         ])
     );
 }
+
+#[test]
+fn checks_compare_sums_and_expressions_and_name_what_failed() {
+    let (options, compiled) = crate::spec::parse_template(&json!({
+        "fields": [
+            {"name": "items", "type": "lines", "table": {
+                "columns": {"description": "Description", "qty": "Qty", "amount": "Amount"},
+                "end": "^(Subtotal|Total)\\b", "types": {"qty": "integer", "amount": "number"}}},
+            {"name": "subtotal", "type": "number", "regex": "Subtotal ([\\d,.]+)"},
+            {"name": "total", "type": "number", "regex": "Total ([\\d,.]+)"}
+        ],
+        "checks": [
+            {"name": "lines add up", "sum": "items.amount", "equals": "total"},
+            {"sum": "items.amount", "equals": "subtotal", "tolerance": 0.01},
+            {"field": "total", "equals": "subtotal + 2 * 2.25", "tolerance": 0.001}
+        ]
+    }))
+    .unwrap();
+    let got = extract(&statement(), &compiled, &options);
+    assert_eq!(got.values["total"], json!(1265.0));
+    assert_eq!(
+        got.warnings,
+        ["check \"items.amount = subtotal\" failed: 1265 against 1260.5"]
+    );
+    assert!(got.needs_review);
+
+    let err = |checks: serde_json::Value| {
+        crate::spec::parse_template(&json!({
+            "fields": [
+                {"name": "items", "type": "lines", "table": {"columns": {"d": "D", "a": "A"}, "types": {"a": "number"}}},
+                {"name": "total", "type": "number", "regex": "x"},
+                {"name": "note", "type": "string", "regex": "x"}
+            ],
+            "checks": checks
+        }))
+        .unwrap_err()
+        .0
+    };
+    for (checks, want) in [
+        (
+            json!([{"sum": "items.d", "equals": "total"}]),
+            "checks[0]: sum: column \"d\" is a string column",
+        ),
+        (
+            json!([{"sum": "nothing.a", "equals": "total"}]),
+            "no lines field \"nothing\"",
+        ),
+        (
+            json!([{"field": "note", "equals": "total"}]),
+            "field: \"note\" is a string field",
+        ),
+        (
+            json!([{"field": "total", "equals": "total +"}]),
+            "equals: the expression ends",
+        ),
+        (
+            json!([{"field": "total", "equals": "total / 2"}]),
+            "unexpected '/'",
+        ),
+        (json!([{"equals": "total"}]), "needs one of sum or field"),
+    ] {
+        let got = err(checks.clone());
+        assert!(got.contains(want), "{checks}: {got}");
+    }
+}
