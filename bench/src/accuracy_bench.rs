@@ -268,28 +268,60 @@ impl Client<'_> {
     }
 }
 
+/// The values a field is scored by: itself, or for line items every cell
+/// (`items.amount`), a row missing or extra counting each of its cells wrong.
+fn values(name: &str, got: &Value, want: &Value) -> Vec<(String, Value, Value)> {
+    let Some(want_rows) = want.as_array().filter(|r| r.iter().all(Value::is_object)) else {
+        return vec![(name.to_string(), got.clone(), want.clone())];
+    };
+    let got_rows = got.as_array().cloned().unwrap_or_default();
+    let columns: Vec<String> = want_rows
+        .iter()
+        .flat_map(|r| r.as_object().into_iter().flatten().map(|(k, _)| k.clone()))
+        .fold(Vec::new(), |mut seen, c| {
+            if !seen.contains(&c) {
+                seen.push(c);
+            }
+            seen
+        });
+    let mut out = Vec::new();
+    for i in 0..want_rows.len().max(got_rows.len()) {
+        for c in &columns {
+            let cell = |rows: &[Value]| rows.get(i).map_or(Value::Null, |r| r[c.as_str()].clone());
+            let (g, w) = (cell(&got_rows), cell(want_rows));
+            // An extra row is wrong even where its cell is null.
+            let w = if i >= want_rows.len() {
+                json!("(no such row)")
+            } else {
+                w
+            };
+            out.push((format!("{name}.{c}"), g, w));
+        }
+    }
+    out
+}
+
 /// Prints field accuracy per kind and layout, and the fields most often wrong.
 fn report(rows: &[(&CorpusDoc, Value)]) {
     let mut by_kind: BTreeMap<String, Score> = BTreeMap::new();
     let mut by_layout: BTreeMap<(&str, bool), Score> = BTreeMap::new();
-    let mut by_field: BTreeMap<(bool, &str, &str), (Score, Vec<String>)> = BTreeMap::new();
+    let mut by_field: BTreeMap<(bool, &str, String), (Score, Vec<String>)> = BTreeMap::new();
     let (mut text, mut scans) = (Score::default(), Score::default());
     for (doc, file) in rows {
         let scan = doc.kind != "text PDF";
         for (name, want) in &doc.truth {
-            let got = &file["result"][name.as_str()];
-            let right = same(got, want);
-            by_kind.entry(doc.kind.clone()).or_default().add(right);
-            by_layout.entry((doc.layout, scan)).or_default().add(right);
-            if scan { &mut scans } else { &mut text }.add(right);
-            let entry = by_field
-                .entry((scan, doc.layout, name.as_str()))
-                .or_default();
-            entry.0.add(right);
-            if !right {
-                entry
-                    .1
-                    .push(format!("{}: got {got}, want {want}", doc.file_name));
+            for (what, got, want) in values(name, &file["result"][name.as_str()], want) {
+                let right = same(&got, &want);
+                by_kind.entry(doc.kind.clone()).or_default().add(right);
+                by_layout.entry((doc.layout, scan)).or_default().add(right);
+                if scan { &mut scans } else { &mut text }.add(right);
+                let entry = by_field.entry((scan, doc.layout, what)).or_default();
+                entry.0.add(right);
+                if !right {
+                    entry
+                        .1
+                        .push(format!("{}: got {got}, want {want}", doc.file_name));
+                }
             }
         }
     }

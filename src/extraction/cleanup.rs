@@ -44,6 +44,16 @@ pub fn clean(text: &str, words: &[Word], ty: FieldType) -> Cleaned {
     Cleaned { text: value, note }
 }
 
+/// A number whose decimal separator OCR read as a space (`197 11`): a last
+/// group of two digits is never a thousands group, so it is the decimals.
+pub fn lost_decimal(text: &str, decimal: char) -> Option<String> {
+    let (head, tail) = text.rsplit_once(' ')?;
+    let tail_is_cents = tail.len() == 2 && tail.bytes().all(|b| b.is_ascii_digit());
+    let head_ends_in_digit = head.chars().last().is_some_and(|c| c.is_ascii_digit());
+    (tail_is_cents && head_ends_in_digit && !head.contains(decimal))
+        .then(|| format!("{head}{decimal}{tail}"))
+}
+
 /// What a file's `warnings` say of a value OCR read as `raw` and clean-up changed.
 pub fn note(raw: &str, cleaned: &str) -> String {
     format!("OCR read {:?}, cleaned to {cleaned:?}", raw.trim())
@@ -244,6 +254,16 @@ fn digits_for_look_alikes(token: &str, date: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_decimal_point_read_as_a_space_comes_back() {
+        assert_eq!(lost_decimal("197 11", '.').as_deref(), Some("197.11"));
+        assert_eq!(lost_decimal("1,234 56", '.').as_deref(), Some("1,234.56"));
+        assert_eq!(lost_decimal("1.234 56", ',').as_deref(), Some("1.234,56"));
+        assert_eq!(lost_decimal("1 234", '.'), None);
+        assert_eq!(lost_decimal("12.50 00", '.'), None);
+        assert_eq!(lost_decimal("EUR 12", '.'), None);
+    }
 
     /// Words for `text`, each 20 units high, except those given as `(word, height, confidence)`.
     fn words(text: &str, odd: &[(&str, f32, f32)]) -> Vec<Word> {

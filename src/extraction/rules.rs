@@ -115,7 +115,31 @@ impl FieldResult {
     /// Whether another reading may do better: nothing found or parsed, or
     /// less sure than the template's `min_confidence`.
     pub fn doubtful(&self, min_confidence: Option<f64>) -> bool {
+        if self.rows.is_some() {
+            // Rows with a hole (a column OCR dropped) or none at all.
+            return self.cells().1 > 0
+                || self.value.as_array().is_none_or(Vec::is_empty)
+                || self.unsure(min_confidence);
+        }
         self.value.is_null() || self.unsure(min_confidence)
+    }
+
+    /// A lines field's cells: how many hold a value and how many are `null`.
+    fn cells(&self) -> (usize, usize) {
+        let cells = self
+            .value
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+            .flat_map(|row| row.values());
+        cells.fold((0, 0), |(full, empty), v| {
+            if v.is_null() {
+                (full, empty + 1)
+            } else {
+                (full + 1, empty)
+            }
+        })
     }
 
     /// Several results as one list value: the least sure confidence, the first
@@ -138,6 +162,12 @@ impl FieldResult {
 
     /// A value beats none; between values, the surer one wins.
     pub fn better_than(&self, other: &Self) -> bool {
+        if self.rows.is_some() && other.rows.is_some() {
+            let (mine, theirs) = (self.cells().0, other.cells().0);
+            return mine > theirs
+                || (mine == theirs
+                    && self.confidence.unwrap_or(0.0) > other.confidence.unwrap_or(0.0));
+        }
         match (self.value.is_null(), other.value.is_null()) {
             (false, true) => true,
             (true, _) => false,
@@ -316,7 +346,13 @@ pub fn evaluate(
 /// Parses located text as `ty`; OCR text is cleaned first.
 pub fn parse_located(located: &Located, ty: FieldType, how: &Parsing) -> FieldResult {
     let (text, mut note) = if located.scanned {
-        let cleaned = cleanup::clean(&located.text, &located.words, ty);
+        let mut cleaned = cleanup::clean(&located.text, &located.words, ty);
+        if ty == FieldType::Number {
+            if let Some(fixed) = cleanup::lost_decimal(&cleaned.text, how.decimal) {
+                cleaned.note = Some(cleanup::note(&located.text, &fixed));
+                cleaned.text = fixed;
+            }
+        }
         (cleaned.text, cleaned.note)
     } else {
         (located.text.clone(), None)

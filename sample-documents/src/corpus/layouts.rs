@@ -28,7 +28,11 @@ pub(super) fn all() -> Vec<Layout> {
                 {"name": "invoice_number", "type": "string", "regex": "Invoice No\\.:\\s*([A-Z]{2}-\\d{5})"},
                 {"name": "invoice_date", "type": "date", "anchor": "Date", "direction": "right", "date_formats": ["%B %d, %Y"]},
                 {"name": "discount", "type": "number", "regex": "Discount[^\\n]*?(\\([0-9.,]+\\))"},
-                {"name": "amount_due", "type": "number", "anchor": "Amount due", "direction": "below", "required": true}
+                {"name": "amount_due", "type": "number", "anchor": "Amount due", "direction": "below", "required": true},
+                {"name": "items", "type": "lines", "table": {
+                    "columns": {"description": "Description", "qty": "Qty", "unit_price": "Unit price", "amount": "Amount"},
+                    "end": "^Subtotal\\b",
+                    "types": {"qty": "integer", "unit_price": "number", "amount": "number"}}}
             ]}),
             make: serif_invoice,
         },
@@ -212,6 +216,7 @@ fn serif_invoice(rng: &mut StdRng) -> Drawn {
         .right(556.0, 204.0, "Amount");
     s.pen(Font::Times, 11.0);
     let mut subtotal = 0;
+    let mut items = Vec::new();
     let rows = rng.gen_range(3..=7);
     for i in 0..rows {
         let top = 224.0 + 20.0 * i as f32;
@@ -220,23 +225,26 @@ fn serif_invoice(rng: &mut StdRng) -> Drawn {
         }
         let (qty, unit) = (rng.gen_range(1..20), rng.gen_range(250..25000));
         subtotal += qty * unit;
-        s.at(
-            56.0,
-            top,
-            pick(
-                rng,
-                &[
-                    "Oak boards",
-                    "Brass hinges",
-                    "Wood glue",
-                    "Sanding discs",
-                    "Dowels",
-                ],
-            ),
-        )
-        .right(360.0, top, &qty.to_string())
-        .right(460.0, top, &money(unit, false))
-        .right(556.0, top, &money(qty * unit, false));
+        let description = pick(
+            rng,
+            &[
+                "Oak boards",
+                "Brass hinges",
+                "Wood glue",
+                "Sanding discs",
+                "Dowels",
+            ],
+        );
+        items.push(json!({
+            "description": description,
+            "qty": qty,
+            "unit_price": amount(unit),
+            "amount": amount(qty * unit),
+        }));
+        s.at(56.0, top, description)
+            .right(360.0, top, &qty.to_string())
+            .right(460.0, top, &money(unit, false))
+            .right(556.0, top, &money(qty * unit, false));
     }
     let discount = subtotal / 20;
     let vat = (subtotal - discount) / 5;
@@ -268,6 +276,7 @@ fn serif_invoice(rng: &mut StdRng) -> Drawn {
             ("invoice_date", iso((y, m, d))),
             ("discount", amount(-discount)),
             ("amount_due", amount(due)),
+            ("items", Value::Array(items)),
         ]),
     }
 }

@@ -77,7 +77,21 @@ impl Reader {
                 .flat_map(|&p| region_attempts(p, field).into_iter().map(move |a| (p, a)))
                 .collect();
             let mut near_label: Vec<u32> = queue.iter().map(|(p, _)| p.number).collect();
-            for attempt in PAGE_ATTEMPTS {
+            // A table's rows need every column: reading the page as one
+            // block keeps the short, isolated cells that layout analysis drops.
+            let mut attempts = PAGE_ATTEMPTS.to_vec();
+            if matches!(field.locator, Locator::Rows(_)) {
+                attempts.sort_by_key(|a| {
+                    !matches!(
+                        a,
+                        Attempt::Page {
+                            mode: super::ocr::Segmentation::Block,
+                            ..
+                        }
+                    )
+                });
+            }
+            for attempt in attempts {
                 queue.extend(pages.iter().map(|&p| (p, attempt)));
             }
             while let Some((page, attempt)) = queue.pop_front() {
