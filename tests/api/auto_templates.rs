@@ -154,10 +154,29 @@ async fn auto_chooses_each_documents_template_and_names_a_document_none_matches(
     for layout in &layouts {
         for field in layout.template["fields"].as_array().unwrap() {
             let name = field["name"].as_str().unwrap();
-            assert!(header.split(',').any(|h| h == name), "{name} in {header}");
+            // A lines field has a column per item column, and a row per item.
+            let columns: Vec<String> = match field["table"]["columns"].as_object() {
+                Some(columns) => columns.keys().map(|c| format!("{name}.{c}")).collect(),
+                None => vec![name.to_string()],
+            };
+            for column in columns {
+                assert!(
+                    header.split(',').any(|h| h == column),
+                    "{column} in {header}"
+                );
+            }
         }
     }
-    assert_eq!(csv.lines().count(), layouts.len() + 2);
+    let rows: usize = samples
+        .iter()
+        .map(|s| {
+            s.truth
+                .get("items")
+                .and_then(|i| i.as_array())
+                .map_or(1, Vec::len)
+        })
+        .sum();
+    assert_eq!(csv.lines().count(), 1 + rows + 1, "{csv}");
 
     // The choice follows the account's templates as they change: a deleted
     // template is no longer chosen, an edited one by its new keywords.
