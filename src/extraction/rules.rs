@@ -62,13 +62,17 @@ impl Located {
         }
     }
 
-    /// Several located texts as one, joined by `separator`, boxed where the first is.
+    /// Several located texts as one, joined by `separator`.
     pub(super) fn joined(parts: &[Located], separator: &str) -> Self {
         let text: Vec<&str> = parts.iter().map(|l| l.text.trim()).collect();
         Self {
             text: text.join(separator),
             confidence: parts.iter().filter_map(|l| l.confidence).reduce(f32::min),
-            area: parts.first().and_then(|l| l.area),
+            // Around every part on the first one's page.
+            area: parts
+                .iter()
+                .filter_map(|l| l.area)
+                .reduce(|a, b| a.union(&b)),
             words: parts.iter().flat_map(|l| l.words.clone()).collect(),
             scanned: parts.iter().any(|l| l.scanned),
         }

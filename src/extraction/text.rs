@@ -194,9 +194,11 @@ impl<'a> Text<'a> {
     /// The words `range` of this text covers, in reading order.
     pub fn words(&self, range: Range<usize>) -> Vec<&Span<'a>> {
         let src = self.source(range);
-        self.spans
+        // Spans are in text order and do not overlap: the covered ones are a run.
+        let first = self.spans.partition_point(|s| s.end <= src.start);
+        self.spans[first..]
             .iter()
-            .filter(|s| s.start < src.end && s.end > src.start)
+            .take_while(|s| s.start < src.end)
             .collect()
     }
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use super::field::{Field, FieldType, Locator};
+use super::field::{Field, FieldType, Locator, Matches};
 
 /// A check as clients write it: `sum` of a lines field's column, or `field`,
 /// compared with the expression `equals`.
@@ -63,6 +63,14 @@ pub struct Check {
 
 fn numeric(fields: &[Field], name: &str) -> Result<(), String> {
     match fields.iter().find(|f| f.name == name) {
+        Some(f) if matches!(f.matches, Matches::All | Matches::Unique) => Err(format!(
+            "{name:?} may hold a list (matches {}), not one number",
+            if f.matches == Matches::All {
+                "all"
+            } else {
+                "unique"
+            }
+        )),
         Some(f) if matches!(f.ty, FieldType::Number | FieldType::Integer) => Ok(()),
         Some(f) => Err(format!("{name:?} is a {} field, not a number", f.ty.name())),
         None => Err(format!("no field {name:?}")),
@@ -196,16 +204,19 @@ impl Check {
     /// `None` when the check holds; else the warning naming it and both values.
     pub fn failure(&self, values: &Map<String, Value>) -> Option<String> {
         let number = |name: &str| values.get(name).and_then(Value::as_f64);
-        let left = match &self.left {
-            Left::Sum { field, column } => {
-                values.get(field).and_then(Value::as_array).map(|rows| {
-                    rows.iter()
-                        .filter_map(|r| r.get(column).and_then(Value::as_f64))
-                        .sum::<f64>()
-                })
-            }
-            Left::Field(name) => number(name),
-        };
+        let left =
+            match &self.left {
+                // A cell that is null makes the sum null: the check cannot hold.
+                Left::Sum { field, column } => values
+                    .get(field)
+                    .and_then(Value::as_array)
+                    .and_then(|rows| {
+                        rows.iter()
+                            .map(|r| r.get(column).and_then(Value::as_f64))
+                            .sum::<Option<f64>>()
+                    }),
+                Left::Field(name) => number(name),
+            };
         let right = self
             .right
             .terms

@@ -244,7 +244,18 @@ pub fn compile_lines(rules: &LinesRules, budget: &mut Budget) -> Result<Rows, St
             skip_line: skip_line.unwrap_or_default(),
         });
         for (k, v) in &d.types {
-            types.entry(k.clone()).or_insert_with(|| v.clone());
+            match types.get(k) {
+                Some(earlier) if earlier != v => {
+                    return Err(format!(
+                        "{}.{k}: {v:?}, where an earlier rule set says {earlier:?}",
+                        at("types")
+                    ))
+                }
+                Some(_) => {}
+                None => {
+                    types.insert(k.clone(), v.clone());
+                }
+            }
         }
     }
     Ok(Rows {

@@ -180,8 +180,15 @@ pub fn compile_rules(
         let mut groups = Vec::new();
         for name in body.capture_names().flatten() {
             let ty = match b.types.get(name) {
-                Some(t) => FieldType::parse(t)
-                    .map_err(|e| invalid(format!("blocks[{i}].types.{name}: {e}")))?,
+                Some(t) => match FieldType::parse(t) {
+                    Ok(FieldType::Lines) => {
+                        return Err(invalid(format!(
+                            "blocks[{i}].types.{name}: a block's group cannot be lines"
+                        )))
+                    }
+                    Ok(ty) => ty,
+                    Err(e) => return Err(invalid(format!("blocks[{i}].types.{name}: {e}"))),
+                },
                 None => FieldType::String,
             };
             if names.iter().any(|n| n == name) {

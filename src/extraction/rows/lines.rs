@@ -10,32 +10,46 @@ use crate::extraction::text::Text;
 use crate::spec::{LineRules, Rows};
 
 /// The blocks of the document's text (pages joined by `\f`): each starts
-/// after a match of `start` and runs up to the next match of `end`; a table
-/// that goes on over the page without an end continues on the next pages,
-/// up to a page that has a `start` of its own (its header repeated), which
-/// begins the next block.
+/// after a match of `start`. Without an `end` it stops at the end of its
+/// page. With one, a table that goes on over the page without its end
+/// continues on the next pages, up to its end or a page that has a `start`
+/// of its own (its header repeated), which begins the next block.
 pub(super) fn blocks(text: &str, start: &Regex, end: Option<&Regex>) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut at = 0;
+    // The next end match, kept while blocks start before it: each block
+    // must not search the rest of a long document again.
+    let mut next_end: Option<(usize, usize)> = None;
     while at <= text.len() {
         let Some(s) = start.find_at(text, at) else {
             break;
         };
         let from = s.end();
-        let ended = end.and_then(|e| e.find_at(text, from));
-        // The next page's own start, if any comes before the end.
-        let restart = text[from..]
-            .find('\u{c}')
-            .and_then(|page| start.find_at(text, from + page))
-            .map(|m| m.start())
-            .filter(|r| ended.is_none_or(|e| *r < e.start()));
-        let (to, next) = match (restart, ended) {
-            (Some(r), _) => (r, r),
-            (None, Some(e)) => (e.start(), e.end()),
-            (None, None) => (text.len(), text.len()),
+        let page_end = text[from..].find('\u{c}').map_or(text.len(), |i| from + i);
+        let (to, next) = match end {
+            None => (page_end, page_end),
+            Some(end) => {
+                if next_end.is_none_or(|(e, _)| e < from) {
+                    next_end = end
+                        .find_at(text, from)
+                        .map(|m| (m.start(), m.end()))
+                        .or(Some((text.len(), text.len())));
+                }
+                let (e, after) = next_end.expect("set above");
+                // The next page's own start, if one comes before the end.
+                let restart = (page_end < e)
+                    .then(|| start.find_at(text, page_end))
+                    .flatten()
+                    .map(|m| m.start())
+                    .filter(|r| *r < e);
+                match restart {
+                    Some(r) => (r, r),
+                    None => (e, after),
+                }
+            }
         };
         out.push(from..to);
-        if to == text.len() {
+        if to >= text.len() {
             break;
         }
         // A start or end that matched nothing must not find the same place again.

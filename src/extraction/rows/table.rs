@@ -99,7 +99,12 @@ pub(super) fn by_columns(page: &Page, table: &Table, columns: usize) -> Vec<RawR
                     continue;
                 }
                 let text: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
-                row.cells[c].push(Located::from_words(text.join(" "), page, words));
+                let piece = Located::from_words(text.join(" "), page, words);
+                // A wrapped cell is one value, whatever its type ("1" above "234.00").
+                row.cells[c] = match row.cells[c].pop() {
+                    Some(above) => vec![Located::joined(&[above, piece], " ")],
+                    None => vec![piece],
+                };
             }
         }
         out.extend(current);

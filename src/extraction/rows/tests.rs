@@ -241,6 +241,18 @@ fn a_block_without_its_end_goes_on_over_the_page() {
             {"pos": 2, "qty": 1, "description": "Mail"},
         ])
     );
+    // Without an end, a block stops at the end of its page.
+    let got = run(
+        &doc,
+        json!([{"name": "items", "type": "lines", "lines": {
+            "start": "Pos Qty Description",
+            "line": r"^(?P<pos>\d+) (?P<qty>\d+) (?P<description>.+)$"
+        }}]),
+    );
+    assert_eq!(
+        got.values["items"],
+        json!([{"pos": "1", "qty": "2", "description": "Hosting"}])
+    );
 }
 
 #[test]
@@ -267,13 +279,22 @@ fn checks_compare_sums_and_expressions_and_name_what_failed() {
         ["check \"items.amount = subtotal\" failed: 1265 against 1260.5"]
     );
     assert!(got.needs_review);
+    // A cell that is null makes the sum null: the check fails.
+    let mut values = got.values.clone();
+    values["items"][0]["amount"] = json!(null);
+    values["total"] = json!(1255.0);
+    assert_eq!(
+        compiled.checks[0].failure(&values).as_deref(),
+        Some("check \"lines add up\" failed: null against 1255")
+    );
 
     let err = |checks: serde_json::Value| {
         crate::spec::parse_template(&json!({
             "fields": [
                 {"name": "items", "type": "lines", "table": {"columns": {"d": "D", "a": "A"}, "types": {"a": "number"}}},
                 {"name": "total", "type": "number", "regex": "x"},
-                {"name": "note", "type": "string", "regex": "x"}
+                {"name": "note", "type": "string", "regex": "x"},
+                {"name": "listed", "type": "number", "regex": "x", "matches": "all"}
             ],
             "checks": checks
         }))
@@ -302,6 +323,10 @@ fn checks_compare_sums_and_expressions_and_name_what_failed() {
             "unexpected '/'",
         ),
         (json!([{"equals": "total"}]), "needs one of sum or field"),
+        (
+            json!([{"field": "listed", "equals": "total"}]),
+            "may hold a list (matches all)",
+        ),
     ] {
         let got = err(checks.clone());
         assert!(got.contains(want), "{checks}: {got}");

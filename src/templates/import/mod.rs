@@ -227,14 +227,16 @@ fn field(name: &str, def: &Value) -> Result<Option<Value>, String> {
         // invoice2data gathers the matches of every pattern of a list; for
         // `first` that is the first pattern that matches, for the rest one
         // alternation finds them all.
+        let joined = translated
+            .iter()
+            .map(|p| format!("(?:{p})"))
+            .collect::<Vec<_>>()
+            .join("|");
         let regex = match translated.as_slice() {
             [one] => json!(one),
-            _ if matches == "first" => json!(translated),
-            _ => json!(translated
-                .iter()
-                .map(|p| format!("(?:{p})"))
-                .collect::<Vec<_>>()
-                .join("|")),
+            // A group named in two patterns cannot be one alternation.
+            _ if matches == "first" || regex::Regex::new(&joined).is_err() => json!(translated),
+            _ => json!(joined),
         };
         Ok(json!({"name": name, "type": ty, "regex": regex, "matches": matches}))
     };
