@@ -9,6 +9,7 @@ pub mod detect;
 pub mod document;
 pub mod fit;
 pub mod images;
+mod located;
 pub mod ocr;
 mod ocr_words;
 mod page_image;

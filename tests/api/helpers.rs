@@ -325,9 +325,10 @@ impl TestApp {
         resp.json().await.unwrap()
     }
 
-    /// Polls until the job is SUCCESS or FAILED.
+    /// Polls until the job is SUCCESS or FAILED (a scan's OCR in a debug
+    /// build, beside other tests, can take tens of seconds).
     pub async fn wait_finished(&self, job_id: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let s = self.status(job_id).await;
             if s["status"] == "SUCCESS" || s["status"] == "FAILED" {

@@ -1,23 +1,9 @@
 use serde_json::json;
 
-use crate::extraction::document::{Document, Page, Word};
+use crate::extraction::document::Document;
+use crate::extraction::rules::tests::page;
 use crate::extraction::rules::{extract, Extracted};
 use crate::spec::{parse_fields, Compiled, Options};
-
-/// A page of 600×800 units from `(text, left, top)`: 10-unit-high words, 6
-/// units per character, single spaces of 4 units.
-fn page(number: u32, items: &[(&str, f32, f32)]) -> Page {
-    let mut words = Vec::new();
-    for (text, left, top) in items {
-        let mut x = *left;
-        for w in text.split(' ') {
-            let width = 6.0 * w.chars().count() as f32;
-            words.push(Word::new(w, x, *top, x + width, top + 10.0));
-            x += width + 4.0;
-        }
-    }
-    Page::from_words(number, 600.0, 800.0, words)
-}
 
 /// Two pages of one table whose header repeats: a wrapped description, a
 /// subtotal under the rows, a footer.
