@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::form::Form;
+use super::grid::{self, Grid};
 use super::session::Session;
 use super::{html, see_other, DashError, Nav, Page};
 use crate::api::{job_and_file, path_id, AppError};
@@ -138,11 +139,15 @@ struct ValueRow {
     original: String,
     confidence: String,
     error: Option<String>,
+    /// A lines field's rows, shown and reviewed as a grid.
+    grid: Option<Grid>,
 }
 
 /// A located value's box on a page, in fractions.
 pub struct BoxView {
     pub name: String,
+    /// A table row's number (from 1), shown instead of the name beside its box.
+    pub row: Option<usize>,
     pub page: u32,
     pub x: f64,
     pub y: f64,
@@ -155,10 +160,11 @@ pub fn boxes_of(boxes: Option<&Map<String, Value>>) -> Vec<BoxView> {
     let Some(map) = boxes else {
         return vec![];
     };
-    let one = |name: String, b: &Value| {
+    let one = |name: String, row: Option<usize>, b: &Value| {
         let n = |k: &str| b.get(k).and_then(Value::as_f64);
         Some(BoxView {
             name,
+            row,
             page: n("page")? as u32,
             x: n("x")?,
             y: n("y")?,
@@ -171,9 +177,9 @@ pub fn boxes_of(boxes: Option<&Map<String, Value>>) -> Vec<BoxView> {
             Value::Array(rows) => rows
                 .iter()
                 .enumerate()
-                .filter_map(|(i, r)| one(format!("{name}[{i}]"), r))
+                .filter_map(|(i, r)| one(format!("{name}[{i}]"), Some(i + 1), r))
                 .collect(),
-            b => one(name.clone(), b).into_iter().collect::<Vec<_>>(),
+            b => one(name.clone(), None, b).into_iter().collect::<Vec<_>>(),
         })
         .collect()
 }
@@ -277,7 +283,21 @@ async fn job_page(
                     let ty = template
                         .and_then(|t| t.field(name))
                         .map_or_else(String::new, |d| d.ty.clone());
+                    // What the reviewer typed into a grid comes back as rows.
+                    let typed_rows = typed.get(&key).and_then(|t| serde_json::from_str(t).ok());
+                    let grid = Grid::of(
+                        typed_rows.as_ref().unwrap_or(v),
+                        grid::columns_of(template, name),
+                        confidences.and_then(|c| c.get(name)),
+                    );
+                    let row_error = || {
+                        errors
+                            .iter()
+                            .find(|(k, _)| k.strip_prefix(&key).is_some_and(|r| r.starts_with('[')))
+                            .map(|(_, e)| e.clone())
+                    };
                     ValueRow {
+                        grid,
                         name: name.clone(),
                         ty,
                         shown: shown(Some(v)),
@@ -288,7 +308,7 @@ async fn job_page(
                             .and_then(Value::as_f64)
                             .map(|c| format!("{:.0}%", c * 100.0))
                             .unwrap_or_default(),
-                        error: errors.get(&key).cloned(),
+                        error: errors.get(&key).cloned().or_else(row_error),
                     }
                 })
                 .collect();
@@ -405,7 +425,7 @@ pub async fn review(
         .into_iter()
         .filter(|(name, v)| form.get(&format!("original.{name}")) != Some(*v))
         .collect();
-    let edits: Map<String, Value> = changed
+    let mut edits: Map<String, Value> = changed
         .iter()
         .map(|(name, v)| {
             let v = v.trim();
@@ -417,6 +437,22 @@ pub async fn review(
             (name.clone(), value)
         })
         .collect();
+    // Grids: the rows as the reviewer left them, sent whole when any cell,
+    // added row or deletion differs from what was shown.
+    let mut typed: BTreeMap<String, String> = BTreeMap::new();
+    for (name, columns) in form.names_with_prefix("columns.") {
+        let columns: Vec<String> = serde_json::from_str(columns)
+            .map_err(|_| AppError::BadRequest(format!("columns.{name}: not a list of columns")))?;
+        let rows = grid::rows_from_form(&form, &name, &columns);
+        let original: Option<Vec<Vec<String>>> = form
+            .get(&format!("original.{name}"))
+            .and_then(|o| serde_json::from_str(o).ok());
+        if original.as_ref() != Some(&rows) {
+            let value = grid::as_value(&columns, &rows);
+            typed.insert(format!("{file_id}.{name}"), value.to_string());
+            edits.insert(name, value);
+        }
+    }
     let saved = if edits.is_empty() && confirm {
         Ok(())
     } else {
@@ -448,10 +484,11 @@ pub async fn review(
                 errors.insert(format!("{file_id}.{field}"), message.clone());
             }
             // What the reviewer typed stays in the form.
-            let typed: BTreeMap<String, String> = changed
-                .into_iter()
-                .map(|(name, v)| (format!("{file_id}.{name}"), v.to_string()))
-                .collect();
+            typed.extend(
+                changed
+                    .into_iter()
+                    .map(|(name, v)| (format!("{file_id}.{name}"), v.to_string())),
+            );
             let notice = Some(format!("Not saved: {message}"));
             let page = job_page(
                 &jobs, &templates, &session, &job_id, &errors, &typed, notice,

@@ -9,6 +9,7 @@ mod destinations;
 mod editor;
 mod error;
 mod form;
+mod grid;
 mod jobs;
 mod login;
 mod session;

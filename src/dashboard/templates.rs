@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::editor::{EditorState, Errors, FieldRow};
 use super::form::Form;
+use super::grid::Grid;
 use super::jobs::{boxes_of, shown, BoxView};
 use super::session::Session;
 use super::webhook_form::event_names;
@@ -17,7 +18,7 @@ use crate::delivery::Deliveries;
 use crate::json_input;
 use crate::outbound::events::PRESETS;
 use crate::templates::input::TemplateInput;
-use crate::templates::preview::PreviewTemplate;
+use crate::templates::preview::{PageWord, PreviewTemplate};
 use crate::templates::webhook_test::WebhookTest;
 use crate::templates::{TemplateView, Templates};
 use crate::types::TemplateId;
@@ -79,6 +80,15 @@ struct TryView {
     image: Option<String>,
     page: u32,
     boxes: Vec<BoxView>,
+    /// Lines fields' rows, shown as tables.
+    grids: Vec<NamedGrid>,
+    /// The shown page's words as JSON (`<` escaped), for drawing a table's header.
+    words_json: String,
+}
+
+struct NamedGrid {
+    name: String,
+    grid: Grid,
 }
 
 #[derive(Template)]
@@ -318,9 +328,34 @@ async fn try_it(
                 base64::engine::general_purpose::STANDARD.encode(png)
             )
         });
+    let grids: Vec<NamedGrid> = editor
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let grid = Grid::of(
+                preview.result.get(&f.name)?,
+                None,
+                preview.confidences.get(&f.name),
+            )?;
+            Some(NamedGrid {
+                name: f.name.clone(),
+                grid,
+            })
+        })
+        .collect();
+    let words: Vec<&PageWord> = preview
+        .words
+        .iter()
+        .filter(|w| w.page == shown_page)
+        .collect();
+    // Inside a script element: no `<` may close it early.
+    let words_json = serde_json::to_string(&words)
+        .unwrap_or_else(|_| "[]".into())
+        .replace('<', "\\u003c");
     let rows = editor
         .fields
         .iter()
+        .filter(|f| !grids.iter().any(|g| g.name == f.name))
         .map(|f| {
             let v = preview.result.get(&f.name);
             let confidence = preview
@@ -340,6 +375,8 @@ async fn try_it(
         image,
         page: shown_page,
         boxes: boxes.into_iter().filter(|b| b.page == shown_page).collect(),
+        grids,
+        words_json,
     });
     Ok(())
 }

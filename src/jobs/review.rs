@@ -158,6 +158,8 @@ impl Jobs {
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
         let template = self.file_template(&job, &file).await?;
         let mut result = stored_result(&file)?;
+        let mut confidences: Map<String, Value> =
+            db::json_opt("files.confidences", file.confidences.as_deref())?.unwrap_or_default();
         let mut changes = Map::new();
         for (name, v) in &edits {
             let new = typed_value(&template, name, v)?;
@@ -165,11 +167,14 @@ impl Jobs {
                 .insert(name.clone(), new.clone())
                 .unwrap_or(Value::Null);
             if old != new {
+                let sure = reviewed_confidence(&old, &new, confidences.get(name));
+                confidences.insert(name.clone(), sure);
                 changes.insert(name.clone(), json!({"from": old, "to": new}));
             }
         }
         let review = Review {
             result,
+            confidences: Some(confidences),
             status: ResultStatus::Edited,
             event: EventType::ExtractionEdited,
             changes: Some(changes),
@@ -187,6 +192,7 @@ impl Jobs {
         let template = self.file_template(&job, &file).await?;
         let review = Review {
             result: stored_result(&file)?,
+            confidences: None,
             status: ResultStatus::Confirmed,
             event: EventType::ExtractionConfirmed,
             changes: None,
@@ -256,6 +262,9 @@ impl Jobs {
         active.result = Set(Some(Value::Object(review.result.clone()).to_string()));
         active.result_status = Set(Some(review.status));
         active.warnings = Set(Some(json!(warnings).to_string()));
+        if let Some(c) = &review.confidences {
+            active.confidences = Set(Some(Value::Object(c.clone()).to_string()));
+        }
         active.updated_at = Set(db::now_ms());
         active.update(&txn).await?;
         let emitted = delivery::emit(
@@ -292,7 +301,52 @@ impl Jobs {
 /// A review to save: the values, their new status, the event that announces it.
 struct Review {
     result: Map<String, Value>,
+    /// The confidences when an edit changed them.
+    confidences: Option<Map<String, Value>>,
     status: ResultStatus,
     event: EventType,
     changes: Option<Map<String, Value>>,
+}
+
+/// A field's confidence once a reviewer has changed it: what a person typed
+/// is certain. A lines field's rows keep theirs where the reviewer left a row
+/// as it was read (wherever it now stands); rows added or edited are certain.
+fn reviewed_confidence(old: &Value, new: &Value, before: Option<&Value>) -> Value {
+    let (Some(old_rows), Some(new_rows)) = (old.as_array(), new.as_array()) else {
+        return json!(1.0);
+    };
+    let mut unused: Vec<(&Value, Option<&Value>)> = old_rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| (row, before.and_then(|b| b.get(i))))
+        .collect();
+    let kept = new_rows
+        .iter()
+        .map(|row| match unused.iter().position(|(r, _)| *r == row) {
+            Some(at) => unused.remove(at).1.cloned().unwrap_or(Value::Null),
+            None => json!(1.0),
+        })
+        .collect();
+    Value::Array(kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_left_as_read_keep_their_confidence_wherever_they_move() {
+        let old = json!([{"a": 1}, {"a": 2}, {"a": 3}]);
+        // The first row deleted, the third edited, one added.
+        let new = json!([{"a": 2}, {"a": 30}, {"a": 4}]);
+        let before = json!([0.5, 0.6, 0.7]);
+        assert_eq!(
+            reviewed_confidence(&old, &new, Some(&before)),
+            json!([0.6, 1.0, 1.0])
+        );
+        assert_eq!(
+            reviewed_confidence(&json!("x"), &json!("y"), None),
+            json!(1.0)
+        );
+    }
 }

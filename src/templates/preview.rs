@@ -49,6 +49,40 @@ pub struct Preview {
     pub boxes: Map<String, Value>,
     pub warnings: Vec<String>,
     pub pages: Vec<PageSize>,
+    /// Every word read, for the dashboard's drawing tools (a table's header
+    /// drawn on the page becomes its column labels); not sent by the API.
+    #[serde(skip)]
+    pub words: Vec<PageWord>,
+}
+
+/// One word of a previewed page, its box in page fractions.
+#[derive(Debug, Clone, Serialize)]
+pub struct PageWord {
+    pub page: u32,
+    pub text: String,
+    pub x: f32,
+    pub y: f32,
+    pub width: f32,
+    pub height: f32,
+}
+
+impl PageWord {
+    fn all(doc: &extraction::document::Document) -> Vec<Self> {
+        doc.pages
+            .iter()
+            .flat_map(|p| {
+                let (w, h) = (p.width.max(f32::EPSILON), p.height.max(f32::EPSILON));
+                p.words().map(move |word| Self {
+                    page: p.number,
+                    text: word.text.clone(),
+                    x: word.left / w,
+                    y: word.top / h,
+                    width: (word.right - word.left) / w,
+                    height: (word.bottom - word.top) / h,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Templates {
@@ -117,6 +151,7 @@ impl Templates {
             boxes: ex.boxes,
             warnings: ex.warnings,
             pages: sizes,
+            words: PageWord::all(&doc),
         })
     }
 

@@ -20,7 +20,7 @@ async fn template(app: &TestApp, layout: &Layout) -> String {
 }
 
 /// The sample scanned as its style says: rendered, degraded, encoded.
-async fn scanned(sample: &Sample) -> (String, Vec<u8>) {
+pub(crate) async fn scanned(sample: &Sample) -> (String, Vec<u8>) {
     let (format, style) = sample.scan_style();
     let pages = PdfEngine::global()
         .render(sample.pdf(), style.dpi, u64::MAX)

@@ -57,9 +57,15 @@ impl Reader {
     ) {
         let fields = &compiled.fields;
         let mut cache = Cache::default();
-        // Without a template threshold, a value OCR was unsure of is read again too.
-        let wanted = Some(options.min_confidence.unwrap_or(0.0).max(REREAD_BELOW));
+        // Without a template threshold, a value OCR was unsure of is read again too;
+        // not rows, though: one unsure cell among dozens is the rule on a scan, and
+        // each whole-page reading costs as much as the first.
+        let single = Some(options.min_confidence.unwrap_or(0.0).max(REREAD_BELOW));
         for (field, result) in fields.iter().zip(results.iter_mut()) {
+            let wanted = match field.locator {
+                Locator::Rows(_) => options.min_confidence,
+                _ => single,
+            };
             if matches!(field.locator, Locator::Constant(_)) || !result.doubtful(wanted) {
                 continue;
             }

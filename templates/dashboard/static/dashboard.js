@@ -82,10 +82,12 @@
       var field = t.closest(".field");
       if (document.querySelectorAll("#fields .field").length > 1) { field.remove(); }
     }
-    if (t.matches("[data-draw-zone]")) {
+    if (t.matches("[data-add-row]")) { addRow(t.closest("[data-grid]")); }
+    if (t.matches("[data-draw-zone], [data-draw-header]")) {
       drawTarget = t.closest(".field");
+      drawMode = t.matches("[data-draw-header]") ? "header" : "zone";
       var select = drawTarget.querySelector("[data-locator-select]");
-      select.value = "zone";
+      select.value = drawMode === "header" ? "rows" : "zone";
       showLocator(drawTarget);
       each(document, ".page-view[data-drawable]", function (v) { v.classList.add("drawing"); });
       var view = document.querySelector(".page-view[data-drawable]");
@@ -96,7 +98,79 @@
   // Drawing a zone: drag a rectangle on the page image; the field's zone
   // inputs receive it as page fractions.
   var drawTarget = null;
+  var drawMode = "zone";
   var drag = null;
+
+  // Review grids: another empty row to fill, numbered after the last.
+  function addRow(grid) {
+    if (!grid) { return; }
+    var blank = grid.querySelector("[data-blank-row]");
+    var rows = grid.querySelectorAll("tbody tr");
+    var next = parseInt(rows[rows.length - 1].dataset.row, 10) + 1;
+    var row = blank.cloneNode(true);
+    row.dataset.row = String(next);
+    each(row, "input", function (i) {
+      i.value = "";
+      i.name = i.name.replace(/\.(\d+)\.([^.]+)$/, "." + next + ".$2");
+    });
+    blank.parentNode.appendChild(row);
+    var first = row.querySelector("input");
+    if (first) { first.focus(); }
+  }
+
+  // A drawn table header: the words inside it, left to right, grouped into
+  // labels where the gap is narrower than the text is tall.
+  function headerColumns(r, view) {
+    var source = document.getElementById("page-words");
+    var words = source ? JSON.parse(source.textContent) : [];
+    var img = view.querySelector("img");
+    var aspect = img && img.naturalHeight ? img.naturalWidth / img.naturalHeight : 1;
+    var inside = words.filter(function (w) {
+      var cx = w.x + w.width / 2, cy = w.y + w.height / 2;
+      return cx >= r.x && cx <= r.x + r.w && cy >= r.y && cy <= r.y + r.h;
+    }).sort(function (a, b) { return a.x - b.x; });
+    var labels = [];
+    var last = null;
+    inside.forEach(function (w) {
+      if (last && (w.x - (last.x + last.width)) * aspect < Math.max(w.height, last.height)) {
+        labels[labels.length - 1] += " " + w.text;
+      } else {
+        labels.push(w.text);
+      }
+      last = w;
+    });
+    var columns = {};
+    labels.forEach(function (label) {
+      var name = label.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_+|_+$/g, "") || "column";
+      if (/^[0-9]/.test(name)) { name = "c_" + name; }
+      var unique = name, n = 2;
+      while (columns.hasOwnProperty(unique)) { unique = name + "_" + n; n += 1; }
+      columns[unique] = label;
+    });
+    return labels.length ? columns : null;
+  }
+
+  function setHeader(field, r, view) {
+    var columns = headerColumns(r, view);
+    var error = field.querySelector("[data-error-for$='.rows']");
+    if (!columns) {
+      if (error) { error.textContent = "No words inside the drawn header: drag across the column labels, after Try it."; }
+      return;
+    }
+    var area = field.querySelector("[data-rows-json]");
+    var rules;
+    try { rules = JSON.parse(area.value); } catch (err) { rules = null; }
+    if (!rules || typeof rules !== "object" || Array.isArray(rules)) { rules = {}; }
+    var table = rules.table && typeof rules.table === "object" ? rules.table : {};
+    table.columns = columns;
+    delete rules.lines;
+    rules.table = table;
+    area.value = JSON.stringify(rules, null, 2);
+    if (error) { error.textContent = ""; }
+    var type = field.querySelector("[data-type-select]");
+    if (type) { type.value = "lines"; }
+    showLocator(field);
+  }
 
   function fraction(view, e) {
     var r = view.querySelector("img").getBoundingClientRect();
@@ -136,7 +210,9 @@
     paint();
     var r = rect();
     var field = zoneField();
-    if (field && r.w > 0.002 && r.h > 0.002) {
+    if (field && drawMode === "header" && r.w > 0.002 && r.h > 0.002) {
+      setHeader(field, r, drag.view);
+    } else if (field && r.w > 0.002 && r.h > 0.002) {
       var round = function (v) { return String(Math.round(v * 10000) / 10000); };
       field.querySelector("[data-zone=x]").value = round(r.x);
       field.querySelector("[data-zone=y]").value = round(r.y);
