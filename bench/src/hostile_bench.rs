@@ -105,8 +105,8 @@ impl Server {
         Ok((status, resp.json().await.unwrap_or(Value::Null)))
     }
 
-    async fn template(&self) -> anyhow::Result<String> {
-        let body = json!({"name": "bench", "fields": samples::invoice_template_fields()});
+    async fn template(&self, fields: Value) -> anyhow::Result<String> {
+        let body = json!({"name": "bench", "fields": fields});
         let (status, t) = self.post("/v1/templates", body.to_string()).await?;
         if status != 201 {
             bail!("creating a template: {status} {t}");
@@ -140,6 +140,19 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+    }
+
+    /// How many rows the finished job's first document holds.
+    async fn rows(&self, status: &Value) -> anyhow::Result<usize> {
+        let job = status["job_id"].as_str().context("job id")?;
+        let body = json!({"job_id": job, "result_format": "json"});
+        let (code, results) = self.post("/v1/job-results", body.to_string()).await?;
+        if code != 200 {
+            bail!("results: {code} {results}");
+        }
+        Ok(results["results"][0]["result"]["transactions"]
+            .as_array()
+            .map_or(0, Vec::len))
     }
 
     fn stop(mut self) {
@@ -231,13 +244,13 @@ struct Case {
     seconds: f64,
 }
 
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(only: Option<&str>) -> anyhow::Result<()> {
     if !std::path::Path::new("/proc/self/status").exists() {
         bail!("--hostile reads peak memory from /proc; it runs on Linux");
     }
     let dir =
         std::env::temp_dir().join(format!("docpush-hostile-{}", uuid::Uuid::new_v4().simple()));
-    let result = run_in(&dir).await;
+    let result = run_in(&dir, only).await;
     std::fs::remove_dir_all(&dir).ok();
     let cases = result?;
     println!(
@@ -266,7 +279,7 @@ pub async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_in(dir: &std::path::Path) -> anyhow::Result<Vec<Case>> {
+async fn run_in(dir: &std::path::Path, only: Option<&str>) -> anyhow::Result<Vec<Case>> {
     let mut cases = Vec::new();
     let huge_body = format!("{{\"name\": \"{}\"}}", "x".repeat(200_000_000));
     let inputs: Vec<(&str, Input)> = vec![
@@ -295,12 +308,32 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<Vec<Case>> {
             "ZIP: 5 MB inflating to 1 GiB (25 x 40 MiB entries)",
             Input::Doc(inflating_zip(25, 40 << 20)?, "bomb.zip"),
         ),
+        // Rows must grow with the pages, not with their square.
+        (
+            "Statement PDF: 10 pages, 500 rows in a table",
+            Input::Statement(statement_pdf(10)),
+        ),
+        (
+            "Statement PDF: 100 pages, 5,000 rows",
+            Input::Statement(statement_pdf(100)),
+        ),
+        (
+            "Statement PDF: 200 pages, 10,000 rows",
+            Input::Statement(statement_pdf(200)),
+        ),
     ];
-    for (i, (name, input)) in inputs.into_iter().enumerate() {
+    let chosen = inputs
+        .into_iter()
+        .filter(|(name, _)| only.is_none_or(|o| name.contains(o)));
+    for (i, (name, input)) in chosen.enumerate() {
         let case_dir = dir.join(i.to_string());
         std::fs::create_dir_all(&case_dir)?;
         let server = Server::start(&case_dir).await?;
-        let template = server.template().await?;
+        let fields = match &input {
+            Input::Statement(..) => statement_fields(),
+            _ => samples::invoice_template_fields(),
+        };
+        let template = server.template(fields).await?;
         let idle_mb = server.memory_mb("VmRSS:")?;
         let started = Instant::now();
         let (outcome, size) = match &input {
@@ -327,6 +360,11 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<Vec<Case>> {
                 outcome(&server.submit(&template, bytes, file_name).await?),
                 bytes.len(),
             ),
+            Input::Statement(bytes) => {
+                let status = server.submit(&template, bytes, "statement.pdf").await?;
+                let rows = server.rows(&status).await?;
+                (format!("{}, {rows} rows", outcome(&status)), bytes.len())
+            }
         };
         let seconds = started.elapsed().as_secs_f64();
         let peak_mb = server.memory_mb("VmHWM:")?;
@@ -347,6 +385,65 @@ async fn run_in(dir: &std::path::Path) -> anyhow::Result<Vec<Case>> {
 enum Input {
     Bodies(String),
     Doc(Vec<u8>, &'static str),
+    /// A statement PDF read with a table field.
+    Statement(Vec<u8>),
+}
+
+/// Rows printed on each page of the statements.
+const ROWS_PER_PAGE: usize = 50;
+
+/// A bank statement of `pages` text pages, each with the table's header and
+/// [`ROWS_PER_PAGE`] transactions: the long tables line items must survive.
+fn statement_pdf(pages: usize) -> Vec<u8> {
+    let specs: Vec<Vec<samples::Text>> = (0..pages)
+        .map(|p| {
+            let mut page = vec![
+                samples::text(
+                    40.0,
+                    30.0,
+                    12.0,
+                    format!("Statement of account, page {}", p + 1),
+                ),
+                samples::text(40.0, 56.0, 9.0, "Date"),
+                samples::text(110.0, 56.0, 9.0, "Description"),
+                samples::text(420.0, 56.0, 9.0, "Amount"),
+                samples::text(500.0, 56.0, 9.0, "Balance"),
+            ];
+            for r in 0..ROWS_PER_PAGE {
+                let y = 70.0 + 13.5 * r as f32;
+                let n = p * ROWS_PER_PAGE + r;
+                page.push(samples::text(
+                    40.0,
+                    y,
+                    9.0,
+                    format!("{:02}/{:02}/2025", n % 28 + 1, n / 28 % 12 + 1),
+                ));
+                page.push(samples::text(
+                    110.0,
+                    y,
+                    9.0,
+                    format!("Card payment {n} to merchant"),
+                ));
+                page.push(samples::text(
+                    420.0,
+                    y,
+                    9.0,
+                    format!("{}.{:02}", n % 900 + 1, n % 100),
+                ));
+                page.push(samples::text(500.0, y, 9.0, format!("{}.00", 10_000 + n)));
+            }
+            page.push(samples::text(40.0, 760.0, 8.0, "Carried forward"));
+            page
+        })
+        .collect();
+    samples::pdf(&specs)
+}
+
+fn statement_fields() -> Value {
+    json!([{"name": "transactions", "type": "lines", "table": {
+        "columns": {"date": "Date", "description": "Description", "amount": "Amount", "balance": "Balance"},
+        "end": "^Carried forward",
+        "types": {"date": "date", "amount": "number", "balance": "number"}}}])
 }
 
 fn samples_png_rgb(side: u32) -> Vec<u8> {

@@ -41,6 +41,10 @@ pub struct Args {
     /// bodies, huge pages, page floods, an inflating ZIP), one fresh server each.
     #[arg(long)]
     pub hostile: bool,
+    /// With --hostile: only the inputs whose description contains this text
+    /// (e.g. "Statement" for the long tables).
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
     /// Measure field accuracy instead: the corpus of six real-world layouts,
     /// as text PDFs and as degraded scans, against their true values.
     #[arg(long)]
@@ -83,7 +87,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return delivery_bench::run(args.events, args.rate).await;
     }
     if args.hostile {
-        return hostile_bench::run().await;
+        return hostile_bench::run(args.only.as_deref()).await;
     }
     if args.auto {
         return auto_bench::run(args.per_layout, args.concurrency).await;
