@@ -100,6 +100,7 @@ pub(super) fn statement(rng: &mut StdRng) -> Drawn {
     let opening = rng.gen_range(50_000..900_000);
     let mut balance = opening;
     let mut pages = Vec::new();
+    let mut transactions = Vec::new();
     for page in 1..=3 {
         let mut s = Sheet::new(Font::Helvetica, 9.0);
         s.pen(Font::HelveticaBold, 16.0)
@@ -136,21 +137,25 @@ pub(super) fn statement(rng: &mut StdRng) -> Drawn {
                 -rng.gen_range(200..20_000)
             };
             balance = (balance + change).max(1_000);
-            s.at(50.0, row, &format!("{:02}/{:02}", m, rng.gen_range(1..=28)))
-                .at(
-                    110.0,
-                    row,
-                    pick(
-                        rng,
-                        &[
-                            "Card payment GROCER",
-                            "Transfer to savings",
-                            "Salary ACME LTD",
-                            "Direct debit POWER",
-                            "ATM withdrawal",
-                        ],
-                    ),
-                )
+            let day = format!("{:02}/{:02}", m, rng.gen_range(1..=28));
+            let description = pick(
+                rng,
+                &[
+                    "Card payment GROCER",
+                    "Transfer to savings",
+                    "Salary ACME LTD",
+                    "Direct debit POWER",
+                    "ATM withdrawal",
+                ],
+            );
+            transactions.push(json!({
+                "date": day,
+                "description": description,
+                "amount": amount(change),
+                "balance": amount(balance),
+            }));
+            s.at(50.0, row, &day)
+                .at(110.0, row, description)
                 .right(470.0, row, &money(change, false))
                 .right(562.0, row, &money(balance, false));
         }
@@ -171,6 +176,7 @@ pub(super) fn statement(rng: &mut StdRng) -> Drawn {
             ("statement_date", iso((y, m, d))),
             ("opening_balance", amount(opening)),
             ("closing_balance", amount(balance)),
+            ("transactions", Value::Array(transactions)),
         ]),
     }
 }

@@ -42,7 +42,11 @@ pub(super) fn all() -> Vec<Layout> {
                 {"name": "po_number", "type": "string", "anchor": "PO Number", "direction": "right"},
                 {"name": "order_date", "type": "date", "anchor": "Order date", "direction": "right"},
                 {"name": "total_quantity", "type": "integer", "regex": "Total quantity\\s+([\\d,]+)"},
-                {"name": "order_total", "type": "number", "anchor": "Order total", "direction": "right", "required": true}
+                {"name": "order_total", "type": "number", "anchor": "Order total", "direction": "right", "required": true},
+                {"name": "items", "type": "lines", "table": {
+                    "columns": {"item": "Item", "description": "Description", "qty": "Qty", "unit_price": "Unit price", "line_total": "Line total"},
+                    "end": "^Total quantity",
+                    "types": {"qty": "integer", "unit_price": "number", "line_total": "number"}}}
             ]}),
             make: purchase_order,
         },
@@ -62,7 +66,11 @@ pub(super) fn all() -> Vec<Layout> {
                 {"name": "account", "type": "string", "regex": "Account\\s+(\\d{2}-\\d{4}-\\d{7})"},
                 {"name": "statement_date", "type": "date", "anchor": "Statement date", "direction": "right", "date_formats": ["%m/%d/%Y"]},
                 {"name": "opening_balance", "type": "number", "anchor": "Opening balance", "direction": "right"},
-                {"name": "closing_balance", "type": "number", "regex": "Closing balance\\s+(-?[\\d,]+\\.\\d{2})", "required": true}
+                {"name": "closing_balance", "type": "number", "regex": "Closing balance\\s+(-?[\\d,]+\\.\\d{2})", "required": true},
+                {"name": "transactions", "type": "lines", "table": {
+                    "columns": {"date": "Date", "description": "Description", "amount": "Amount", "balance": "Balance"},
+                    "end": "^(Closing balance|Page \\d+ of)",
+                    "types": {"amount": "number", "balance": "number"}}}
             ]}),
             make: bills::statement,
         },
@@ -73,7 +81,11 @@ pub(super) fn all() -> Vec<Layout> {
                 {"name": "delivery_date", "type": "date", "anchor": "Delivery date", "direction": "right", "date_formats": ["%d/%m/%Y"]},
                 {"name": "reference", "type": "string", "anchor": "Your reference", "direction": "right"},
                 {"name": "parcels", "type": "integer", "anchor": "Parcels", "direction": "right"},
-                {"name": "weight", "type": "number", "regex": "Total weight\\s+([\\d.]+)\\s*kg"}
+                {"name": "weight", "type": "number", "regex": "Total weight\\s+([\\d.]+)\\s*kg"},
+                {"name": "items", "type": "lines", "table": {
+                    "columns": {"pos": "Pos", "article": "Article", "description": "Description", "qty": "Qty"},
+                    "end": "^Parcels",
+                    "types": {"pos": "integer", "qty": "integer"}}}
             ]}),
             make: delivery_note,
         },
@@ -313,27 +325,33 @@ fn purchase_order(rng: &mut StdRng) -> Drawn {
     s.fill(50.0, 244.0, 512.0, 0.8, [0.0, 0.0, 0.0]);
     s.pen(Font::Helvetica, 10.0);
     let (mut qty_total, mut total) = (0i64, 0i64);
+    let mut items = Vec::new();
     let rows = rng.gen_range(3..=8);
     for i in 0..rows {
         let top = 252.0 + 18.0 * i as f32;
         let (qty, unit) = (rng.gen_range(1..400), rng.gen_range(20..9000));
         qty_total += qty;
         total += qty * unit;
-        s.at(50.0, top, &format!("A-{}", rng.gen_range(1000..9999)))
-            .at(
-                110.0,
-                top,
-                pick(
-                    rng,
-                    &[
-                        "Hex bolt M8",
-                        "Washer 8mm",
-                        "Bearing 608",
-                        "Cable tie",
-                        "Hinge 40mm",
-                    ],
-                ),
-            )
+        let code = format!("A-{}", rng.gen_range(1000..9999));
+        let description = pick(
+            rng,
+            &[
+                "Hex bolt M8",
+                "Washer 8mm",
+                "Bearing 608",
+                "Cable tie",
+                "Hinge 40mm",
+            ],
+        );
+        items.push(json!({
+            "item": code,
+            "description": description,
+            "qty": qty,
+            "unit_price": amount(unit),
+            "line_total": amount(qty * unit),
+        }));
+        s.at(50.0, top, &code)
+            .at(110.0, top, description)
             .right(400.0, top, &qty.to_string())
             .right(480.0, top, &money(unit, false))
             .right(562.0, top, &money(qty * unit, false));
@@ -359,6 +377,7 @@ fn purchase_order(rng: &mut StdRng) -> Drawn {
             ("order_date", iso((y, m, d))),
             ("total_quantity", json!(qty_total)),
             ("order_total", amount(total)),
+            ("items", Value::Array(items)),
         ]),
     }
 }
@@ -398,26 +417,40 @@ fn delivery_note(rng: &mut StdRng) -> Drawn {
         .right(550.0, 164.0, "Qty");
     s.pen(Font::Helvetica, 10.0);
     let rows = rng.gen_range(2..=7);
+    let mut items = Vec::new();
+    let mut row = 186.0;
     for i in 0..rows {
-        let row = 186.0 + 18.0 * i as f32;
+        let article = rng.gen_range(100_000..999_999).to_string();
+        let description = pick(
+            rng,
+            &[
+                "Pallet of boards",
+                "Box of screws",
+                "Roll of felt",
+                "Crate of tiles",
+            ],
+        );
+        let qty = rng.gen_range(1..50);
         s.at(46.0, row, &(i + 1).to_string())
-            .at(90.0, row, &format!("{}", rng.gen_range(100_000..999_999)))
-            .at(
-                180.0,
-                row,
-                pick(
-                    rng,
-                    &[
-                        "Pallet of boards",
-                        "Box of screws",
-                        "Roll of felt",
-                        "Crate of tiles",
-                    ],
-                ),
-            )
-            .right(550.0, row, &rng.gen_range(1..50).to_string());
+            .at(90.0, row, &article)
+            .at(180.0, row, description)
+            .right(550.0, row, &qty.to_string());
+        // Some descriptions run onto a second line, under the first.
+        let more = match description {
+            "Pallet of boards" => Some("planed oak, kiln dried"),
+            "Crate of tiles" => Some("handle with care"),
+            _ => None,
+        };
+        let mut text = description.to_string();
+        if let Some(more) = more {
+            row += 13.0;
+            s.at(180.0, row, more);
+            text = format!("{text} {more}");
+        }
+        items.push(json!({"pos": i + 1, "article": article, "description": text, "qty": qty}));
+        row += 18.0;
     }
-    let y0 = 206.0 + 18.0 * rows as f32;
+    let y0 = row + 20.0;
     s.at(40.0, y0, "Parcels")
         .at(150.0, y0, &parcels.to_string())
         .at(40.0, y0 + 18.0, "Total weight")
@@ -437,6 +470,7 @@ fn delivery_note(rng: &mut StdRng) -> Drawn {
             ("reference", json!(reference)),
             ("parcels", json!(parcels)),
             ("weight", Value::from(f64::from(grams) / 1000.0)),
+            ("items", Value::Array(items)),
         ]),
     }
 }

@@ -12,12 +12,15 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use image::GrayImage;
+use serde_json::Value;
 
 use super::document::{Document, Page, Turn, Word};
 use super::rules::{self, FieldResult};
 use super::{blocking, images, preprocess, DocKind, ExtractionError, Reader};
 use crate::spec::{Compiled, Field, Locator, Options};
-use attempts::{cut_out, region_attempts, typical_height, Attempt, Region, PADDING, PAGE_ATTEMPTS};
+use attempts::{
+    cut_out, region_attempts, typical_height, Attempt, Look, Region, PADDING, PAGE_ATTEMPTS,
+};
 
 /// Whole-page readings one document may spend on second looks.
 const PAGE_READINGS: usize = 5;
@@ -82,6 +85,14 @@ impl Reader {
                 .iter()
                 .flat_map(|&p| region_attempts(p, field).into_iter().map(move |a| (p, a)))
                 .collect();
+            // A row with an empty cell: its band read as one line first, where
+            // a lone short value ("7" under Qty) is not taken for a speck.
+            for (page, region) in holed_rows(result, &pages) {
+                for look in [Look::Gray, Look::Binary] {
+                    let mode = super::ocr::Segmentation::Line;
+                    queue.push_back((page, Attempt::Region { region, look, mode }));
+                }
+            }
             let mut near_label: Vec<u32> = queue.iter().map(|(p, _)| p.number).collect();
             // A table's rows need every column: reading the page as one
             // block keeps the short, isolated cells that layout analysis drops.
@@ -266,6 +277,44 @@ impl Reader {
             }
         }
     }
+}
+
+/// The bands of a lines field's rows that have an empty cell, across their
+/// page, with the page they are on.
+fn holed_rows<'p>(result: &FieldResult, pages: &[&'p Page]) -> Vec<(&'p Page, Region)> {
+    let Some(details) = &result.rows else {
+        return Vec::new();
+    };
+    let rows = result
+        .value
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    rows.iter()
+        .zip(details)
+        .filter(|(row, _)| {
+            row.as_object()
+                .is_some_and(|r| r.values().any(Value::is_null))
+        })
+        .filter_map(|(_, detail)| {
+            let area = detail.area.as_ref()?;
+            let page = *pages.iter().find(|p| p.number == area.page)?;
+            let h = typical_height(page);
+            let (top, bottom) = (
+                area.y as f32 * page.height,
+                (area.y + area.height) as f32 * page.height,
+            );
+            Some((
+                page,
+                Region {
+                    left: 0.0,
+                    top: (top - 0.1 * h).max(0.0),
+                    right: page.width,
+                    bottom: (bottom + 0.1 * h).min(page.height),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Whether a field's value may be on page `number`.

@@ -51,7 +51,7 @@ fn header(lines: &[&Line], labels: &[Regex]) -> Option<Vec<f32>> {
 
 /// A table on one page: under each header line, the lines up to `end` cut
 /// into the columns; a line with nothing in the rightmost column continues
-/// the row above.
+/// the row above (on a scan, only when it holds little else).
 pub(super) fn by_columns(page: &Page, table: &Table, columns: usize) -> Vec<RawRow> {
     let lines = physical_lines(page);
     let mut out = Vec::new();
@@ -85,7 +85,12 @@ pub(super) fn by_columns(page: &Page, table: &Table, columns: usize) -> Vec<RawR
             for w in words {
                 cells[column_of(w)].push(w);
             }
-            let starts_row = !cells[rightmost].is_empty();
+            // Nothing in the last column: a wrapped cell of the row above. On a
+            // scan, a line filling half the columns or more starts a row even
+            // so: its last value is one OCR dropped, left empty to be read again.
+            let filled = cells.iter().filter(|c| !c.is_empty()).count();
+            let dropped = page.scan.is_some() && filled > 1 && filled * 2 >= columns;
+            let starts_row = !cells[rightmost].is_empty() || dropped;
             let row = match (&mut current, starts_row) {
                 (_, true) => {
                     out.extend(current.take());

@@ -318,3 +318,52 @@ fn checks_compare_sums_and_expressions_and_name_what_failed() {
         assert!(got.contains(want), "{checks}: {got}");
     }
 }
+
+/// A delivery note's table, its second row's quantity lost: on a text layer
+/// the line continues the first row, as SPEC §2.2 says; on a scan it is a row
+/// of its own whose empty cell a second look reads again.
+#[test]
+fn on_a_scan_a_line_missing_only_its_last_value_is_a_row() {
+    let lines = [
+        ("Pos", 40.0, 60.0),
+        ("Article", 80.0, 60.0),
+        ("Description", 180.0, 60.0),
+        ("Qty", 400.0, 60.0),
+        ("1", 40.0, 80.0),
+        ("482913", 80.0, 80.0),
+        ("Pallet of boards", 180.0, 80.0),
+        ("12", 404.0, 80.0),
+        ("planed oak", 180.0, 93.0),
+        ("2", 40.0, 111.0),
+        ("577120", 80.0, 111.0),
+        ("Box of screws", 180.0, 111.0),
+    ];
+    let fields = json!([{"name": "items", "type": "lines", "table": {
+        "columns": {"pos": "Pos", "article": "Article", "description": "Description", "qty": "Qty"},
+        "types": {"pos": "integer", "qty": "integer"}}}]);
+    let text = Document {
+        pages: vec![page(1, &lines)],
+    };
+    let got = run(&text, fields.clone());
+    assert_eq!(got.values["items"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        got.values["items"][0]["description"],
+        "Pallet of boards planed oak Box of screws"
+    );
+    let scan = crate::extraction::document::Scan {
+        source_dpi: 200,
+        dpi: 200,
+        turn: crate::extraction::document::Turn::None,
+    };
+    let scanned = Document {
+        pages: vec![page(1, &lines).scanned(scan)],
+    };
+    let got = run(&scanned, fields);
+    assert_eq!(
+        got.values["items"],
+        json!([
+            {"pos": 1, "article": "482913", "description": "Pallet of boards planed oak", "qty": 12},
+            {"pos": 2, "article": "577120", "description": "Box of screws", "qty": null},
+        ])
+    );
+}
