@@ -52,6 +52,28 @@ impl Form {
             .collect()
     }
 
+    /// `(rest, value)` of every key starting with `prefix`, borrowed, in form order.
+    pub fn pairs_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+        self.pairs
+            .iter()
+            .filter_map(move |(k, v)| Some((k.strip_prefix(prefix)?, v.as_str())))
+    }
+
+    /// A form of text inputs, as a browser would send them.
+    #[cfg(test)]
+    pub fn of(pairs: &[(&str, &str)]) -> Self {
+        Self {
+            pairs: pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            file: None,
+        }
+    }
+
     pub fn checked(&self, key: &str) -> bool {
         self.get(key).is_some()
     }

@@ -440,15 +440,8 @@ pub async fn review(
     // Grids: the rows as the reviewer left them, sent whole when any cell,
     // added row or deletion differs from what was shown.
     let mut typed: BTreeMap<String, String> = BTreeMap::new();
-    for (name, columns) in form.names_with_prefix("columns.") {
-        let columns: Vec<String> = serde_json::from_str(columns)
-            .map_err(|_| AppError::BadRequest(format!("columns.{name}: not a list of columns")))?;
-        let rows = grid::rows_from_form(&form, &name, &columns);
-        let original: Option<Vec<Vec<String>>> = form
-            .get(&format!("original.{name}"))
-            .and_then(|o| serde_json::from_str(o).ok());
-        if original.as_ref() != Some(&rows) {
-            let value = grid::as_value(&columns, &rows);
+    for (name, _) in form.names_with_prefix("columns.") {
+        if let Some(value) = grid::edited_rows(&form, &name).map_err(AppError::BadRequest)? {
             typed.insert(format!("{file_id}.{name}"), value.to_string());
             edits.insert(name, value);
         }

@@ -160,6 +160,8 @@ impl Jobs {
         let mut result = stored_result(&file)?;
         let mut confidences: Map<String, Value> =
             db::json_opt("files.confidences", file.confidences.as_deref())?.unwrap_or_default();
+        let mut boxes: Map<String, Value> =
+            db::json_opt("files.boxes", file.boxes.as_deref())?.unwrap_or_default();
         let mut changes = Map::new();
         for (name, v) in &edits {
             let new = typed_value(&template, name, v)?;
@@ -167,14 +169,28 @@ impl Jobs {
                 .insert(name.clone(), new.clone())
                 .unwrap_or(Value::Null);
             if old != new {
-                let sure = reviewed_confidence(&old, &new, confidences.get(name));
-                confidences.insert(name.clone(), sure);
+                let rows = template
+                    .compiled
+                    .fields
+                    .iter()
+                    .any(|f| f.name == *name && matches!(f.locator, Locator::Rows(_)));
+                // What a person typed is certain; a table's rows keep the
+                // confidence and box of the row they were read as, if unchanged.
+                if rows {
+                    let sure = realigned(&old, &new, confidences.get(name), json!(1.0));
+                    let at = realigned(&old, &new, boxes.get(name), Value::Null);
+                    confidences.insert(name.clone(), sure);
+                    boxes.insert(name.clone(), at);
+                } else {
+                    confidences.insert(name.clone(), json!(1.0));
+                }
                 changes.insert(name.clone(), json!({"from": old, "to": new}));
             }
         }
         let review = Review {
             result,
             confidences: Some(confidences),
+            boxes: Some(boxes),
             status: ResultStatus::Edited,
             event: EventType::ExtractionEdited,
             changes: Some(changes),
@@ -193,6 +209,7 @@ impl Jobs {
         let review = Review {
             result: stored_result(&file)?,
             confidences: None,
+            boxes: None,
             status: ResultStatus::Confirmed,
             event: EventType::ExtractionConfirmed,
             changes: None,
@@ -265,6 +282,9 @@ impl Jobs {
         if let Some(c) = &review.confidences {
             active.confidences = Set(Some(Value::Object(c.clone()).to_string()));
         }
+        if let Some(b) = &review.boxes {
+            active.boxes = Set(Some(Value::Object(b.clone()).to_string()));
+        }
         active.updated_at = Set(db::now_ms());
         active.update(&txn).await?;
         let emitted = delivery::emit(
@@ -301,19 +321,20 @@ impl Jobs {
 /// A review to save: the values, their new status, the event that announces it.
 struct Review {
     result: Map<String, Value>,
-    /// The confidences when an edit changed them.
+    /// The confidences and boxes when an edit changed them.
     confidences: Option<Map<String, Value>>,
+    boxes: Option<Map<String, Value>>,
     status: ResultStatus,
     event: EventType,
     changes: Option<Map<String, Value>>,
 }
 
-/// A field's confidence once a reviewer has changed it: what a person typed
-/// is certain. A lines field's rows keep theirs where the reviewer left a row
-/// as it was read (wherever it now stands); rows added or edited are certain.
-fn reviewed_confidence(old: &Value, new: &Value, before: Option<&Value>) -> Value {
+/// A per-row list (confidences, boxes) for a lines field's rows once a
+/// reviewer has changed them: a row left as it was read keeps its entry
+/// wherever it now stands; rows added or edited get `fill`.
+fn realigned(old: &Value, new: &Value, before: Option<&Value>, fill: Value) -> Value {
     let (Some(old_rows), Some(new_rows)) = (old.as_array(), new.as_array()) else {
-        return json!(1.0);
+        return fill;
     };
     let mut unused: Vec<(&Value, Option<&Value>)> = old_rows
         .iter()
@@ -324,7 +345,7 @@ fn reviewed_confidence(old: &Value, new: &Value, before: Option<&Value>) -> Valu
         .iter()
         .map(|row| match unused.iter().position(|(r, _)| *r == row) {
             Some(at) => unused.remove(at).1.cloned().unwrap_or(Value::Null),
-            None => json!(1.0),
+            None => fill.clone(),
         })
         .collect();
     Value::Array(kept)
@@ -341,12 +362,13 @@ mod tests {
         let new = json!([{"a": 2}, {"a": 30}, {"a": 4}]);
         let before = json!([0.5, 0.6, 0.7]);
         assert_eq!(
-            reviewed_confidence(&old, &new, Some(&before)),
+            realigned(&old, &new, Some(&before), json!(1.0)),
             json!([0.6, 1.0, 1.0])
         );
+        let boxes = json!([{"page": 1}, {"page": 2}, {"page": 3}]);
         assert_eq!(
-            reviewed_confidence(&json!("x"), &json!("y"), None),
-            json!(1.0)
+            realigned(&old, &new, Some(&boxes), Value::Null),
+            json!([{"page": 2}, null, null])
         );
     }
 }

@@ -221,6 +221,12 @@ async fn a_table_drawn_on_the_page_is_tried_and_a_scans_rows_are_reviewed_in_a_g
     assert_eq!(sure[0], json!(1.0));
     assert_eq!(sure[last], json!(1.0));
     assert_eq!(sure[1], read["confidences"]["items"][1]);
+    let at = &results["results"][0]["boxes"]["items"];
+    assert_eq!(
+        at[1], read["boxes"]["items"][1],
+        "a row left as read keeps its box"
+    );
+    assert_eq!(at[last], Value::Null, "an added row has none");
     ui.find("table[data-rows='items']").await;
     ui.shot_at("rows-confirmed", "table[data-rows='items']")
         .await;

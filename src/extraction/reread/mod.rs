@@ -111,6 +111,7 @@ impl Reader {
             for attempt in attempts {
                 queue.extend(pages.iter().map(|&p| (p, attempt)));
             }
+            let mut accepted: Option<Document> = None;
             while let Some((page, attempt)) = queue.pop_front() {
                 let image = match self.prepared(source, page, &mut cache).await {
                     Ok(image) => image,
@@ -130,7 +131,15 @@ impl Reader {
                     Attempt::Region { region, .. } => Some(region),
                     Attempt::Page { .. } => None,
                 };
-                let patched_page = patched(page, region, words);
+                // Readings build on the best so far: a second row's band
+                // patched in keeps the first row's.
+                let working = accepted.as_ref().unwrap_or(doc);
+                let base = working
+                    .pages
+                    .iter()
+                    .find(|p| p.number == page.number)
+                    .unwrap_or(page);
+                let patched_page = patched(base, region, words);
                 if !near_label.contains(&page.number) {
                     // The first reading lost the label (a line on a shaded
                     // band, say); once another reading finds it, the band
@@ -143,12 +152,13 @@ impl Reader {
                         queue.push_front((page, a));
                     }
                 }
-                let patched = doc.with_page(patched_page);
+                let patched = working.with_page(patched_page);
                 let reading = rules::evaluate(&patched, field, compiled, options);
                 tracing::trace!(field = %field.name, page = page.number, ?attempt, value = %reading.value, confidence = ?reading.confidence, "read again");
                 if reading.better_than(result) {
                     tracing::debug!(field = %field.name, ?attempt, "a second look read the field");
                     *result = reading;
+                    accepted = Some(patched);
                 }
                 if !result.doubtful(wanted) {
                     break;

@@ -111,7 +111,7 @@
     row.dataset.row = String(next);
     each(row, "input", function (i) {
       i.value = "";
-      i.name = i.name.replace(/\.(\d+)\.([^.]+)$/, "." + next + ".$2");
+      i.name = "cell." + grid.dataset.grid + "." + next + "." + i.dataset.column;
     });
     blank.parentNode.appendChild(row);
     var first = row.querySelector("input");
@@ -163,6 +163,12 @@
     if (!rules || typeof rules !== "object" || Array.isArray(rules)) { rules = {}; }
     var table = rules.table && typeof rules.table === "object" ? rules.table : {};
     table.columns = columns;
+    // Types of columns the new header no longer has would be refused on save.
+    if (table.types && typeof table.types === "object") {
+      Object.keys(table.types).forEach(function (c) {
+        if (!columns.hasOwnProperty(c)) { delete table.types[c]; }
+      });
+    }
     delete rules.lines;
     rules.table = table;
     area.value = JSON.stringify(rules, null, 2);
