@@ -12,6 +12,7 @@ mod form;
 mod grid;
 mod jobs;
 mod login;
+mod review;
 mod session;
 mod templates;
 mod webhook_form;
@@ -54,7 +55,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             )
             .route(
                 "/jobs/{id}/files/{file}/review",
-                web::post().to(jobs::review),
+                web::post().to(review::review),
             )
             .route("/templates", web::get().to(templates::list))
             .route("/templates/new", web::get().to(templates::new))

@@ -76,13 +76,7 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     ui.fill("[name='f2.date_formats']", "%d/%m/%Y").await;
 
     // Try it on the PDF: values, and their boxes on the page.
-    ui.find("#sample")
-        .await
-        .send_keys(pdf_path.to_str().unwrap())
-        .await
-        .unwrap();
-    ui.submit("#try-it").await;
-    ui.find("#try-result").await;
+    ui.try_it(&pdf_path).await;
     assert_eq!(ui.text("[data-value='invoice_number']").await, "INV-1001");
     assert_eq!(
         ui.text("[data-value='total']").await,
@@ -132,24 +126,12 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
             .unwrap(),
         "zone"
     );
-    ui.find("#sample")
-        .await
-        .send_keys(pdf_path.to_str().unwrap())
-        .await
-        .unwrap();
-    ui.submit("#try-it").await;
-    ui.find("#try-result").await;
+    ui.try_it(&pdf_path).await;
     assert_eq!(ui.text("[data-value='vendor']").await, inv.vendor);
     ui.shot_at("template-try-pdf", "#try-result").await;
 
     // And on a scan of the same invoice.
-    ui.find("#sample")
-        .await
-        .send_keys(scan_path.to_str().unwrap())
-        .await
-        .unwrap();
-    ui.submit("#try-it").await;
-    ui.find("#try-result").await;
+    ui.try_it(&scan_path).await;
     assert_eq!(ui.text("[data-value='invoice_number']").await, "INV-1001");
     assert_eq!(ui.text("[data-value='vendor']").await, inv.vendor);
     ui.shot_at("template-try-scan", "#try-result").await;

@@ -49,13 +49,7 @@ async fn a_table_drawn_on_the_page_is_tried_and_a_scans_rows_are_reviewed_in_a_g
     ui.fill("#name", "Joinery invoices").await;
     ui.fill("[name='f0.name']", "invoice_number").await;
     ui.fill("[name='f0.regex']", r"Invoice No\.:\s*(\S+)").await;
-    let sample_input = ui.find("#sample").await;
-    sample_input
-        .send_keys(pdf_path.to_str().unwrap())
-        .await
-        .unwrap();
-    ui.submit("#try-it").await;
-    ui.find("#try-result").await;
+    ui.try_it(&pdf_path).await;
 
     // The header band of this layout spans x 50–562 and y 200–218 of a
     // 612 × 792 pt page: dragged across, its four labels become the columns.
@@ -98,13 +92,7 @@ async fn a_table_drawn_on_the_page_is_tried_and_a_scans_rows_are_reviewed_in_a_g
     ui.fill("[name='f2.regex']", r"Reference:\s*(\S+)").await;
     ui.click("[name='f2.required']").await;
 
-    ui.find("#sample")
-        .await
-        .send_keys(pdf_path.to_str().unwrap())
-        .await
-        .unwrap();
-    ui.submit("#try-it").await;
-    ui.find("#try-result").await;
+    ui.try_it(&pdf_path).await;
     let tried = ui
         .c()
         .find_all(Locator::Css(

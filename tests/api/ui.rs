@@ -82,6 +82,17 @@ impl Ui {
         }
     }
 
+    /// Runs the template editor's Try it on the file at `path`, and waits for its result.
+    pub async fn try_it(&self, path: &std::path::Path) {
+        self.find("#sample")
+            .await
+            .send_keys(path.to_str().unwrap())
+            .await
+            .unwrap();
+        self.submit("#try-it").await;
+        self.find("#try-result").await;
+    }
+
     pub async fn select(&self, css: &str, value: &str) {
         self.find(css).await.select_by_value(value).await.unwrap();
     }
