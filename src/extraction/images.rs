@@ -160,7 +160,7 @@ fn decode_single(
     })?;
     Ok(match img {
         DynamicImage::ImageLuma8(gray) => gray,
-        other => other.to_luma8(),
+        other => super::ink::grayscale(other),
     })
 }
 
@@ -186,10 +186,7 @@ fn layout(color: ColorType) -> Result<(usize, bool), ExtractionError> {
 fn luma(px: &[u8]) -> u8 {
     match px.len() {
         1 | 2 => px[0],
-        _ => {
-            ((u32::from(px[0]) * 299 + u32::from(px[1]) * 587 + u32::from(px[2]) * 114) / 1000)
-                as u8
-        }
+        _ => super::ink::gray(px[0], px[1], px[2]),
     }
 }
 

@@ -10,6 +10,7 @@ use tesseract::{PageSegMode, Tesseract};
 use tokio::sync::oneshot;
 
 use super::document::{Page, Scan, Turn, Word};
+use super::ocr_signs::restore_minus;
 use super::ocr_words::{parse_tsv, without_specks};
 use super::{preprocess, ExtractionError};
 
@@ -323,8 +324,10 @@ fn recognise(
         ms = started.elapsed().as_millis() as u64,
         "recognised"
     );
+    let mut words = parse_tsv(&tsv);
+    restore_minus(image, &mut words);
     Ok(Recognised {
-        words: without_specks(parse_tsv(&tsv)),
+        words: without_specks(words),
     })
 }
 

@@ -290,12 +290,10 @@ fn render_page(
     Ok((image, dpi))
 }
 
-/// BGRA pixels as 8-bit luminance (Rec. 709 weights).
+/// BGRA pixels in grayscale, coloured print kept dark.
 pub(super) fn gray_pixels(bgra: &[u8]) -> impl Iterator<Item = u8> + '_ {
-    bgra.chunks_exact(4).map(|px| {
-        let (b, g, r) = (u32::from(px[0]), u32::from(px[1]), u32::from(px[2]));
-        ((r * 2126 + g * 7152 + b * 722) / 10_000) as u8
-    })
+    bgra.chunks_exact(4)
+        .map(|px| super::ink::gray(px[2], px[1], px[0]))
 }
 
 fn render_all(

@@ -17,14 +17,14 @@ use super::patterns::{label_regex, Budget};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(untagged)]
 pub enum LinesRules {
-    One(LinesDef),
+    One(Box<LinesDef>),
     Many(Vec<LinesDef>),
 }
 
 impl LinesRules {
     pub fn as_slice(&self) -> &[LinesDef] {
         match self {
-            LinesRules::One(d) => std::slice::from_ref(d),
+            LinesRules::One(d) => std::slice::from_ref(d.as_ref()),
             LinesRules::Many(ds) => ds,
         }
     }
@@ -54,6 +54,17 @@ pub struct LinesDef {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schema(value_type = BTreeMap<String, super::FieldTypeName>)]
     pub types: BTreeMap<String, String>,
+    /// The value of a column that the regex a row matched names but did not
+    /// capture (an optional group); `null` otherwise. invoice2data gives such
+    /// typed columns 0.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schema(value_type = BTreeMap<String, Object>)]
+    pub defaults: BTreeMap<String, serde_json::Value>,
+    /// Columns filled with the UNECE Recommendation 20 code of the unit another
+    /// column holds (`{"unece_code": "uom"}`: "kg" gives "KGM"), unless the row
+    /// captured a code itself.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unit_codes: BTreeMap<String, String>,
 }
 
 /// A table found by its header line and cut into columns by word positions.
@@ -111,6 +122,10 @@ pub enum RowFinder {
 pub struct Rows {
     pub finder: RowFinder,
     pub columns: Vec<(String, FieldType)>,
+    /// Values of columns a matched regex names but did not capture.
+    pub defaults: BTreeMap<String, serde_json::Value>,
+    /// (column, column holding the unit) pairs: the first gets the unit's UNECE code.
+    pub unit_codes: Vec<(String, String)>,
 }
 
 impl Rows {
@@ -215,6 +230,8 @@ pub fn compile_lines(rules: &LinesRules, budget: &mut Budget) -> Result<Rows, St
     }
     let mut names = Vec::new();
     let mut types = BTreeMap::new();
+    let mut defaults = BTreeMap::new();
+    let mut unit_codes: Vec<(String, String)> = Vec::new();
     let mut compiled = Vec::with_capacity(sets.len());
     for (i, d) in sets.iter().enumerate() {
         let at = |m: &str| match sets.len() {
@@ -257,10 +274,52 @@ pub fn compile_lines(rules: &LinesRules, budget: &mut Budget) -> Result<Rows, St
                 }
             }
         }
+        for (column, value) in &d.defaults {
+            if !matches!(
+                value,
+                serde_json::Value::Number(_)
+                    | serde_json::Value::String(_)
+                    | serde_json::Value::Bool(_)
+            ) {
+                return Err(format!(
+                    "{}.{column}: a default is a number, a string or a boolean",
+                    at("defaults")
+                ));
+            }
+            defaults.insert(column.clone(), value.clone());
+        }
+        for (code, unit) in &d.unit_codes {
+            if !unit_codes.iter().any(|(c, _)| c == code) {
+                unit_codes.push((code.clone(), unit.clone()));
+            }
+        }
+    }
+    for column in defaults.keys() {
+        if !names.contains(column) {
+            return Err(format!("lines.defaults.{column}: no column of that name"));
+        }
+    }
+    for (code, unit) in &unit_codes {
+        if !names.contains(unit) {
+            return Err(format!(
+                "lines.unit_codes.{code}: no column {unit:?} holds units"
+            ));
+        }
+        if types.get(code).is_some_and(|t| t != "string") {
+            return Err(format!(
+                "lines.unit_codes.{code}: a unit code is a string column"
+            ));
+        }
+        // A code column the regexes do not capture is one the rows gain.
+        if !names.contains(code) {
+            names.push(code.clone());
+        }
     }
     Ok(Rows {
         finder: RowFinder::Lines(compiled),
         columns: typed("lines", names, &types)?,
+        defaults,
+        unit_codes,
     })
 }
 
@@ -296,6 +355,8 @@ pub fn compile_table(def: &TableDef, budget: &mut Budget) -> Result<Rows, String
             page: def.page,
         }),
         columns: typed("table", names, &def.types)?,
+        defaults: BTreeMap::new(),
+        unit_codes: Vec::new(),
     })
 }
 

@@ -28,7 +28,7 @@ const DOCUMENTS: [(&str, &str); 11] = [
 /// template can be chosen for them, and they are not scored.
 const WITHOUT_KEYWORDS: [(&str, &str); 1] = [("FlipkartInvoice.png", "flipkart")];
 
-/// Line items are read by a later kind of field; they are left out of the score.
+/// Line items, scored cell by cell through the imported `lines` parsers.
 const LINE_ITEMS: [&str; 3] = ["lines", "line_items", "sums"];
 
 fn same(want: &Value, got: &Value) -> bool {
@@ -161,6 +161,11 @@ async fn invoice2data_corpus_through_its_imported_templates() {
     assert_eq!(
         right, asked,
         "every field of an imported template is read right"
+    );
+    assert!(cells_asked > 0);
+    assert_eq!(
+        cells_right, cells_asked,
+        "every line item cell of an imported template is read right"
     );
 }
 

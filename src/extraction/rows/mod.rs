@@ -13,6 +13,7 @@ use crate::spec::{Compiled, Field, FieldType, RowFinder, Rows};
 
 mod lines;
 mod table;
+mod units;
 
 /// The rows of a lines field in `doc`: `[]` when none is found.
 pub fn find(
@@ -48,15 +49,18 @@ pub fn find(
     typed(raw, rows, how)
 }
 
-/// A row as found: each column's located pieces, in column order.
+/// A row as found: each column's located pieces, in column order, and
+/// which columns a regex the row matched names.
 struct RawRow {
     cells: Vec<Vec<Located>>,
+    named: Vec<bool>,
 }
 
 impl RawRow {
     fn new(columns: usize) -> Self {
         Self {
             cells: (0..columns).map(|_| Vec::new()).collect(),
+            named: vec![false; columns],
         }
     }
 
@@ -67,10 +71,11 @@ impl RawRow {
     /// Adds the named groups of a match of `line`, which starts at byte `at` of `text`.
     fn add(&mut self, text: &Text, at: usize, caps: &Captures, re: &Regex, rows: &Rows) {
         for name in re.capture_names().flatten() {
-            let (Some(m), Some(i)) = (
-                caps.name(name),
-                rows.columns.iter().position(|(n, _)| n == name),
-            ) else {
+            let Some(i) = rows.columns.iter().position(|(n, _)| n == name) else {
+                continue;
+            };
+            self.named[i] = true;
+            let Some(m) = caps.name(name) else {
                 continue;
             };
             let value = m.as_str().trim();
@@ -89,9 +94,10 @@ fn typed(raw: Vec<RawRow>, rows: &Rows, how: &Parsing) -> FieldResult {
         let mut object = Map::new();
         let mut detail = RowDetail::default();
         let mut area: Option<Area> = None;
-        for ((name, ty), pieces) in rows.columns.iter().zip(row.cells) {
+        for (((name, ty), pieces), named) in rows.columns.iter().zip(row.cells).zip(row.named) {
             if pieces.is_empty() {
-                object.insert(name.clone(), Value::Null);
+                let default = rows.defaults.get(name).filter(|_| named);
+                object.insert(name.clone(), default.cloned().unwrap_or(Value::Null));
                 continue;
             }
             for piece in &pieces {
@@ -113,6 +119,15 @@ fn typed(raw: Vec<RawRow>, rows: &Rows, how: &Parsing) -> FieldResult {
                 (a, b) => a.or(b),
             };
             object.insert(name.clone(), r.value);
+        }
+        for (code, unit) in &rows.unit_codes {
+            if object.get(code).is_none_or(Value::is_null) {
+                let found = object
+                    .get(unit)
+                    .and_then(Value::as_str)
+                    .and_then(units::unece);
+                object.insert(code.clone(), found.map_or(Value::Null, Value::from));
+            }
         }
         detail.area = area;
         values.push(Value::Object(object));

@@ -16,7 +16,12 @@ pub(super) fn lines_field(name: &str, def: &Value) -> Result<Value, String> {
     let shared_types = def.get("types");
     let mut out = Vec::with_capacity(sets.len());
     for set in sets {
-        out.push(line_rules(set, shared_types)?);
+        let mut rules = line_rules(set, shared_types)?;
+        // invoice2data gives the UNECE code of the unit to the rows of these two fields.
+        if matches!(name, "lines" | "tax_lines") && names_column(&rules, "uom") {
+            rules["unit_codes"] = json!({"unece_code": "uom"});
+        }
+        out.push(rules);
     }
     let lines = match out.len() {
         1 => out.remove(0),
@@ -90,8 +95,26 @@ fn line_rules(set: &Value, shared_types: Option<&Value>) -> Result<Value, String
             }
         }
     }
+    // invoice2data reads an optional group a row left empty as 0 in a number column.
+    let defaults: Map<String, Value> = types
+        .iter()
+        .filter(|(_, ty)| matches!(ty.as_str(), Some("number" | "integer")))
+        .map(|(column, _)| (column.clone(), json!(0)))
+        .collect();
+    if !defaults.is_empty() {
+        rules.insert("defaults".into(), Value::Object(defaults));
+    }
     if !types.is_empty() {
         rules.insert("types".into(), Value::Object(types));
     }
     Ok(Value::Object(rules))
+}
+
+/// Whether one of the rules' regexes has a group named `column`.
+fn names_column(rules: &Value, column: &str) -> bool {
+    ["line", "first_line", "last_line"].iter().any(|key| {
+        list(rules.get(*key)).iter().any(|p| {
+            regex::Regex::new(p).is_ok_and(|re| re.capture_names().flatten().any(|n| n == column))
+        })
+    })
 }

@@ -375,6 +375,10 @@ mod tests {
             r"(?P<desc>.{0,70})\z"
         );
         assert_eq!(python_regex(r"[-|\/]\d").unwrap(), r"[-|\/]\d");
+        assert_eq!(python_regex(r"^    (\w+)").unwrap(), r"^ {3,4}(\w+)");
+        assert_eq!(python_regex(r"^ (\w+)").unwrap(), r"^ (\w+)");
+        assert_eq!(python_regex(r"^   *x").unwrap(), r"^   *x");
+        assert_eq!(python_regex(r"[^  ]").unwrap(), r"[^  ]");
         assert!(python_regex(r"Total(?= EUR)")
             .unwrap_err()
             .contains("look-around"));

@@ -62,6 +62,9 @@ pub(super) fn python_replacement(r: &str) -> String {
 
 /// A Python `re` pattern in Rust `regex` syntax: `{,n}` is `{0,n}`, `\Z` is
 /// `\z`; look-around and back-references have no counterpart and are refused.
+/// An indentation the pattern asks for (`^` and n ≥ 2 spaces) is matched from
+/// three quarters of n to n spaces: it was counted in `pdftotext`'s column
+/// grid, which is finer than the average character width layout text counts in.
 pub fn python_regex(p: &str) -> Result<String, String> {
     let mut out = String::with_capacity(p.len());
     let chars: Vec<char> = p.chars().collect();
@@ -124,6 +127,15 @@ pub fn python_regex(p: &str) -> Result<String, String> {
             }
             '{' if !in_class && chars.get(i + 1) == Some(&',') => {
                 out.push_str("{0");
+            }
+            '^' if !in_class => {
+                out.push(c);
+                let spaces = chars[i + 1..].iter().take_while(|&&c| c == ' ').count();
+                let quantified = matches!(chars.get(i + 1 + spaces), Some('{' | '*' | '+' | '?'));
+                if spaces >= 2 && !quantified {
+                    out.push_str(&format!(" {{{},{spaces}}}", spaces * 3 / 4));
+                    i += spaces;
+                }
             }
             _ => out.push(c),
         }
