@@ -142,7 +142,7 @@ impl Services {
             stages.clone(),
         );
         Ok(Self {
-            accounts: Accounts::new(db.clone()),
+            accounts: Accounts::new(db.clone()).with_default_retention(settings.retention),
             destinations: Destinations::new(
                 db.clone(),
                 secrets.clone(),

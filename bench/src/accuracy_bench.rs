@@ -307,9 +307,23 @@ fn report(rows: &[(&CorpusDoc, Value)]) {
     let mut by_layout: BTreeMap<(&str, bool), Score> = BTreeMap::new();
     let mut by_field: BTreeMap<(bool, &str, String), (Score, Vec<String>)> = BTreeMap::new();
     let (mut text, mut scans) = (Score::default(), Score::default());
+    // Tables read with exactly as many rows as printed, text PDFs and scans apart.
+    let mut tables: BTreeMap<bool, (Score, Vec<String>)> = BTreeMap::new();
     for (doc, file) in rows {
         let scan = doc.kind != "text PDF";
         for (name, want) in &doc.truth {
+            if let Some(printed) = want.as_array().filter(|r| r.iter().all(Value::is_object)) {
+                let read = file["result"][name.as_str()].as_array().map_or(0, Vec::len);
+                let entry = tables.entry(scan).or_default();
+                entry.0.add(read == printed.len());
+                if read != printed.len() {
+                    entry.1.push(format!(
+                        "{} {name}: {read} rows, {} printed",
+                        doc.file_name,
+                        printed.len()
+                    ));
+                }
+            }
             for (what, got, want) in values(name, &file["result"][name.as_str()], want) {
                 let right = same(&got, &want);
                 by_kind.entry(doc.kind.clone()).or_default().add(right);
@@ -348,6 +362,14 @@ fn report(rows: &[(&CorpusDoc, Value)]) {
         scans.total,
         scans.percent()
     );
+    println!("\nline item tables with exactly the rows printed");
+    for (scan, (s, misses)) in &tables {
+        let kind = if *scan { "scans" } else { "text PDFs" };
+        println!("  {kind:<12} {:>4}/{:<4}", s.right, s.total);
+        for m in misses {
+            println!("    {m}");
+        }
+    }
     println!("\nfield accuracy by layout (text PDFs | scans)");
     let layouts: Vec<&str> = by_layout
         .keys()

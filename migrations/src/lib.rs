@@ -11,6 +11,7 @@ mod m20261201_000006_delivery_targets;
 mod m20261204_000007_deliveries_fillfactor;
 mod m20261207_000008_template_rules;
 mod m20261207_000009_file_template;
+mod m20261207_000010_account_retention;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000007_deliveries_fillfactor::Migration),
             Box::new(m20261207_000008_template_rules::Migration),
             Box::new(m20261207_000009_file_template::Migration),
+            Box::new(m20261207_000010_account_retention::Migration),
         ]
     }
 }

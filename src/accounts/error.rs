@@ -21,6 +21,9 @@ pub enum AccountError {
     NoSuchAccount(String),
     #[error("credits must not be negative")]
     NegativeCredits,
+    /// Settings the account cannot take.
+    #[error("{0}")]
+    Invalid(String),
     #[error(transparent)]
     Database(#[from] DbError),
 }

@@ -6,5 +6,7 @@ mod service;
 mod sessions;
 
 pub use error::AccountError;
-pub use service::{AccountView, Accounts, KeyView, LedgerEntry, LedgerPage, NewAccount};
+pub use service::{
+    AccountSettings, AccountView, Accounts, KeyView, LedgerEntry, LedgerPage, NewAccount,
+};
 pub use sessions::SessionRow;

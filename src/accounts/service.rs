@@ -18,6 +18,53 @@ pub struct AccountView {
     pub id: AccountId,
     pub name: String,
     pub credits: i64,
+    /// How many hours results are kept after a job finishes (1 to 8760).
+    #[schema(minimum = 1, maximum = 8760)]
+    pub retention_hours: i64,
+}
+
+/// Hours an account may keep its results: one hour to a year.
+pub const RETENTION_HOURS: std::ops::RangeInclusive<i64> = 1..=8760;
+
+/// The account's settings to change; those left out stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct AccountSettings {
+    /// How many hours results are kept after a job finishes: 1 to 8760.
+    #[schema(minimum = 1, maximum = 8760)]
+    pub retention_hours: Option<i32>,
+}
+
+impl AccountSettings {
+    /// Reads settings from a request body, naming what the account cannot take.
+    pub fn from_json(body: &serde_json::Value) -> Result<Self, AccountError> {
+        let Some(members) = body.as_object() else {
+            return Err(AccountError::Invalid(
+                "the body must be a JSON object such as {\"retention_hours\": 48}".into(),
+            ));
+        };
+        if let Some(other) = members.keys().find(|k| *k != "retention_hours") {
+            return Err(AccountError::Invalid(format!(
+                "{other} is not an account setting; retention_hours is"
+            )));
+        }
+        let retention_hours = members
+            .get("retention_hours")
+            .map(|hours| {
+                hours
+                    .as_i64()
+                    .filter(|h| RETENTION_HOURS.contains(h))
+                    .map(|h| h as i32)
+                    .ok_or_else(|| {
+                        AccountError::Invalid(format!(
+                            "retention_hours must be a whole number of hours from {} to {}, not {hours}",
+                            RETENTION_HOURS.start(),
+                            RETENTION_HOURS.end()
+                        ))
+                    })
+            })
+            .transpose()?;
+        Ok(Self { retention_hours })
+    }
 }
 
 /// One credit movement: a top-up or the pages of a document or preview.
@@ -65,6 +112,8 @@ pub struct NewAccount {
 #[derive(Clone)]
 pub struct Accounts {
     pub(super) db: DatabaseConnection,
+    /// How long results are kept for an account that set nothing.
+    default_retention: std::time::Duration,
 }
 
 fn key_view(k: db::entities::api_keys::Model, key: Option<String>) -> KeyView {
@@ -78,7 +127,16 @@ fn key_view(k: db::entities::api_keys::Model, key: Option<String>) -> KeyView {
 
 impl Accounts {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            default_retention: std::time::Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// The retention of accounts that set none (the operator's `DOCPUSH_RETENTION`).
+    pub fn with_default_retention(mut self, keep_for: std::time::Duration) -> Self {
+        self.default_retention = keep_for;
+        self
     }
 
     /// The account a key belongs to, if it is a key.
@@ -135,11 +193,28 @@ impl Accounts {
         let a = db::accounts::get(&self.db, account_id)
             .await?
             .ok_or(AccountError::Gone)?;
+        // The operator's default in whole hours, never shown as 0.
+        let default_hours = self.default_retention.as_secs().div_ceil(3600).max(1) as i64;
         Ok(AccountView {
             id: a.id,
             name: a.name,
             credits: a.credits,
+            retention_hours: a.retention_hours.map_or(default_hours, i64::from),
         })
+    }
+
+    /// Changes the account's settings and answers the account as it is now.
+    pub async fn update(
+        &self,
+        account_id: &AccountId,
+        settings: &AccountSettings,
+    ) -> Result<AccountView, AccountError> {
+        if let Some(hours) = settings.retention_hours {
+            if !db::accounts::set_retention(&self.db, account_id, hours).await? {
+                return Err(AccountError::Gone);
+            }
+        }
+        self.view(account_id).await
     }
 
     /// Ledger rows newest first, `limit` (1 to 500, default 100) of them,

@@ -5,9 +5,10 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::auth::Account;
+use super::body::JsonBody;
 use super::schemas::ErrorBody;
 use super::{path_id, AppResult};
-use crate::accounts::{AccountView, Accounts, KeyView, LedgerPage};
+use crate::accounts::{AccountSettings, AccountView, Accounts, KeyView, LedgerPage};
 use crate::types::KeyId;
 
 /// The caller's account and credit balance.
@@ -15,6 +16,21 @@ use crate::types::KeyId;
     responses((status = 200, body = AccountView), (status = 401, body = ErrorBody)))]
 pub async fn get(account: Account, accounts: web::Data<Accounts>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(accounts.view(&account.0).await?))
+}
+
+/// Changes the account's settings; answers the account as it is now.
+#[utoipa::path(patch, path = "/v1/account", tag = "account", security(("x-auth" = [])),
+    request_body = AccountSettings,
+    responses((status = 200, body = AccountView), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, description = "A setting out of range or unknown", body = ErrorBody)))]
+pub async fn update(
+    account: Account,
+    accounts: web::Data<Accounts>,
+    JsonBody(settings): JsonBody<serde_json::Value>,
+) -> AppResult<HttpResponse> {
+    let settings = AccountSettings::from_json(&settings)?;
+    Ok(HttpResponse::Ok().json(accounts.update(&account.0, &settings).await?))
 }
 
 #[derive(Deserialize, IntoParams)]

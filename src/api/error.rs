@@ -215,7 +215,7 @@ impl From<AccountError> for AppError {
             E::BadQuery(_) => Self::BadRequest(m),
             E::KeyNotFound(_) | E::NoSuchAccount(_) => Self::NotFound(m),
             E::LastKey(_) | E::OwnKey(_) | E::NameTaken(_) => Self::Conflict(m),
-            E::NegativeCredits => Self::Unprocessable(m),
+            E::NegativeCredits | E::Invalid(_) => Self::Unprocessable(m),
             E::Database(d) => d.into(),
         }
     }

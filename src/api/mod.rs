@@ -96,6 +96,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/job-status", web::get().to(jobs::job_status))
                 .route("/job-results", web::post().to(jobs::job_results))
                 .route("/account", web::get().to(account::get))
+                .route("/account", web::patch().to(account::update))
                 .route("/account/ledger", web::get().to(account::ledger))
                 .route("/keys", web::get().to(account::list_keys))
                 .route("/keys", web::post().to(account::create_key))

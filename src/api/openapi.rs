@@ -48,6 +48,7 @@ use crate::outbound::EventType;
         super::deliveries::attempts,
         super::deliveries::retry,
         super::account::get,
+        super::account::update,
         super::account::ledger,
         super::account::list_keys,
         super::account::create_key,

@@ -6,7 +6,7 @@ use askama::Template;
 use super::form::Form;
 use super::session::Session;
 use super::{html, see_other, Nav, Page};
-use crate::accounts::{AccountView, Accounts, KeyView, LedgerPage};
+use crate::accounts::{AccountError, AccountSettings, AccountView, Accounts, KeyView, LedgerPage};
 use crate::api::path_id;
 use crate::types::KeyId;
 
@@ -44,9 +44,28 @@ pub async fn show(
     session: Session,
     accounts: web::Data<Accounts>,
 ) -> Page {
-    let notice = (req.query_string() == "revoked=1")
-        .then(|| "Key revoked: it no longer works for the API or the dashboard.".to_string());
-    page(&session, &accounts, None, notice).await
+    let notice = match req.query_string() {
+        "revoked=1" => Some("Key revoked: it no longer works for the API or the dashboard."),
+        "saved=1" => Some("Settings saved."),
+        _ => None,
+    };
+    page(&session, &accounts, None, notice.map(str::to_string)).await
+}
+
+/// Saves the account's settings; a value the account cannot take is shown, not saved.
+pub async fn save_settings(session: Session, form: Form, accounts: web::Data<Accounts>) -> Page {
+    session.check_csrf(form.get("csrf"))?;
+    let hours = form.get("retention_hours").unwrap_or_default().trim();
+    // A value that is not a number is passed on as text, for the service to refuse by name.
+    let hours = hours
+        .parse::<i64>()
+        .map_or_else(|_| serde_json::json!(hours), serde_json::Value::from);
+    let settings = AccountSettings::from_json(&serde_json::json!({ "retention_hours": hours }));
+    match async { accounts.update(&session.account_id, &settings?).await }.await {
+        Ok(_) => see_other("/dashboard/account?saved=1"),
+        Err(AccountError::Invalid(message)) => page(&session, &accounts, None, Some(message)).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn create_key(session: Session, form: Form, accounts: web::Data<Accounts>) -> Page {

@@ -82,6 +82,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/deliveries/{id}/retry", web::post().to(deliveries::retry))
             .route("/account", web::get().to(account::show))
             .route("/account/keys", web::post().to(account::create_key))
+            .route("/account/settings", web::post().to(account::save_settings))
             .route(
                 "/account/keys/{id}/revoke",
                 web::post().to(account::revoke_key),

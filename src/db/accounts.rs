@@ -22,6 +22,7 @@ pub async fn create(
         name: Set(name.to_string()),
         credits: Set(credits),
         created_at: Set(now_ms()),
+        retention_hours: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -154,6 +155,23 @@ pub async fn get(
     id: &AccountId,
 ) -> Result<Option<accounts::Model>, DbError> {
     Ok(accounts::Entity::find_by_id(id.clone()).one(db).await?)
+}
+
+/// Sets how many hours the account's results are kept; false when the account is gone.
+pub async fn set_retention(
+    db: &DatabaseConnection,
+    id: &AccountId,
+    hours: i32,
+) -> Result<bool, DbError> {
+    let done = accounts::Entity::update_many()
+        .col_expr(
+            accounts::Column::RetentionHours,
+            sea_orm::sea_query::Expr::value(hours),
+        )
+        .filter(accounts::Column::Id.eq(id.clone()))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
 }
 
 /// The account's balance (0 for an account that is gone).

@@ -6,7 +6,7 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, Statement,
 };
 
@@ -280,14 +280,28 @@ pub async fn queued_documents(
     Ok(queued.max(0) as u64)
 }
 
-/// Finished jobs older than `before_ms` whose results are still kept.
+/// Finished jobs whose results are still kept past their account's retention
+/// (`default_keep_ms` for accounts that set none).
 pub async fn expired(
     db: &DatabaseConnection,
-    before_ms: i64,
+    now_ms: i64,
+    default_keep_ms: i64,
     limit: u64,
 ) -> Result<Vec<jobs::Model>, DbError> {
+    // Each account's own retention where it set one, the operator's default otherwise.
+    let sql = "COALESCE((SELECT ? - accounts.retention_hours * ? FROM accounts \
+               WHERE accounts.id = jobs.account_id AND accounts.retention_hours IS NOT NULL), ?)";
+    // A custom expression keeps its placeholders as written: PostgreSQL numbers them.
+    let sql = match db.get_database_backend() {
+        DbBackend::Postgres => sql
+            .replacen('?', "$1", 1)
+            .replacen('?', "$2", 1)
+            .replacen('?', "$3", 1),
+        _ => sql.to_string(),
+    };
+    let cutoff = Expr::cust_with_values(sql, [now_ms, 3_600_000, now_ms - default_keep_ms]);
     Ok(jobs::Entity::find()
-        .filter(jobs::Column::FinishedAt.lt(before_ms))
+        .filter(Expr::col((jobs::Entity, jobs::Column::FinishedAt)).lt(cutoff))
         .filter(jobs::Column::PurgedAt.is_null())
         .order_by_asc(jobs::Column::FinishedAt)
         .limit(limit)

@@ -20,7 +20,7 @@ pub struct Retention {
     pub blobs: BlobStore,
     /// Whose expired dashboard sessions go with the same sweep.
     pub accounts: Accounts,
-    /// How long a finished job's results are kept.
+    /// How long a finished job's results are kept when its account set no retention.
     pub keep_for: Duration,
     /// How often the purge looks.
     pub every: Duration,
@@ -44,12 +44,13 @@ pub async fn run(r: Retention, token: CancellationToken) {
     }
 }
 
-/// Purges every job that finished more than the retention period ago; returns how many.
+/// Purges every job that finished longer ago than its account keeps results
+/// (`keep_for` for an account that set nothing); returns how many.
 pub async fn purge_expired(r: &Retention) -> Result<usize, JobError> {
-    let cutoff = db::now_ms() - r.keep_for.as_millis() as i64;
+    let now = db::now_ms();
     let mut total = 0;
     loop {
-        let jobs = db::jobs::expired(&r.db, cutoff, BATCH).await?;
+        let jobs = db::jobs::expired(&r.db, now, r.keep_for.as_millis() as i64, BATCH).await?;
         if jobs.is_empty() {
             return Ok(total);
         }

@@ -317,6 +317,23 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
         .await;
     assert_eq!(app.get("/v1/account", &key).await.status().as_u16(), 401);
 
+    // Retention is the account's own setting.
+    assert_eq!(
+        ui.find("#retention_hours")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("24")
+    );
+    ui.fill("#retention_hours", "48").await;
+    ui.submit("#settings button").await;
+    assert_eq!(ui.text(".notice").await, "Settings saved.");
+    let account: Value = app.get("/v1/account", &app.key).await.json().await.unwrap();
+    assert_eq!(account["retention_hours"], 48);
+    ui.shot("account-settings").await;
+
     // The same pages on a phone.
     ui.c().set_window_size(390, 844).await.unwrap();
     ui.goto(&format!("/dashboard/jobs/{done}")).await;

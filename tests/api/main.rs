@@ -1,6 +1,7 @@
 //! Integration tests: the real service on port 0 with a real database, real
 //! pdfium and real HTTP receivers.
 
+mod account_settings;
 mod accuracy;
 mod auto_templates;
 mod blobs;

@@ -12,6 +12,8 @@ pub struct Model {
     pub name: String,
     pub credits: i64,
     pub created_at: i64,
+    /// How long results are kept after a job finishes; `None`: the operator's default.
+    pub retention_hours: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
