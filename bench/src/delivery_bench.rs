@@ -214,6 +214,7 @@ async fn measure(mut settings: Settings, events: usize, rate: u32) -> anyhow::Re
                 job_id: &job_id,
                 file_id: None,
                 template_id: &template_id,
+                origin: docpush::types::Origin::System,
                 data: json!({"job_id": job_id, "file_name": format!("{i}.pdf"), "result": {"total": i}}),
             })
             .collect();

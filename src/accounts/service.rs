@@ -28,9 +28,10 @@ pub const RETENTION_HOURS: std::ops::RangeInclusive<i64> = 1..=8760;
 
 /// The account's settings to change; those left out stay as they are.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AccountSettings {
     /// How many hours results are kept after a job finishes: 1 to 8760.
-    #[schema(minimum = 1, maximum = 8760)]
+    #[schema(nullable = false, minimum = 1, maximum = 8760)]
     pub retention_hours: Option<i32>,
 }
 
@@ -50,8 +51,10 @@ impl AccountSettings {
         let retention_hours = members
             .get("retention_hours")
             .map(|hours| {
+                // 48.0 is a whole number too, as JSON Schema counts integers.
                 hours
                     .as_i64()
+                    .or_else(|| hours.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
                     .filter(|h| RETENTION_HOURS.contains(h))
                     .map(|h| h as i32)
                     .ok_or_else(|| {

@@ -13,7 +13,7 @@ use crate::delivery::probe::TestOutcome;
 use crate::delivery::Deliveries;
 use crate::destinations::input::DestinationInput;
 use crate::destinations::{DestinationView, Destinations};
-use crate::types::DestinationId;
+use crate::types::{DestinationId, Origin};
 
 /// Create a destination: a webhook, an SQS queue or an S3 bucket.
 #[utoipa::path(post, path = "/v1/destinations", operation_id = "create_destination", tag = "destinations", security(("x-auth" = [])),
@@ -111,7 +111,11 @@ pub async fn test(
 ) -> AppResult<HttpResponse> {
     let id: DestinationId = path_id(&id)?;
     let config = destinations.opened(&account.0, &id).await?;
-    Ok(HttpResponse::Ok().json(deliveries.test_destination(Some(&id), &config).await))
+    Ok(HttpResponse::Ok().json(
+        deliveries
+            .test_destination(Some(&id), &config, Origin::Api)
+            .await,
+    ))
 }
 
 /// Test Connection for a configuration not saved yet (the body of create; `events` may be left out).
@@ -127,7 +131,11 @@ pub async fn test_unsaved(
     deliveries: web::Data<Deliveries>,
 ) -> AppResult<HttpResponse> {
     let config = destinations.parse_unsaved(&account.0, body).await?;
-    Ok(HttpResponse::Ok().json(deliveries.test_destination(None, &config).await))
+    Ok(HttpResponse::Ok().json(
+        deliveries
+            .test_destination(None, &config, Origin::Api)
+            .await,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

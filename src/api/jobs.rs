@@ -12,7 +12,7 @@ use super::{path_id, AppError, AppResult};
 use crate::jobs::{
     JobPage, JobQuery, JobResults, JobStatusView, Jobs, ResultFormat, Results, Reviewed,
 };
-use crate::types::{FileId, JobId};
+use crate::types::{FileId, JobId, Origin};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -109,7 +109,7 @@ pub async fn edit_result(
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
     Ok(HttpResponse::Ok().json(
-        jobs.edit_result(&account.0, &job_id, &file_id, body.result)
+        jobs.edit_result(&account.0, &job_id, &file_id, body.result, Origin::Api)
             .await?,
     ))
 }
@@ -133,7 +133,10 @@ pub async fn confirm_result(
     jobs: web::Data<Jobs>,
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
-    Ok(HttpResponse::Ok().json(jobs.confirm_result(&account.0, &job_id, &file_id).await?))
+    Ok(HttpResponse::Ok().json(
+        jobs.confirm_result(&account.0, &job_id, &file_id, Origin::Api)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -104,6 +104,8 @@ pub struct EventEnvelope {
     /// Stable across retries (also the `webhook-id` header): deduplicate with it.
     pub event_id: String,
     pub timestamp: String,
+    /// Who caused the event: `api` (a key), `user` (a dashboard session) or `system`.
+    pub origin: crate::types::Origin,
     /// The event's details; for document events `job_id`, `template_id`,
     /// `file_id`, `file_name`, `pages`, `static_values`, `result`,
     /// `result_status`, `warnings`.

@@ -12,7 +12,7 @@ use crate::templates::input::TemplateInput;
 use crate::templates::preview::{Preview, PreviewTemplate};
 use crate::templates::webhook_test::WebhookTest;
 use crate::templates::{TemplateView, Templates};
-use crate::types::TemplateId;
+use crate::types::{Origin, TemplateId};
 
 /// Create a template.
 #[utoipa::path(post, path = "/v1/templates", operation_id = "create_template", tag = "templates", security(("x-auth" = [])),
@@ -192,7 +192,12 @@ pub async fn test_webhook(
 ) -> AppResult<HttpResponse> {
     let probe = templates.webhook_probe(&account.0, body).await?;
     let outcome = deliveries
-        .test_template_webhook(&probe.config, probe.template_id.as_ref(), probe.sample)
+        .test_template_webhook(
+            &probe.config,
+            probe.template_id.as_ref(),
+            probe.sample,
+            Origin::Api,
+        )
         .await;
     Ok(HttpResponse::Ok().json(outcome))
 }

@@ -21,7 +21,7 @@ use crate::json_input;
 use crate::outbound::events::PRESETS;
 use crate::targets::Config;
 use crate::templates::Templates;
-use crate::types::{AccountId, DestinationId};
+use crate::types::{AccountId, DestinationId, Origin};
 
 #[derive(Template)]
 #[template(path = "dashboard/destinations.html")]
@@ -223,7 +223,10 @@ async fn submit_form(
         let tested = match input {
             Ok(i) => {
                 match parse_for_test(&app.destinations, &session.account_id, id.as_ref(), i).await {
-                    Ok(config) => Ok(app.deliveries.test_destination(id.as_ref(), &config).await),
+                    Ok(config) => Ok(app
+                        .deliveries
+                        .test_destination(id.as_ref(), &config, Origin::User)
+                        .await),
                     Err(e) => Err(e),
                 }
             }

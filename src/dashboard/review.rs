@@ -1,6 +1,7 @@
 //! Review from the job page: values and line-item grids saved or confirmed,
 //! a refused value shown beside its input with what the reviewer typed.
 
+use crate::types::Origin;
 use std::collections::BTreeMap;
 
 use actix_web::web;
@@ -59,14 +60,14 @@ pub async fn review(
     let saved = if edits.is_empty() && confirm {
         Ok(())
     } else {
-        jobs.edit_result(&session.account_id, &job_id, &file_id, edits)
+        jobs.edit_result(&session.account_id, &job_id, &file_id, edits, Origin::User)
             .await
             .map(|_| ())
     };
     match saved {
         Ok(()) => {
             if confirm {
-                jobs.confirm_result(&session.account_id, &job_id, &file_id)
+                jobs.confirm_result(&session.account_id, &job_id, &file_id, Origin::User)
                     .await?;
             }
             see_other(&back)

@@ -21,7 +21,7 @@ use crate::templates::input::TemplateInput;
 use crate::templates::preview::{PageWord, PreviewTemplate};
 use crate::templates::webhook_test::WebhookTest;
 use crate::templates::{TemplateView, Templates};
-use crate::types::TemplateId;
+use crate::types::{Origin, TemplateId};
 
 #[derive(Template)]
 #[template(path = "dashboard/templates.html")]
@@ -256,7 +256,12 @@ async fn submit_form(
             match probe {
                 Ok(p) => {
                     let outcome = deliveries
-                        .test_template_webhook(&p.config, p.template_id.as_ref(), p.sample)
+                        .test_template_webhook(
+                            &p.config,
+                            p.template_id.as_ref(),
+                            p.sample,
+                            Origin::User,
+                        )
                         .await;
                     page.tested = Some(outcome);
                 }

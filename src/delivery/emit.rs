@@ -8,7 +8,8 @@ use crate::db::{self, entities, DbError};
 use crate::outbound::events;
 use crate::targets::{destination_wants, TemplateWebhook};
 use crate::types::{
-    AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, TemplateChoice,
+    AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, Origin,
+    TemplateChoice,
 };
 
 /// An event about to be stored.
@@ -19,6 +20,8 @@ pub struct NewEvent<'a> {
     pub file_id: Option<&'a FileId>,
     /// The template the event is about, or `auto` for a job or document that has none.
     pub template_id: &'a TemplateChoice,
+    /// Who caused it: in every delivery body as `origin`.
+    pub origin: Origin,
     pub data: Value,
 }
 
@@ -111,7 +114,7 @@ pub async fn emit_all(
             job_id: ev.job_id.clone(),
             file_id: ev.file_id.cloned(),
             event_type: ev.event_type,
-            payload: events::envelope(ev.event_type, &id, ev.data).to_string(),
+            payload: events::envelope(ev.event_type, &id, ev.origin, ev.data).to_string(),
             created_at: now,
         });
         stored.push(Emitted {

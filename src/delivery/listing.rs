@@ -15,7 +15,7 @@ use crate::db::{self, entities::deliveries, rfc3339};
 use crate::targets::Config;
 use crate::types::{
     AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
-    TemplateChoice, TemplateId,
+    Origin, TemplateChoice, TemplateId,
 };
 use crate::wake::Wake;
 
@@ -213,8 +213,9 @@ impl Deliveries {
         &self,
         id: Option<&DestinationId>,
         config: &Config,
+        origin: Origin,
     ) -> TestOutcome {
-        probe::test_destination(&self.sender, id, config).await
+        probe::test_destination(&self.sender, id, config, origin).await
     }
 
     /// Test Connection for a template's webhook, with sample values.
@@ -223,8 +224,9 @@ impl Deliveries {
         config: &Config,
         template_id: Option<&TemplateId>,
         sample: Map<String, Value>,
+        origin: Origin,
     ) -> TestOutcome {
-        probe::test_template_webhook(&self.sender, config, template_id, sample).await
+        probe::test_template_webhook(&self.sender, config, template_id, sample, origin).await
     }
 
     /// The Prometheus text of `GET /metrics`.

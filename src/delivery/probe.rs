@@ -9,7 +9,7 @@ use super::sender::{Outgoing, Sender};
 use super::sent::Sent;
 use crate::outbound::events;
 use crate::targets::Config;
-use crate::types::{DestinationId, EventId, EventType, TemplateId};
+use crate::types::{DestinationId, EventId, EventType, Origin, TemplateId};
 
 /// What Test Connection saw.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -32,12 +32,13 @@ pub async fn test_destination(
     sender: &Sender,
     destination_id: Option<&DestinationId>,
     config: &Config,
+    origin: Origin,
 ) -> TestOutcome {
     let data = json!({
         "destination_id": destination_id,
         "message": "Test event from docpush: this destination is reachable.",
     });
-    send_test(sender, config, data, false).await
+    send_test(sender, config, data, origin, false).await
 }
 
 /// Test Connection of a template's webhook: sample extraction data, with the
@@ -47,6 +48,7 @@ pub async fn test_template_webhook(
     config: &Config,
     template_id: Option<&TemplateId>,
     sample: Map<String, Value>,
+    origin: Origin,
 ) -> TestOutcome {
     let data = json!({
         "template_id": template_id,
@@ -55,17 +57,23 @@ pub async fn test_template_webhook(
         "result": sample,
         "message": "Test event from docpush: sample values as your template would send them.",
     });
-    send_test(sender, config, data, true).await
+    send_test(sender, config, data, origin, true).await
 }
 
-async fn send_test(sender: &Sender, config: &Config, data: Value, seed_keys: bool) -> TestOutcome {
+async fn send_test(
+    sender: &Sender,
+    config: &Config,
+    data: Value,
+    origin: Origin,
+    seed_keys: bool,
+) -> TestOutcome {
     let event_id = EventId::new();
-    let mut body = events::envelope(EventType::DestinationTest, &event_id, data);
+    let mut body = events::envelope(EventType::DestinationTest, &event_id, origin, data);
     if let Some(obj) = body.as_object_mut().filter(|_| !seed_keys) {
         obj.retain(|k, _| {
             matches!(
                 k.as_str(),
-                "type" | "event" | "event_id" | "timestamp" | "data"
+                "type" | "event" | "event_id" | "timestamp" | "origin" | "data"
             )
         });
     }

@@ -12,7 +12,9 @@ use crate::delivery::{self, NewEvent};
 use crate::extraction::values::{self, Parsing};
 use crate::spec::{FieldType, Locator, Matches, Rows};
 use crate::templates::LoadedTemplate;
-use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, ResultStatus, TemplateChoice};
+use crate::types::{
+    AccountId, EventType, FileId, JobId, JobStatus, Origin, ResultStatus, TemplateChoice,
+};
 
 fn invalid(field: &str, reason: impl Into<String>) -> JobError {
     JobError::InvalidValue {
@@ -149,6 +151,7 @@ impl Jobs {
         job_id: &JobId,
         file_id: &FileId,
         edits: Map<String, Value>,
+        origin: Origin,
     ) -> Result<Reviewed, JobError> {
         if edits.is_empty() {
             return Err(JobError::Rejected(
@@ -194,6 +197,7 @@ impl Jobs {
             status: ResultStatus::Edited,
             event: EventType::ExtractionEdited,
             changes: Some(changes),
+            origin,
         };
         self.save_review(&job, file, review, &template).await
     }
@@ -203,6 +207,7 @@ impl Jobs {
         account_id: &AccountId,
         job_id: &JobId,
         file_id: &FileId,
+        origin: Origin,
     ) -> Result<Reviewed, JobError> {
         let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
         let template = self.file_template(&job, &file).await?;
@@ -213,6 +218,7 @@ impl Jobs {
             status: ResultStatus::Confirmed,
             event: EventType::ExtractionConfirmed,
             changes: None,
+            origin,
         };
         let confirmed = self.save_review(&job, file, review, &template).await?;
         // The reviewer is done with the pages; a failure here leaves the upload to the retention purge.
@@ -295,6 +301,7 @@ impl Jobs {
                 job_id: &job.id,
                 file_id: Some(&file.id),
                 template_id: &read_with,
+                origin: review.origin,
                 data,
             },
             template.webhook.as_ref(),
@@ -327,6 +334,8 @@ struct Review {
     status: ResultStatus,
     event: EventType,
     changes: Option<Map<String, Value>>,
+    /// Who reviewed: an API key or a dashboard user.
+    origin: Origin,
 }
 
 /// A per-row list (confidences, boxes) for a lines field's rows once a

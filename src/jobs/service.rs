@@ -17,7 +17,7 @@ use crate::extraction::{DocKind, Reader};
 use crate::stages::{Stage, Stages};
 use crate::storage::{keys, BlobStore};
 use crate::templates::Templates;
-use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, TemplateChoice};
+use crate::types::{AccountId, EventType, FileId, JobId, JobStatus, Origin, TemplateChoice};
 use crate::wake::Wake;
 
 const IDEMPOTENCY_WINDOW_MS: i64 = 24 * 3600 * 1000;
@@ -266,6 +266,7 @@ impl Jobs {
                 job_id: &job.id,
                 file_id: None,
                 template_id: &job.template_id,
+                origin: Origin::Api,
                 data: json!({
                     "job_id": job.id,
                     "template_id": job.template_id,

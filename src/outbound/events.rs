@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use crate::types::EventId;
+use crate::types::{EventId, Origin};
 
 pub use crate::types::EventType;
 
@@ -141,13 +141,14 @@ pub enum EventName {
 
 /// The delivery body: the SPEC envelope plus the seed-compatible top-level keys
 /// (`job_id`, `template_id`, `static_values`, `result`) for template webhooks.
-pub fn envelope(event_type: EventType, event_id: &EventId, data: Value) -> Value {
+pub fn envelope(event_type: EventType, event_id: &EventId, origin: Origin, data: Value) -> Value {
     // `event` repeats `type` for receivers written for Extracta.ai, which read that name.
     let mut body = json!({
         "type": event_type.as_str(),
         "event": event_type.as_str(),
         "event_id": event_id,
         "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        "origin": origin.as_str(),
     });
     for key in ["job_id", "template_id", "static_values", "result"] {
         if let Some(v) = data.get(key) {
@@ -168,11 +169,13 @@ mod tests {
         let body = envelope(
             EventType::ExtractionProcessed,
             &id,
+            Origin::System,
             json!({"job_id": "j", "template_id": "t", "static_values": {}, "result": {"a": 1}, "pages": 2}),
         );
         assert_eq!(body["type"], "extraction.processed");
         assert_eq!(body["event"], "extraction.processed");
         assert_eq!(body["event_id"], id.as_str());
+        assert_eq!(body["origin"], "system");
         assert_eq!(body["result"]["a"], 1);
         assert_eq!(body["data"]["pages"], 2);
         assert!(body.get("pages").is_none());

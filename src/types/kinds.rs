@@ -13,6 +13,20 @@ super::named_values! {
 }
 
 super::named_values! {
+    /// Who caused an event (SPEC §4): an API key, a dashboard user, or docpush
+    /// itself (workers, retries, retention).
+    #[derive(utoipa::ToSchema)]
+    pub enum Origin as "origin" {
+        #[schema(rename = "api")]
+        Api => "api",
+        #[schema(rename = "user")]
+        User => "user",
+        #[schema(rename = "system")]
+        System => "system",
+    }
+}
+
+super::named_values! {
     /// Where a destination sends.
     #[derive(utoipa::ToSchema)]
     pub enum DestinationKind as "destination type" {

@@ -17,7 +17,7 @@ pub use ids::{
     AccountId, DeliveryId, DestinationId, EventId, FileId, Id, JobId, KeyId, TemplateId,
 };
 pub use job_status::JobStatus;
-pub use kinds::{DestinationKind, DocKind, EventType};
+pub use kinds::{DestinationKind, DocKind, EventType, Origin};
 pub use statuses::{DeliveryStatus, ResultStatus};
 pub use template_choice::{TemplateChoice, AUTO};
 

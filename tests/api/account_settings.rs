@@ -52,6 +52,12 @@ async fn retention_hours_default_to_a_day_and_only_whole_hours_up_to_a_year_are_
     }
     assert_eq!(account(&app, &app.key).await["retention_hours"], 24);
 
+    let (status, body) = patch_account(&app, &app.key, &json!({"retention_hours": 36.0})).await;
+    assert_eq!(
+        (status, &body["retention_hours"]),
+        (200, &json!(36)),
+        "{body}"
+    );
     let (status, body) = patch_account(&app, &app.key, &json!({"retention_hours": 8760})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["retention_hours"], 8760);

@@ -218,6 +218,10 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     ui.fill("[name='value.total']", "99.50").await;
     ui.submit("button[value=save]").await;
     let edited = wait_event(&hook, "extraction.edited").await;
+    assert_eq!(
+        edited["origin"], "user",
+        "an edit in the dashboard comes from its user"
+    );
     let sent = hook.received();
     let with_header = sent
         .iter()

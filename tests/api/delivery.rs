@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{eventually, spawn_with, start, test_settings, Receiver};
+use crate::helpers::{eventually, spawn_app, spawn_with, start, test_settings, Receiver};
 use crate::jobs::files_under;
 use docpush_samples::{invoice_template_fields, Invoice};
 
@@ -208,4 +208,34 @@ async fn a_template_subscribed_to_batch_completed_gets_one_per_job() {
     assert_eq!(body["type"], "batch.completed");
     assert_eq!(body["data"]["status"], "SUCCESS");
     assert_eq!(body["data"]["files"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn every_event_says_who_caused_it() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    app.webhook_destination(&receiver.url, &["*"]).await;
+    let t = app.create_template(invoice_template_fields(), None).await;
+    app.submit_ok(
+        t["id"].as_str().unwrap(),
+        &Invoice::numbered(1).pdf(),
+        "a.pdf",
+    )
+    .await;
+    let got = receiver.wait_for(3).await;
+    let origin = |kind: &str| {
+        got.iter()
+            .map(|r| r.json())
+            .find(|b| b["type"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))["origin"]
+            .clone()
+    };
+    assert_eq!(origin("job.received"), "api", "a submission by key");
+    assert_eq!(origin("extraction.processed"), "system", "the worker's");
+    assert_eq!(origin("batch.completed"), "system");
+    let spec = app.openapi().await;
+    assert!(
+        spec["components"]["schemas"]["EventEnvelope"]["properties"]["origin"].is_object(),
+        "the envelope's schema has origin"
+    );
 }

@@ -788,6 +788,7 @@ async fn review_edits_are_typed_and_emit_edited_and_confirmed() {
     assert_eq!(resp.status().as_u16(), 200);
     let got = receiver.wait_for(1).await.remove(0).json();
     assert_eq!(got["type"], "extraction.edited");
+    assert_eq!(got["origin"], "api", "an edit by key comes from the API");
     assert_eq!(got["data"]["result"]["total"], 1234.5);
     assert_eq!(got["data"]["result"]["invoice_number"], "INV-1007");
     assert_eq!(got["data"]["changes"]["paid"]["to"], true);
@@ -804,6 +805,7 @@ async fn review_edits_are_typed_and_emit_edited_and_confirmed() {
     assert_eq!(resp.status().as_u16(), 200);
     let got = receiver.wait_for(2).await.remove(1).json();
     assert_eq!(got["type"], "extraction.confirmed");
+    assert_eq!(got["origin"], "api");
     assert_eq!(got["data"]["result_status"], "confirmed");
     assert_eq!(
         patch(json!({"result": {"total": 1}}))

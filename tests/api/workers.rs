@@ -282,6 +282,7 @@ async fn postgres_only_claiming_deliveries_leaves_their_indexes_alone() {
             job_id: &job,
             file_id: None,
             template_id: &template,
+            origin: docpush::types::Origin::System,
             data: serde_json::json!({"result": {"total": i}}),
         })
         .collect();

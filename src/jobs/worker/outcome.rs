@@ -23,7 +23,7 @@ use crate::storage::StorageError;
 use crate::targets::TemplateWebhook;
 use crate::templates::choice::Candidates;
 use crate::templates::LoadedTemplate;
-use crate::types::{EventType, FileId, JobStatus, TemplateChoice};
+use crate::types::{EventType, FileId, JobStatus, Origin, TemplateChoice};
 
 /// What a document fails with when `auto` finds no template for it.
 pub const NO_TEMPLATE_MATCHED: &str = "NO TEMPLATE MATCHED";
@@ -246,6 +246,7 @@ impl Recorded {
             job_id: &job.id,
             file_id: Some(file_id),
             template_id: &self.template,
+            origin: Origin::System,
             data: self.data.clone(),
         }
     }

@@ -20,7 +20,7 @@ use crate::jobs::JobError;
 use crate::stages::Stage;
 use crate::storage::keys;
 use crate::templates::TemplateError;
-use crate::types::{EventType, JobStatus, TemplateChoice};
+use crate::types::{EventType, JobStatus, Origin, TemplateChoice};
 
 /// A job claimed this many times without finishing is failed instead of retried again.
 /// (Claims given back after a passing database or storage failure do not count.)
@@ -269,6 +269,7 @@ fn batch_completed<'a>(
         job_id: &job.id,
         file_id: None,
         template_id: &job.template_id,
+        origin: Origin::System,
         data: json!({
             "job_id": job.id,
             "template_id": job.template_id,
