@@ -60,8 +60,11 @@ pub async fn save_settings(session: Session, form: Form, accounts: web::Data<Acc
     let hours = hours
         .parse::<i64>()
         .map_or_else(|_| serde_json::json!(hours), serde_json::Value::from);
-    let settings = AccountSettings::from_json(&serde_json::json!({ "retention_hours": hours }));
-    match async { accounts.update(&session.account_id, &settings?).await }.await {
+    let saved = match AccountSettings::from_json(&serde_json::json!({ "retention_hours": hours })) {
+        Ok(settings) => accounts.update(&session.account_id, &settings).await,
+        Err(refused) => Err(refused),
+    };
+    match saved {
         Ok(_) => see_other("/dashboard/account?saved=1"),
         Err(AccountError::Invalid(message)) => page(&session, &accounts, None, Some(message)).await,
         Err(e) => Err(e.into()),
