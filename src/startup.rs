@@ -272,8 +272,7 @@ fn start_workers(s: &Services, token: &CancellationToken, tracker: &TaskTracker)
         tracker.clone(),
     ));
     let purge = Retention {
-        db: s.db.clone(),
-        blobs: s.blobs.clone(),
+        jobs: s.jobs.clone(),
         accounts: s.accounts.clone(),
         keep_for: s.settings.retention,
         every: s.settings.retention_interval,

@@ -12,6 +12,7 @@ mod m20261204_000007_deliveries_fillfactor;
 mod m20261207_000008_template_rules;
 mod m20261207_000009_file_template;
 mod m20261207_000010_account_retention;
+mod m20261207_000011_lifecycle;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000008_template_rules::Migration),
             Box::new(m20261207_000009_file_template::Migration),
             Box::new(m20261207_000010_account_retention::Migration),
+            Box::new(m20261207_000011_lifecycle::Migration),
         ]
     }
 }

@@ -144,9 +144,14 @@ impl Accounts {
 
     /// The account a key belongs to, if it is a key.
     pub async fn account_for_key(&self, key: &str) -> Result<Option<AccountId>, AccountError> {
+        Ok(self.key(key).await?.map(|(account, _)| account))
+    }
+
+    /// The account a key belongs to, and the key's id.
+    pub async fn key(&self, key: &str) -> Result<Option<(AccountId, KeyId)>, AccountError> {
         Ok(db::accounts::find_key(&self.db, key)
             .await?
-            .map(|k| k.account_id))
+            .map(|k| (k.account_id, k.id)))
     }
 
     /// Creates an account with `credits` and a first key; names are unique.

@@ -4,13 +4,15 @@
 use super::{AccountError, Accounts};
 use crate::crypto;
 use crate::db::{self, entities::sessions};
-use crate::types::AccountId;
+use crate::types::{AccountId, KeyId};
 
 const LIFETIME_MS: i64 = 12 * 3600 * 1000;
 
 /// A live session as stored.
 pub struct SessionRow {
     pub account_id: AccountId,
+    /// The key the session was opened with: who the dashboard user is.
+    pub key_id: KeyId,
     pub csrf: String,
     pub token_hash: String,
 }
@@ -39,6 +41,7 @@ impl Accounts {
         db::sessions::create(&self.db, model.clone()).await?;
         Ok(Some(SessionRow {
             account_id: model.account_id,
+            key_id: model.key_id,
             csrf: model.csrf,
             token_hash: model.token_hash,
         }))
@@ -51,6 +54,7 @@ impl Accounts {
             .await?
             .map(|s| SessionRow {
                 account_id: s.account_id,
+                key_id: s.key_id,
                 csrf: s.csrf,
                 token_hash: s.token_hash,
             }))

@@ -7,10 +7,17 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::{AppError, Gate};
 use crate::accounts::Accounts;
-use crate::types::AccountId;
+use crate::types::{AccountId, Actor, KeyId};
 
-/// The id of the account whose key made the request.
-pub struct Account(pub AccountId);
+/// The id of the account whose key made the request, and the key's.
+pub struct Account(pub AccountId, pub KeyId);
+
+impl Account {
+    /// The key, as lock holders and audit rows name it.
+    pub fn actor(&self) -> Actor {
+        Actor::Key(self.1.clone())
+    }
+}
 
 impl FromRequest for Account {
     type Error = AppError;
@@ -35,8 +42,8 @@ impl FromRequest for Account {
                 None => return Err(gate.sign_ins.missing(client, &request)),
                 Some(k) if k.is_empty() => return Err(gate.sign_ins.missing(client, &request)),
                 Some(k) if k.len() > 200 => "a malformed key",
-                Some(k) => match accounts.account_for_key(&k).await? {
-                    Some(id) => return Ok(Account(id)),
+                Some(k) => match accounts.key(&k).await? {
+                    Some((account, key)) => return Ok(Account(account, key)),
                     None => "an unknown key",
                 },
             };

@@ -242,8 +242,12 @@ impl From<JobError> for AppError {
         match e {
             E::NotFound(_) | E::FileNotFound { .. } => Self::NotFound(m),
             E::NoSuchPage { .. } | E::PageUnreadable { .. } => Self::NotFound(m),
-            E::Purged(_) | E::UploadGone(_) => Self::Gone(m),
-            E::Running { .. } | E::NotReviewable(_) => Self::Conflict(m),
+            E::Purged(_) | E::UploadGone(_) | E::Deleted(_) | E::FileDeleted { .. } => {
+                Self::Gone(m)
+            }
+            E::Running { .. } | E::NotReviewable(_) | E::NotDeleted(_) | E::Locked { .. } => {
+                Self::Conflict(m)
+            }
             E::InvalidValue { .. } | E::Rejected(_) => Self::Unprocessable(m),
             E::BadQuery(_) | E::EmptyDocument => Self::BadRequest(m),
             E::Busy { .. } => Self::TooManyRequests {

@@ -12,7 +12,7 @@ use super::{path_id, AppError, AppResult};
 use crate::jobs::{
     JobPage, JobQuery, JobResults, JobStatusView, Jobs, ResultFormat, Results, Reviewed,
 };
-use crate::types::{FileId, JobId, Origin};
+use crate::types::{FileId, JobId};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -99,7 +99,7 @@ pub struct EditRequest {
     params(("job_id" = String, Path), ("file_id" = String, Path)),
     request_body = EditRequest,
     responses((status = 200, body = Reviewed), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "No result to review, or already confirmed", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "No result to review, already confirmed, or locked for review by someone else (the message names the holder)", body = ErrorBody),
         (status = 410, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn edit_result(
     path: web::Path<(String, String)>,
@@ -109,7 +109,7 @@ pub async fn edit_result(
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
     Ok(HttpResponse::Ok().json(
-        jobs.edit_result(&account.0, &job_id, &file_id, body.result, Origin::Api)
+        jobs.edit_result(&account.0, &job_id, &file_id, body.result, &account.actor())
             .await?,
     ))
 }
@@ -134,7 +134,7 @@ pub async fn confirm_result(
 ) -> AppResult<HttpResponse> {
     let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
     Ok(HttpResponse::Ok().json(
-        jobs.confirm_result(&account.0, &job_id, &file_id, Origin::Api)
+        jobs.confirm_result(&account.0, &job_id, &file_id, &account.actor())
             .await?,
     ))
 }
@@ -156,6 +156,8 @@ pub struct ListQuery {
     /// 1 to 100, default 20.
     #[param(minimum = 1, maximum = 100)]
     limit: Option<u64>,
+    /// `true` lists the recycle bin instead.
+    deleted: Option<bool>,
 }
 
 /// The account's jobs, newest first, with filters and cursor paging.
@@ -173,6 +175,7 @@ pub async fn list(
         template_id: q.template_id,
         cursor: q.cursor,
         limit: q.limit,
+        deleted: q.deleted.unwrap_or(false),
     };
     Ok(HttpResponse::Ok().json(jobs.list(&account.0, &q).await?))
 }

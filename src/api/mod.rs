@@ -7,6 +7,7 @@ mod deliveries;
 mod destinations;
 mod error;
 mod jobs;
+mod lifecycle;
 mod openapi;
 pub mod schemas;
 mod sign_in;
@@ -102,6 +103,23 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/keys", web::post().to(account::create_key))
                 .route("/keys/{id}", web::delete().to(account::revoke_key))
                 .route("/jobs", web::get().to(jobs::list))
+                .route("/jobs/{job_id}", web::delete().to(lifecycle::delete_job))
+                .route(
+                    "/jobs/{job_id}/restore",
+                    web::post().to(lifecycle::restore_job),
+                )
+                .route("/jobs/{job_id}/hold", web::post().to(lifecycle::hold))
+                .route("/jobs/{job_id}/release", web::post().to(lifecycle::release))
+                .route("/jobs/{job_id}/lock", web::post().to(lifecycle::lock))
+                .route("/jobs/{job_id}/unlock", web::post().to(lifecycle::unlock))
+                .route(
+                    "/jobs/{job_id}/files/{file_id}",
+                    web::delete().to(lifecycle::delete_file),
+                )
+                .route(
+                    "/jobs/{job_id}/files/{file_id}/restore",
+                    web::post().to(lifecycle::restore_file),
+                )
                 .route(
                     "/jobs/{job_id}/files/{file_id}/pages/{page}",
                     web::get().to(jobs::page),

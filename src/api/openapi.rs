@@ -26,6 +26,14 @@ use crate::outbound::EventType;
         super::jobs::page,
         super::jobs::edit_result,
         super::jobs::confirm_result,
+        super::lifecycle::delete_job,
+        super::lifecycle::delete_file,
+        super::lifecycle::restore_job,
+        super::lifecycle::restore_file,
+        super::lifecycle::hold,
+        super::lifecycle::release,
+        super::lifecycle::lock,
+        super::lifecycle::unlock,
         super::templates::create,
         super::templates::import,
         super::templates::list,
@@ -60,6 +68,7 @@ use crate::outbound::EventType;
     tags(
         (name = "jobs", description = "Submit documents and read their status and results"),
         (name = "review", description = "Fix or confirm the values of a document that needs review"),
+        (name = "lifecycle", description = "The recycle bin, erasure, hold and review locks of jobs and documents"),
         (name = "templates", description = "The fields to extract, and the template's webhook"),
         (name = "destinations", description = "More places results go: webhooks, SQS queues, S3 buckets"),
         (name = "deliveries", description = "Every event sent, its attempts, dead letters and replay"),
@@ -263,6 +272,8 @@ mod tests {
             "/v1/process-job",
             "/v1/templates/{id}",
             "/v1/destinations/{id}/recover",
+            "/v1/jobs/{job_id}/lock",
+            "/v1/jobs/{job_id}/files/{file_id}/restore",
             "/healthz",
         ] {
             assert!(doc["paths"].get(path).is_some(), "{path}");

@@ -79,6 +79,9 @@ impl Settings {
         if let Some(v) = var("DOCPUSH_MAX_QUEUED_DOCUMENTS") {
             s.limits.max_queued_documents = parse_num(&v, "DOCPUSH_MAX_QUEUED_DOCUMENTS")?;
         }
+        if let Some(v) = var("DOCPUSH_REVIEW_LOCK") {
+            s.limits.review_lock = parse_duration(&v).context("DOCPUSH_REVIEW_LOCK")?;
+        }
         if let Some(v) = var("DOCPUSH_MIN_FREE_BYTES") {
             s.limits.min_free_bytes = Some(parse_num(&v, "DOCPUSH_MIN_FREE_BYTES")?);
         }

@@ -162,6 +162,8 @@ pub struct Limits {
     /// less answers 503. `None`: the smaller of 1 GiB and a tenth of the
     /// disk; 0 turns the check off.
     pub min_free_bytes: Option<u64>,
+    /// How long a review lock lasts without being renewed (SPEC §3: 30 minutes).
+    pub review_lock: Duration,
 }
 
 impl Limits {
@@ -224,6 +226,7 @@ impl Default for Settings {
                 // to bury the others' documents or the disk.
                 max_queued_documents: 500,
                 min_free_bytes: None,
+                review_lock: Duration::from_secs(30 * 60),
             },
             delivery: DeliverySettings {
                 retry_schedule: default_schedule(),

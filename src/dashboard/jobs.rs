@@ -100,6 +100,7 @@ pub async fn list(
                 template_id: Some(template_id.clone()),
                 cursor: q.cursor,
                 limit: None,
+                deleted: false,
             },
         )
         .await?;

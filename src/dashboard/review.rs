@@ -1,7 +1,6 @@
 //! Review from the job page: values and line-item grids saved or confirmed,
 //! a refused value shown beside its input with what the reviewer typed.
 
-use crate::types::Origin;
 use std::collections::BTreeMap;
 
 use actix_web::web;
@@ -60,14 +59,20 @@ pub async fn review(
     let saved = if edits.is_empty() && confirm {
         Ok(())
     } else {
-        jobs.edit_result(&session.account_id, &job_id, &file_id, edits, Origin::User)
-            .await
-            .map(|_| ())
+        jobs.edit_result(
+            &session.account_id,
+            &job_id,
+            &file_id,
+            edits,
+            &session.actor(),
+        )
+        .await
+        .map(|_| ())
     };
     match saved {
         Ok(()) => {
             if confirm {
-                jobs.confirm_result(&session.account_id, &job_id, &file_id, Origin::User)
+                jobs.confirm_result(&session.account_id, &job_id, &file_id, &session.actor())
                     .await?;
             }
             see_other(&back)

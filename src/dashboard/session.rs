@@ -13,7 +13,7 @@ use base64::Engine;
 use super::error::DashError;
 use crate::accounts::{Accounts, SessionRow};
 use crate::crypto;
-use crate::types::AccountId;
+use crate::types::{AccountId, Actor, KeyId};
 
 pub const COOKIE: &str = "docpush_session";
 /// Holds the login form's own CSRF token before any session exists.
@@ -21,14 +21,23 @@ pub const LOGIN_COOKIE: &str = "docpush_login";
 /// The signed-in account, for every dashboard page but the login page.
 pub struct Session {
     pub account_id: AccountId,
+    pub key_id: KeyId,
     pub csrf: String,
     token_hash: String,
+}
+
+impl Session {
+    /// The signed-in person, as lock holders and audit rows name them.
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.key_id.clone())
+    }
 }
 
 impl From<SessionRow> for Session {
     fn from(s: SessionRow) -> Self {
         Self {
             account_id: s.account_id,
+            key_id: s.key_id,
             csrf: s.csrf,
             token_hash: s.token_hash,
         }

@@ -13,8 +13,7 @@ pub use super::delivery_claims::{
 use super::entities::{deliveries, delivery_attempts, events};
 use super::{now_ms, DbError};
 use crate::types::{
-    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
-    TemplateId,
+    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventType, FileId, JobId, TemplateId,
 };
 
 pub async fn insert_events(
@@ -332,40 +331,4 @@ pub async fn requeue_failed_since(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
-}
-
-/// Deletes the events, deliveries and attempts of a purged job.
-pub async fn purge_job(db: &DatabaseConnection, job_id: &JobId) -> Result<(), DbError> {
-    let ids: Vec<DeliveryId> = deliveries::Entity::find()
-        .filter(deliveries::Column::JobId.eq(job_id))
-        .filter(deliveries::Column::Status.ne(DeliveryStatus::Pending))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.id)
-        .collect();
-    if !ids.is_empty() {
-        delivery_attempts::Entity::delete_many()
-            .filter(delivery_attempts::Column::DeliveryId.is_in(ids.clone()))
-            .exec(db)
-            .await?;
-        deliveries::Entity::delete_many()
-            .filter(deliveries::Column::Id.is_in(ids))
-            .exec(db)
-            .await?;
-    }
-    // Events still owed to a destination stay until their delivery ends.
-    let owed: Vec<EventId> = deliveries::Entity::find()
-        .filter(deliveries::Column::JobId.eq(job_id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| d.event_id)
-        .collect();
-    events::Entity::delete_many()
-        .filter(events::Column::JobId.eq(job_id))
-        .filter(events::Column::Id.is_not_in(owed))
-        .exec(db)
-        .await?;
-    Ok(())
 }

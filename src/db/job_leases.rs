@@ -17,7 +17,8 @@ pub async fn claim_next(
 ) -> Result<Option<jobs::Model>, DbError> {
     let queue = Queue {
         table: "jobs",
-        ready: "finished_at IS NULL",
+        // A job in the recycle bin waits there: restored, it goes on.
+        ready: "finished_at IS NULL AND deleted_at IS NULL",
         order: "created_at",
         also_set: ", claims = claims + 1, updated_at = $3",
     };

@@ -94,6 +94,8 @@ pub struct JobFilter<'a> {
     pub template_id: Option<&'a TemplateChoice>,
     /// Only jobs older than this `(created_at, id)`: the cursor of the page before.
     pub before: Option<(i64, &'a JobId)>,
+    /// The recycle bin instead of the live jobs (erased jobs are in neither).
+    pub deleted: bool,
     pub limit: u64,
 }
 
@@ -103,7 +105,14 @@ pub async fn list(
     f: JobFilter<'_>,
 ) -> Result<Vec<jobs::Model>, DbError> {
     use sea_orm::Condition;
-    let mut q = jobs::Entity::find().filter(jobs::Column::AccountId.eq(account_id));
+    let mut q = jobs::Entity::find()
+        .filter(jobs::Column::AccountId.eq(account_id))
+        .filter(jobs::Column::ErasedAt.is_null());
+    q = if f.deleted {
+        q.filter(jobs::Column::DeletedAt.is_not_null())
+    } else {
+        q.filter(jobs::Column::DeletedAt.is_null())
+    };
     if let Some(s) = f.status {
         q = q.filter(jobs::Column::Status.eq(s));
     }
@@ -264,7 +273,7 @@ pub async fn queued_documents(
         .query_one(Statement::from_sql_and_values(
             db.get_database_backend(),
             "SELECT COUNT(*) AS queued FROM jobs j LEFT JOIN files f ON f.job_id = j.id \
-             WHERE j.account_id = $1 AND j.finished_at IS NULL \
+             WHERE j.account_id = $1 AND j.finished_at IS NULL AND j.deleted_at IS NULL \
              AND (f.id IS NULL OR f.status NOT IN ($2, $3))",
             vec![
                 account_id.into(),
@@ -280,7 +289,7 @@ pub async fn queued_documents(
     Ok(queued.max(0) as u64)
 }
 
-/// Finished jobs whose results are still kept past their account's retention
+/// Finished (or binned) jobs whose results are still kept past their account's retention
 /// (`default_keep_ms` for accounts that set none).
 pub async fn expired(
     db: &DatabaseConnection,
@@ -301,29 +310,12 @@ pub async fn expired(
     };
     let cutoff = Expr::cust_with_values(sql, [now_ms, 3_600_000, now_ms - default_keep_ms]);
     Ok(jobs::Entity::find()
-        .filter(Expr::col((jobs::Entity, jobs::Column::FinishedAt)).lt(cutoff))
+        // A job in the recycle bin that never finished is kept as long from its deletion.
+        .filter(Expr::expr(Expr::cust("COALESCE(jobs.finished_at, jobs.deleted_at)")).lt(cutoff))
         .filter(jobs::Column::PurgedAt.is_null())
+        .filter(jobs::Column::ErasedAt.is_null())
         .order_by_asc(jobs::Column::FinishedAt)
         .limit(limit)
         .all(db)
         .await?)
-}
-
-/// Drops a job's results and blob references, keeping the row so that later calls answer 410.
-pub async fn mark_purged(db: &DatabaseConnection, job_id: &JobId) -> Result<(), DbError> {
-    files::Entity::update_many()
-        .col_expr(files::Column::Result, Expr::value(Option::<String>::None))
-        .col_expr(files::Column::Warnings, Expr::value(Option::<String>::None))
-        .col_expr(files::Column::BlobKey, Expr::value(Option::<String>::None))
-        .filter(files::Column::JobId.eq(job_id))
-        .exec(db)
-        .await?;
-    jobs::Entity::update_many()
-        .col_expr(jobs::Column::PurgedAt, Expr::value(now_ms()))
-        .col_expr(jobs::Column::BlobKey, Expr::value(Option::<String>::None))
-        .col_expr(jobs::Column::StaticValues, Expr::value("{}"))
-        .filter(jobs::Column::Id.eq(job_id))
-        .exec(db)
-        .await?;
-    Ok(())
 }

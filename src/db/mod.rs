@@ -7,10 +7,12 @@ pub mod deliveries;
 mod delivery_claims;
 pub mod destinations;
 pub mod entities;
+pub mod erasure;
 mod error;
 pub mod files;
 mod job_leases;
 pub mod jobs;
+pub mod lifecycle;
 pub mod metrics;
 pub mod sessions;
 pub mod templates;
@@ -60,6 +62,8 @@ pub async fn connect(url: &str, connections: u32) -> anyhow::Result<DatabaseConn
                 // back from the OS on every claim (the default is 2 MiB).
                 .pragma("cache_size", "-65536")
                 .pragma("mmap_size", "268435456")
+                // An erased document leaves no bytes in freed pages (SPEC §3).
+                .pragma("secure_delete", "ON")
         });
     } else {
         // A server that is down is found out in seconds, and the request

@@ -63,6 +63,14 @@ pub async fn emit_all(
     let mut deliveries = Vec::new();
     for ev in evs {
         let id = EventId::new();
+        // A held job's document events wait; a deleted document's are cancelled.
+        let gate = if ev.event_type.is_about_values() {
+            db::lifecycle::gate(db, ev.job_id, ev.file_id)
+                .await?
+                .status()
+        } else {
+            None
+        };
         let delivery = |destination_id, failed: Option<String>| entities::deliveries::Model {
             id: DeliveryId::new(),
             event_id: id.clone(),
@@ -71,10 +79,10 @@ pub async fn emit_all(
             file_id: ev.file_id.cloned(),
             template_id: ev.template_id.clone(),
             event_type: ev.event_type,
-            status: if failed.is_some() {
-                DeliveryStatus::Failed
-            } else {
-                DeliveryStatus::Pending
+            status: match (&failed, gate) {
+                (Some(_), _) => DeliveryStatus::Failed,
+                (None, Some(s)) => s,
+                (None, None) => DeliveryStatus::Pending,
             },
             attempts: 0,
             next_attempt_at: now,

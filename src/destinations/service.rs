@@ -219,6 +219,7 @@ impl Destinations {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            rules: None,
         };
         let d = db::destinations::insert(&self.db, d).await?;
         self.view(&d, true)

@@ -13,6 +13,19 @@ pub enum JobError {
     FileNotFound { job: JobId, file: FileId },
     #[error("the results of job {0} were purged after the retention period")]
     Purged(JobId),
+    #[error("job {0} is in the recycle bin; restore it with POST /v1/jobs/{0}/restore")]
+    Deleted(JobId),
+    #[error("file {file} of job {job} is in the recycle bin; restore it with POST /v1/jobs/{job}/files/{file}/restore")]
+    FileDeleted { job: JobId, file: FileId },
+    #[error("{0} is not in the recycle bin")]
+    NotDeleted(String),
+    /// Someone else holds the job's review lock.
+    #[error("job {job} is locked for review by {holder} until {until}; only they may edit or confirm its results")]
+    Locked {
+        job: JobId,
+        holder: String,
+        until: String,
+    },
     #[error(
         "job {job} is still running (status {status}); try again when it is SUCCESS or FAILED"
     )]

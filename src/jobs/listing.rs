@@ -14,6 +14,8 @@ pub struct JobQuery {
     pub template_id: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<u64>,
+    /// The recycle bin instead of the live jobs.
+    pub deleted: bool,
 }
 
 pub const DEFAULT_PAGE: u64 = 20;
@@ -74,6 +76,7 @@ impl Jobs {
             status,
             template_id: template_id.as_ref(),
             before: before.as_ref().map(|(at, id)| (*at, id)),
+            deleted: q.deleted,
             limit: limit + 1,
         };
         let mut jobs = db::jobs::list(&self.db, account_id, filter).await?;

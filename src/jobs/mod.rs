@@ -2,6 +2,7 @@
 //! and the workers that move each job through its statuses.
 
 mod error;
+mod lifecycle;
 pub mod listing;
 pub(crate) mod results;
 pub mod retention;
@@ -12,9 +13,11 @@ pub mod views;
 pub mod worker;
 
 pub use error::JobError;
+pub use lifecycle::Deletion;
 pub use listing::JobQuery;
 pub use results::{defuse, ResultFormat, Results};
 pub use service::{Jobs, Upload};
 pub use views::{
-    Accepted, FileResult, JobFileStatus, JobPage, JobResults, JobStatusView, JobSummary, Reviewed,
+    Accepted, FileResult, JobFileStatus, JobPage, JobResults, JobState, JobStatusView, JobSummary,
+    Reviewed,
 };

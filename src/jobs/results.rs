@@ -30,7 +30,8 @@ impl Jobs {
         job_id: &JobId,
     ) -> Result<JobStatusView, JobError> {
         let job = self.owned(account_id, job_id).await?;
-        let files = db::files::of_job(&self.db, &job.id).await?;
+        let mut files = db::files::of_job(&self.db, &job.id).await?;
+        files.retain(|f| f.deleted_at.is_none() && f.erased_at.is_none());
         let history = db::jobs::transitions(&self.db, &job.id).await?;
         let skipped: Vec<Skipped> = db::json("jobs.skipped", &job.skipped)?;
         let done = files
@@ -52,7 +53,9 @@ impl Jobs {
             .iter()
             .map(|f| file_status(&job.template_id, f))
             .collect();
+        let lifecycle = super::lifecycle::state(&job, db::now_ms());
         Ok(JobStatusView {
+            lifecycle,
             job_id: job.id,
             template_id: job.template_id,
             status: job.status,
@@ -87,13 +90,17 @@ impl Jobs {
         if job.purged_at.is_some() {
             return Err(JobError::Purged(job.id));
         }
+        if job.deleted_at.is_some() {
+            return Err(JobError::Deleted(job.id));
+        }
         if job.finished_at.is_none() {
             return Err(JobError::Running {
                 job: job.id,
                 status: job.status,
             });
         }
-        let files = db::files::of_job(&self.db, &job.id).await?;
+        let mut files = db::files::of_job(&self.db, &job.id).await?;
+        files.retain(|f| f.deleted_at.is_none() && f.erased_at.is_none());
         let static_values = static_values(&job)?;
         let results = files
             .iter()

@@ -1,23 +1,23 @@
-//! Purges results and stored files a retention period after a job finished.
-//! The job row stays, so that its results answer 410 Gone instead of 404.
+//! Purges results and stored files a retention period after a job finished
+//! (or was put in the recycle bin): the system's erasure, announced as a
+//! hard delete is. The job row stays, so that its results answer 410 Gone
+//! instead of 404. The same sweep ends lapsed review locks.
 
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
 use tokio_util::sync::CancellationToken;
 
-use super::JobError;
+use super::{JobError, Jobs};
 use crate::accounts::Accounts;
-use crate::db;
-use crate::storage::{keys, BlobStore};
+use crate::db::{self, erasure};
+use crate::types::Actor;
 
 const BATCH: u64 = 100;
 
 /// What the purge uses.
 #[derive(Clone)]
 pub struct Retention {
-    pub db: DatabaseConnection,
-    pub blobs: BlobStore,
+    pub jobs: Jobs,
     /// Whose expired dashboard sessions go with the same sweep.
     pub accounts: Accounts,
     /// How long a finished job's results are kept when its account set no retention.
@@ -33,6 +33,11 @@ pub async fn run(r: Retention, token: CancellationToken) {
             Ok(n) if n > 0 => tracing::info!(jobs = n, "purged expired results"),
             Ok(_) => {}
             Err(e) => tracing::error!(error.cause_chain = ?e, "retention purge failed"),
+        }
+        match r.jobs.end_lapsed_locks().await {
+            Ok(n) if n > 0 => tracing::info!(jobs = n, "review locks lapsed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "ending lapsed review locks failed"),
         }
         if let Err(e) = r.accounts.purge_expired_sessions().await {
             tracing::warn!(error = %e, "dropping expired dashboard sessions failed");
@@ -50,16 +55,17 @@ pub async fn purge_expired(r: &Retention) -> Result<usize, JobError> {
     let now = db::now_ms();
     let mut total = 0;
     loop {
-        let jobs = db::jobs::expired(&r.db, now, r.keep_for.as_millis() as i64, BATCH).await?;
+        let keep = r.keep_for.as_millis() as i64;
+        let jobs = db::jobs::expired(&r.jobs.db, now, keep, BATCH).await?;
         if jobs.is_empty() {
             return Ok(total);
         }
         for job in &jobs {
-            // Blobs first: a crash in between leaves rows pointing at nothing, never orphaned files.
-            r.blobs.delete_prefix(&keys::job_prefix(&job.id)).await?;
-            db::jobs::mark_purged(&r.db, &job.id).await?;
-            db::deliveries::purge_job(&r.db, &job.id).await?;
+            r.jobs
+                .erase(job, None, &Actor::System, erasure::Reason::Retention)
+                .await?;
         }
+        erasure::settle(&r.jobs.db).await?;
         total += jobs.len();
     }
 }

@@ -13,7 +13,7 @@ use crate::extraction::values::{self, Parsing};
 use crate::spec::{FieldType, Locator, Matches, Rows};
 use crate::templates::LoadedTemplate;
 use crate::types::{
-    AccountId, EventType, FileId, JobId, JobStatus, Origin, ResultStatus, TemplateChoice,
+    AccountId, Actor, EventType, FileId, JobId, JobStatus, Origin, ResultStatus, TemplateChoice,
 };
 
 fn invalid(field: &str, reason: impl Into<String>) -> JobError {
@@ -124,12 +124,23 @@ impl Jobs {
         account_id: &AccountId,
         job_id: &JobId,
         file_id: &FileId,
+        actor: &Actor,
     ) -> Result<(jobs::Model, files::Model), JobError> {
         let job = self.owned(account_id, job_id).await?;
         if job.purged_at.is_some() {
             return Err(JobError::Purged(job.id));
         }
+        if job.deleted_at.is_some() {
+            return Err(JobError::Deleted(job.id));
+        }
+        self.check_lock(&job, actor)?;
         let file = self.owned_file(&job, file_id).await?;
+        if file.deleted_at.is_some() {
+            return Err(JobError::FileDeleted {
+                job: job.id,
+                file: file.id,
+            });
+        }
         if file.status != JobStatus::ProcessImageSuccess {
             return Err(JobError::NotReviewable(format!(
                 "file {file_id} has no result to review (status {})",
@@ -151,14 +162,14 @@ impl Jobs {
         job_id: &JobId,
         file_id: &FileId,
         edits: Map<String, Value>,
-        origin: Origin,
+        actor: &Actor,
     ) -> Result<Reviewed, JobError> {
         if edits.is_empty() {
             return Err(JobError::Rejected(
                 "result: an object of field values is required".into(),
             ));
         }
-        let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
+        let (job, file) = self.reviewable(account_id, job_id, file_id, actor).await?;
         let template = self.file_template(&job, &file).await?;
         let mut result = stored_result(&file)?;
         let mut confidences: Map<String, Value> =
@@ -197,7 +208,7 @@ impl Jobs {
             status: ResultStatus::Edited,
             event: EventType::ExtractionEdited,
             changes: Some(changes),
-            origin,
+            origin: actor.origin(),
         };
         self.save_review(&job, file, review, &template).await
     }
@@ -207,9 +218,9 @@ impl Jobs {
         account_id: &AccountId,
         job_id: &JobId,
         file_id: &FileId,
-        origin: Origin,
+        actor: &Actor,
     ) -> Result<Reviewed, JobError> {
-        let (job, file) = self.reviewable(account_id, job_id, file_id).await?;
+        let (job, file) = self.reviewable(account_id, job_id, file_id, actor).await?;
         let template = self.file_template(&job, &file).await?;
         let review = Review {
             result: stored_result(&file)?,
@@ -218,7 +229,7 @@ impl Jobs {
             status: ResultStatus::Confirmed,
             event: EventType::ExtractionConfirmed,
             changes: None,
-            origin,
+            origin: actor.origin(),
         };
         let confirmed = self.save_review(&job, file, review, &template).await?;
         // The reviewer is done with the pages; a failure here leaves the upload to the retention purge.

@@ -206,6 +206,11 @@ impl Jobs {
             updated_at: now,
             finished_at: None,
             purged_at: None,
+            deleted_at: None,
+            erased_at: None,
+            held_at: None,
+            lock_holder: None,
+            lock_expires_at: None,
         };
         let file_rows = if kind == DocKind::Zip {
             vec![]
@@ -257,26 +262,26 @@ impl Jobs {
         static_values: &Map<String, Value>,
     ) -> Result<(), JobError> {
         let txn = self.db.begin().await?;
+        let documents = file_rows.len();
         db::jobs::insert(&txn, job.clone(), file_rows).await?;
-        delivery::emit(
-            &txn,
-            NewEvent {
-                event_type: EventType::JobReceived,
-                account_id: &job.account_id,
-                job_id: &job.id,
-                file_id: None,
-                template_id: &job.template_id,
-                origin: Origin::Api,
-                data: json!({
-                    "job_id": job.id,
-                    "template_id": job.template_id,
-                    "file_name": job.source_name,
-                    "static_values": static_values,
-                }),
-            },
-            template.and_then(|t| t.webhook.as_ref()),
-        )
-        .await?;
+        let received = NewEvent {
+            event_type: EventType::JobReceived,
+            account_id: &job.account_id,
+            job_id: &job.id,
+            file_id: None,
+            template_id: &job.template_id,
+            origin: Origin::Api,
+            data: json!({
+                "job_id": job.id,
+                "template_id": job.template_id,
+                "file_name": job.source_name,
+                "static_values": static_values,
+            }),
+        };
+        // A single document is queued at once; an archive's once unpacked.
+        let ready = (documents > 0).then(|| super::worker::batch_events::ready(job, documents));
+        let evs = std::iter::once(received).chain(ready).collect();
+        delivery::emit_all(&txn, evs, template.and_then(|t| t.webhook.as_ref())).await?;
         txn.commit().await?;
         Ok(())
     }
@@ -338,8 +343,10 @@ impl Jobs {
         account_id: &AccountId,
         job_id: &JobId,
     ) -> Result<jobs::Model, JobError> {
+        // An erased job is gone: only its id stays, for the ledger.
         db::jobs::get(&self.db, account_id, job_id)
             .await?
+            .filter(|j| j.erased_at.is_none())
             .ok_or_else(|| JobError::NotFound(job_id.clone()))
     }
 
@@ -351,7 +358,7 @@ impl Jobs {
     ) -> Result<files::Model, JobError> {
         db::files::get(&self.db, file_id)
             .await?
-            .filter(|f| f.job_id == job.id)
+            .filter(|f| f.job_id == job.id && f.erased_at.is_none())
             .ok_or_else(|| JobError::FileNotFound {
                 job: job.id.clone(),
                 file: file_id.clone(),
@@ -385,6 +392,8 @@ pub(crate) fn new_file(
         confidences: None,
         boxes: None,
         template_id: None,
+        deleted_at: None,
+        erased_at: None,
         created_at: now,
         updated_at: now,
     }

@@ -67,6 +67,23 @@ pub struct JobStatusView {
     pub skipped: Vec<Skipped>,
     pub progress: Progress,
     pub history: Vec<Transition>,
+    /// In the recycle bin, on hold, locked for review (SPEC §3).
+    pub lifecycle: JobState,
+}
+
+/// Where a job stands in its lifecycle (SPEC §3).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobState {
+    #[schema(value_type = String)]
+    pub job_id: JobId,
+    /// In the recycle bin (`DELETE /v1/jobs/{id}`), restorable.
+    pub deleted: bool,
+    /// On hold: its documents' events wait for `POST /v1/jobs/{id}/release`.
+    pub held: bool,
+    /// Who alone may edit or confirm its results: `key:<key id>` or `user:<key id>` (a dashboard session).
+    pub locked_by: Option<String>,
+    /// When the lock lapses unless renewed (RFC 3339).
+    pub lock_expires_at: Option<String>,
 }
 
 /// One document's result.

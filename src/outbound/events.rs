@@ -135,6 +135,26 @@ pub enum EventName {
     BatchCompleted,
     #[serde(rename = "destination.test")]
     DestinationTest,
+    #[serde(rename = "document.deleted")]
+    DocumentDeleted,
+    #[serde(rename = "document.restored")]
+    DocumentRestored,
+    #[serde(rename = "document.hard_deleted")]
+    DocumentHardDeleted,
+    #[serde(rename = "batch.ready")]
+    BatchReady,
+    #[serde(rename = "batch.processing")]
+    BatchProcessing,
+    #[serde(rename = "batch.on_hold")]
+    BatchOnHold,
+    #[serde(rename = "batch.released")]
+    BatchReleased,
+    #[serde(rename = "batch.locked")]
+    BatchLocked,
+    #[serde(rename = "batch.unlocked")]
+    BatchUnlocked,
+    #[serde(rename = "batch.deleted")]
+    BatchDeleted,
     #[serde(rename = "*")]
     All,
 }

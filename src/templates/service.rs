@@ -286,6 +286,7 @@ impl Templates {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            category: None,
         };
         self.apply(&mut t, input).await?;
         let t = db::templates::insert(&self.db, t).await?;

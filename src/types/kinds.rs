@@ -49,10 +49,26 @@ super::named_values! {
         ExtractionConfirmed => "extraction.confirmed",
         BatchCompleted => "batch.completed",
         DestinationTest => "destination.test",
+        DocumentDeleted => "document.deleted",
+        DocumentRestored => "document.restored",
+        DocumentHardDeleted => "document.hard_deleted",
+        BatchReady => "batch.ready",
+        BatchProcessing => "batch.processing",
+        BatchOnHold => "batch.on_hold",
+        BatchReleased => "batch.released",
+        BatchLocked => "batch.locked",
+        BatchUnlocked => "batch.unlocked",
+        BatchDeleted => "batch.deleted",
     }
 }
 
 impl EventType {
+    /// Events about a document's values (`extraction.*`): held with their
+    /// job, cancelled with their document.
+    pub fn is_about_values(self) -> bool {
+        self.as_str().starts_with("extraction.")
+    }
+
     /// Whether a destination may still need the document's upload to send
     /// this event (an S3 destination writes the document itself).
     pub fn carries_document(self) -> bool {

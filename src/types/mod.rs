@@ -5,6 +5,7 @@
 //! so a column that holds something else is an error where it is read, not a
 //! string compared later.
 
+mod actor;
 mod blame;
 mod ids;
 mod job_status;
@@ -12,6 +13,7 @@ mod kinds;
 mod statuses;
 mod template_choice;
 
+pub use actor::Actor;
 pub use blame::Blame;
 pub use ids::{
     AccountId, DeliveryId, DestinationId, EventId, FileId, Id, JobId, KeyId, TemplateId,

@@ -2,11 +2,14 @@
 
 super::named_values! {
     /// Where a delivery stands: due (now or after a retry delay), delivered,
-    /// or dead-lettered.
+    /// dead-lettered, waiting for its job's release, or cancelled because its
+    /// document was deleted.
     pub enum DeliveryStatus as "delivery status" {
         Pending => "pending",
         Succeeded => "succeeded",
         Failed => "failed",
+        Held => "held",
+        Cancelled => "cancelled",
     }
 }
 

@@ -17,6 +17,7 @@ mod helpers;
 mod hostile;
 mod hosts;
 mod jobs;
+mod lifecycle;
 mod line_items;
 mod ocr;
 mod outage;

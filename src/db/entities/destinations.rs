@@ -24,6 +24,8 @@ pub struct Model {
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted_at: Option<i64>,
+    /// JSON of the rules (SPEC §4) when the destination uses them instead of `events` and `templates`.
+    pub rules: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -26,6 +26,10 @@ pub struct Model {
     pub boxes: Option<String>,
     /// The template the document was read with, when its job chose per document (`auto`).
     pub template_id: Option<TemplateId>,
+    /// In the recycle bin since.
+    pub deleted_at: Option<i64>,
+    /// Erased by a hard delete: it answers 404 from then on.
+    pub erased_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

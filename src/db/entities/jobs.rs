@@ -27,6 +27,15 @@ pub struct Model {
     pub updated_at: i64,
     pub finished_at: Option<i64>,
     pub purged_at: Option<i64>,
+    /// In the recycle bin since (SPEC §3: restorable until its retention ends).
+    pub deleted_at: Option<i64>,
+    /// Erased at once by a hard delete: nothing of it answers any more.
+    pub erased_at: Option<i64>,
+    /// On hold since: deliveries of its documents' events wait for release.
+    pub held_at: Option<i64>,
+    /// Who alone may edit or confirm its results (`key:<id>` or `user:<name>`) until `lock_expires_at`.
+    pub lock_holder: Option<String>,
+    pub lock_expires_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

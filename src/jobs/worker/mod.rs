@@ -6,6 +6,7 @@
 //! once its lease expires: [`pipeline`] moves one job through its statuses,
 //! [`outcome`] writes one document's result, charge and event.
 
+pub(crate) mod batch_events;
 mod choosing;
 mod identity;
 mod outcome;

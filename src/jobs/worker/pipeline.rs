@@ -2,25 +2,22 @@
 //! and finish with `batch.completed`, or abandon the job with a reason.
 
 use sea_orm::TransactionTrait;
-use serde_json::json;
+
 use tokio_util::sync::CancellationToken;
 
 use super::outcome::{fail_file, process_file, read_file, record, JobTemplate};
-use super::Worker;
+use super::{batch_events, Worker};
 use crate::db::jobs::Move;
-use crate::db::{
-    self,
-    entities::{files, jobs},
-};
-use crate::delivery::{self, NewEvent};
+use crate::db::{self, entities::jobs};
+use crate::delivery;
 use crate::extraction::DocKind;
-use crate::jobs::service::{new_file, static_values_for_event};
+use crate::jobs::service::new_file;
 use crate::jobs::unzip;
 use crate::jobs::JobError;
 use crate::stages::Stage;
 use crate::storage::keys;
 use crate::templates::TemplateError;
-use crate::types::{EventType, JobStatus, Origin, TemplateChoice};
+use crate::types::{JobStatus, TemplateChoice};
 
 /// A job claimed this many times without finishing is failed instead of retried again.
 /// (Claims given back after a passing database or storage failure do not count.)
@@ -89,7 +86,7 @@ pub(super) async fn process(
         return read_only_document(w, owner, job, &template, lost).await;
     }
     if status == JobStatus::UnzipFileSuccess {
-        step(w, job, owner, status, JobStatus::ProcessingImage, None).await?;
+        batch_events::start_processing(w, job, owner, status, &template).await?;
         status = JobStatus::ProcessingImage;
     }
     if status == JobStatus::ProcessingImage {
@@ -146,7 +143,7 @@ async fn read_only_document(
     };
     let started = Move::now(JobStatus::ProcessingImage, None);
     let shown = async {
-        step(w, job, owner, JobStatus::New, started.to, None).await?;
+        batch_events::start_processing(w, job, owner, JobStatus::New, template).await?;
         Ok(db::files::start(&w.jobs.db, &file.id).await?)
     };
     let (reading, was_shown) = read_file(w, template, file, lost, shown).await?;
@@ -172,17 +169,26 @@ async fn read_only_document(
         return Err(JobError::LeaseLost(job.id.clone()));
     }
     let file_event = recorded.event(job, &file.id);
-    let batch = batch_completed(job, last, std::slice::from_ref(&recorded.file));
+    let batch = batch_events::completed(job, last, std::slice::from_ref(&recorded.file));
+    // A reading too short to be shown starting says so with its outcome.
+    let processing = (!was_shown).then(|| batch_events::processing(job));
     let emitted = match template {
-        // One template's webhook takes both events.
+        // One template's webhook takes every event.
         JobTemplate::Fixed(t) => {
-            delivery::emit_all(&txn, vec![file_event, batch], t.webhook.as_ref()).await?
+            let evs = processing.into_iter().chain([file_event, batch]).collect();
+            let mut out = delivery::emit_all(&txn, evs, t.webhook.as_ref()).await?;
+            out.split_off(out.len() - 2)
         }
         // The document's event goes to its chosen template's webhook; the job has none.
-        JobTemplate::Auto(_) => vec![
-            delivery::emit(&txn, file_event, file_webhook.as_ref()).await?,
-            delivery::emit(&txn, batch, None).await?,
-        ],
+        JobTemplate::Auto(_) => {
+            if let Some(p) = processing {
+                delivery::emit(&txn, p, None).await?;
+            }
+            vec![
+                delivery::emit(&txn, file_event, file_webhook.as_ref()).await?,
+                delivery::emit(&txn, batch, None).await?,
+            ]
+        }
     };
     txn.commit().await?;
     w.jobs.deliveries_ready.notify_one();
@@ -251,36 +257,10 @@ async fn finish_in_txn(
         return Err(JobError::LeaseLost(job.id.clone()));
     }
     let files = db::files::of_job(&txn, &job.id).await?;
-    let batch = batch_completed(job, to, &files);
+    let batch = batch_events::completed(job, to, &files);
     delivery::emit(&txn, batch, template.webhook()).await?;
     txn.commit().await?;
     Ok(to)
-}
-
-/// `batch.completed` for a job that ended in `to` with these files.
-fn batch_completed<'a>(
-    job: &'a jobs::Model,
-    to: JobStatus,
-    files: &[files::Model],
-) -> NewEvent<'a> {
-    NewEvent {
-        event_type: EventType::BatchCompleted,
-        account_id: &job.account_id,
-        job_id: &job.id,
-        file_id: None,
-        template_id: &job.template_id,
-        origin: Origin::System,
-        data: json!({
-            "job_id": job.id,
-            "template_id": job.template_id,
-            "status": to,
-            "static_values": static_values_for_event(job),
-            "files": files
-                .iter()
-                .map(|f| crate::jobs::results::file_status(&job.template_id, f))
-                .collect::<Vec<_>>(),
-        }),
-    }
 }
 
 /// Ends a job that cannot go on: unfinished documents fail with `reason`, the job fails.
@@ -365,6 +345,12 @@ async fn unpack(
                 .collect();
             let txn = w.jobs.db.begin().await?;
             db::files::insert(&txn, rows).await?;
+            delivery::emit(
+                &txn,
+                batch_events::ready(job, stored.len()),
+                template.webhook(),
+            )
+            .await?;
             let skipped_json = serde_json::to_string(&skipped).expect("skipped entries serialise");
             db::jobs::set_skipped(&txn, &job.id, &skipped_json).await?;
             let moved = db::jobs::move_status(
@@ -379,6 +365,7 @@ async fn unpack(
                 return Err(JobError::LeaseLost(job.id.clone()));
             }
             txn.commit().await?;
+            w.jobs.deliveries_ready.notify_one();
             w.jobs.blobs.delete(&key).await?;
             db::jobs::clear_blob_key(&w.jobs.db, &job.id).await?;
             tracing::info!(
