@@ -1,8 +1,8 @@
 //! Templates, scoped to their account; deleted templates stay for running jobs.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 
 use super::entities::templates;
@@ -90,6 +90,17 @@ pub async fn get_any(
     id: &TemplateId,
 ) -> Result<Option<templates::Model>, DbError> {
     Ok(templates::Entity::find_by_id(id.clone()).one(db).await?)
+}
+
+/// A template's category, whoever's it is (events about it are routed by it).
+pub async fn category(
+    db: &impl ConnectionTrait,
+    id: &TemplateId,
+) -> Result<Option<String>, DbError> {
+    Ok(templates::Entity::find_by_id(id.clone())
+        .one(db)
+        .await?
+        .and_then(|t| t.category))
 }
 
 pub async fn update(

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::db::{self, entities, DbError};
 use crate::outbound::events;
-use crate::targets::{destination_wants, TemplateWebhook};
+use crate::targets::{destination_wants, EventFacts, TemplateWebhook};
 use crate::types::{
     AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, Origin,
     TemplateChoice,
@@ -57,6 +57,10 @@ pub async fn emit_all(
     };
     debug_assert!(evs.iter().all(|e| e.account_id == account_id));
     let destinations = db::destinations::list(db, account_id).await?;
+    let by_category = destinations
+        .iter()
+        .filter_map(|d| d.rules.as_deref())
+        .any(|r| r.contains("\"categories\""));
     let now = db::now_ms();
     let mut stored = Vec::with_capacity(evs.len());
     let mut rows = Vec::with_capacity(evs.len());
@@ -95,6 +99,11 @@ pub async fn emit_all(
             destination_id,
         };
         let before = deliveries.len();
+        // Rules may select by the template's category: read once per event, only then.
+        let category = match (ev.template_id.fixed(), by_category) {
+            (Some(t), true) => db::templates::category(db, t).await?,
+            _ => None,
+        };
         if webhook.is_some_and(|w| w.wants(ev.event_type)) {
             deliveries.push(delivery(None, None));
         }
@@ -102,7 +111,13 @@ pub async fn emit_all(
             // A destination whose filters do not read back gets the event as
             // a failed delivery: nothing is sent where it may not belong, and
             // nothing is lost (it can be recovered once the filters are saved again).
-            let failed = match destination_wants(d, ev.event_type, ev.template_id) {
+            let facts = EventFacts {
+                event: ev.event_type,
+                template_id: ev.template_id,
+                origin: ev.origin,
+                category: category.as_deref(),
+            };
+            let failed = match destination_wants(d, &facts) {
                 Ok(false) => continue,
                 Ok(true) if d.enabled != 0 => None,
                 Ok(true) => Some(format!(

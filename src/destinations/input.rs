@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::EventFilter;
-use crate::targets::{ConfigInputDoc, TemplateFilter, TemplateFilterDoc};
+use crate::targets::{ConfigInputDoc, RuleDoc, Rules, TemplateFilter, TemplateFilterDoc};
 use crate::types::DestinationKind;
 
 /// The body of `POST /v1/destinations`, `PUT /v1/destinations/{id}` and `POST /v1/destinations/test`.
@@ -35,6 +35,11 @@ pub struct DestinationInput {
     #[serde(default)]
     #[schema(value_type = Option<TemplateFilterDoc>)]
     pub templates: Option<TemplateFilter>,
+    /// Several filters instead of `events` and `templates` (not both): an
+    /// event goes out when any rule matches it; a member a rule leaves out matches everything.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<RuleDoc>>)]
+    pub rules: Option<Rules>,
     /// `false` pauses deliveries; `true` or absent (re-)enables.
     #[serde(default)]
     pub enabled: Option<bool>,

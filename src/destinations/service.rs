@@ -14,7 +14,7 @@ use crate::crypto::SecretBox;
 use crate::db::{self, entities::destinations, rfc3339};
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::EventFilter;
-use crate::targets::{self, Config, TemplateFilter, TemplateFilterDoc, UrlRules};
+use crate::targets::{self, Config, RuleDoc, Rules, TemplateFilter, TemplateFilterDoc, UrlRules};
 use crate::types::{AccountId, DestinationId, DestinationKind};
 use crate::wake::Wake;
 
@@ -22,6 +22,7 @@ struct Input {
     config: Config,
     events: EventFilter,
     templates: TemplateFilter,
+    rules: Option<Rules>,
     enabled: Option<bool>,
 }
 
@@ -39,6 +40,10 @@ pub struct DestinationView {
     pub events: Value,
     #[schema(value_type = TemplateFilterDoc)]
     pub templates: Value,
+    /// The rules, when the destination uses them instead of `events` and `templates`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<RuleDoc>>)]
+    pub rules: Option<Value>,
     pub enabled: bool,
     /// Why deliveries are paused, when they are.
     pub disabled_reason: Option<String>,
@@ -103,9 +108,14 @@ impl Destinations {
         };
         let config = Config::from_input(kind, &body.config, stored)?;
         self.rules.check(&config).await?;
+        if body.rules.is_some() && (body.events.is_some() || body.templates.is_some()) {
+            return Err(bad(
+                "rules: send either rules or events and templates, not both".into(),
+            ));
+        }
         let events = match body.events {
             Some(e) => e,
-            None if !events_required => EventFilter::of(&[]),
+            None if !events_required || body.rules.is_some() => EventFilter::of(&[]),
             None => {
                 return Err(bad(
                     "events: a list of event types, [\"*\"] or a preset is required".into(),
@@ -113,20 +123,24 @@ impl Destinations {
             }
         };
         let templates = body.templates.unwrap_or(TemplateFilter::All);
-        if let TemplateFilter::Only(ids) = &templates {
-            for id in ids {
-                if db::templates::get(&self.db, account_id, id)
-                    .await?
-                    .is_none()
-                {
-                    return Err(bad(format!("templates: template {id} not found")));
-                }
+        let named = match &templates {
+            TemplateFilter::Only(ids) => ids.iter().collect(),
+            TemplateFilter::All => Vec::new(),
+        };
+        let in_rules = body.rules.iter().flat_map(Rules::template_ids);
+        for id in named.into_iter().chain(in_rules) {
+            if db::templates::get(&self.db, account_id, id)
+                .await?
+                .is_none()
+            {
+                return Err(bad(format!("templates: template {id} not found")));
             }
         }
         Ok(Input {
             config,
             events,
             templates,
+            rules: body.rules,
             enabled: body.enabled,
         })
     }
@@ -143,6 +157,12 @@ impl Destinations {
             config: config.masked(reveal_secret),
             events: db::json("destinations.events", &d.events)?,
             templates: TemplateFilter::from_stored(&d.templates)?.to_json(),
+            rules: d
+                .rules
+                .as_deref()
+                .map(Rules::from_stored)
+                .transpose()?
+                .map(|r| r.to_json()),
             enabled: d.enabled != 0,
             disabled_reason: d.disabled_reason.clone(),
             failing_since: d.failing_since.map(rfc3339),
@@ -213,13 +233,13 @@ impl Destinations {
             config: input.config.seal(&self.secrets),
             events: serde_json::to_string(&input.events).expect("event filters serialise"),
             templates: input.templates.to_json().to_string(),
+            rules: input.rules.as_ref().map(|r| r.to_json().to_string()),
             enabled: i64::from(input.enabled.unwrap_or(true)),
             disabled_reason: None,
             failing_since: None,
             created_at: now,
             updated_at: now,
             deleted_at: None,
-            rules: None,
         };
         let d = db::destinations::insert(&self.db, d).await?;
         self.view(&d, true)
@@ -258,6 +278,7 @@ impl Destinations {
         d.config = input.config.seal(&self.secrets);
         d.events = serde_json::to_string(&input.events).expect("event filters serialise");
         d.templates = input.templates.to_json().to_string();
+        d.rules = input.rules.as_ref().map(|r| r.to_json().to_string());
         let enabled = input.enabled.unwrap_or(true);
         d.enabled = i64::from(enabled);
         if enabled {

@@ -10,7 +10,10 @@ pub mod input;
 mod template_webhook;
 
 pub use config::{Config, S3Config, SqsConfig, WebhookConfig};
-pub use filters::{destination_wants, TemplateFilter, TemplateFilterDoc, MAX_TEMPLATE_IDS};
+pub use filters::{
+    destination_wants, EventFacts, RuleDoc, Rules, TemplateFilter, TemplateFilterDoc,
+    MAX_TEMPLATE_IDS,
+};
 pub use input::ConfigInputDoc;
 pub use template_webhook::{
     stored_config as template_webhook_config, stored_events as template_webhook_events,

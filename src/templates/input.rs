@@ -51,6 +51,10 @@ pub struct TemplateInput {
     /// Where results are pushed; `null` or absent for none.
     #[serde(default, deserialize_with = "optional_object")]
     pub webhook: Option<WebhookInput>,
+    /// Free text (e.g. `invoices`) that destination rules may select events by.
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub category: Option<String>,
     /// Read-only members of a template as returned, accepted and ignored so
     /// that a template read can be sent back with changes.
     #[serde(default)]
@@ -115,6 +119,7 @@ pub struct Input {
     pub options: Options,
     pub rules: TemplateRules,
     pub webhook: Option<ValidWebhook>,
+    pub category: Option<String>,
 }
 
 /// The webhook's settings as a webhook destination's `config` (checked with
@@ -149,11 +154,23 @@ impl TemplateInput {
         };
         // Each part is valid alone; together their regexes must fit one template's bound.
         spec::compile_template(&defs, &options, &template_rules).map_err(|e| unprocessable(e.0))?;
+        let category = self
+            .category
+            .map(|c| c.trim().to_string())
+            .filter(|c| !c.is_empty());
+        if let Some(c) = &category {
+            if c.chars().count() > 100 || c.chars().any(char::is_control) {
+                return Err(unprocessable(
+                    "category: at most 100 characters, without control characters",
+                ));
+            }
+        }
         let webhook = match self.webhook {
             None => None,
             Some(w) => Some(w.validate(rules).await?),
         };
         Ok(Input {
+            category,
             name: name.to_string(),
             defs,
             options,

@@ -63,6 +63,9 @@ pub struct TemplateView {
     pub blocks: Vec<BlockDef>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<CheckDef>,
+    /// What destination rules select this template's events by.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     pub webhook: Option<WebhookView>,
     /// RFC 3339.
     pub created_at: String,
@@ -205,6 +208,7 @@ impl Templates {
             priority: rules.priority,
             blocks: rules.blocks,
             checks: rules.checks,
+            category: t.category.clone(),
             webhook,
             created_at: rfc3339(t.created_at),
             updated_at: rfc3339(t.updated_at),
@@ -242,6 +246,7 @@ impl Templates {
     async fn apply(&self, t: &mut templates::Model, input: Input) -> Result<bool, TemplateError> {
         let old = template_webhook_config(t, &self.secrets)?;
         t.name = input.name;
+        t.category = input.category;
         t.fields = serde_json::to_string(&input.defs).expect("field definitions serialise");
         t.options = serde_json::to_string(&input.options).expect("options serialise");
         t.rules = (input.rules != TemplateRules::default())

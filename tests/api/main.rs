@@ -25,6 +25,7 @@ mod peers;
 mod quickstart;
 mod real_invoices;
 mod resilience;
+mod rules;
 mod scale_out;
 mod submission;
 mod templates;
