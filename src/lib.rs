@@ -4,7 +4,8 @@
 //! below it. `startup` builds every service with what it uses and hands them
 //! to the HTTP layer (`dashboard`, `api`) and to the workers. The services —
 //! `jobs`, then `accounts`, `destinations` and `templates` — sit on the
-//! stages that push events (`delivery`) and read documents (`extraction`).
+//! audit log's writer (`audit`) and the stages that push events (`delivery`)
+//! and read documents (`extraction`).
 //! Below them: where events go (`targets`), what leaves the service
 //! (`outbound`) and the field language (`spec`); then waking idle workers
 //! (`wake`), the database and the blob store; at the bottom, the vocabulary
@@ -21,6 +22,8 @@ pub mod jobs;
 pub mod accounts;
 pub mod destinations;
 pub mod templates;
+
+pub mod audit;
 
 pub mod delivery;
 pub mod extraction;

@@ -7,7 +7,10 @@ use utoipa::ToSchema;
 
 use super::AccountError;
 use crate::db::{self, accounts::Revoked, entities::accounts, rfc3339};
-use crate::types::{AccountId, FileId, JobId, KeyId};
+use serde_json::{json, Value};
+
+use crate::audit::{Audit, Object};
+use crate::types::{AccountId, Actor, FileId, JobId, KeyId};
 
 /// Ledger rows one page may hold at most.
 pub const MAX_LEDGER_PAGE: u64 = 500;
@@ -115,6 +118,8 @@ pub struct NewAccount {
 #[derive(Clone)]
 pub struct Accounts {
     pub(super) db: DatabaseConnection,
+    /// Where changes of keys and settings are recorded.
+    pub(super) audit: Audit,
     /// How long results are kept for an account that set nothing.
     default_retention: std::time::Duration,
 }
@@ -131,9 +136,32 @@ fn key_view(k: db::entities::api_keys::Model, key: Option<String>) -> KeyView {
 impl Accounts {
     pub fn new(db: DatabaseConnection) -> Self {
         Self {
+            audit: Audit::new(db.clone()),
             db,
             default_retention: std::time::Duration::from_secs(24 * 3600),
         }
+    }
+
+    async fn audited(
+        &self,
+        account_id: &AccountId,
+        actor: &Actor,
+        action: &str,
+        object: Object<'_>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<(), AccountError> {
+        self.audit
+            .record(
+                account_id,
+                actor,
+                action,
+                object,
+                before.as_ref(),
+                after.as_ref(),
+            )
+            .await?;
+        Ok(())
     }
 
     /// The retention of accounts that set none (the operator's `DOCPUSH_RETENTION`).
@@ -216,13 +244,33 @@ impl Accounts {
         &self,
         account_id: &AccountId,
         settings: &AccountSettings,
+        actor: &Actor,
     ) -> Result<AccountView, AccountError> {
+        let before = self.view(account_id).await?;
         if let Some(hours) = settings.retention_hours {
             if !db::accounts::set_retention(&self.db, account_id, hours).await? {
                 return Err(AccountError::Gone);
             }
         }
-        self.view(account_id).await
+        let after = self.view(account_id).await?;
+        let settings = |v: &AccountView| json!({"retention_hours": v.retention_hours});
+        let object = Object {
+            kind: "account",
+            id: account_id.to_string(),
+        };
+        let (b, a) = (settings(&before), settings(&after));
+        if b != a {
+            self.audited(
+                account_id,
+                actor,
+                "account.updated",
+                object,
+                Some(b),
+                Some(a),
+            )
+            .await?;
+        }
+        Ok(after)
     }
 
     /// Ledger rows newest first, `limit` (1 to 500, default 100) of them,
@@ -277,9 +325,21 @@ impl Accounts {
     }
 
     /// A new key for the account, shown this once.
-    pub async fn create_key(&self, account_id: &AccountId) -> Result<KeyView, AccountError> {
+    pub async fn create_key(
+        &self,
+        account_id: &AccountId,
+        actor: &Actor,
+    ) -> Result<KeyView, AccountError> {
         let (key, row) = db::accounts::insert_key(&self.db, account_id).await?;
-        Ok(key_view(row, Some(key)))
+        let view = key_view(row, Some(key));
+        let object = Object {
+            kind: "key",
+            id: view.id.to_string(),
+        };
+        let after = serde_json::to_value(&view).expect("views serialise");
+        self.audited(account_id, actor, "key.created", object, None, Some(after))
+            .await?;
+        Ok(view)
     }
 
     /// A new key for the account named (or with the id) `account`.
@@ -296,6 +356,7 @@ impl Accounts {
         account_id: &AccountId,
         key_id: &KeyId,
         caller: Option<&str>,
+        actor: &Actor,
     ) -> Result<(), AccountError> {
         if let Some(caller) = caller {
             if db::accounts::find_key(&self.db, caller)
@@ -305,8 +366,21 @@ impl Accounts {
                 return Err(AccountError::OwnKey(key_id.clone()));
             }
         }
+        let before = self
+            .keys(account_id)
+            .await?
+            .into_iter()
+            .find(|k| &k.id == key_id)
+            .map(|k| serde_json::to_value(k).expect("views serialise"));
         match db::accounts::revoke_key(&self.db, account_id, key_id).await? {
-            Revoked::Done => Ok(()),
+            Revoked::Done => {
+                let object = Object {
+                    kind: "key",
+                    id: key_id.to_string(),
+                };
+                self.audited(account_id, actor, "key.revoked", object, before, None)
+                    .await
+            }
             Revoked::NotFound => Err(AccountError::KeyNotFound(key_id.clone())),
             Revoked::LastKey => Err(AccountError::LastKey(key_id.clone())),
         }

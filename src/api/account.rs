@@ -8,7 +8,9 @@ use super::auth::Account;
 use super::body::JsonBody;
 use super::schemas::ErrorBody;
 use super::{path_id, AppResult};
-use crate::accounts::{AccountSettings, AccountView, Accounts, KeyView, LedgerPage};
+use crate::accounts::{
+    AccountSettings, AccountView, Accounts, AuditPage, AuditQuery, KeyView, LedgerPage,
+};
 use crate::types::KeyId;
 
 /// The caller's account and credit balance.
@@ -30,7 +32,11 @@ pub async fn update(
     JsonBody(settings): JsonBody<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
     let settings = AccountSettings::from_json(&settings)?;
-    Ok(HttpResponse::Ok().json(accounts.update(&account.0, &settings).await?))
+    Ok(HttpResponse::Ok().json(
+        accounts
+            .update(&account.0, &settings, &account.actor())
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -42,6 +48,42 @@ pub struct LedgerQuery {
     /// 1 to 500, default 100.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditLogQuery {
+    /// `template`, `destination`, `key`, `account`, `job` or `document`.
+    pub object_type: Option<String>,
+    pub object_id: Option<String>,
+    /// e.g. `template.updated`, `job.erased`.
+    pub action: Option<String>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,18}$")]
+    pub cursor: Option<String>,
+    /// 1 to 200, default 50.
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u64>,
+}
+
+/// Every change to templates, destinations, keys and account settings, and every deletion, restore and erasure, newest first; secrets masked; kept a year.
+#[utoipa::path(get, path = "/v1/audit-log", operation_id = "audit_log", tag = "account", security(("x-auth" = [])),
+    params(AuditLogQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn audit_log(
+    query: web::Query<AuditLogQuery>,
+    account: Account,
+    accounts: web::Data<Accounts>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let q = AuditQuery {
+        object_type: q.object_type,
+        object_id: q.object_id,
+        action: q.action,
+        cursor: q.cursor,
+        limit: q.limit,
+    };
+    Ok(HttpResponse::Ok().json(accounts.audit_log(&account.0, &q).await?))
 }
 
 /// The ledger of credit movements, newest first.
@@ -73,7 +115,7 @@ pub async fn create_key(
     account: Account,
     accounts: web::Data<Accounts>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(accounts.create_key(&account.0).await?))
+    Ok(HttpResponse::Created().json(accounts.create_key(&account.0, &account.actor()).await?))
 }
 
 /// Revoke an API key: requests with it are refused from now on, and dashboard sessions it opened end.
@@ -93,6 +135,8 @@ pub async fn revoke_key(
         .get("x-auth")
         .and_then(|v| v.to_str().ok())
         .map(str::trim);
-    accounts.revoke_key(&account.0, &id, caller).await?;
+    accounts
+        .revoke_key(&account.0, &id, caller, &account.actor())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -28,7 +28,11 @@ pub async fn create(
     JsonBody(body): JsonBody<DestinationInput>,
     destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(destinations.create(&account.0, body).await?))
+    Ok(HttpResponse::Created().json(
+        destinations
+            .create(&account.0, body, &account.actor())
+            .await?,
+    ))
 }
 
 /// List the account's destinations.
@@ -67,7 +71,11 @@ pub async fn update(
     destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
     let id: DestinationId = path_id(&id)?;
-    Ok(HttpResponse::Ok().json(destinations.update(&account.0, &id, body).await?))
+    Ok(HttpResponse::Ok().json(
+        destinations
+            .update(&account.0, &id, body, &account.actor())
+            .await?,
+    ))
 }
 
 /// Delete a destination; its pending deliveries end.
@@ -80,7 +88,9 @@ pub async fn delete(
     destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
     let id: DestinationId = path_id(&id)?;
-    destinations.delete(&account.0, &id).await?;
+    destinations
+        .delete(&account.0, &id, &account.actor())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -95,7 +105,11 @@ pub async fn rotate_secret(
     destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
     let id: DestinationId = path_id(&id)?;
-    Ok(HttpResponse::Ok().json(destinations.rotate_secret(&account.0, &id).await?))
+    Ok(HttpResponse::Ok().json(
+        destinations
+            .rotate_secret(&account.0, &id, &account.actor())
+            .await?,
+    ))
 }
 
 /// Test Connection for a saved destination: sends a signed `destination.test` event.

@@ -99,6 +99,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/account", web::get().to(account::get))
                 .route("/account", web::patch().to(account::update))
                 .route("/account/ledger", web::get().to(account::ledger))
+                .route("/audit-log", web::get().to(account::audit_log))
                 .route("/keys", web::get().to(account::list_keys))
                 .route("/keys", web::post().to(account::create_key))
                 .route("/keys/{id}", web::delete().to(account::revoke_key))

@@ -58,6 +58,7 @@ use crate::outbound::EventType;
         super::account::get,
         super::account::update,
         super::account::ledger,
+        super::account::audit_log,
         super::account::list_keys,
         super::account::create_key,
         super::account::revoke_key,

@@ -29,7 +29,7 @@ pub async fn create(
     JsonBody(body): JsonBody<TemplateInput>,
     templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(templates.create(&account.0, body).await?))
+    Ok(HttpResponse::Created().json(templates.create(&account.0, body, &account.actor()).await?))
 }
 
 /// Import an invoice2data template (YAML or JSON) as a docpush template.
@@ -61,7 +61,11 @@ pub async fn import(
             "the body must be an invoice2data template (YAML or JSON)".into(),
         ));
     }
-    Ok(HttpResponse::Created().json(templates.import(&account.0, &body).await?))
+    Ok(HttpResponse::Created().json(
+        templates
+            .import(&account.0, &body, &account.actor())
+            .await?,
+    ))
 }
 
 /// List the account's templates.
@@ -100,7 +104,11 @@ pub async fn update(
     templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
     let id: TemplateId = path_id(&id)?;
-    Ok(HttpResponse::Ok().json(templates.update(&account.0, &id, body).await?))
+    Ok(HttpResponse::Ok().json(
+        templates
+            .update(&account.0, &id, body, &account.actor())
+            .await?,
+    ))
 }
 
 /// Delete a template; jobs already submitted keep it.
@@ -113,7 +121,7 @@ pub async fn delete(
     templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
     let id: TemplateId = path_id(&id)?;
-    templates.delete(&account.0, &id).await?;
+    templates.delete(&account.0, &id, &account.actor()).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -128,7 +136,11 @@ pub async fn rotate_secret(
     templates: web::Data<Templates>,
 ) -> AppResult<HttpResponse> {
     let id: TemplateId = path_id(&id)?;
-    Ok(HttpResponse::Ok().json(templates.rotate_webhook_secret(&account.0, &id).await?))
+    Ok(HttpResponse::Ok().json(
+        templates
+            .rotate_webhook_secret(&account.0, &id, &account.actor())
+            .await?,
+    ))
 }
 
 /// The body of `POST /v1/templates/preview`.

@@ -15,7 +15,12 @@ pub async fn run(
     let (mut created, mut refused) = (0, 0);
     for file in files {
         let outcome = match std::fs::read(file) {
-            Ok(body) => services.templates.import(&account.id, &body).await,
+            Ok(body) => {
+                services
+                    .templates
+                    .import(&account.id, &body, &docpush::types::Actor::System)
+                    .await
+            }
             Err(e) => Err(TemplateError::Invalid(format!("cannot be read: {e}"))),
         };
         match outcome {

@@ -61,7 +61,11 @@ pub async fn save_settings(session: Session, form: Form, accounts: web::Data<Acc
         .parse::<i64>()
         .map_or_else(|_| serde_json::json!(hours), serde_json::Value::from);
     let saved = match AccountSettings::from_json(&serde_json::json!({ "retention_hours": hours })) {
-        Ok(settings) => accounts.update(&session.account_id, &settings).await,
+        Ok(settings) => {
+            accounts
+                .update(&session.account_id, &settings, &session.actor())
+                .await
+        }
         Err(refused) => Err(refused),
     };
     match saved {
@@ -73,7 +77,9 @@ pub async fn save_settings(session: Session, form: Form, accounts: web::Data<Acc
 
 pub async fn create_key(session: Session, form: Form, accounts: web::Data<Accounts>) -> Page {
     session.check_csrf(form.get("csrf"))?;
-    let key = accounts.create_key(&session.account_id).await?;
+    let key = accounts
+        .create_key(&session.account_id, &session.actor())
+        .await?;
     page(&session, &accounts, key.key, None).await
 }
 
@@ -85,6 +91,8 @@ pub async fn revoke_key(
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
     let id: KeyId = path_id(&id)?;
-    accounts.revoke_key(&session.account_id, &id, None).await?;
+    accounts
+        .revoke_key(&session.account_id, &id, None, &session.actor())
+        .await?;
     see_other("/dashboard/account?revoked=1")
 }

@@ -250,8 +250,16 @@ async fn submit_form(
     }
     let saved = match input {
         Ok(i) => match &id {
-            Some(id) => app.destinations.update(&session.account_id, id, i).await,
-            None => app.destinations.create(&session.account_id, i).await,
+            Some(id) => {
+                app.destinations
+                    .update(&session.account_id, id, i, &session.actor())
+                    .await
+            }
+            None => {
+                app.destinations
+                    .create(&session.account_id, i, &session.actor())
+                    .await
+            }
         }
         .map_err(AppError::from),
         Err(e) => Err(e),
@@ -313,11 +321,13 @@ pub async fn action(
     let view = destinations.get(account, &id).await?;
     let (view, notice, secret) = match action.as_str() {
         "delete" => {
-            destinations.delete(account, &id).await?;
+            destinations.delete(account, &id, &session.actor()).await?;
             return see_other("/dashboard/destinations");
         }
         "rotate" => {
-            let v = destinations.rotate_secret(account, &id).await?;
+            let v = destinations
+                .rotate_secret(account, &id, &session.actor())
+                .await?;
             let secret = v
                 .config
                 .get("secret")
@@ -330,7 +340,9 @@ pub async fn action(
             let mut body = DestState::from_view(&view).to_json();
             body["enabled"] = json!(action == "enable");
             let input = json_input::parse::<DestinationInput>(body.to_string().as_bytes())?;
-            destinations.update(account, &id, input).await?;
+            destinations
+                .update(account, &id, input, &session.actor())
+                .await?;
             return see_other(&format!("{back}?saved=1"));
         }
         "recover" => {

@@ -61,7 +61,10 @@ pub async fn import(session: Session, form: Form, templates: web::Data<Templates
         page.templates = templates.list(&session.account_id).await?;
         return html(&page);
     }
-    match templates.import(&session.account_id, &body).await {
+    match templates
+        .import(&session.account_id, &body, &session.actor())
+        .await
+    {
         Ok(t) => super::see_other(&format!("/dashboard/templates/{}?imported=1", t.id)),
         Err(crate::templates::TemplateError::Invalid(message)) => {
             let mut page = failed(message);
@@ -271,8 +274,16 @@ async fn submit_form(
         _ => {
             let saved = match parse::<TemplateInput>(&editor.template_json()) {
                 Ok(input) => match &id {
-                    Some(id) => templates.update(&session.account_id, id, input).await,
-                    None => templates.create(&session.account_id, input).await,
+                    Some(id) => {
+                        templates
+                            .update(&session.account_id, id, input, &session.actor())
+                            .await
+                    }
+                    None => {
+                        templates
+                            .create(&session.account_id, input, &session.actor())
+                            .await
+                    }
                 }
                 .map_err(AppError::from),
                 Err(e) => Err(e),
@@ -394,7 +405,9 @@ pub async fn delete(
 ) -> Page {
     session.check_csrf(form.get("csrf"))?;
     let id: TemplateId = path_id(&id)?;
-    templates.delete(&session.account_id, &id).await?;
+    templates
+        .delete(&session.account_id, &id, &session.actor())
+        .await?;
     see_other("/dashboard/templates")
 }
 
@@ -407,7 +420,7 @@ pub async fn rotate(
     session.check_csrf(form.get("csrf"))?;
     let id: TemplateId = path_id(&id)?;
     let t = templates
-        .rotate_webhook_secret(&session.account_id, &id)
+        .rotate_webhook_secret(&session.account_id, &id, &session.actor())
         .await?;
     let mut page = EditorPage::new(&session, Some(t.id.clone()), EditorState::from_view(&t));
     page.secret = t.webhook.as_ref().and_then(|w| w.secret.clone());

@@ -3,6 +3,7 @@
 //! [`DbError`] that says whether the database was out of reach.
 
 pub mod accounts;
+pub mod audit;
 pub mod deliveries;
 mod delivery_claims;
 pub mod destinations;

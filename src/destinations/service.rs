@@ -10,12 +10,13 @@ use utoipa::ToSchema;
 
 use super::input::DestinationInput;
 use super::DestinationError;
+use crate::audit::{Audit, Object};
 use crate::crypto::SecretBox;
 use crate::db::{self, entities::destinations, rfc3339};
 use crate::outbound::events::EventFilterDoc;
 use crate::outbound::EventFilter;
 use crate::targets::{self, Config, RuleDoc, Rules, TemplateFilter, TemplateFilterDoc, UrlRules};
-use crate::types::{AccountId, DestinationId, DestinationKind};
+use crate::types::{AccountId, Actor, DestinationId, DestinationKind};
 use crate::wake::Wake;
 
 struct Input {
@@ -57,6 +58,8 @@ pub struct DestinationView {
 #[derive(Clone)]
 pub struct Destinations {
     db: DatabaseConnection,
+    /// Where every change of a destination is recorded.
+    audit: Audit,
     secrets: SecretBox,
     rules: Arc<UrlRules>,
     /// How long a rotated-out webhook secret still signs.
@@ -78,12 +81,44 @@ impl Destinations {
         deliveries_ready: Wake,
     ) -> Self {
         Self {
+            audit: Audit::new(db.clone()),
             db,
             secrets,
             rules: Arc::new(rules),
             rotation_grace,
             deliveries_ready,
         }
+    }
+
+    /// Records a change of destination `id` in the audit log.
+    async fn audited(
+        &self,
+        account_id: &AccountId,
+        actor: &Actor,
+        action: &str,
+        id: &DestinationId,
+        before: Option<&DestinationView>,
+        after: Option<&DestinationView>,
+    ) -> Result<(), DestinationError> {
+        let json = |v: Option<&DestinationView>| {
+            v.map(|v| serde_json::to_value(v).expect("views serialise"))
+        };
+        let object = Object {
+            kind: "destination",
+            id: id.to_string(),
+        };
+        let (before, after) = (json(before), json(after));
+        self.audit
+            .record(
+                account_id,
+                actor,
+                action,
+                object,
+                before.as_ref(),
+                after.as_ref(),
+            )
+            .await?;
+        Ok(())
     }
 
     async fn parse(
@@ -223,6 +258,7 @@ impl Destinations {
         &self,
         account_id: &AccountId,
         body: DestinationInput,
+        actor: &Actor,
     ) -> Result<DestinationView, DestinationError> {
         let input = self.parse(account_id, body, None, true).await?;
         let now = db::now_ms();
@@ -242,7 +278,11 @@ impl Destinations {
             deleted_at: None,
         };
         let d = db::destinations::insert(&self.db, d).await?;
-        self.view(&d, true)
+        let view = self.view(&d, true)?;
+        let action = "destination.created";
+        self.audited(account_id, actor, action, &d.id, None, Some(&view))
+            .await?;
+        Ok(view)
     }
 
     pub async fn list(
@@ -271,8 +311,10 @@ impl Destinations {
         account_id: &AccountId,
         id: &DestinationId,
         body: DestinationInput,
+        actor: &Actor,
     ) -> Result<DestinationView, DestinationError> {
         let mut d = self.owned(account_id, id).await?;
+        let before = self.view(&d, false)?;
         let stored = targets::open_destination(&d, &self.secrets)?;
         let input = self.parse(account_id, body, Some(&stored), true).await?;
         d.config = input.config.seal(&self.secrets);
@@ -293,19 +335,26 @@ impl Destinations {
             _ => false,
         };
         let d = db::destinations::update(&self.db, d).await?;
-        self.view(&d, new_secret)
+        let after = self.view(&d, new_secret)?;
+        let action = "destination.updated";
+        self.audited(account_id, actor, action, id, Some(&before), Some(&after))
+            .await?;
+        Ok(after)
     }
 
     pub async fn delete(
         &self,
         account_id: &AccountId,
         id: &DestinationId,
+        actor: &Actor,
     ) -> Result<(), DestinationError> {
-        if db::destinations::soft_delete(&self.db, account_id, id).await? {
-            Ok(())
-        } else {
-            Err(DestinationError::NotFound(id.clone()))
+        let before = self.get(account_id, id).await?;
+        if !db::destinations::soft_delete(&self.db, account_id, id).await? {
+            return Err(DestinationError::NotFound(id.clone()));
         }
+        let action = "destination.deleted";
+        self.audited(account_id, actor, action, id, Some(&before), None)
+            .await
     }
 
     /// A new webhook secret; the old one keeps signing (second signature) for the grace period.
@@ -313,15 +362,21 @@ impl Destinations {
         &self,
         account_id: &AccountId,
         id: &DestinationId,
+        actor: &Actor,
     ) -> Result<DestinationView, DestinationError> {
         let mut d = self.owned(account_id, id).await?;
+        let before = self.view(&d, false)?;
         let Config::Webhook(mut w) = targets::open_destination(&d, &self.secrets)? else {
             return Err(DestinationError::NotAWebhook(id.clone()));
         };
         w.rotate_secret(db::now_ms(), self.rotation_grace);
         d.config = Config::Webhook(w).seal(&self.secrets);
         let d = db::destinations::update(&self.db, d).await?;
-        self.view(&d, true)
+        let after = self.view(&d, true)?;
+        let action = "destination.secret_rotated";
+        self.audited(account_id, actor, action, id, Some(&before), Some(&after))
+            .await?;
+        Ok(after)
     }
 
     /// Queues again every failed delivery of the destination created at or

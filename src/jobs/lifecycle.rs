@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::views::JobState;
 use super::{JobError, Jobs};
+use crate::audit::Object;
 use crate::db::{self, entities::files, entities::jobs, erasure, rfc3339};
 use crate::delivery::{self, NewEvent};
 use crate::storage::keys;
@@ -60,6 +61,34 @@ fn event<'a>(
         origin: actor.origin(),
         data: body,
     }
+}
+
+/// The audit row of a lifecycle action on a job or one of its documents.
+async fn audited(
+    jobs: &Jobs,
+    txn: &impl ConnectionTrait,
+    job: &jobs::Model,
+    file: Option<&FileId>,
+    actor: &Actor,
+    member: &str,
+    now: bool,
+) -> Result<(), JobError> {
+    let action = match (member, now) {
+        ("deleted", false) => "restored",
+        _ => member,
+    };
+    let (kind, id) = match file {
+        Some(f) => ("document", f.to_string()),
+        None => ("job", job.id.to_string()),
+    };
+    let mut changes = serde_json::Map::new();
+    changes.insert(member.into(), json!({"before": !now, "after": now}));
+    let action = format!("{kind}.{action}");
+    let object = Object { kind, id };
+    jobs.audit
+        .record_in(txn, &job.account_id, actor, &action, object, changes)
+        .await?;
+    Ok(())
 }
 
 impl Jobs {
@@ -139,6 +168,8 @@ impl Jobs {
             // Deleting what is in the bin already changes nothing.
             return Ok(());
         }
+        let file_id = file.as_ref().map(|f| &f.id);
+        audited(self, &txn, &job, file_id, actor, "deleted", true).await?;
         let mut evs: Vec<NewEvent> = files
             .iter()
             .filter(|f| f.deleted_at.is_none())
@@ -203,6 +234,8 @@ impl Jobs {
         let webhook = self.job_webhook(job).await;
         let txn = self.db.begin().await?;
         erasure::erase(&txn, &job.id, scope, reason, now).await?;
+        let file_id = file.map(|f| &f.id);
+        audited(self, &txn, job, file_id, actor, "erased", true).await?;
         let mut evs: Vec<NewEvent> = files
             .iter()
             .filter(|f| f.erased_at.is_none())
@@ -260,6 +293,7 @@ impl Jobs {
             };
             return Err(JobError::NotDeleted(what));
         }
+        audited(self, &txn, &job, file_id, actor, "deleted", false).await?;
         // A whole job brings back the documents binned with it, not those binned before.
         let evs = files
             .iter()

@@ -39,6 +39,9 @@ pub async fn run(r: Retention, token: CancellationToken) {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "ending lapsed review locks failed"),
         }
+        if let Err(e) = r.accounts.purge_expired_audit().await {
+            tracing::warn!(error = %e, "dropping audit rows older than a year failed");
+        }
         if let Err(e) = r.accounts.purge_expired_sessions().await {
             tracing::warn!(error = %e, "dropping expired dashboard sessions failed");
         }

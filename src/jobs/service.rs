@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use super::views::Accepted;
 use super::JobError;
+use crate::audit::Audit;
 use crate::config::Limits;
 use crate::db::{
     self,
@@ -36,6 +37,8 @@ pub struct Jobs {
     /// Wakes delivery dispatchers when events are stored.
     pub(super) deliveries_ready: Wake,
     pub(super) stages: Stages,
+    /// Where deletions, restores and erasures are recorded.
+    pub(super) audit: Audit,
 }
 
 /// A document as the API received it, before any check.
@@ -107,6 +110,7 @@ impl Jobs {
         stages: Stages,
     ) -> Self {
         Self {
+            audit: Audit::new(db.clone()),
             db,
             blobs,
             templates,

@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 
 use super::input::{Input, TemplateInput};
 use super::TemplateError;
+use crate::audit::{Audit, Object};
 use crate::crypto::SecretBox;
 use crate::db::{self, entities::templates, rfc3339};
 use crate::extraction::Reader;
@@ -21,7 +22,7 @@ use crate::targets::{
     template_webhook_config, template_webhook_events, Config, TargetError, TemplateWebhook,
     UrlRules, WebhookConfig,
 };
-use crate::types::{AccountId, DestinationKind, TemplateId};
+use crate::types::{AccountId, Actor, DestinationKind, TemplateId};
 
 /// Compiled templates kept at most; past that the cache starts again.
 const COMPILED_KEPT: usize = 512;
@@ -31,6 +32,8 @@ const COMPILED_KEPT: usize = 512;
 #[derive(Clone)]
 pub struct Templates {
     pub(super) db: DatabaseConnection,
+    /// Where every change of a template is recorded.
+    audit: Audit,
     pub(super) secrets: SecretBox,
     pub(super) rules: Arc<UrlRules>,
     /// How long a rotated-out webhook secret still signs.
@@ -127,7 +130,6 @@ impl Templates {
         max_upload: u64,
     ) -> Self {
         Self {
-            db,
             secrets,
             rules: Arc::new(rules),
             rotation_grace,
@@ -135,7 +137,39 @@ impl Templates {
             max_upload,
             compiled: Arc::default(),
             chosen_among: Arc::default(),
+            audit: Audit::new(db.clone()),
+            db,
         }
+    }
+
+    /// Records a change of template `id` in the audit log.
+    async fn audited(
+        &self,
+        account_id: &AccountId,
+        actor: &Actor,
+        action: &str,
+        id: &TemplateId,
+        before: Option<&TemplateView>,
+        after: Option<&TemplateView>,
+    ) -> Result<(), TemplateError> {
+        let json =
+            |v: Option<&TemplateView>| v.map(|v| serde_json::to_value(v).expect("views serialise"));
+        let object = Object {
+            kind: "template",
+            id: id.to_string(),
+        };
+        let (before, after) = (json(before), json(after));
+        self.audit
+            .record(
+                account_id,
+                actor,
+                action,
+                object,
+                before.as_ref(),
+                after.as_ref(),
+            )
+            .await?;
+        Ok(())
     }
 
     pub(super) fn compiled(&self, t: &templates::Model) -> Result<Arc<Compiled>, TemplateError> {
@@ -272,6 +306,7 @@ impl Templates {
         &self,
         account_id: &AccountId,
         body: TemplateInput,
+        actor: &Actor,
     ) -> Result<TemplateView, TemplateError> {
         let input = body.validate(&self.rules).await?;
         let now = db::now_ms();
@@ -295,7 +330,17 @@ impl Templates {
         };
         self.apply(&mut t, input).await?;
         let t = db::templates::insert(&self.db, t).await?;
-        self.view(&t, true, true)
+        let view = self.view(&t, true, true)?;
+        self.audited(
+            account_id,
+            actor,
+            "template.created",
+            &t.id,
+            None,
+            Some(&view),
+        )
+        .await?;
+        Ok(view)
     }
 
     /// Creates the docpush template for an invoice2data template (YAML or JSON).
@@ -303,9 +348,10 @@ impl Templates {
         &self,
         account_id: &AccountId,
         body: &[u8],
+        actor: &Actor,
     ) -> Result<TemplateView, TemplateError> {
         let template = super::import::parse(body)?;
-        self.create(account_id, super::import::translate(&template)?)
+        self.create(account_id, super::import::translate(&template)?, actor)
             .await
     }
 
@@ -341,32 +387,55 @@ impl Templates {
         account_id: &AccountId,
         id: &TemplateId,
         body: TemplateInput,
+        actor: &Actor,
     ) -> Result<TemplateView, TemplateError> {
         let mut t = self.owned(account_id, id).await?;
+        let before = self.view(&t, false, false)?;
         let input = body.validate(&self.rules).await?;
         let new_secret = self.apply(&mut t, input).await?;
         let t = db::templates::update(&self.db, t).await?;
-        self.view(&t, new_secret, false)
+        let after = self.view(&t, new_secret, false)?;
+        self.audited(
+            account_id,
+            actor,
+            "template.updated",
+            id,
+            Some(&before),
+            Some(&after),
+        )
+        .await?;
+        Ok(after)
     }
 
     pub async fn delete(
         &self,
         account_id: &AccountId,
         id: &TemplateId,
+        actor: &Actor,
     ) -> Result<(), TemplateError> {
-        if db::templates::soft_delete(&self.db, account_id, id).await? {
-            Ok(())
-        } else {
-            Err(TemplateError::NotFound(id.to_string()))
+        let before = self.get(account_id, id).await?;
+        if !db::templates::soft_delete(&self.db, account_id, id).await? {
+            return Err(TemplateError::NotFound(id.to_string()));
         }
+        self.audited(
+            account_id,
+            actor,
+            "template.deleted",
+            id,
+            Some(&before),
+            None,
+        )
+        .await
     }
 
     pub async fn rotate_webhook_secret(
         &self,
         account_id: &AccountId,
         id: &TemplateId,
+        actor: &Actor,
     ) -> Result<TemplateView, TemplateError> {
         let mut t = self.owned(account_id, id).await?;
+        let before = self.view(&t, false, false)?;
         let Some(mut w) = template_webhook_config(&t, &self.secrets)? else {
             return Err(TemplateError::NoWebhook);
         };
@@ -376,7 +445,11 @@ impl Templates {
         t.webhook_secret = None;
         t.webhook_auth = None;
         let t = db::templates::update(&self.db, t).await?;
-        self.view(&t, true, false)
+        let after = self.view(&t, true, false)?;
+        let action = "template.webhook_secret_rotated";
+        self.audited(account_id, actor, action, id, Some(&before), Some(&after))
+            .await?;
+        Ok(after)
     }
 
     /// A live template of the account, compiled for extraction.

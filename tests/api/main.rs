@@ -3,6 +3,7 @@
 
 mod account_settings;
 mod accuracy;
+mod audit_log;
 mod auto_templates;
 mod blobs;
 mod browser;

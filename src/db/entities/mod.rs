@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audit_log;
 pub mod credit_ledger;
 pub mod deliveries;
 pub mod delivery_attempts;
