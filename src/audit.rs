@@ -69,8 +69,9 @@ pub fn changes(before: Option<&Value>, after: Option<&Value>) -> Map<String, Val
         if out.contains_key(key) || matches!(key.as_str(), "updated_at" | "created_at") {
             continue;
         }
+        // A member absent on one side reads as null: absent and null are not a change.
         let (old, new) = (b.get(key), a.get(key));
-        if old == new {
+        if old.unwrap_or(&Value::Null) == new.unwrap_or(&Value::Null) {
             continue;
         }
         let side = |v: Option<&Value>| {

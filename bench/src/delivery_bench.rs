@@ -188,6 +188,7 @@ async fn measure(mut settings: Settings, events: usize, rate: u32) -> anyhow::Re
             .create(
                 &account.id,
                 serde_json::from_value(json!({"type": "webhook", "config": {"url": r.url}, "events": ["extraction.processed"]}))?,
+                &docpush::types::Actor::System,
             )
             .await
             .map_err(|e| anyhow::anyhow!("creating a destination: {e}"))?;

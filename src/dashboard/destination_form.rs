@@ -65,6 +65,8 @@ pub struct DestState {
     pub events: Vec<String>,
     pub all_templates: bool,
     pub templates: Vec<String>,
+    /// The rules as JSON, when the destination uses them instead of the filters.
+    pub rules: String,
     pub enabled: bool,
 }
 
@@ -115,6 +117,11 @@ impl DestState {
                 }
             }
         }
+        // One rule per line: short enough to read, and edited as JSON.
+        if let Some(Value::Array(rules)) = &d.rules {
+            let lines: Vec<String> = rules.iter().map(Value::to_string).collect();
+            s.rules = format!("[\n  {}\n]", lines.join(",\n  "));
+        }
         if let Ok(filter) = serde_json::from_value::<EventFilter>(d.events.clone()) {
             (s.events_mode, s.events) = events_choice(&filter);
         }
@@ -157,6 +164,7 @@ impl DestState {
                 .into_iter()
                 .map(String::from)
                 .collect(),
+            rules: form.text("rules"),
             enabled: form.checked("enabled"),
         }
     }
@@ -191,13 +199,20 @@ impl DestState {
         if self.kind == "s3" {
             config.insert("receive_files".into(), json!(self.receive_files));
         }
-        json!({
-            "type": self.kind,
-            "config": config,
-            "events": events_json(&self.events_mode, &self.events),
-            "templates": if self.all_templates { json!("all") } else { json!(self.templates) },
-            "enabled": self.enabled,
-        })
+        let mut body = json!({"type": self.kind, "config": config, "enabled": self.enabled});
+        if self.rules.trim().is_empty() {
+            body["events"] = events_json(&self.events_mode, &self.events);
+            body["templates"] = if self.all_templates {
+                json!("all")
+            } else {
+                json!(self.templates)
+            };
+        } else {
+            // Text that is not JSON goes as text: the API's 422 says what rules are.
+            body["rules"] = serde_json::from_str(&self.rules)
+                .unwrap_or_else(|_| Value::String(self.rules.clone()));
+        }
+        body
     }
 
     /// `config.url: …` belongs beside `webhook.url`; `events: …` beside the events.

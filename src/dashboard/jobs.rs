@@ -24,6 +24,8 @@ pub struct ListQuery {
     status: Option<String>,
     template_id: Option<String>,
     cursor: Option<String>,
+    /// Any value: the recycle bin instead.
+    deleted: Option<String>,
 }
 
 #[derive(Template)]
@@ -38,6 +40,8 @@ struct JobsPage {
     next: Option<String>,
     live: bool,
     has_templates: bool,
+    /// The recycle bin is shown.
+    bin: bool,
 }
 
 impl JobsPage {
@@ -92,6 +96,7 @@ pub async fn list(
     let status = q.status.unwrap_or_default();
     let template_id = q.template_id.unwrap_or_default();
     let paged = q.cursor.is_some();
+    let bin = q.deleted.is_some_and(|d| !d.is_empty());
     let page = jobs
         .list(
             &session.account_id,
@@ -100,7 +105,7 @@ pub async fn list(
                 template_id: Some(template_id.clone()),
                 cursor: q.cursor,
                 limit: None,
-                deleted: false,
+                deleted: bin,
             },
         )
         .await?;
@@ -111,12 +116,13 @@ pub async fn list(
             query_string(&[
                 ("status", &status),
                 ("template_id", &template_id),
+                ("deleted", if bin { "1" } else { "" }),
                 ("cursor", c)
             ])
         )
     });
     // The newest page keeps itself current (new jobs appear, running ones move on).
-    let live = !paged || page.jobs.iter().any(|j| !j.status.is_final());
+    let live = !bin && (!paged || page.jobs.iter().any(|j| !j.status.is_final()));
     html(&JobsPage {
         nav: Nav::new(&session, "jobs"),
         has_templates: !names.is_empty(),
@@ -127,6 +133,7 @@ pub async fn list(
         template_id,
         next,
         live,
+        bin,
     })
 }
 
@@ -206,6 +213,21 @@ pub(super) struct JobPage {
     live: bool,
     finished: bool,
     notice: Option<String>,
+    /// This session, as lock holders are named.
+    me: String,
+}
+
+impl JobPage {
+    /// Who holds the review lock, as a person reads it.
+    fn lock_holder(&self) -> Option<String> {
+        let l = &self.job.lifecycle;
+        l.locked_by.as_deref().map(crate::types::Actor::describe)
+    }
+
+    /// Whether this session holds the lock.
+    fn locked_by_me(&self) -> bool {
+        self.job.lifecycle.locked_by.as_deref() == Some(self.me.as_str())
+    }
 }
 
 pub fn shown(v: Option<&Value>) -> String {
@@ -242,8 +264,8 @@ pub(super) async fn job_page(
                     .map(|f| (f.file_id.clone(), f))
                     .collect();
             }
-            // Purged results leave the page with statuses only.
-            Ok(Results::Csv(_)) | Err(JobError::Purged(_)) => {}
+            // Purged or binned results leave the page with statuses only.
+            Ok(Results::Csv(_)) | Err(JobError::Purged(_) | JobError::Deleted(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }
@@ -349,6 +371,7 @@ pub(super) async fn job_page(
         job: status,
         files,
         notice,
+        me: session.actor().name(),
     })
 }
 

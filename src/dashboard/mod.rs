@@ -11,6 +11,7 @@ mod error;
 mod form;
 mod grid;
 mod jobs;
+mod lifecycle;
 mod login;
 mod review;
 mod session;
@@ -48,6 +49,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/logout", web::post().to(login::logout))
             .route("/jobs", web::get().to(jobs::list))
             .route("/jobs/{id}", web::get().to(jobs::show))
+            .route("/jobs/{id}/lifecycle", web::post().to(lifecycle::action))
+            .route("/audit", web::get().to(lifecycle::audit))
             .route("/jobs/{id}/results.{format}", web::get().to(jobs::results))
             .route(
                 "/jobs/{id}/files/{file}/pages/{page}",

@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod contract;
 mod dashboard;
+mod dashboard_lifecycle;
 mod dashboard_rows;
 mod delivery;
 mod destinations;
