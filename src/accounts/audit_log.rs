@@ -71,6 +71,17 @@ impl Accounts {
         let some = |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
         let (object_type, object_id, action) =
             (some(&q.object_type), some(&q.object_id), some(&q.action));
+        // No stored name holds a NUL, and PostgreSQL refuses one in a query: nothing matches.
+        let filters = [&object_type, &object_id, &action];
+        if filters
+            .iter()
+            .any(|f| f.as_deref().is_some_and(|f| f.contains('\0')))
+        {
+            return Ok(AuditPage {
+                items: Vec::new(),
+                next_cursor: None,
+            });
+        }
         let filter = db::audit::AuditFilter {
             object_type: object_type.as_deref(),
             object_id: object_id.as_deref(),

@@ -345,7 +345,11 @@ impl Accounts {
     /// A new key for the account named (or with the id) `account`.
     pub async fn create_key_for(&self, account: &str) -> Result<String, AccountError> {
         let acc = self.find(account).await?;
-        Ok(db::accounts::insert_key(&self.db, &acc.id).await?.0)
+        Ok(self
+            .create_key(&acc.id, &Actor::System)
+            .await?
+            .key
+            .unwrap_or_default())
     }
 
     /// Revokes one of the account's keys, unless it is the key `caller`

@@ -215,6 +215,8 @@ pub(super) struct JobPage {
     notice: Option<String>,
     /// This session, as lock holders are named.
     me: String,
+    /// Documents of the job in the recycle bin.
+    binned: Vec<JobFileStatus>,
 }
 
 impl JobPage {
@@ -250,6 +252,7 @@ pub(super) async fn job_page(
     notice: Option<String>,
 ) -> Result<JobPage, DashError> {
     let status = jobs.status(&session.account_id, job_id).await?;
+    let binned = jobs.binned_files(&session.account_id, job_id).await?;
     let finished = status.status.is_final();
     let mut results: BTreeMap<FileId, FileResult> = BTreeMap::new();
     if finished {
@@ -372,6 +375,7 @@ pub(super) async fn job_page(
         files,
         notice,
         me: session.actor().name(),
+        binned,
     })
 }
 

@@ -10,7 +10,7 @@ use super::form::Form;
 use super::session::Session;
 use super::{html, see_other, Nav, Page};
 use crate::accounts::{Accounts, AuditEntry, AuditQuery};
-use crate::api::{path_id, AppError};
+use crate::api::{job_and_file, path_id, AppError};
 use crate::jobs::{Deletion, Jobs};
 use crate::types::JobId;
 
@@ -51,6 +51,39 @@ pub async fn action(
         }
     }
     see_other(&back)
+}
+
+/// Bins, restores or erases one document, and goes back to its job.
+pub async fn file_action(
+    session: Session,
+    path: web::Path<(String, String)>,
+    form: Form,
+    jobs: web::Data<Jobs>,
+) -> Page {
+    session.check_csrf(form.get("csrf"))?;
+    let (job_id, file_id) = job_and_file(&path.0, &path.1)?;
+    let (account, actor) = (&session.account_id, session.actor());
+    let file = Some(&file_id);
+    match form.get("action").unwrap_or_default() {
+        "delete" => {
+            jobs.delete(account, &job_id, file, Deletion::ToBin, &actor)
+                .await?
+        }
+        "erase" if form.get("confirm") == Some("erase") => {
+            jobs.delete(account, &job_id, file, Deletion::Erase, &actor)
+                .await?
+        }
+        "erase" => {
+            let m = "tick the box to confirm the erasure: it cannot be undone";
+            return Err(AppError::BadRequest(m.into()).into());
+        }
+        "restore" => drop(jobs.restore(account, &job_id, file, &actor).await?),
+        other => {
+            let m = format!("{other:?} is not an action on a document");
+            return Err(AppError::BadRequest(m).into());
+        }
+    }
+    see_other(&format!("/dashboard/jobs/{job_id}"))
 }
 
 #[derive(Deserialize)]

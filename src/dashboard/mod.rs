@@ -50,6 +50,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/jobs", web::get().to(jobs::list))
             .route("/jobs/{id}", web::get().to(jobs::show))
             .route("/jobs/{id}/lifecycle", web::post().to(lifecycle::action))
+            .route(
+                "/jobs/{id}/files/{file}/lifecycle",
+                web::post().to(lifecycle::file_action),
+            )
             .route("/audit", web::get().to(lifecycle::audit))
             .route("/jobs/{id}/results.{format}", web::get().to(jobs::results))
             .route(

@@ -68,8 +68,19 @@ pub async fn record_attempts(
     if attempts.is_empty() {
         return Ok(());
     }
+    // A delivery erased while its attempt was under way keeps no log of it
+    // (on PostgreSQL the erasure waits for this transaction instead).
+    let mut q = deliveries::Entity::find()
+        .select_only()
+        .column(deliveries::Column::Id)
+        .filter(deliveries::Column::Id.is_in(attempts.iter().map(|a| a.delivery_id.clone())));
+    if super::is_postgres(db) {
+        q = q.lock_shared();
+    }
+    let live: Vec<DeliveryId> = q.into_tuple().all(db).await?;
     let rows = attempts
         .into_iter()
+        .filter(|a| live.contains(&a.delivery_id))
         .map(|a| delivery_attempts::ActiveModel {
             delivery_id: Set(a.delivery_id),
             attempted_at: Set(a.attempted_at),
@@ -78,7 +89,11 @@ pub async fn record_attempts(
             response_body: Set(a.response_body),
             error: Set(a.error),
             ..Default::default()
-        });
+        })
+        .collect::<Vec<_>>();
+    if rows.is_empty() {
+        return Ok(());
+    }
     delivery_attempts::Entity::insert_many(rows)
         .exec_without_returning(db)
         .await?;

@@ -4,22 +4,22 @@
 //! their status history, the credit ledger) so that they answer 404 or 410
 //! instead of reappearing, and the ledger still adds up.
 
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Statement};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
 
 use super::entities::{deliveries, delivery_attempts, events, files, jobs};
-use super::lifecycle::deliveries_of;
 use super::DbError;
-use crate::types::{FileId, JobId};
+use crate::types::{DeliveryId, FileId, JobId};
 
-/// What to erase: a whole job, or one document (with the job-level events
-/// when they name that document, as they do for a job of one file).
+/// What to erase: a whole job, or one document. A document takes the
+/// job-level events with it (a batch's `batch.completed` lists every
+/// document's name), and for a job of one document the job's name and
+/// static values too.
 pub enum Scope<'a> {
     Job,
-    File {
-        id: &'a FileId,
-        with_job_events: bool,
-    },
+    File { id: &'a FileId, only_one: bool },
 }
 
 /// Why the content goes: a hard delete (it answers 404 afterwards) or the
@@ -43,44 +43,46 @@ pub async fn erase(
         Scope::Job => None,
         Scope::File { id, .. } => Some(id),
     };
-    let job_events_too = match scope {
+    let job_columns_too = match scope {
         Scope::Job => true,
-        Scope::File {
-            with_job_events, ..
-        } => with_job_events,
+        Scope::File { only_one, .. } => only_one,
     };
-    delivery_attempts::Entity::delete_many()
-        .filter(delivery_attempts::Column::DeliveryId.in_subquery(deliveries_of(job_id, file_id)))
-        .exec(db)
-        .await?;
-    let mut dq = deliveries::Entity::delete_many().filter(deliveries::Column::JobId.eq(job_id));
+    // The document's deliveries and, for one document, the job-level ones
+    // too (a batch's events list every document).
+    let mine = |file: sea_orm::sea_query::SimpleExpr, job_level| {
+        sea_orm::Condition::any().add(file).add(job_level)
+    };
+    let mut dq = deliveries::Entity::find().filter(deliveries::Column::JobId.eq(job_id));
     let mut eq = events::Entity::delete_many().filter(events::Column::JobId.eq(job_id));
     if let Some(f) = file_id {
-        let mine = |c: sea_orm::sea_query::SimpleExpr| {
-            let any = sea_orm::Condition::any().add(c.clone());
-            if job_events_too {
-                any.add(Expr::col(deliveries::Column::FileId).is_null())
-            } else {
-                any
-            }
-        };
-        dq = dq.filter(mine(deliveries::Column::FileId.eq(f)));
-        eq = eq.filter(mine(events::Column::FileId.eq(f)));
-        // Attempts of the job-level deliveries go with them.
-        if job_events_too {
-            let mut job_level = Query::select();
-            job_level
-                .column(deliveries::Column::Id)
-                .from(deliveries::Entity)
-                .and_where(deliveries::Column::JobId.eq(job_id))
-                .and_where(deliveries::Column::FileId.is_null());
-            delivery_attempts::Entity::delete_many()
-                .filter(delivery_attempts::Column::DeliveryId.in_subquery(job_level))
-                .exec(db)
-                .await?;
-        }
+        dq = dq.filter(mine(
+            deliveries::Column::FileId.eq(f),
+            deliveries::Column::FileId.is_null(),
+        ));
+        eq = eq.filter(mine(
+            events::Column::FileId.eq(f),
+            events::Column::FileId.is_null(),
+        ));
     }
-    dq.exec(db).await?;
+    let ids: Vec<DeliveryId> = dq
+        .select_only()
+        .column(deliveries::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    // Deliveries first, then their attempts: on PostgreSQL a delivery whose
+    // attempt is being recorded is deleted once that commits, and the
+    // attempt goes after it; a later one finds no delivery and is not written.
+    for chunk in ids.chunks(500) {
+        deliveries::Entity::delete_many()
+            .filter(deliveries::Column::Id.is_in(chunk.iter().cloned()))
+            .exec(db)
+            .await?;
+        delivery_attempts::Entity::delete_many()
+            .filter(delivery_attempts::Column::DeliveryId.is_in(chunk.iter().cloned()))
+            .exec(db)
+            .await?;
+    }
     eq.exec(db).await?;
 
     let none = Option::<String>::None;
@@ -101,7 +103,7 @@ pub async fn erase(
     }
     fq.exec(db).await?;
 
-    if job_events_too {
+    if job_columns_too {
         let mut jq = jobs::Entity::update_many()
             .col_expr(jobs::Column::SourceName, Expr::value(""))
             .col_expr(jobs::Column::StaticValues, Expr::value("{}"))
@@ -111,7 +113,21 @@ pub async fn erase(
             .col_expr(jobs::Column::RequestHash, Expr::value(none.clone()))
             .filter(jobs::Column::Id.eq(job_id));
         if file_id.is_none() {
-            jq = jq.col_expr(jobs::Column::BlobKey, Expr::value(none));
+            // No worker takes it up again, and nothing of it is held or locked.
+            let unset = Expr::value(Option::<i64>::None);
+            jq = jq
+                .col_expr(jobs::Column::BlobKey, Expr::value(none.clone()))
+                .col_expr(jobs::Column::LeaseOwner, Expr::value(none.clone()))
+                .col_expr(jobs::Column::LeaseExpiresAt, unset.clone())
+                .col_expr(jobs::Column::LockHolder, Expr::value(none))
+                .col_expr(jobs::Column::LockExpiresAt, unset.clone())
+                .col_expr(jobs::Column::HeldAt, unset);
+            jobs::Entity::update_many()
+                .col_expr(jobs::Column::FinishedAt, Expr::value(at))
+                .filter(jobs::Column::Id.eq(job_id))
+                .filter(jobs::Column::FinishedAt.is_null())
+                .exec(db)
+                .await?;
             jq = match reason {
                 Reason::HardDelete => jq.col_expr(jobs::Column::ErasedAt, Expr::value(at)),
                 Reason::Retention => jq.col_expr(jobs::Column::PurgedAt, Expr::value(at)),
@@ -120,6 +136,37 @@ pub async fn erase(
         jq.exec(db).await?;
     }
     Ok(())
+}
+
+/// Makes erasures physical, see [`settle`]: at once on SQLite (it is quick,
+/// and the erasure is not done before it), in the background on PostgreSQL,
+/// where a vacuum takes a while: one at a time, and requests that arrive
+/// while one waits to start are served by it.
+#[derive(Clone, Default)]
+pub struct Settler {
+    running: std::sync::Arc<tokio::sync::Mutex<()>>,
+    queued: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Settler {
+    pub async fn after_erasure(&self, db: &sea_orm::DatabaseConnection) -> Result<(), DbError> {
+        use std::sync::atomic::Ordering;
+        if db.get_database_backend() != DbBackend::Postgres {
+            return settle(db).await;
+        }
+        if self.queued.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let (me, db) = (self.clone(), db.clone());
+        tokio::spawn(async move {
+            let _one = me.running.lock().await;
+            me.queued.store(false, Ordering::Release);
+            if let Err(e) = settle(&db).await {
+                tracing::warn!(error = %e, "vacuuming after an erasure failed; autovacuum will reclaim the rows");
+            }
+        });
+        Ok(())
+    }
 }
 
 /// Makes the erasure physical. SQLite overwrites freed space as it goes

@@ -110,6 +110,8 @@ pub async fn finish(
         .col_expr(files::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(files::Column::Id.eq(file_id))
         .filter(files::Column::Status.is_in([JobStatus::New, JobStatus::ProcessingImage]))
+        // An erased document takes no outcome: a reading that was under way when it went is dropped.
+        .filter(files::Column::ErasedAt.is_null())
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)

@@ -18,7 +18,7 @@ pub async fn claim_next(
     let queue = Queue {
         table: "jobs",
         // A job in the recycle bin waits there: restored, it goes on.
-        ready: "finished_at IS NULL AND deleted_at IS NULL",
+        ready: "finished_at IS NULL AND deleted_at IS NULL AND erased_at IS NULL",
         order: "created_at",
         also_set: ", claims = claims + 1, updated_at = $3",
     };

@@ -1,8 +1,8 @@
 //! The recycle bin, hold and lock of a job (SPEC §3), and what they mean
 //! for the deliveries of its documents' events.
 
-use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::entities::{deliveries, files, jobs};
 use super::DbError;
@@ -37,15 +37,21 @@ pub async fn gate(
     job_id: &JobId,
     file_id: Option<&FileId>,
 ) -> Result<Gate, DbError> {
-    let Some(job) = jobs::Entity::find_by_id(job_id.clone()).one(db).await? else {
+    let mut q = jobs::Entity::find_by_id(job_id.clone());
+    // On PostgreSQL a hold or a deletion committing meanwhile waits for this
+    // transaction (or this one for it), so the delivery is stored as the job now is.
+    if super::is_postgres(db) {
+        q = q.lock_shared();
+    }
+    let Some(job) = q.one(db).await? else {
         return Ok(Gate::default());
     };
-    let mut deleted = job.deleted_at.is_some();
+    let mut deleted = job.deleted_at.is_some() || job.erased_at.is_some();
     if let (false, Some(f)) = (deleted, file_id) {
         deleted = files::Entity::find_by_id(f.clone())
             .one(db)
             .await?
-            .is_some_and(|f| f.deleted_at.is_some());
+            .is_some_and(|f| f.deleted_at.is_some() || f.erased_at.is_some());
     }
     Ok(Gate {
         held: job.held_at.is_some(),
@@ -67,7 +73,13 @@ async fn move_deliveries(
         .col_expr(deliveries::Column::UpdatedAt, Expr::value(super::now_ms()))
         .filter(deliveries::Column::JobId.eq(job_id))
         .filter(deliveries::Column::Status.is_in(from.iter().copied()))
-        .filter(deliveries::Column::EventType.like(DOCUMENT_EVENTS));
+        .filter(deliveries::Column::EventType.like(DOCUMENT_EVENTS))
+        // One on its way finishes as it goes: its outcome is recorded, not sent again.
+        .filter(
+            sea_orm::Condition::any()
+                .add(deliveries::Column::LeaseOwner.is_null())
+                .add(deliveries::Column::LeaseExpiresAt.lt(super::now_ms())),
+        );
     if let Some(f) = file_id {
         q = q.filter(deliveries::Column::FileId.eq(f));
     }
@@ -111,7 +123,12 @@ pub async fn delete(
         db,
         job_id,
         file_id,
-        &[DeliveryStatus::Pending, DeliveryStatus::Held],
+        // Dead letters too: a retry or a recovery must not send them later.
+        &[
+            DeliveryStatus::Pending,
+            DeliveryStatus::Held,
+            DeliveryStatus::Failed,
+        ],
         DeliveryStatus::Cancelled,
     )
     .await?;
@@ -175,14 +192,14 @@ pub async fn set_held(
 }
 
 /// Takes or renews a job's lock for `holder` until `until`, unless another
-/// holder's lock lasts past `now`. Returns the holder that has it.
+/// holder's lock lasts past `now`. Returns the holder that has it, and until when.
 pub async fn lock(
     db: &impl ConnectionTrait,
     job_id: &JobId,
     holder: &str,
     now: i64,
     until: i64,
-) -> Result<Option<String>, DbError> {
+) -> Result<Option<(String, Option<i64>)>, DbError> {
     let free = sea_orm::Condition::any()
         .add(jobs::Column::LockHolder.is_null())
         .add(jobs::Column::LockHolder.eq(holder))
@@ -197,14 +214,20 @@ pub async fn lock(
     Ok(jobs::Entity::find_by_id(job_id.clone())
         .one(db)
         .await?
-        .and_then(|j| j.lock_holder))
+        .and_then(|j| j.lock_holder.map(|h| (h, j.lock_expires_at))))
 }
 
-/// Drops a job's lock if `holder` has it (any holder's when `None`: a lapse).
+/// How a lock ends: its holder drops it, or it lapsed before a time.
+pub enum Unlock<'a> {
+    By(&'a str),
+    LapsedBefore(i64),
+}
+
+/// Drops a job's lock as `how` says; `false` when there was none to drop.
 pub async fn unlock(
     db: &impl ConnectionTrait,
     job_id: &JobId,
-    holder: Option<&str>,
+    how: Unlock<'_>,
 ) -> Result<bool, DbError> {
     let mut q = jobs::Entity::update_many()
         .col_expr(
@@ -217,9 +240,11 @@ pub async fn unlock(
         )
         .filter(jobs::Column::Id.eq(job_id))
         .filter(jobs::Column::LockHolder.is_not_null());
-    if let Some(h) = holder {
-        q = q.filter(jobs::Column::LockHolder.eq(h));
-    }
+    q = match how {
+        Unlock::By(h) => q.filter(jobs::Column::LockHolder.eq(h)),
+        // A lock renewed since it was seen lapsed stays.
+        Unlock::LapsedBefore(now) => q.filter(jobs::Column::LockExpiresAt.lte(now)),
+    };
     Ok(q.exec(db).await?.rows_affected == 1)
 }
 
@@ -233,23 +258,9 @@ pub async fn lapsed_locks(
     Ok(jobs::Entity::find()
         .filter(jobs::Column::LockHolder.is_not_null())
         .filter(jobs::Column::LockExpiresAt.lte(now))
+        .filter(jobs::Column::ErasedAt.is_null())
         .order_by_asc(jobs::Column::LockExpiresAt)
         .limit(limit)
         .all(db)
         .await?)
-}
-
-/// Ids of a job's deliveries, or of one document's, as a subquery.
-pub(super) fn deliveries_of(
-    job_id: &JobId,
-    file_id: Option<&FileId>,
-) -> sea_orm::sea_query::SelectStatement {
-    let mut q = Query::select();
-    q.column(deliveries::Column::Id)
-        .from(deliveries::Entity)
-        .and_where(deliveries::Column::JobId.eq(job_id));
-    if let Some(f) = file_id {
-        q.and_where(deliveries::Column::FileId.eq(f));
-    }
-    q.to_owned()
 }

@@ -83,7 +83,10 @@ pub async fn emit_all(
             file_id: ev.file_id.cloned(),
             template_id: ev.template_id.clone(),
             event_type: ev.event_type,
+            // A deleted document's event is cancelled even where it would have failed:
+            // no retry or recovery may send it later.
             status: match (&failed, gate) {
+                (_, Some(DeliveryStatus::Cancelled)) => DeliveryStatus::Cancelled,
                 (Some(_), _) => DeliveryStatus::Failed,
                 (None, Some(s)) => s,
                 (None, None) => DeliveryStatus::Pending,

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use super::views::JobState;
 use super::{JobError, Jobs};
 use crate::audit::Object;
+use crate::db::lifecycle::Unlock;
 use crate::db::{self, entities::files, entities::jobs, erasure, rfc3339};
 use crate::delivery::{self, NewEvent};
 use crate::storage::keys;
@@ -33,6 +34,15 @@ pub(super) fn state(job: &jobs::Model, now: i64) -> JobState {
         held: job.held_at.is_some(),
         locked_by: lock.map(|(h, _)| h.clone()),
         lock_expires_at: lock.map(|(_, until)| rfc3339(until)),
+    }
+}
+
+/// The 409 for a review by someone who does not hold the job's lock.
+fn lock_refused(job: &JobId, holder: Option<&str>, until: Option<i64>) -> JobError {
+    JobError::Locked {
+        job: job.clone(),
+        holder: Actor::describe(holder.unwrap_or("someone")),
+        until: until.map(rfc3339).unwrap_or_else(|| "it is dropped".into()),
     }
 }
 
@@ -146,7 +156,7 @@ impl Jobs {
                 }
                 self.erase(&job, file.as_ref(), actor, erasure::Reason::HardDelete)
                     .await?;
-                Ok(erasure::settle(&self.db).await?)
+                Ok(self.settler.after_erasure(&self.db).await?)
             }
         }
     }
@@ -172,7 +182,7 @@ impl Jobs {
         audited(self, &txn, &job, file_id, actor, "deleted", true).await?;
         let mut evs: Vec<NewEvent> = files
             .iter()
-            .filter(|f| f.deleted_at.is_none())
+            .filter(|f| f.deleted_at.is_none() && f.erased_at.is_none())
             .map(|f| {
                 event(
                     &job,
@@ -221,13 +231,11 @@ impl Jobs {
                 }
             }
         }
-        // A job of one document names it in its own events and columns.
-        let single = job.source_kind != crate::types::DocKind::Zip;
         let scope = match file {
             None => erasure::Scope::Job,
             Some(f) => erasure::Scope::File {
                 id: &f.id,
-                with_job_events: single,
+                only_one: job.source_kind != crate::types::DocKind::Zip,
             },
         };
         let now = db::now_ms();
@@ -297,7 +305,7 @@ impl Jobs {
         // A whole job brings back the documents binned with it, not those binned before.
         let evs = files
             .iter()
-            .filter(|f| file.is_some() || f.deleted_at.is_none())
+            .filter(|f| f.erased_at.is_none() && (file.is_some() || f.deleted_at.is_none()))
             .map(|f| {
                 event(
                     &job,
@@ -364,9 +372,13 @@ impl Jobs {
         if locked {
             let until = now + self.limits.review_lock.as_millis() as i64;
             let fresh = state(&job, now).locked_by.is_none_or(|h| h != me);
-            let holder = db::lifecycle::lock(&txn, &job.id, &me, now, until).await?;
-            if holder.as_deref() != Some(me.as_str()) {
-                return Err(self.locked_error(&job));
+            match db::lifecycle::lock(&txn, &job.id, &me, now, until).await? {
+                Some((holder, _)) if holder == me => {}
+                // Named as it is now: someone may have taken it since the job was read.
+                other => {
+                    let (holder, until) = other.unzip();
+                    return Err(lock_refused(&job.id, holder.as_deref(), until.flatten()));
+                }
             }
             if fresh {
                 let data = json!({"holder": me, "expires_at": rfc3339(until)});
@@ -380,9 +392,14 @@ impl Jobs {
         } else {
             let current = state(&job, now).locked_by;
             if current.as_ref().is_some_and(|h| *h != me) {
-                return Err(self.locked_error(&job));
+                return Err(lock_refused(
+                    &job.id,
+                    job.lock_holder.as_deref(),
+                    job.lock_expires_at,
+                ));
             }
-            if db::lifecycle::unlock(&txn, &job.id, Some(&me)).await? && current.is_some() {
+            let mine = Unlock::By(&me);
+            if db::lifecycle::unlock(&txn, &job.id, mine).await? && current.is_some() {
                 let data = json!({"holder": me});
                 self.announce(
                     &txn,
@@ -398,18 +415,12 @@ impl Jobs {
         Ok(state(&job, db::now_ms()))
     }
 
-    fn locked_error(&self, job: &jobs::Model) -> JobError {
-        JobError::Locked {
-            job: job.id.clone(),
-            holder: Actor::describe(job.lock_holder.as_deref().unwrap_or("someone")),
-            until: job.lock_expires_at.map(rfc3339).unwrap_or_default(),
-        }
-    }
-
     /// Refuses a review by anyone but the holder of a lock that still lasts.
     pub(super) fn check_lock(&self, job: &jobs::Model, actor: &Actor) -> Result<(), JobError> {
         match state(job, db::now_ms()).locked_by {
-            Some(h) if h != actor.name() => Err(self.locked_error(job)),
+            Some(h) if h != actor.name() => {
+                Err(lock_refused(&job.id, Some(&h), job.lock_expires_at))
+            }
             _ => Ok(()),
         }
     }
@@ -422,7 +433,7 @@ impl Jobs {
         for job in lapsed {
             let webhook = self.job_webhook(&job).await;
             let txn = self.db.begin().await?;
-            if db::lifecycle::unlock(&txn, &job.id, job.lock_holder.as_deref()).await? {
+            if db::lifecycle::unlock(&txn, &job.id, Unlock::LapsedBefore(now)).await? {
                 let data = json!({"holder": job.lock_holder, "lapsed": true});
                 self.announce(
                     &txn,

@@ -130,6 +130,21 @@ impl Jobs {
             .collect())
     }
 
+    /// The job's documents in the recycle bin (the job's status leaves them out).
+    pub async fn binned_files(
+        &self,
+        account_id: &AccountId,
+        job_id: &JobId,
+    ) -> Result<Vec<super::JobFileStatus>, JobError> {
+        let job = self.owned(account_id, job_id).await?;
+        Ok(db::files::of_job(&self.db, &job.id)
+            .await?
+            .iter()
+            .filter(|f| f.deleted_at.is_some() && f.erased_at.is_none())
+            .map(|f| super::results::file_status(&job.template_id, f))
+            .collect())
+    }
+
     /// Page `number` of a document whose upload is still kept, as a PNG.
     pub async fn page_image(
         &self,

@@ -68,7 +68,7 @@ pub async fn purge_expired(r: &Retention) -> Result<usize, JobError> {
                 .erase(job, None, &Actor::System, erasure::Reason::Retention)
                 .await?;
         }
-        erasure::settle(&r.jobs.db).await?;
+        r.jobs.settler.after_erasure(&r.jobs.db).await?;
         total += jobs.len();
     }
 }

@@ -39,6 +39,8 @@ pub struct Jobs {
     pub(super) stages: Stages,
     /// Where deletions, restores and erasures are recorded.
     pub(super) audit: Audit,
+    /// Makes erasures physical (a vacuum on PostgreSQL).
+    pub(super) settler: crate::db::erasure::Settler,
 }
 
 /// A document as the API received it, before any check.
@@ -111,6 +113,7 @@ impl Jobs {
     ) -> Self {
         Self {
             audit: Audit::new(db.clone()),
+            settler: Default::default(),
             db,
             blobs,
             templates,

@@ -173,7 +173,12 @@ impl TryFrom<Value> for Rules {
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
-                let rule: Rule = serde_json::from_value(r).map_err(|e| format!("[{i}]: {e}"))?;
+                let mut rule: Rule =
+                    serde_json::from_value(r).map_err(|e| format!("[{i}]: {e}"))?;
+                // Template categories are stored trimmed; so are the names that match them.
+                for c in rule.categories.iter_mut().flatten() {
+                    *c = c.trim().to_string();
+                }
                 if rule
                     .categories
                     .as_ref()

@@ -161,6 +161,12 @@ async fn the_log_shows_edits_masked_rotations_revoked_keys_and_erasures_to_their
         400
     );
 
+    // A NUL matches nothing (PostgreSQL refuses it in a query).
+    assert_eq!(
+        log(&app, &app.key, "?action=%00job").await["items"],
+        json!([])
+    );
+
     // Another account sees none of it.
     let stranger = app.other_account(10).await;
     let theirs = log(&app, &stranger, "").await;

@@ -66,7 +66,28 @@ async fn a_user_deletes_restores_and_erases_jobs_and_finds_it_all_in_the_audit_l
     ui.find("#delete").await;
     let page = ui.text("main").await;
     assert!(!page.contains("in the recycle bin"), "restored: {page}");
-    assert_eq!(app.results(&kept, "json").await.status().as_u16(), 200);
+    let results: Value = app.results(&kept, "json").await.json().await.unwrap();
+    let file = results["results"][0]["file_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // One document of it: to the bin and back.
+    ui.click("[data-doc-actions] summary").await;
+    ui.submit("[data-delete-doc]").await;
+    ui.find(&format!("#binned-documents [data-binned='{file}']"))
+        .await;
+    ui.shot("document-in-bin").await;
+    let results: Value = app.results(&kept, "json").await.json().await.unwrap();
+    assert_eq!(
+        results["results"],
+        json!([]),
+        "a binned document leaves the results"
+    );
+    ui.submit("[data-restore-doc]").await;
+    ui.find("[data-doc-actions]").await;
+    let results: Value = app.results(&kept, "json").await.json().await.unwrap();
+    assert_eq!(results["results"][0]["file_id"], file.as_str());
 
     // Erase: a confirmation that names what goes, then nothing of it answers.
     ui.goto(&format!("/dashboard/jobs/{erased}")).await;
@@ -89,6 +110,8 @@ async fn a_user_deletes_restores_and_erases_jobs_and_finds_it_all_in_the_audit_l
     for (action, job) in [
         ("job.deleted", &kept),
         ("job.restored", &kept),
+        ("document.deleted", &file),
+        ("document.restored", &file),
         ("job.erased", &erased),
     ] {
         let row = ui

@@ -500,3 +500,121 @@ async fn the_retention_purge_is_the_systems_erasure() {
         "purged results answer 410"
     );
 }
+
+#[tokio::test]
+async fn an_erased_queued_job_is_never_read_and_its_events_never_sent() {
+    let app = spawn_with(|s| s.workers_enabled = false).await;
+    let receiver = Receiver::start().await;
+    app.webhook_destination(
+        &receiver.url,
+        &[
+            "extraction.processed",
+            "extraction.failed",
+            "batch.completed",
+            "document.hard_deleted",
+        ],
+    )
+    .await;
+    let t = app.create_template(invoice_template_fields(), None).await;
+    let job = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(9).pdf(),
+            "q.pdf",
+        )
+        .await;
+    let resp = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/jobs/{job}?hard=true"),
+            &app.key,
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 204);
+    let app = app.restart(|s| s.workers_enabled = true).await;
+    wait_event(&receiver, "document.hard_deleted").await;
+    // A job submitted after it is read: the workers ran past the erased one.
+    let next = app
+        .submit_ok(
+            t["id"].as_str().unwrap(),
+            &Invoice::numbered(10).pdf(),
+            "n.pdf",
+        )
+        .await;
+    app.wait_finished(&next).await;
+    wait_event(&receiver, "batch.completed").await;
+    let about_erased: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["data"]["job_id"] == job.as_str() && b["type"] != "document.hard_deleted")
+        .collect();
+    assert!(about_erased.is_empty(), "{about_erased:?}");
+    assert_eq!(
+        app.get(&format!("/job-status?job_id={job}"), &app.key)
+            .await
+            .status()
+            .as_u16(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn erasing_one_document_of_a_batch_leaves_nothing_of_it_and_keeps_the_others() {
+    let app = spawn_app().await;
+    let t = app.create_template(invoice_template_fields(), None).await;
+    let marker = format!(
+        "ERASEDOC{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+    .to_uppercase();
+    let mut secret = Invoice::numbered(11);
+    secret.vendor = format!("{marker} Ltd");
+    let (name, secret_pdf, kept_pdf) = (
+        format!("{marker}.pdf"),
+        secret.pdf(),
+        Invoice::numbered(12).pdf(),
+    );
+    let archive = docpush_samples::zip(&[
+        (name.as_str(), secret_pdf.as_slice()),
+        ("kept.pdf", kept_pdf.as_slice()),
+    ]);
+    let job = app
+        .submit_ok(t["id"].as_str().unwrap(), &archive, "batch.zip")
+        .await;
+    app.wait_finished(&job).await;
+    let results: Value = app.results(&job, "json").await.json().await.unwrap();
+    let erased = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["file_name"] == format!("{marker}.pdf"))
+        .unwrap()["file_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!stored_anywhere(&app, &marker).await.is_empty());
+    let path = format!("/v1/jobs/{job}/files/{erased}?hard=true");
+    assert_eq!(
+        app.send(reqwest::Method::DELETE, &path, &app.key)
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    let left = stored_anywhere(&app, &marker).await;
+    assert!(
+        left.is_empty(),
+        "the document's name or values are still in {left:?}"
+    );
+    let results: Value = app.results(&job, "json").await.json().await.unwrap();
+    let names: Vec<&str> = results["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["kept.pdf"]);
+    let path = format!("/v1/jobs/{job}/files/{erased}/restore");
+    assert_eq!(app.act(&path).await.0, 404, "an erased document is gone");
+}
