@@ -57,6 +57,8 @@ pub struct EditorState {
     pub keywords: String,
     pub exclude_keywords: String,
     pub priority: String,
+    /// What destination rules select this template's events by.
+    pub category: String,
     /// JSON of the members this form does not edit (blocks, the other text
     /// options), kept as they are.
     pub kept: String,
@@ -286,6 +288,7 @@ impl EditorState {
             keywords: t.keywords.join("\n"),
             exclude_keywords: t.exclude_keywords.join("\n"),
             priority: t.priority.map(|p| p.to_string()).unwrap_or_default(),
+            category: t.category.clone().unwrap_or_default(),
             kept: kept_members(t).to_string(),
             webhook,
         }
@@ -313,6 +316,7 @@ impl EditorState {
             keywords: form.get("keywords").unwrap_or_default().to_string(),
             exclude_keywords: form.get("exclude_keywords").unwrap_or_default().to_string(),
             priority: form.text("priority"),
+            category: form.text("category"),
             kept: form.get("kept").unwrap_or_default().to_string(),
             webhook: WebhookRow::from_form(form),
         }
@@ -372,6 +376,9 @@ impl EditorState {
                 .parse::<i64>()
                 .map_or_else(|_| json!(self.priority), Value::from);
             template.insert("priority".into(), p);
+        }
+        if !self.category.trim().is_empty() {
+            template.insert("category".into(), json!(self.category));
         }
         for kept in ["blocks", "checks"] {
             if let Some(v) = self.kept_json().get(kept) {
@@ -434,7 +441,7 @@ impl EditorState {
                 .next()
                 .unwrap_or_default()
                 .to_string(),
-            m @ ("keywords" | "exclude_keywords" | "priority") => m.into(),
+            m @ ("keywords" | "exclude_keywords" | "priority" | "category") => m.into(),
             "webhook" => path.to_string(),
             "name" => "name".into(),
             _ => String::new(),

@@ -154,4 +154,22 @@ async fn a_user_deletes_restores_and_erases_jobs_and_finds_it_all_in_the_audit_l
         "{rules}"
     );
     ui.shot_at("destination-rules", "#rules").await;
+
+    // A template's category, set in the editor, is what rules select by.
+    ui.goto(&format!("/dashboard/templates/{tid}")).await;
+    ui.fill("#category", "invoices").await;
+    ui.submit("#save").await;
+    let saved: Value = app
+        .get(&format!("/v1/templates/{tid}"), &app.key)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["category"], "invoices", "{saved}");
+    ui.goto("/dashboard/audit?object_type=template").await;
+    let row = ui.text("tr[data-action='template.updated']").await;
+    assert!(
+        row.contains("category") && row.contains("invoices"),
+        "{row}"
+    );
 }

@@ -222,7 +222,8 @@ async fn every_event_says_who_caused_it() {
         "a.pdf",
     )
     .await;
-    let got = receiver.wait_for(3).await;
+    // job.received, batch.ready, batch.processing, extraction.processed, batch.completed.
+    let got = receiver.wait_for(5).await;
     let origin = |kind: &str| {
         got.iter()
             .map(|r| r.json())
@@ -233,6 +234,8 @@ async fn every_event_says_who_caused_it() {
     assert_eq!(origin("job.received"), "api", "a submission by key");
     assert_eq!(origin("extraction.processed"), "system", "the worker's");
     assert_eq!(origin("batch.completed"), "system");
+    assert_eq!(origin("batch.ready"), "api", "queued by the submission");
+    assert_eq!(origin("batch.processing"), "system");
     let spec = app.openapi().await;
     assert!(
         spec["components"]["schemas"]["EventEnvelope"]["properties"]["origin"].is_object(),
