@@ -4,6 +4,7 @@
 mod error;
 mod lifecycle;
 pub mod listing;
+mod locks;
 pub(crate) mod results;
 pub mod retention;
 mod review;

@@ -8,7 +8,9 @@ pub mod import;
 pub mod input;
 pub mod preview;
 mod service;
+mod views;
 pub mod webhook_test;
 
 pub use error::TemplateError;
-pub use service::{LoadedTemplate, TemplateView, Templates, WebhookView};
+pub use service::{LoadedTemplate, Templates};
+pub use views::{TemplateView, WebhookView};
