@@ -95,26 +95,21 @@ impl Audit {
         Self { db }
     }
 
-    /// Records a change of `object` by `actor` from `before` to `after`
-    /// (`None` before a creation and after a deletion).
-    pub async fn record(
+    /// Records a change of `object` by `actor` from `before` to `after`, as
+    /// the client sees it (`None` before a creation and after a deletion).
+    pub async fn record<T: serde::Serialize>(
         &self,
         account_id: &AccountId,
         actor: &Actor,
         action: &str,
         object: Object<'_>,
-        before: Option<&Value>,
-        after: Option<&Value>,
+        before: Option<&T>,
+        after: Option<&T>,
     ) -> Result<(), DbError> {
-        self.record_in(
-            &self.db,
-            account_id,
-            actor,
-            action,
-            object,
-            changes(before, after),
-        )
-        .await
+        let json = |v: Option<&T>| v.map(|v| serde_json::to_value(v).expect("views serialise"));
+        let changes = changes(json(before).as_ref(), json(after).as_ref());
+        self.record_in(&self.db, account_id, actor, action, object, changes)
+            .await
     }
 
     /// [`Audit::record`] inside a caller's transaction, with the changes already made out.

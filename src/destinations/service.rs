@@ -100,23 +100,12 @@ impl Destinations {
         before: Option<&DestinationView>,
         after: Option<&DestinationView>,
     ) -> Result<(), DestinationError> {
-        let json = |v: Option<&DestinationView>| {
-            v.map(|v| serde_json::to_value(v).expect("views serialise"))
-        };
         let object = Object {
             kind: "destination",
             id: id.to_string(),
         };
-        let (before, after) = (json(before), json(after));
         self.audit
-            .record(
-                account_id,
-                actor,
-                action,
-                object,
-                before.as_ref(),
-                after.as_ref(),
-            )
+            .record(account_id, actor, action, object, before, after)
             .await?;
         Ok(())
     }

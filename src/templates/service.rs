@@ -94,22 +94,12 @@ impl Templates {
         before: Option<&TemplateView>,
         after: Option<&TemplateView>,
     ) -> Result<(), TemplateError> {
-        let json =
-            |v: Option<&TemplateView>| v.map(|v| serde_json::to_value(v).expect("views serialise"));
         let object = Object {
             kind: "template",
             id: id.to_string(),
         };
-        let (before, after) = (json(before), json(after));
         self.audit
-            .record(
-                account_id,
-                actor,
-                action,
-                object,
-                before.as_ref(),
-                after.as_ref(),
-            )
+            .record(account_id, actor, action, object, before, after)
             .await?;
         Ok(())
     }
