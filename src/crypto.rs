@@ -19,6 +19,9 @@ const KEY_FILE: &str = "secret.key";
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// Signs links that stand in for an API key (result links); derived from
+    /// the same key, so every host that shares it accepts the others' links.
+    link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -39,8 +42,12 @@ impl SecretBox {
                 raw.len()
             );
         }
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&raw).expect("HMAC takes keys of any size");
+        mac.update(b"docpush link signing key");
         Ok(Self {
             cipher: Aes256Gcm::new_from_slice(&raw).expect("32-byte key"),
+            link_key: mac.finalize().into_bytes().into(),
         })
     }
 
@@ -61,6 +68,25 @@ impl SecretBox {
         crate::private_fs::write(&path, key.as_bytes())
             .with_context(|| format!("creating {}", path.display()))?;
         Self::from_base64(&key)
+    }
+
+    /// A signature of `message` for a link (unpadded URL-safe base64).
+    pub fn sign_link(&self, message: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key)
+            .expect("HMAC takes keys of any size");
+        mac.update(message.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` is this key's signature of `message`, compared in constant time.
+    pub fn verify_link(&self, message: &str, signature: &str) -> bool {
+        let Ok(sig) = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.link_key)
+            .expect("HMAC takes keys of any size");
+        mac.update(message.as_bytes());
+        mac.verify_slice(&sig).is_ok()
     }
 
     pub fn seal(&self, plain: &str) -> String {

@@ -4,7 +4,7 @@
 //! below it. `startup` builds every service with what it uses and hands them
 //! to the HTTP layer (`dashboard`, `api`) and to the workers. The services —
 //! `jobs`, then `accounts`, `destinations` and `templates` — sit on the
-//! audit log's writer (`audit`) and the stages that push events (`delivery`)
+//! audit log's writer (`audit`), background tasks (`tasks`) and the stages that push events (`delivery`)
 //! and read documents (`extraction`).
 //! Below them: where events go (`targets`), what leaves the service
 //! (`outbound`) and the field language (`spec`); then waking idle workers
@@ -24,6 +24,7 @@ pub mod destinations;
 pub mod templates;
 
 pub mod audit;
+pub mod tasks;
 
 pub mod delivery;
 pub mod extraction;

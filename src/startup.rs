@@ -22,9 +22,11 @@ use crate::destinations::Destinations;
 use crate::extraction::Reader;
 use crate::jobs::retention::{self, Retention};
 use crate::jobs::{worker, Jobs};
+use crate::outbound::links::ResultLinks;
 use crate::stages::Stages;
 use crate::storage::BlobStore;
 use crate::targets::UrlRules;
+use crate::tasks::Tasks;
 use crate::templates::Templates;
 use crate::wake::{self, Wake};
 use crate::{api, db, private_fs};
@@ -50,12 +52,17 @@ pub struct Services {
     pub destinations: Destinations,
     pub jobs: Jobs,
     pub deliveries: Deliveries,
+    /// Background tasks clients follow (`recover`).
+    pub tasks: Tasks,
+    /// Signs and opens result links.
+    pub links: ResultLinks,
     /// What the job workers use.
     pub job_worker: worker::Worker,
     /// What the delivery dispatcher uses.
     pub dispatcher: Dispatcher,
     pub jobs_ready: Wake,
     pub deliveries_ready: Wake,
+    pub tasks_ready: Wake,
 }
 
 /// Creates the data directory (and the SQLite file, private) and connects,
@@ -105,6 +112,7 @@ impl Services {
         );
         let jobs_ready = Wake::new(&db, wake::JOBS);
         let deliveries_ready = Wake::new(&db, wake::DELIVERIES);
+        let tasks_ready = Wake::new(&db, wake::TASKS);
         let stages = Stages::default();
         let metrics = Metrics::default();
         let delivery = &settings.delivery;
@@ -112,7 +120,12 @@ impl Services {
             allowed_networks: delivery.allowed_networks.clone(),
             https_only: delivery.https_only,
         };
-        let sender = Sender::new(db.clone(), blobs.clone(), delivery);
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", settings.bind));
+        let links = ResultLinks::new(secrets.clone(), &public_url);
+        let sender = Sender::new(db.clone(), blobs.clone(), delivery, links.clone());
         let templates = Templates::new(
             db.clone(),
             secrets.clone(),
@@ -131,6 +144,7 @@ impl Services {
             deliveries_ready.clone(),
             stages.clone(),
         );
+        let tasks = Tasks::new(db.clone(), tasks_ready.clone(), deliveries_ready.clone());
         let dispatcher = Dispatcher::new(
             db.clone(),
             sender.clone(),
@@ -148,7 +162,8 @@ impl Services {
                 secrets.clone(),
                 rules,
                 delivery.secret_rotation_grace,
-                deliveries_ready.clone(),
+                delivery.disable_after,
+                tasks.clone(),
             ),
             deliveries: Deliveries::new(db.clone(), sender, deliveries_ready.clone(), metrics),
             job_worker: worker::Worker::new(jobs.clone(), settings.job_lease),
@@ -162,6 +177,9 @@ impl Services {
             secrets,
             jobs_ready,
             deliveries_ready,
+            tasks_ready,
+            tasks,
+            links,
         })
     }
 }
@@ -174,7 +192,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
         let listener = if settings.api_enabled {
             Some(
                 TcpListener::bind(&settings.bind)
@@ -186,6 +204,13 @@ impl Application {
         let port = listener
             .as_ref()
             .map_or(0, |l| l.local_addr().map_or(0, |a| a.port()));
+        // Port 0 was a free port: links name the one chosen.
+        if let (None, Some(addr)) = (
+            &settings.public_url,
+            listener.as_ref().and_then(|l| l.local_addr().ok()),
+        ) {
+            settings.public_url = Some(format!("http://{addr}"));
+        }
         let services = Services::build(settings).await?;
         let dev_key = ensure_dev_account(&services).await?;
         Ok(Self {
@@ -255,6 +280,7 @@ fn start_workers(s: &Services, token: &CancellationToken, tracker: &TaskTracker)
         vec![
             (wake::JOBS, s.jobs_ready.clone()),
             (wake::DELIVERIES, s.deliveries_ready.clone()),
+            (wake::TASKS, s.tasks_ready.clone()),
         ],
         token.clone(),
         tracker,
@@ -266,6 +292,7 @@ fn start_workers(s: &Services, token: &CancellationToken, tracker: &TaskTracker)
         token,
         tracker,
     );
+    tracker.spawn(crate::tasks::run(s.tasks.clone(), token.clone()));
     tracker.spawn(crate::delivery::worker::run(
         s.dispatcher.clone(),
         token.clone(),
@@ -274,6 +301,7 @@ fn start_workers(s: &Services, token: &CancellationToken, tracker: &TaskTracker)
     let purge = Retention {
         jobs: s.jobs.clone(),
         accounts: s.accounts.clone(),
+        deliveries: s.deliveries.clone(),
         keep_for: s.settings.retention,
         every: s.settings.retention_interval,
     };
@@ -313,6 +341,8 @@ fn serve(s: &Services, listener: TcpListener) -> anyhow::Result<actix_web::dev::
         destinations: web::Data::new(s.destinations.clone()),
         jobs: web::Data::new(s.jobs.clone()),
         deliveries: web::Data::new(s.deliveries.clone()),
+        tasks: web::Data::new(s.tasks.clone()),
+        links: web::Data::new(s.links.clone()),
         blobs: web::Data::new(s.blobs.clone()),
         gate: web::Data::new(api::Gate {
             sign_ins: api::SignInGuard::new(settings.sign_in.clone()),

@@ -32,6 +32,7 @@ struct Remote {
 
 pub const JOBS: &str = "docpush_jobs";
 pub const DELIVERIES: &str = "docpush_deliveries";
+pub const TASKS: &str = "docpush_tasks";
 
 impl Wake {
     /// In-process only, unless `db` is PostgreSQL.

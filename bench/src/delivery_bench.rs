@@ -16,8 +16,10 @@ use serde_json::{json, Value};
 
 use docpush::config::Settings;
 use docpush::delivery::{self, NewEvent};
-use docpush::startup::Application;
-use docpush::types::{DeliveryStatus, EventType, JobId, TemplateChoice, TemplateId};
+use docpush::startup::{Application, Services};
+use docpush::types::{
+    AccountId, Actor, DeliveryStatus, EventType, JobId, TemplateChoice, TemplateId,
+};
 
 #[derive(Default)]
 struct Tally {
@@ -33,7 +35,7 @@ struct Receiver {
     handle: actix_web::dev::ServerHandle,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -83,21 +85,65 @@ fn receiver(fail_rate: f64) -> anyhow::Result<Receiver> {
     })
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-pub async fn run(events: usize, rate: u32) -> anyhow::Result<()> {
-    if events == 0 {
+/// The shape of a delivery run.
+pub enum Shape {
+    /// `events` to two destinations of one account, as fast as `rate` allows (0: unlimited).
+    TwoDestinations { events: usize, rate: u32 },
+    /// One destination per tenant, events offered at `rate` for `seconds`.
+    Tenants {
+        destinations: usize,
+        rate: u32,
+        seconds: u64,
+    },
+}
+
+pub async fn run(shape: Shape) -> anyhow::Result<()> {
+    if matches!(shape, Shape::TwoDestinations { events: 0, .. }) {
         bail!("--events must be at least 1");
     }
     let dir = std::env::temp_dir().join(format!("docpush-bench-{}", uuid::Uuid::new_v4().simple()));
-    let result = run_in(&dir, events, rate).await;
+    let result = run_in(&dir, shape).await;
     std::fs::remove_dir_all(&dir).ok();
     result
+}
+
+/// The service with its workers, until the token is cancelled.
+pub(crate) async fn start(
+    settings: Settings,
+) -> anyhow::Result<(
+    Services,
+    tokio_util::sync::CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+)> {
+    let app = Application::build(settings).await?;
+    let services = app.services().clone();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let stopped = stop.clone();
+    let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
+    Ok((services, stop, server))
+}
+
+/// A webhook destination of `account` for `extraction.processed`, to `url`.
+pub(crate) async fn webhook_destination(
+    services: &Services,
+    account: &AccountId,
+    url: &str,
+) -> anyhow::Result<()> {
+    let body =
+        json!({"type": "webhook", "config": {"url": url}, "events": ["extraction.processed"]});
+    services
+        .destinations
+        .create(account, serde_json::from_value(body)?, &Actor::System)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating a destination: {e}"))?;
+    Ok(())
 }
 
 /// A database of its own on the server `DATABASE_URL` names, dropped afterwards.
@@ -136,7 +182,7 @@ impl BenchDatabase {
     }
 }
 
-async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Result<()> {
+async fn run_in(dir: &std::path::Path, shape: Shape) -> anyhow::Result<()> {
     let mut settings = Settings::from_env()?;
     settings.data_dir = dir.join("data");
     let server_db = match settings.database_url.take() {
@@ -147,7 +193,14 @@ async fn run_in(dir: &std::path::Path, events: usize, rate: u32) -> anyhow::Resu
         }
         _ => None,
     };
-    let result = measure(settings, events, rate).await;
+    let result = match shape {
+        Shape::TwoDestinations { events, rate } => measure(settings, events, rate).await,
+        Shape::Tenants {
+            destinations,
+            rate,
+            seconds,
+        } => super::fanout_bench::run(settings, destinations, rate, seconds).await,
+    };
     if let Some(db) = server_db {
         db.drop_it().await;
     }
@@ -173,25 +226,13 @@ async fn measure(mut settings: Settings, events: usize, rate: u32) -> anyhow::Re
         "SQLite"
     };
     let per_destination = settings.delivery.per_destination;
-    let app = Application::build(settings).await?;
-    let services = app.services().clone();
+    let (services, stop, server) = start(settings).await?;
     let account = services.accounts.create("bench", 0).await?.account;
-    let stop = tokio_util::sync::CancellationToken::new();
-    let stopped = stop.clone();
-    let server = tokio::spawn(app.run_until_stopped(async move { stopped.cancelled().await }));
 
     let healthy = receiver(0.0)?;
     let flaky = receiver(0.5)?;
     for r in [&healthy, &flaky] {
-        services
-            .destinations
-            .create(
-                &account.id,
-                serde_json::from_value(json!({"type": "webhook", "config": {"url": r.url}, "events": ["extraction.processed"]}))?,
-                &docpush::types::Actor::System,
-            )
-            .await
-            .map_err(|e| anyhow::anyhow!("creating a destination: {e}"))?;
+        webhook_destination(&services, &account.id, &r.url).await?;
     }
     println!(
         "docpush-bench --delivery: {events} events to 2 webhook destinations (one answers 500 half of the time), \
@@ -212,7 +253,8 @@ async fn measure(mut settings: Settings, events: usize, rate: u32) -> anyhow::Re
             .map(|i| NewEvent {
                 event_type: EventType::ExtractionProcessed,
                 account_id: &account.id,
-                job_id: &job_id,
+                job_id: Some(&job_id),
+                about: None,
                 file_id: None,
                 template_id: &template_id,
                 origin: docpush::types::Origin::System,

@@ -7,6 +7,7 @@ mod auto_bench;
 mod bench;
 mod corpus;
 mod delivery_bench;
+mod fanout_bench;
 mod hostile_bench;
 mod ocr_reference;
 
@@ -34,9 +35,19 @@ pub struct Args {
     /// Events for --delivery.
     #[arg(long, default_value_t = 10_000)]
     pub events: usize,
-    /// Events per second emitted for --delivery (0: as fast as they can be stored).
-    #[arg(long, default_value_t = 0)]
-    pub rate: u32,
+    /// Events per second emitted for --delivery (0: as fast as they can be
+    /// stored; with --destinations the default is 1,000).
+    #[arg(long)]
+    pub rate: Option<u32>,
+    /// With --delivery: N tenants with a destination each (Outpost's shape:
+    /// one receiver in ten answers 500 a third of the time), events offered
+    /// at --rate for --seconds; prints lost, duplicates and the latency added
+    /// before each event's first attempt.
+    #[arg(long)]
+    pub destinations: Option<usize>,
+    /// Seconds of offered load for --delivery --destinations.
+    #[arg(long, default_value_t = 60)]
+    pub seconds: u64,
     /// Measure the server's peak memory under hostile inputs instead (huge
     /// bodies, huge pages, page floods, an inflating ZIP), one fresh server each.
     #[arg(long)]
@@ -84,7 +95,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         return corpus::write(dir, args.per_layout).await;
     }
     if args.delivery {
-        return delivery_bench::run(args.events, args.rate).await;
+        let shape = match args.destinations {
+            Some(destinations) => delivery_bench::Shape::Tenants {
+                destinations,
+                rate: args.rate.unwrap_or(1000),
+                seconds: args.seconds,
+            },
+            None => delivery_bench::Shape::TwoDestinations {
+                events: args.events,
+                rate: args.rate.unwrap_or(0),
+            },
+        };
+        return delivery_bench::run(shape).await;
     }
     if args.hostile {
         return hostile_bench::run(args.only.as_deref()).await;

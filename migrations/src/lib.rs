@@ -13,6 +13,7 @@ mod m20261207_000008_template_rules;
 mod m20261207_000009_file_template;
 mod m20261207_000010_account_retention;
 mod m20261207_000011_lifecycle;
+mod m20261207_000012_delivery_ops;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000009_file_template::Migration),
             Box::new(m20261207_000010_account_retention::Migration),
             Box::new(m20261207_000011_lifecycle::Migration),
+            Box::new(m20261207_000012_delivery_ops::Migration),
         ]
     }
 }

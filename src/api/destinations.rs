@@ -3,16 +3,17 @@
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Account;
 use super::body::JsonBody;
-use super::schemas::{ErrorBody, Recovered};
+use super::schemas::ErrorBody;
 use super::{path_id, AppError, AppResult};
 use crate::delivery::probe::TestOutcome;
 use crate::delivery::Deliveries;
 use crate::destinations::input::DestinationInput;
 use crate::destinations::{DestinationView, Destinations};
+use crate::tasks::TaskView;
 use crate::types::{DestinationId, Origin};
 
 /// Create a destination: a webhook, an SQS queue or an S3 bucket.
@@ -155,32 +156,66 @@ pub async fn test_unsaved(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RecoverQuery {
-    /// RFC 3339: failed deliveries created at or after this time are sent again.
-    #[param(required = true, value_type = String, format = DateTime, example = "2026-11-30T00:00:00Z")]
+    /// RFC 3339, for clients that send no body: the body's `since`.
+    #[param(value_type = Option<String>, format = DateTime, example = "2026-11-30T00:00:00Z")]
     since: Option<String>,
 }
 
-/// Re-sends every failed delivery of the destination created at or after `since`.
+/// The window of failed deliveries to send again.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecoverInput {
+    /// RFC 3339: failed deliveries created at or after this time. Required,
+    /// here or as the `since` query parameter.
+    #[serde(default)]
+    #[schema(format = DateTime, example = "2026-11-30T00:00:00Z")]
+    since: Option<String>,
+    /// RFC 3339: and before this time (default: now and later).
+    #[serde(default)]
+    #[schema(format = DateTime, example = "2026-12-01T00:00:00Z")]
+    until: Option<String>,
+}
+
+fn instant(member: &str, v: &str) -> AppResult<i64> {
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.timestamp_millis())
+        .map_err(|e| AppError::BadRequest(format!("{member}: not an RFC 3339 time: {e}")))
+}
+
+/// Send again every failed delivery of the destination created in a window, as a background task.
 #[utoipa::path(post, path = "/v1/destinations/{id}/recover", operation_id = "recover_destination", tag = "destinations", security(("x-auth" = [])),
     params(("id" = String, Path, description = "Destination id"), RecoverQuery),
-    responses((status = 202, body = Recovered), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "The destination is disabled", body = ErrorBody)))]
+    request_body(content = Option<RecoverInput>, description = "The window; `since` may instead be a query parameter"),
+    responses((status = 202, description = "The task, to follow at `GET /v1/tasks/{task_id}`", body = TaskView),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "The destination is disabled", body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn recover(
     id: web::Path<String>,
     query: web::Query<RecoverQuery>,
+    body: web::Bytes,
     account: Account,
     destinations: web::Data<Destinations>,
 ) -> AppResult<HttpResponse> {
-    let since = query.since.as_deref().ok_or_else(|| {
-        AppError::BadRequest("the since query parameter (RFC 3339) is required".into())
+    let input: RecoverInput = match body.iter().all(u8::is_ascii_whitespace) {
+        true => RecoverInput {
+            since: None,
+            until: None,
+        },
+        false => crate::json_input::parse(&body)?,
+    };
+    let since = input.since.or(query.into_inner().since).ok_or_else(|| {
+        AppError::Unprocessable(
+            "since: required, an RFC 3339 time (in the body or the query)".into(),
+        )
     })?;
-    let since = chrono::DateTime::parse_from_rfc3339(since)
-        .map_err(|e| AppError::BadRequest(format!("since: not an RFC 3339 time: {e}")))?
-        .timestamp_millis();
+    let until = input
+        .until
+        .as_deref()
+        .map(|u| instant("until", u))
+        .transpose()?;
+    let since = instant("since", &since)?;
     let id: DestinationId = path_id(&id)?;
-    let recovered = destinations.recover(&account.0, &id, since).await?;
-    Ok(HttpResponse::Accepted().json(Recovered {
-        destination_id: id,
-        recovered,
-    }))
+    let task = destinations.recover(&account.0, &id, since, until).await?;
+    Ok(HttpResponse::Accepted().json(task))
 }

@@ -10,8 +10,10 @@ use super::body::JsonBody;
 use super::schemas::ErrorBody;
 use super::{path_id, AppError, AppResult};
 use crate::jobs::{
-    JobPage, JobQuery, JobResults, JobStatusView, Jobs, ResultFormat, Results, Reviewed,
+    JobPage, JobQuery, JobResults, JobStatusView, Jobs, LinkedResult, ResultFormat, Results,
+    Reviewed,
 };
+use crate::outbound::links::ResultLinks;
 use crate::types::{FileId, JobId};
 
 #[derive(Deserialize, IntoParams)]
@@ -200,4 +202,30 @@ pub async fn page(
         .content_type("image/png")
         .insert_header(("Cache-Control", "private, max-age=300"))
         .body(png))
+}
+
+/// The result a webhook linked to instead of sending it (its body was over
+/// the destination's `max_payload_bytes`): the document's result as it
+/// stands. The signed link stands in for the API key.
+#[utoipa::path(get, path = "/v1/result-links/{token}", operation_id = "get_linked_result", tag = "jobs",
+    params(("token" = String, Path, description = "The token of `data.result_url`")),
+    responses((status = 200, body = LinkedResult),
+        (status = 404, description = "A wrong or expired link, or a document deleted or erased since", body = ErrorBody)))]
+pub async fn linked_result(
+    token: web::Path<String>,
+    links: web::Data<ResultLinks>,
+    jobs: web::Data<Jobs>,
+) -> AppResult<HttpResponse> {
+    let not_found = || {
+        AppError::NotFound(
+            "this result link is not valid (wrong, expired, or its document was deleted)".into(),
+        )
+    };
+    let file = links
+        .open(&token, crate::db::now_ms())
+        .ok_or_else(not_found)?;
+    let result = jobs.linked_result(&file).await?.ok_or_else(not_found)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(result))
 }

@@ -11,6 +11,7 @@ mod lifecycle;
 mod openapi;
 pub mod schemas;
 mod sign_in;
+mod tasks;
 mod templates;
 mod uploads;
 
@@ -32,7 +33,9 @@ use crate::config::{Limits, MetricsAccess};
 use crate::delivery::Deliveries;
 use crate::destinations::Destinations;
 use crate::jobs::Jobs;
+use crate::outbound::links::ResultLinks;
 use crate::storage::BlobStore;
+use crate::tasks::Tasks;
 use crate::templates::Templates;
 
 /// What the HTTP layer keeps for itself: the sign-in throttle, who may read
@@ -53,6 +56,8 @@ pub struct Http {
     pub destinations: web::Data<Destinations>,
     pub jobs: web::Data<Jobs>,
     pub deliveries: web::Data<Deliveries>,
+    pub tasks: web::Data<Tasks>,
+    pub links: web::Data<ResultLinks>,
     pub blobs: web::Data<BlobStore>,
     pub gate: web::Data<Gate>,
 }
@@ -66,6 +71,8 @@ impl Http {
             .app_data(self.destinations.clone())
             .app_data(self.jobs.clone())
             .app_data(self.deliveries.clone())
+            .app_data(self.tasks.clone())
+            .app_data(self.links.clone())
             .app_data(self.blobs.clone())
             .app_data(self.gate.clone());
     }
@@ -163,6 +170,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     "/destinations/{id}/recover",
                     web::post().to(destinations::recover),
                 )
+                .route("/tasks/{id}", web::get().to(tasks::get))
+                .route("/result-links/{token}", web::get().to(jobs::linked_result))
                 .route(
                     "/destinations/{id}/rotate-secret",
                     web::post().to(destinations::rotate_secret),

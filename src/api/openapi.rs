@@ -52,6 +52,8 @@ use crate::outbound::EventType;
         super::destinations::test,
         super::destinations::recover,
         super::destinations::rotate_secret,
+        super::tasks::get,
+        super::jobs::linked_result,
         super::deliveries::list,
         super::deliveries::attempts,
         super::deliveries::retry,
@@ -307,7 +309,12 @@ mod tests {
                     r["503"]["headers"]["Retry-After"].is_object(),
                     "{method} {path}"
                 );
-                if path != "/healthz" {
+                let keyed = op["security"].as_array().is_some_and(|s| !s.is_empty());
+                assert_eq!(
+                    keyed,
+                    path != "/healthz" && !path.starts_with("/v1/result-links/")
+                );
+                if keyed {
                     assert!(
                         r["429"]["headers"]["Retry-After"].is_object()
                             && r["429"]["content"]["application/json"].is_object(),

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::types::{DeliveryId, DeliveryStatus, DestinationId};
+use crate::types::{DeliveryId, DeliveryStatus};
 
 /// Every error: a stable code and a message for people.
 #[derive(Serialize, ToSchema)]
@@ -60,14 +60,6 @@ pub struct Retried {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Recovered {
-    #[schema(value_type = String)]
-    pub destination_id: DestinationId,
-    /// How many failed deliveries were queued again.
-    pub recovered: u64,
-}
-
-#[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok", "database": "ok", "storage": "ok", "free_bytes": 52613349376_u64, "min_free_bytes": 1073741824}))]
 pub struct Health {
     /// `ok`, or `unavailable` (with status 503) when any part below is not `ok`.
@@ -108,7 +100,13 @@ pub struct EventEnvelope {
     pub origin: crate::types::Origin,
     /// The event's details; for document events `job_id`, `template_id`,
     /// `file_id`, `file_name`, `pages`, `static_values`, `result`,
-    /// `result_status`, `warnings`.
+    /// `result_status`, `warnings` (`result_url` instead of `result` when the
+    /// body would pass the destination's `max_payload_bytes`: GET it, no key
+    /// needed, for 24 h). For `destination.failing`, `destination.disabled`
+    /// and `destination.recovered`: `destination_id`, `destination_type`,
+    /// `reason`, `failing_since`, `consecutive_failures`; for
+    /// `delivery.exhausted`: `delivery_id`, `destination_id`, `event_id`,
+    /// `event_type`, `attempts`.
     #[schema(value_type = Object)]
     pub data: Value,
     /// Template webhooks (and `extracta-legacy` destinations) also carry these
@@ -119,4 +117,6 @@ pub struct EventEnvelope {
     pub static_values: Option<Value>,
     #[schema(value_type = Option<Object>)]
     pub result: Option<Value>,
+    /// In place of the top-level `result` when the result went as a link.
+    pub result_url: Option<String>,
 }

@@ -20,6 +20,12 @@ impl Settings {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut s = Settings::default();
         let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("DOCPUSH_PUBLIC_URL") {
+            if !(v.starts_with("http://") || v.starts_with("https://")) {
+                bail!("DOCPUSH_PUBLIC_URL must start with http:// or https://, not {v:?}");
+            }
+            s.public_url = Some(v);
+        }
         if let Some(v) = var("DOCPUSH_BIND") {
             s.bind = v;
         }

@@ -18,6 +18,9 @@ pub use env::{parse_duration, parse_networks};
 pub struct Settings {
     /// Address the HTTP API listens on; port 0 picks a free port.
     pub bind: String,
+    /// The service's address as receivers reach it (result links); defaults
+    /// to `http://` and the address the API listens on.
+    pub public_url: Option<String>,
     /// Directory of the embedded SQLite file, the blobs and the generated key.
     pub data_dir: PathBuf,
     /// Database URL; `None` means the SQLite file `docpush.db` in `data_dir`.
@@ -199,6 +202,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             bind: "127.0.0.1:8080".into(),
+            public_url: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             sqlite_connections: 1,

@@ -68,6 +68,10 @@ pub struct DestState {
     /// The rules as JSON, when the destination uses them instead of the filters.
     pub rules: String,
     pub enabled: bool,
+    /// How it is operated, as typed: empty means the default.
+    pub disable_after: String,
+    pub rate_limit: String,
+    pub max_payload_bytes: String,
 }
 
 impl DestState {
@@ -87,6 +91,12 @@ impl DestState {
         let mut s = Self {
             kind: kind.clone(),
             enabled: d.enabled,
+            disable_after: d.disable_after.clone(),
+            rate_limit: d.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
+            max_payload_bytes: d
+                .max_payload_bytes
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
             ..Self::blank()
         };
         if let Value::Object(c) = &d.config {
@@ -166,6 +176,9 @@ impl DestState {
                 .collect(),
             rules: form.text("rules"),
             enabled: form.checked("enabled"),
+            disable_after: form.text("disable_after"),
+            rate_limit: form.text("rate_limit"),
+            max_payload_bytes: form.text("max_payload_bytes"),
         }
     }
 
@@ -200,6 +213,21 @@ impl DestState {
             config.insert("receive_files".into(), json!(self.receive_files));
         }
         let mut body = json!({"type": self.kind, "config": config, "enabled": self.enabled});
+        // A number the API refuses goes as typed: its 422 says what it takes.
+        let number = |v: &str| {
+            v.trim()
+                .parse::<u64>()
+                .map_or_else(|_| json!(v), |n| json!(n))
+        };
+        if !self.disable_after.trim().is_empty() {
+            body["disable_after"] = json!(self.disable_after.trim());
+        }
+        if !self.rate_limit.trim().is_empty() {
+            body["rate_limit"] = number(&self.rate_limit);
+        }
+        if self.kind == "webhook" && !self.max_payload_bytes.trim().is_empty() {
+            body["max_payload_bytes"] = number(&self.max_payload_bytes);
+        }
         if self.rules.trim().is_empty() {
             body["events"] = events_json(&self.events_mode, &self.events);
             body["templates"] = if self.all_templates {

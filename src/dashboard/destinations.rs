@@ -20,8 +20,9 @@ use crate::destinations::{DestinationView, Destinations};
 use crate::json_input;
 use crate::outbound::events::PRESETS;
 use crate::targets::Config;
+use crate::tasks::{TaskView, Tasks};
 use crate::templates::Templates;
-use crate::types::{AccountId, DestinationId, Origin};
+use crate::types::{AccountId, DestinationId, Origin, TaskId};
 
 #[derive(Template)]
 #[template(path = "dashboard/destinations.html")]
@@ -69,6 +70,8 @@ struct FormPage {
     notice: Option<String>,
     secret: Option<String>,
     tested: Option<TestOutcome>,
+    /// The recovery just asked for, as it stands.
+    task: Option<TaskView>,
 }
 
 impl FormPage {
@@ -97,6 +100,7 @@ impl FormPage {
             notice: None,
             secret: None,
             tested: None,
+            task: None,
         })
     }
 
@@ -153,13 +157,18 @@ pub async fn show(
     id: web::Path<String>,
     destinations: web::Data<Destinations>,
     templates: web::Data<Templates>,
+    tasks: web::Data<Tasks>,
 ) -> Page {
     let id: DestinationId = path_id(&id)?;
     let view = destinations.get(&session.account_id, &id).await?;
     let form = DestState::from_view(&view);
     let mut page = FormPage::new(&templates, &session, Some(view), form).await?;
-    if req.query_string() == "saved=1" {
+    let query = req.query_string();
+    if query == "saved=1" {
         page.notice = Some("Saved.".into());
+    }
+    if let Some(task) = query.strip_prefix("task=").and_then(TaskId::parse) {
+        page.task = tasks.get(&session.account_id, &task).await?;
     }
     html(&page)
 }
@@ -346,16 +355,18 @@ pub async fn action(
             return see_other(&format!("{back}?saved=1"));
         }
         "recover" => {
-            let since = form.text("since");
-            let at = chrono::NaiveDateTime::parse_from_str(&since, "%Y-%m-%dT%H:%M")
-                .map(|t| t.and_utc().timestamp_millis())
-                .map_err(|_| AppError::BadRequest("since: choose a date and time".into()))?;
-            let n = destinations.recover(account, &id, at).await?;
-            (
-                view,
-                Some(format!("{n} failed deliveries queued again.")),
-                None,
-            )
+            let at = |name: &str, what: &str| {
+                chrono::NaiveDateTime::parse_from_str(&form.text(name), "%Y-%m-%dT%H:%M")
+                    .map(|t| t.and_utc().timestamp_millis())
+                    .map_err(|_| AppError::BadRequest(format!("{name}: choose {what}")))
+            };
+            let since = at("since", "a date and time")?;
+            let until = match form.text("until").is_empty() {
+                true => None,
+                false => Some(at("until", "a date and time, or none")?),
+            };
+            let task = destinations.recover(account, &id, since, until).await?;
+            return see_other(&format!("{back}?task={}", task.task_id));
         }
         _ => return Err(AppError::NotFound("there is no such action".into()).into()),
     };

@@ -13,7 +13,8 @@ pub use super::delivery_claims::{
 use super::entities::{deliveries, delivery_attempts, events};
 use super::{now_ms, DbError};
 use crate::types::{
-    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventType, FileId, JobId, TemplateId,
+    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
+    TemplateId,
 };
 
 pub async fn insert_events(
@@ -346,4 +347,60 @@ pub async fn requeue_failed_since(
         .exec(db)
         .await?;
     Ok(res.rows_affected)
+}
+
+/// Deletes settled deliveries of operational events (those with no job)
+/// created before `before`, their attempts, and the events left without
+/// deliveries; at most `limit` deliveries a call. Returns how many.
+pub async fn purge_operational(
+    db: &impl ConnectionTrait,
+    before: i64,
+    limit: u64,
+) -> Result<u64, DbError> {
+    let old: Vec<(DeliveryId, EventId)> = deliveries::Entity::find()
+        .select_only()
+        .column(deliveries::Column::Id)
+        .column(deliveries::Column::EventId)
+        .filter(deliveries::Column::JobId.is_null())
+        .filter(deliveries::Column::CreatedAt.lt(before))
+        .filter(deliveries::Column::Status.is_in([
+            DeliveryStatus::Succeeded,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Cancelled,
+        ]))
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if old.is_empty() {
+        return Ok(0);
+    }
+    let (ids, mut event_ids): (Vec<DeliveryId>, Vec<EventId>) = old.into_iter().unzip();
+    delivery_attempts::Entity::delete_many()
+        .filter(delivery_attempts::Column::DeliveryId.is_in(ids.clone()))
+        .exec(db)
+        .await?;
+    let n = deliveries::Entity::delete_many()
+        .filter(deliveries::Column::Id.is_in(ids))
+        .exec(db)
+        .await?
+        .rows_affected;
+    event_ids.sort();
+    event_ids.dedup();
+    // An event some of whose deliveries are still under way is kept for them.
+    let kept: Vec<EventId> = deliveries::Entity::find()
+        .select_only()
+        .column(deliveries::Column::EventId)
+        .filter(deliveries::Column::JobId.is_null())
+        .filter(deliveries::Column::EventId.is_in(event_ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    event_ids.retain(|e| !kept.contains(e));
+    events::Entity::delete_many()
+        .filter(events::Column::Id.is_in(event_ids))
+        .filter(events::Column::JobId.is_null())
+        .exec(db)
+        .await?;
+    Ok(n)
 }

@@ -18,7 +18,7 @@ pub async fn insert(
 }
 
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     mut d: destinations::Model,
 ) -> Result<destinations::Model, DbError> {
     d.updated_at = now_ms();
@@ -73,29 +73,37 @@ pub async fn soft_delete(
         .await?;
     if res.rows_affected == 1 {
         fail_pending(db, id, "the destination was deleted").await?;
+        super::rate_slots::forget(db, id).await?;
     }
     Ok(res.rows_affected == 1)
 }
 
-/// Disables a destination and dead-letters what it still owed, for `recover` after re-enabling.
+/// Disables a destination and dead-letters what it still owed, for
+/// `recover` after re-enabling. Returns the destination when this call
+/// disabled it (not when it already was).
 pub async fn disable(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: &DestinationId,
     reason: &str,
-) -> Result<(), DbError> {
-    destinations::Entity::update_many()
+) -> Result<Option<destinations::Model>, DbError> {
+    let res = destinations::Entity::update_many()
         .col_expr(destinations::Column::Enabled, Expr::value(0))
         .col_expr(destinations::Column::DisabledReason, Expr::value(reason))
         .col_expr(destinations::Column::UpdatedAt, Expr::value(now_ms()))
         .filter(destinations::Column::Id.eq(id))
+        .filter(destinations::Column::Enabled.ne(0))
         .exec(db)
         .await?;
-    fail_pending(db, id, &format!("destination disabled: {reason}")).await
+    if res.rows_affected == 0 {
+        return Ok(None);
+    }
+    fail_pending(db, id, &format!("destination disabled: {reason}")).await?;
+    Ok(destinations::Entity::find_by_id(id.clone()).one(db).await?)
 }
 
 /// Ends a destination's unleased pending deliveries as failed; leased ones end when their attempt settles.
 async fn fail_pending(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: &DestinationId,
     reason: &str,
 ) -> Result<(), DbError> {
@@ -119,35 +127,79 @@ async fn fail_pending(
     Ok(())
 }
 
-/// Records the outcome of attempts to a destination: a success ends a
-/// failing run; a failure starts one. Returns when the current run began, if failing.
-pub async fn note_outcome(
+/// Ends a destination's run of failures. Returns the destination as it was
+/// when `destination.failing` had been announced for that run (and this
+/// call ended it), so that its recovery is announced once.
+pub async fn note_success(
     db: &impl ConnectionTrait,
     id: &DestinationId,
-    ok: bool,
-) -> Result<Option<i64>, DbError> {
+) -> Result<Option<destinations::Model>, DbError> {
     // Read and written in the database, not from the copy loaded with the
     // deliveries: another process may have changed it since.
-    if ok {
-        destinations::Entity::update_many()
-            .col_expr(
-                destinations::Column::FailingSince,
-                Expr::value(Option::<i64>::None),
-            )
-            .filter(destinations::Column::Id.eq(id))
-            .filter(destinations::Column::FailingSince.is_not_null())
-            .exec(db)
-            .await?;
-        return Ok(None);
-    }
-    destinations::Entity::update_many()
-        .col_expr(destinations::Column::FailingSince, Expr::value(now_ms()))
+    let before = destinations::Entity::find_by_id(id.clone()).one(db).await?;
+    let res = destinations::Entity::update_many()
+        .col_expr(
+            destinations::Column::FailingSince,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(destinations::Column::ConsecutiveFailures, Expr::value(0))
+        .col_expr(
+            destinations::Column::FailingReportedAt,
+            Expr::value(Option::<i64>::None),
+        )
+        .col_expr(
+            destinations::Column::LastFailure,
+            Expr::value(Option::<String>::None),
+        )
         .filter(destinations::Column::Id.eq(id))
-        .filter(destinations::Column::FailingSince.is_null())
+        .filter(
+            destinations::Column::FailingSince
+                .is_not_null()
+                .or(destinations::Column::ConsecutiveFailures.ne(0)),
+        )
         .exec(db)
         .await?;
-    Ok(destinations::Entity::find_by_id(id.clone())
-        .one(db)
-        .await?
-        .and_then(|row| row.failing_since))
+    Ok(before.filter(|b| res.rows_affected == 1 && b.failing_reported_at.is_some()))
+}
+
+/// Adds `failures` to a destination's run (starting one if it had none) and
+/// returns it as it stands.
+pub async fn note_failures(
+    db: &impl ConnectionTrait,
+    id: &DestinationId,
+    failures: i64,
+    last_failure: &str,
+) -> Result<Option<destinations::Model>, DbError> {
+    destinations::Entity::update_many()
+        .col_expr(destinations::Column::LastFailure, Expr::value(last_failure))
+        .col_expr(
+            destinations::Column::ConsecutiveFailures,
+            Expr::col(destinations::Column::ConsecutiveFailures).add(failures),
+        )
+        .col_expr(
+            destinations::Column::FailingSince,
+            Expr::cust(format!("COALESCE(failing_since, {})", now_ms())),
+        )
+        .filter(destinations::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(destinations::Entity::find_by_id(id.clone()).one(db).await?)
+}
+
+/// Marks the current run of failures as announced; `false` when another
+/// process announced it first.
+pub async fn mark_failing_reported(
+    db: &impl ConnectionTrait,
+    id: &DestinationId,
+) -> Result<bool, DbError> {
+    let res = destinations::Entity::update_many()
+        .col_expr(
+            destinations::Column::FailingReportedAt,
+            Expr::value(now_ms()),
+        )
+        .filter(destinations::Column::Id.eq(id))
+        .filter(destinations::Column::FailingReportedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
 }

@@ -15,7 +15,9 @@ mod job_leases;
 pub mod jobs;
 pub mod lifecycle;
 pub mod metrics;
+pub mod rate_slots;
 pub mod sessions;
+pub mod tasks;
 pub mod templates;
 
 pub use error::{json, json_opt, DbError};
@@ -206,6 +208,6 @@ pub(crate) fn clock_sql(db: &impl ConnectionTrait) -> &'static str {
     }
 }
 
-pub(crate) fn is_postgres(db: &impl ConnectionTrait) -> bool {
+pub fn is_postgres(db: &impl ConnectionTrait) -> bool {
     db.get_database_backend() == DbBackend::Postgres
 }

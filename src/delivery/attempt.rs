@@ -9,11 +9,13 @@ use futures_util::StreamExt;
 
 use super::sender::Outgoing;
 use super::sent::{Deferred, Sent};
+use super::throttle;
 use super::worker::Dispatcher;
 use super::DeliveryError;
 use crate::db::{
     self, deliveries as q, entities::deliveries, entities::destinations, entities::events, DbError,
 };
+use crate::outbound::links::DEFAULT_MAX_PAYLOAD_BYTES;
 use crate::stages::Stage;
 use crate::targets::{self, Config, TargetError, TemplateWebhook};
 use crate::types::{DestinationId, EventId};
@@ -159,6 +161,8 @@ pub(super) enum Turn {
     Made(Finished),
     /// Our side could not make it now: the delivery is put back, no attempt counted.
     Deferred(deliveries::Model, String),
+    /// Its destination's rate limit has no slot soon: the delivery waits in the queue.
+    Throttled(deliveries::Model),
 }
 
 /// Makes the attempt; `plan` is `Send` or `Fail`.
@@ -167,25 +171,37 @@ pub(super) async fn send(state: &Dispatcher, p: Prepared) -> Turn {
     let d = p.delivery;
     let made = match p.plan {
         Plan::Send(ev, target) => {
-            let out = |seed_keys| Outgoing {
+            let out = |seed_keys, max_body: Option<i64>| Outgoing {
                 event_id: &ev.id,
                 event_type: ev.event_type,
                 created_at: ev.created_at,
                 file_id: ev.file_id.as_ref(),
                 stored_body: &ev.payload,
                 seed_keys,
+                max_body: max_body
+                    .map_or(DEFAULT_MAX_PAYLOAD_BYTES as usize, |n| n.max(0) as usize),
             };
             let sender = &state.sender;
             match &*target {
                 Target::TemplateWebhook(hook) => {
                     let config = Config::Webhook(hook.config.clone());
-                    let sending = sender.send(&config, out(true));
+                    let sending = sender.send(&config, out(true, None));
                     let r = state.stages.time(Stage::Send, sending).await;
                     r.map(|r| ("template_webhook", r, None, false))
                 }
                 Target::Destination(boxed) => {
                     let (dest, config) = &**boxed;
-                    let sending = sender.send(config, out(false));
+                    if let Some(per_second) = dest.rate_limit {
+                        match throttle::wait_turn(state, &dest.id, per_second).await {
+                            Ok(throttle::Turn::Go) => {}
+                            Ok(throttle::Turn::Later) => return Turn::Throttled(d),
+                            Err(e) => {
+                                let reason = format!("the rate limit cannot be read now: {e}");
+                                return Turn::Deferred(d, reason);
+                            }
+                        }
+                    }
+                    let sending = sender.send(config, out(false, dest.max_payload_bytes));
                     let r = state.stages.time(Stage::Send, sending).await;
                     r.map(|r| (config.kind().as_str(), r, Some(dest.id.clone()), false))
                 }

@@ -8,21 +8,24 @@ use crate::db::{self, entities, DbError};
 use crate::outbound::events;
 use crate::targets::{destination_wants, EventFacts, TemplateWebhook};
 use crate::types::{
-    AccountId, DeliveryId, DeliveryStatus, EventId, EventType, FileId, JobId, Origin,
-    TemplateChoice,
+    AccountId, DeliveryId, DeliveryStatus, DestinationId, EventId, EventType, FileId, JobId,
+    Origin, TemplateChoice,
 };
 
 /// An event about to be stored.
 pub struct NewEvent<'a> {
     pub event_type: EventType,
     pub account_id: &'a AccountId,
-    pub job_id: &'a JobId,
+    /// `None` for an operational event (about a destination, not a job).
+    pub job_id: Option<&'a JobId>,
     pub file_id: Option<&'a FileId>,
     /// The template the event is about, or `auto` for a job or document that has none.
     pub template_id: &'a TemplateChoice,
     /// Who caused it: in every delivery body as `origin`.
     pub origin: Origin,
     pub data: Value,
+    /// The destination an operational event is about: it never receives it.
+    pub about: Option<&'a DestinationId>,
 }
 
 /// An event as stored: its id and how many deliveries it got.
@@ -68,18 +71,17 @@ pub async fn emit_all(
     for ev in evs {
         let id = EventId::new();
         // A held job's document events wait; a deleted document's are cancelled.
-        let gate = if ev.event_type.is_about_values() {
-            db::lifecycle::gate(db, ev.job_id, ev.file_id)
-                .await?
-                .status()
-        } else {
-            None
+        let gate = match ev.job_id {
+            Some(job_id) if ev.event_type.is_about_values() => {
+                db::lifecycle::gate(db, job_id, ev.file_id).await?.status()
+            }
+            _ => None,
         };
         let delivery = |destination_id, failed: Option<String>| entities::deliveries::Model {
             id: DeliveryId::new(),
             event_id: id.clone(),
             account_id: ev.account_id.clone(),
-            job_id: ev.job_id.clone(),
+            job_id: ev.job_id.cloned(),
             file_id: ev.file_id.cloned(),
             template_id: ev.template_id.clone(),
             event_type: ev.event_type,
@@ -110,7 +112,7 @@ pub async fn emit_all(
         if webhook.is_some_and(|w| w.wants(ev.event_type)) {
             deliveries.push(delivery(None, None));
         }
-        for d in &destinations {
+        for d in destinations.iter().filter(|d| ev.about != Some(&d.id)) {
             // A destination whose filters do not read back gets the event as
             // a failed delivery: nothing is sent where it may not belong, and
             // nothing is lost (it can be recovered once the filters are saved again).
@@ -137,7 +139,7 @@ pub async fn emit_all(
         rows.push(entities::events::Model {
             id: id.clone(),
             account_id: ev.account_id.clone(),
-            job_id: ev.job_id.clone(),
+            job_id: ev.job_id.cloned(),
             file_id: ev.file_id.cloned(),
             event_type: ev.event_type,
             payload: events::envelope(ev.event_type, &id, ev.origin, ev.data).to_string(),

@@ -27,8 +27,9 @@ pub struct Delivery {
     pub event_id: EventId,
     #[schema(value_type = String)]
     pub event_type: EventType,
-    #[schema(value_type = String)]
-    pub job_id: JobId,
+    /// `null` for an operational event, which is about a destination.
+    #[schema(value_type = Option<String>)]
+    pub job_id: Option<JobId>,
     #[schema(value_type = Option<String>)]
     pub file_id: Option<FileId>,
     #[schema(value_type = String)]
@@ -117,6 +118,23 @@ fn id_filter<T>(raw: &Option<String>, parse: impl Fn(&str) -> Option<T>) -> IdFi
 }
 
 impl Deliveries {
+    /// Deletes what operational events left (settled deliveries, their
+    /// attempts, the events) once older than `keep_for`; returns how many deliveries.
+    pub async fn purge_operational(
+        &self,
+        keep_for: std::time::Duration,
+    ) -> Result<u64, DeliveryError> {
+        let before = db::now_ms() - keep_for.as_millis() as i64;
+        let mut total = 0;
+        loop {
+            let n = db::deliveries::purge_operational(&self.db, before, 500).await?;
+            total += n;
+            if n < 500 {
+                return Ok(total);
+            }
+        }
+    }
+
     pub fn new(db: DatabaseConnection, sender: Sender, ready: Wake, metrics: Metrics) -> Self {
         Self {
             db,

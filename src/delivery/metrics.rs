@@ -25,6 +25,8 @@ struct Registry {
     /// (destination type, outcome) → attempts.
     attempts: BTreeMap<(String, &'static str), u64>,
     latency: BTreeMap<String, Histogram>,
+    /// destination id → (attempts that waited for their turn, seconds waited, deliveries sent back to wait).
+    throttled: BTreeMap<String, (u64, f64, u64)>,
 }
 
 /// What this service's delivery attempts came to; one per app, shared by
@@ -48,6 +50,23 @@ impl Metrics {
         }
         h.count += 1;
         h.sum += secs;
+    }
+
+    /// A rate-limited attempt waited `wait` for its turn, or (`None`) went back to the queue.
+    pub fn observe_throttle(
+        &self,
+        destination: &crate::types::DestinationId,
+        wait: Option<Duration>,
+    ) {
+        let mut r = self.registry.lock().expect("metrics registry");
+        let t = r.throttled.entry(destination.to_string()).or_default();
+        match wait {
+            Some(w) => {
+                t.0 += 1;
+                t.1 += w.as_secs_f64();
+            }
+            None => t.2 += 1,
+        }
     }
 
     /// The whole exposition: the stored `gauges` and this service's attempts.
@@ -112,6 +131,42 @@ impl Metrics {
 
     fn render_attempts(&self, w: &mut String) {
         let r = self.registry.lock().expect("metrics registry");
+        header(
+            w,
+            "docpush_delivery_throttled_total",
+            "counter",
+            "Attempts of this process that waited for their destination's rate limit.",
+        );
+        for (dest, (n, _, _)) in &r.throttled {
+            let _ = writeln!(
+                w,
+                "docpush_delivery_throttled_total{{destination_id=\"{dest}\"}} {n}"
+            );
+        }
+        header(
+            w,
+            "docpush_delivery_throttle_wait_seconds_total",
+            "counter",
+            "Time this process's attempts waited for their destination's rate limit.",
+        );
+        for (dest, (_, secs, _)) in &r.throttled {
+            let _ = writeln!(
+                w,
+                "docpush_delivery_throttle_wait_seconds_total{{destination_id=\"{dest}\"}} {secs}"
+            );
+        }
+        header(
+            w,
+            "docpush_delivery_throttle_requeued_total",
+            "counter",
+            "Deliveries this process put back in the queue to wait for their destination's rate limit.",
+        );
+        for (dest, (_, _, n)) in &r.throttled {
+            let _ = writeln!(
+                w,
+                "docpush_delivery_throttle_requeued_total{{destination_id=\"{dest}\"}} {n}"
+            );
+        }
         header(
             w,
             "docpush_delivery_attempts_total",

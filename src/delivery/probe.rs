@@ -87,6 +87,7 @@ async fn send_test(
                 file_id: None,
                 stored_body: &body.to_string(),
                 seed_keys,
+                max_body: usize::MAX,
             },
         )
         .await;

@@ -13,6 +13,7 @@ use super::sent::{Deferred, Sent};
 use super::{webhook, xml};
 use crate::config::DeliverySettings;
 use crate::db;
+use crate::outbound::links::{self, ResultLinks};
 use crate::outbound::SignatureScheme;
 use crate::storage::BlobStore;
 use crate::targets::{Config, S3Config, UrlRules};
@@ -28,6 +29,8 @@ pub struct Outgoing<'a> {
     pub stored_body: &'a str,
     /// A template's own webhook receives those top-level keys (SPEC §4).
     pub seed_keys: bool,
+    /// A webhook body larger than this carries a link to the result instead of it.
+    pub max_body: usize,
 }
 
 /// A stored event body as destinations receive it: the template webhook's seed keys removed.
@@ -53,10 +56,16 @@ pub struct Sender {
     timeout: Duration,
     db: DatabaseConnection,
     blobs: BlobStore,
+    links: ResultLinks,
 }
 
 impl Sender {
-    pub fn new(db: DatabaseConnection, blobs: BlobStore, settings: &DeliverySettings) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        blobs: BlobStore,
+        settings: &DeliverySettings,
+        links: ResultLinks,
+    ) -> Self {
         let allowed = Arc::new(settings.allowed_networks.clone());
         Self {
             http: webhook::client(settings.timeout, allowed.clone()),
@@ -68,6 +77,7 @@ impl Sender {
             timeout: settings.timeout,
             db,
             blobs,
+            links,
         }
     }
 
@@ -105,11 +115,19 @@ impl Sender {
         let http = own.as_ref().unwrap_or(&self.http);
         let secrets = w.signing_secrets(db::now_ms());
         // Extracta's legacy signature covers the top-level `result`, so those receivers get it.
-        let body = if ev.seed_keys || w.signature == SignatureScheme::ExtractaLegacy {
+        let mut body = if ev.seed_keys || w.signature == SignatureScheme::ExtractaLegacy {
             ev.stored_body.to_string()
         } else {
             destination_body(ev.stored_body)
         };
+        if body.len() > ev.max_body {
+            if let Some(file) = ev.file_id {
+                let url = self.links.url(file, db::now_ms());
+                if let Some(linked) = links::with_result_link(&body, &url) {
+                    body = linked;
+                }
+            }
+        }
         let request = webhook::Request {
             url: &w.url,
             secrets: &secrets,

@@ -3,7 +3,6 @@
 //! successes in one statement, each retry or dead letter, destination
 //! health), then deletes the uploads nothing needs any more.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use rand::Rng;
@@ -13,13 +12,14 @@ use tokio_util::task::TaskTracker;
 use sea_orm::DatabaseConnection;
 
 use super::attempt::Finished;
+use super::health;
 use super::worker::Dispatcher;
 use super::DeliveryError;
 use crate::backoff::Backoff;
 use crate::db::{self, deliveries as q};
 use crate::stages::Stage;
 use crate::storage::BlobStore;
-use crate::types::{DeliveryStatus, DestinationId, FileId, ResultStatus};
+use crate::types::{DeliveryStatus, FileId, ResultStatus};
 
 /// Attempts written in one transaction at most.
 const BATCH: usize = 256;
@@ -164,6 +164,10 @@ pub(super) async fn record(
             }
             None => {
                 tracing::warn!(delivery_id = %f.delivery.id, attempts, "delivery dead-lettered");
+                // A target gone or disabled is announced as such, not delivery by delivery.
+                if !f.final_failure && !f.result.is_gone() {
+                    health::exhausted(&txn, f, attempts).await?;
+                }
                 (DeliveryStatus::Failed, db::now_ms())
             }
         };
@@ -175,30 +179,8 @@ pub(super) async fn record(
         });
     }
     q::settle_unsuccessful(&txn, owner, &unsuccessful).await?;
-    // Destination health: one success in the batch clears its failing streak.
-    let mut health: HashMap<&DestinationId, (bool, bool)> = HashMap::new();
-    for f in batch {
-        if let Some(dest) = &f.destination {
-            let e = health.entry(dest).or_default();
-            e.0 |= f.result.is_delivered();
-            e.1 |= f.result.is_gone();
-        }
-    }
-    let mut to_disable = Vec::new();
-    let disable_after = state.settings.disable_after.as_millis() as i64;
-    for (dest, (ok, gone)) in health {
-        let failing_since = db::destinations::note_outcome(&txn, dest, ok).await?;
-        let reason = if gone {
-            Some("the receiver answered 410 Gone".to_string())
-        } else {
-            failing_since
-                .filter(|since| db::now_ms() - since >= disable_after)
-                .map(|since| format!("every attempt failed since {}", db::rfc3339(since)))
-        };
-        if let Some(reason) = reason {
-            to_disable.push((dest.clone(), reason));
-        }
-    }
+    let default_disable_after = state.settings.disable_after;
+    let to_disable = health::note(&txn, health::tally(batch), default_disable_after).await?;
     txn.commit().await?;
     if retries {
         // The dispatcher may be idle since before these were scheduled (they
@@ -209,8 +191,7 @@ pub(super) async fn record(
     // What follows the commit is not repeated if it fails: recording again
     // would log the attempts twice.
     for (id, reason) in to_disable {
-        tracing::warn!(destination_id = %id, %reason, "destination disabled");
-        if let Err(e) = db::destinations::disable(&state.db, &id, &reason).await {
+        if let Err(e) = health::disable(&state.db, &id, &reason).await {
             tracing::error!(destination_id = %id, error = %e, "disabling the destination failed");
         }
     }

@@ -18,6 +18,7 @@ use super::claims::{Claimer, Load, MAX_BATCH};
 use super::metrics::Metrics;
 use super::sender::Sender;
 use super::settle::{self, Settler};
+use super::throttle;
 use super::DeliveryError;
 use crate::backoff::Backoff;
 use crate::config::DeliverySettings;
@@ -95,6 +96,7 @@ pub async fn try_run_one(d: &Dispatcher, owner: &str) -> Result<Outcome, Deliver
         match attempt::send(d, p).await {
             Turn::Made(finished) => settle::record(d, owner, &[finished]).await?,
             Turn::Deferred(delivery, reason) => postpone(d, owner, &delivery, &reason).await?,
+            Turn::Throttled(delivery) => wait_in_queue(d, owner, &delivery).await?,
         }
     }
     Ok(Outcome::Attempted)
@@ -260,6 +262,11 @@ async fn send_lane(state: Dispatcher, first: Prepared, mut seat: Seat, settler: 
                     tracing::warn!(error = %e, "postponing a delivery failed; its claim will expire");
                 }
             }
+            Turn::Throttled(delivery) => {
+                if let Err(e) = wait_in_queue(&state, settler.owner(), &delivery).await {
+                    tracing::warn!(error = %e, "requeueing a throttled delivery failed; its claim will expire");
+                }
+            }
         }
         let mut stale = Vec::new();
         next = seat.next_fresh(fresh_for, &mut stale);
@@ -349,6 +356,19 @@ async fn postpone(
     let wait = state.backoff.failed(d.id.as_str());
     tracing::warn!(delivery_id = %d.id, %reason, retry_in_ms = wait.as_millis() as u64, "delivery put back");
     let at = db::now_ms() + wait.as_millis() as i64;
+    q::postpone(&state.db, &d.id, owner, at, reason).await?;
+    Ok(())
+}
+
+/// Puts a delivery its destination's rate limit holds up back in the queue,
+/// due again shortly, with no attempt counted and no backoff.
+async fn wait_in_queue(
+    state: &Dispatcher,
+    owner: &str,
+    d: &deliveries::Model,
+) -> Result<(), DeliveryError> {
+    let at = db::now_ms() + throttle::REQUEUE_FOR.as_millis() as i64;
+    let reason = "waiting for its turn under the destination's rate limit";
     q::postpone(&state.db, &d.id, owner, at, reason).await?;
     Ok(())
 }

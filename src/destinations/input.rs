@@ -43,6 +43,21 @@ pub struct DestinationInput {
     /// `false` pauses deliveries; `true` or absent (re-)enables.
     #[serde(default)]
     pub enabled: Option<bool>,
+    /// How long every attempt may fail before the destination is disabled: a
+    /// duration such as `"30s"`, `"15m"`, `"12h"` or `"5d"` (the default).
+    #[serde(default)]
+    #[schema(example = "5d")]
+    pub disable_after: Option<String>,
+    /// Attempts started per second at most, across every worker process; over
+    /// it deliveries wait their turn. Absent: no limit.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 10000)]
+    pub rate_limit: Option<u32>,
+    /// Webhooks only: a body larger than this (default 1 MiB) carries
+    /// `data.result_url` instead of `data.result`.
+    #[serde(default)]
+    #[schema(minimum = 1024)]
+    pub max_payload_bytes: Option<u64>,
     /// Read-only members of a destination as returned, accepted and ignored.
     #[serde(default)]
     #[schema(read_only, value_type = Option<String>)]
@@ -53,6 +68,12 @@ pub struct DestinationInput {
     #[serde(default)]
     #[schema(read_only, value_type = Option<String>)]
     pub failing_since: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<i64>)]
+    pub consecutive_failures: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(read_only, value_type = Option<String>)]
+    pub last_failure: Option<IgnoredAny>,
     #[serde(default)]
     #[schema(read_only, value_type = Option<String>)]
     pub created_at: Option<IgnoredAny>,

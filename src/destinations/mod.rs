@@ -4,7 +4,11 @@
 
 mod error;
 pub mod input;
+mod operation;
 mod service;
+mod views;
 
 pub use error::DestinationError;
-pub use service::{DestinationView, Destinations};
+pub use operation::DEFAULT_MAX_PAYLOAD_BYTES;
+pub use service::Destinations;
+pub use views::DestinationView;

@@ -3,21 +3,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
-use serde::Serialize;
-use serde_json::Value;
-use utoipa::ToSchema;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use super::input::DestinationInput;
+use super::operation::{format_duration, Operation, DEFAULT_MAX_PAYLOAD_BYTES};
+use super::views::DestinationView;
 use super::DestinationError;
 use crate::audit::{Audit, Object};
 use crate::crypto::SecretBox;
-use crate::db::{self, entities::destinations, rfc3339};
-use crate::outbound::events::EventFilterDoc;
+use crate::db::{self, entities::destinations, rfc3339, DbError};
+use crate::delivery;
 use crate::outbound::EventFilter;
-use crate::targets::{self, Config, RuleDoc, Rules, TemplateFilter, TemplateFilterDoc, UrlRules};
-use crate::types::{AccountId, Actor, DestinationId, DestinationKind};
-use crate::wake::Wake;
+use crate::targets::{self, Config, Rules, TemplateFilter, UrlRules};
+use crate::tasks::{TaskView, Tasks};
+use crate::types::{AccountId, Actor, DestinationId, DestinationKind, EventType};
 
 struct Input {
     config: Config,
@@ -25,33 +24,7 @@ struct Input {
     templates: TemplateFilter,
     rules: Option<Rules>,
     enabled: Option<bool>,
-}
-
-/// A destination as clients see it: secrets and header values masked.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DestinationView {
-    #[schema(value_type = String, example = "dst_0193c2b8a1f37c2e9d4b5a6f7e8d9c0b")]
-    pub id: DestinationId,
-    #[serde(rename = "type")]
-    pub kind: DestinationKind,
-    /// The type's settings; the webhook `secret` is shown when created or rotated, masked otherwise.
-    #[schema(value_type = Object)]
-    pub config: Value,
-    #[schema(value_type = EventFilterDoc)]
-    pub events: Value,
-    #[schema(value_type = TemplateFilterDoc)]
-    pub templates: Value,
-    /// The rules, when the destination uses them instead of `events` and `templates`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<RuleDoc>>)]
-    pub rules: Option<Value>,
-    pub enabled: bool,
-    /// Why deliveries are paused, when they are.
-    pub disabled_reason: Option<String>,
-    /// Since when deliveries have been failing (RFC 3339), while they are.
-    pub failing_since: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    operation: Operation,
 }
 
 /// The destinations of every account.
@@ -64,8 +37,17 @@ pub struct Destinations {
     rules: Arc<UrlRules>,
     /// How long a rotated-out webhook secret still signs.
     rotation_grace: Duration,
-    /// Wakes the delivery dispatchers when recovered deliveries are due.
-    deliveries_ready: Wake,
+    /// Runs `recover` in the background.
+    tasks: Tasks,
+    /// How long a destination fails before it is disabled, unless it says otherwise.
+    disable_after: Duration,
+}
+
+/// The type the body names, or the stored one's (a wrong pairing is refused by `parse`).
+fn kind_of(body: &DestinationInput, stored: Option<&Config>) -> DestinationKind {
+    body.kind
+        .or(stored.map(Config::kind))
+        .unwrap_or(DestinationKind::Webhook)
 }
 
 fn bad(m: String) -> DestinationError {
@@ -78,7 +60,8 @@ impl Destinations {
         secrets: SecretBox,
         rules: UrlRules,
         rotation_grace: Duration,
-        deliveries_ready: Wake,
+        disable_after: Duration,
+        tasks: Tasks,
     ) -> Self {
         Self {
             audit: Audit::new(db.clone()),
@@ -86,7 +69,8 @@ impl Destinations {
             secrets,
             rules: Arc::new(rules),
             rotation_grace,
-            deliveries_ready,
+            tasks,
+            disable_after,
         }
     }
 
@@ -117,6 +101,7 @@ impl Destinations {
         stored: Option<&Config>,
         events_required: bool,
     ) -> Result<Input, DestinationError> {
+        let operation = Operation::from_input(&body, kind_of(&body, stored))?;
         let kind = match (body.kind, stored.map(Config::kind)) {
             (Some(k), Some(s)) if k != s => {
                 return Err(bad(format!(
@@ -166,6 +151,7 @@ impl Destinations {
             templates,
             rules: body.rules,
             enabled: body.enabled,
+            operation,
         })
     }
 
@@ -190,6 +176,17 @@ impl Destinations {
             enabled: d.enabled != 0,
             disabled_reason: d.disabled_reason.clone(),
             failing_since: d.failing_since.map(rfc3339),
+            consecutive_failures: d.consecutive_failures,
+            last_failure: d.last_failure.clone(),
+            disable_after: format_duration(
+                d.disable_after_ms
+                    .unwrap_or(self.disable_after.as_millis() as i64),
+            ),
+            rate_limit: d.rate_limit,
+            max_payload_bytes: d
+                .max_payload_bytes
+                .or((config.kind() == DestinationKind::Webhook)
+                    .then_some(DEFAULT_MAX_PAYLOAD_BYTES as i64)),
             created_at: rfc3339(d.created_at),
             updated_at: rfc3339(d.updated_at),
         })
@@ -251,7 +248,7 @@ impl Destinations {
     ) -> Result<DestinationView, DestinationError> {
         let input = self.parse(account_id, body, None, true).await?;
         let now = db::now_ms();
-        let d = destinations::Model {
+        let mut d = destinations::Model {
             id: DestinationId::new(),
             account_id: account_id.clone(),
             kind: input.config.kind(),
@@ -265,7 +262,14 @@ impl Destinations {
             created_at: now,
             updated_at: now,
             deleted_at: None,
+            disable_after_ms: None,
+            rate_limit: None,
+            max_payload_bytes: None,
+            consecutive_failures: 0,
+            failing_reported_at: None,
+            last_failure: None,
         };
+        input.operation.apply(&mut d);
         let d = db::destinations::insert(&self.db, d).await?;
         let view = self.view(&d, true)?;
         let action = "destination.created";
@@ -310,11 +314,18 @@ impl Destinations {
         d.events = serde_json::to_string(&input.events).expect("event filters serialise");
         d.templates = input.templates.to_json().to_string();
         d.rules = input.rules.as_ref().map(|r| r.to_json().to_string());
+        input.operation.apply(&mut d);
+        let was_disabled = d.enabled == 0;
         let enabled = input.enabled.unwrap_or(true);
         d.enabled = i64::from(enabled);
+        // The run that ended, for the announcement.
+        let ended = d.clone();
         if enabled {
             d.disabled_reason = None;
             d.failing_since = None;
+            d.consecutive_failures = 0;
+            d.failing_reported_at = None;
+            d.last_failure = None;
         } else if d.disabled_reason.is_none() {
             d.disabled_reason = Some("disabled by the account".into());
         }
@@ -323,7 +334,13 @@ impl Destinations {
             (Config::Webhook(old), Config::Webhook(new)) => old.secret != new.secret,
             _ => false,
         };
-        let d = db::destinations::update(&self.db, d).await?;
+        let txn = self.db.begin().await.map_err(DbError::from)?;
+        let d = db::destinations::update(&txn, d).await?;
+        if was_disabled && enabled {
+            let reason = format!("re-enabled by {}", Actor::describe(&actor.name()));
+            delivery::announce(&txn, &ended, EventType::DestinationRecovered, &reason).await?;
+        }
+        txn.commit().await.map_err(DbError::from)?;
         let after = self.view(&d, new_secret)?;
         let action = "destination.updated";
         self.audited(account_id, actor, action, id, Some(&before), Some(&after))
@@ -368,14 +385,15 @@ impl Destinations {
         Ok(after)
     }
 
-    /// Queues again every failed delivery of the destination created at or
-    /// after `since_ms`; returns how many.
+    /// Starts a task that queues again every failed delivery of the
+    /// destination created in `[since_ms, until_ms)`.
     pub async fn recover(
         &self,
         account_id: &AccountId,
         id: &DestinationId,
         since_ms: i64,
-    ) -> Result<u64, DestinationError> {
+        until_ms: Option<i64>,
+    ) -> Result<TaskView, DestinationError> {
         let d = self.owned(account_id, id).await?;
         if d.enabled == 0 {
             return Err(DestinationError::Disabled {
@@ -383,8 +401,12 @@ impl Destinations {
                 reason: d.disabled_reason.unwrap_or_else(|| "by the account".into()),
             });
         }
-        let n = db::deliveries::requeue_failed_since(&self.db, &d.id, since_ms).await?;
-        self.deliveries_ready.notify_one();
-        Ok(n)
+        if until_ms.is_some_and(|u| u <= since_ms) {
+            return Err(bad("until: must be later than since".into()));
+        }
+        Ok(self
+            .tasks
+            .recover(account_id, id, since_ms, until_ms)
+            .await?)
     }
 }

@@ -55,9 +55,10 @@ pub(super) fn event<'a>(
     NewEvent {
         event_type: t,
         account_id: &job.account_id,
-        job_id: &job.id,
+        job_id: Some(&job.id),
         file_id: file,
         template_id: &job.template_id,
+        about: None,
         origin: actor.origin(),
         data: body,
     }

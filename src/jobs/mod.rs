@@ -16,7 +16,7 @@ pub mod worker;
 pub use error::JobError;
 pub use lifecycle::Deletion;
 pub use listing::JobQuery;
-pub use results::{defuse, ResultFormat, Results};
+pub use results::{defuse, LinkedResult, ResultFormat, Results};
 pub use service::{Jobs, Upload};
 pub use views::{
     Accepted, FileResult, JobFileStatus, JobPage, JobResults, JobState, JobStatusView, JobSummary,

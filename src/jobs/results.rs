@@ -8,7 +8,7 @@ use super::views::{FileResult, JobFileStatus, JobResults, JobStatusView, Progres
 use super::{JobError, Jobs};
 use crate::db::{self, entities::files, rfc3339};
 use crate::spec::{Compiled, Locator};
-use crate::types::{AccountId, JobId, TemplateChoice, TemplateId};
+use crate::types::{AccountId, FileId, JobId, TemplateChoice, TemplateId};
 
 /// The shape results take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
@@ -133,6 +133,40 @@ impl Jobs {
             }
         }
     }
+}
+
+impl Jobs {
+    /// The result of document `file_id` as it stands, for a result link: no
+    /// account is asked for (the link's signature stands in for it), so
+    /// nothing is said of a document that is binned, erased or purged.
+    pub async fn linked_result(&self, file_id: &FileId) -> Result<Option<LinkedResult>, JobError> {
+        let Some(f) = db::files::get(&self.db, file_id).await? else {
+            return Ok(None);
+        };
+        let Some(job) = db::jobs::get_any(&self.db, &f.job_id).await? else {
+            return Ok(None);
+        };
+        let gone = job.deleted_at.is_some() || job.erased_at.is_some() || job.purged_at.is_some();
+        if gone || f.deleted_at.is_some() || f.erased_at.is_some() || f.result.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(LinkedResult {
+            job_id: job.id.clone(),
+            static_values: static_values(&job)?,
+            file: file_result(&job.template_id, &f)?,
+        }))
+    }
+}
+
+/// A document's result as a result link serves it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct LinkedResult {
+    #[schema(value_type = String)]
+    pub job_id: JobId,
+    #[schema(value_type = Object)]
+    pub static_values: Map<String, Value>,
+    #[serde(flatten)]
+    pub file: FileResult,
 }
 
 /// The template a document was read with: its own choice, else the job's.

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::{JobError, Jobs};
 use crate::accounts::Accounts;
 use crate::db::{self, erasure};
+use crate::delivery::Deliveries;
 use crate::types::Actor;
 
 const BATCH: u64 = 100;
@@ -20,6 +21,8 @@ pub struct Retention {
     pub jobs: Jobs,
     /// Whose expired dashboard sessions go with the same sweep.
     pub accounts: Accounts,
+    /// Operational events (about destinations, not jobs) are kept as long as results.
+    pub deliveries: Deliveries,
     /// How long a finished job's results are kept when its account set no retention.
     pub keep_for: Duration,
     /// How often the purge looks.
@@ -41,6 +44,9 @@ pub async fn run(r: Retention, token: CancellationToken) {
         }
         if let Err(e) = r.accounts.purge_expired_audit().await {
             tracing::warn!(error = %e, "dropping audit rows older than a year failed");
+        }
+        if let Err(e) = r.deliveries.purge_operational(r.keep_for).await {
+            tracing::warn!(error = %e, "dropping old operational events failed");
         }
         if let Err(e) = r.accounts.purge_expired_sessions().await {
             tracing::warn!(error = %e, "dropping expired dashboard sessions failed");

@@ -309,9 +309,10 @@ impl Jobs {
             NewEvent {
                 event_type: review.event,
                 account_id: &job.account_id,
-                job_id: &job.id,
+                job_id: Some(&job.id),
                 file_id: Some(&file.id),
                 template_id: &read_with,
+                about: None,
                 origin: review.origin,
                 data,
             },

@@ -274,9 +274,10 @@ impl Jobs {
         let received = NewEvent {
             event_type: EventType::JobReceived,
             account_id: &job.account_id,
-            job_id: &job.id,
+            job_id: Some(&job.id),
             file_id: None,
             template_id: &job.template_id,
+            about: None,
             origin: Origin::Api,
             data: json!({
                 "job_id": job.id,

@@ -155,6 +155,14 @@ pub enum EventName {
     BatchUnlocked,
     #[serde(rename = "batch.deleted")]
     BatchDeleted,
+    #[serde(rename = "destination.failing")]
+    DestinationFailing,
+    #[serde(rename = "destination.disabled")]
+    DestinationDisabled,
+    #[serde(rename = "destination.recovered")]
+    DestinationRecovered,
+    #[serde(rename = "delivery.exhausted")]
+    DeliveryExhausted,
     #[serde(rename = "*")]
     All,
 }

@@ -8,6 +8,7 @@
 
 pub mod events;
 pub mod headers;
+pub mod links;
 pub mod signing;
 pub mod ssrf;
 pub mod tls;

@@ -141,6 +141,10 @@ id_type!(
     DeliveryId, "delivery", Shape::Prefixed("dlv_"), prefixed("dlv_")
 );
 id_type!(
+    /// A background task a client follows: `tsk_` and a time-ordered UUID.
+    TaskId, "task", Shape::Prefixed("tsk_"), prefixed("tsk_")
+);
+id_type!(
     /// An event, and the `webhook-id` its deliveries carry: `evt_` and a time-ordered UUID.
     EventId, "event", Shape::Prefixed("evt_"), prefixed("evt_")
 );

@@ -59,6 +59,10 @@ super::named_values! {
         BatchLocked => "batch.locked",
         BatchUnlocked => "batch.unlocked",
         BatchDeleted => "batch.deleted",
+        DestinationFailing => "destination.failing",
+        DestinationDisabled => "destination.disabled",
+        DestinationRecovered => "destination.recovered",
+        DeliveryExhausted => "delivery.exhausted",
     }
 }
 
@@ -67,6 +71,18 @@ impl EventType {
     /// job, cancelled with their document.
     pub fn is_about_values(self) -> bool {
         self.as_str().starts_with("extraction.")
+    }
+
+    /// Events about the delivery engine itself: never sent to the destination
+    /// they are about, and an undeliverable one raises no further event.
+    pub fn is_operational(self) -> bool {
+        matches!(
+            self,
+            EventType::DestinationFailing
+                | EventType::DestinationDisabled
+                | EventType::DestinationRecovered
+                | EventType::DeliveryExhausted
+        )
     }
 
     /// Whether a destination may still need the document's upload to send

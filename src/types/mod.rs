@@ -16,11 +16,11 @@ mod template_choice;
 pub use actor::Actor;
 pub use blame::Blame;
 pub use ids::{
-    AccountId, DeliveryId, DestinationId, EventId, FileId, Id, JobId, KeyId, TemplateId,
+    AccountId, DeliveryId, DestinationId, EventId, FileId, Id, JobId, KeyId, TaskId, TemplateId,
 };
 pub use job_status::JobStatus;
 pub use kinds::{DestinationKind, DocKind, EventType, Origin};
-pub use statuses::{DeliveryStatus, ResultStatus};
+pub use statuses::{DeliveryStatus, ResultStatus, TaskStatus};
 pub use template_choice::{TemplateChoice, AUTO};
 
 /// Text stored for one of a fixed set of values (a status or a kind) that

@@ -14,6 +14,16 @@ super::named_values! {
 }
 
 super::named_values! {
+    /// Where a background task stands.
+    pub enum TaskStatus as "task status" {
+        Queued => "queued",
+        Running => "running",
+        Done => "done",
+        Failed => "failed",
+    }
+}
+
+super::named_values! {
     /// What a document's values are worth: read with confidence, waiting for a
     /// person, corrected by one, or confirmed by one.
     pub enum ResultStatus as "result status" {

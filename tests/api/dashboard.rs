@@ -269,19 +269,41 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     ui.submit("#save").await;
     assert!(ui.text("#destination-secret").await.starts_with("whsec_"));
     ui.shot("destination").await;
+    let destination_page = ui
+        .find("main")
+        .await
+        .attr("data-canonical")
+        .await
+        .unwrap()
+        .expect("the saved destination's address");
     let third = app.submit_ok(&template_id, &inv.pdf(), "again.pdf").await;
     app.wait_finished(&third).await;
     let deadline = Instant::now() + Duration::from_secs(60);
-    let failed_row = loop {
+    loop {
         ui.goto("/dashboard/deliveries?status=failed").await;
         ui.find("main").await;
-        if let Ok(row) = ui.c().find(Locator::Css("#deliveries tbody tr a")).await {
-            break row;
+        if ui
+            .c()
+            .find(Locator::Css("#deliveries tbody tr a"))
+            .await
+            .is_ok()
+        {
+            break;
         }
         assert!(Instant::now() < deadline, "no delivery was dead-lettered");
         tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    }
     ui.shot("deliveries-failed").await;
+    // Its page says since when it fails, how often and why.
+    ui.goto(&destination_page).await;
+    let banner = ui.text("#failing-banner").await;
+    assert!(
+        banner.contains("attempts in a row failed") && banner.contains("HTTP 500"),
+        "{banner}"
+    );
+    ui.shot("destination-failing").await;
+    ui.goto("/dashboard/deliveries?status=failed").await;
+    let failed_row = ui.find("#deliveries tbody tr a").await;
     failed_row.click().await.unwrap();
     assert_eq!(ui.text("#delivery-status").await, "failed");
     assert!(
@@ -307,6 +329,22 @@ async fn a_user_builds_a_template_watches_jobs_reviews_and_replays_in_the_dashbo
     ui.goto("/dashboard/deliveries").await;
     ui.find("#deliveries").await;
     ui.shot("deliveries").await;
+    // Recovery for a time range runs as a task; its page shows how far it got.
+    ui.goto(&destination_page).await;
+    ui.c()
+        .execute(
+            "document.querySelector('#since').value = '2020-01-01T00:00';\
+             document.querySelector('#until').value = '2099-01-01T00:00';",
+            vec![],
+        )
+        .await
+        .unwrap();
+    ui.submit("#recover").await;
+    let task = ui
+        .wait_text("#recover-task", |t| t.starts_with("Recovery"))
+        .await;
+    assert!(task.contains("failed deliveries queued again"), "{task}");
+    ui.shot_at("destination-recover", "#recover").await;
 
     // Keys: a new one is shown once, and once revoked it is refused.
     ui.goto("/dashboard/account").await;

@@ -12,7 +12,12 @@ use crate::peers;
 use docpush_samples::{invoice_template_fields, Invoice};
 
 impl TestApp {
-    async fn send(&self, method: reqwest::Method, path: &str, key: &str) -> reqwest::Response {
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+    ) -> reqwest::Response {
         self.http
             .request(method, format!("{}{path}", self.base))
             .header("x-auth", key)

@@ -279,7 +279,8 @@ async fn postgres_only_claiming_deliveries_leaves_their_indexes_alone() {
         .map(|i| NewEvent {
             event_type: EventType::ExtractionProcessed,
             account_id: &account,
-            job_id: &job,
+            job_id: Some(&job),
+            about: None,
             file_id: None,
             template_id: &template,
             origin: docpush::types::Origin::System,

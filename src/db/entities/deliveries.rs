@@ -14,7 +14,8 @@ pub struct Model {
     pub id: DeliveryId,
     pub event_id: EventId,
     pub account_id: AccountId,
-    pub job_id: JobId,
+    /// `None` for events about a destination rather than a job.
+    pub job_id: Option<JobId>,
     pub file_id: Option<FileId>,
     pub template_id: TemplateChoice,
     pub event_type: EventType,

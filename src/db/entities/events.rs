@@ -10,7 +10,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: EventId,
     pub account_id: AccountId,
-    pub job_id: JobId,
+    /// `None` for events about a destination rather than a job.
+    pub job_id: Option<JobId>,
     pub file_id: Option<FileId>,
     pub event_type: EventType,
     pub payload: String,

@@ -12,4 +12,5 @@ pub mod files;
 pub mod job_transitions;
 pub mod jobs;
 pub mod sessions;
+pub mod tasks;
 pub mod templates;

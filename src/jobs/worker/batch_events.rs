@@ -29,9 +29,10 @@ pub(crate) fn batch_event(
     NewEvent {
         event_type,
         account_id: &job.account_id,
-        job_id: &job.id,
+        job_id: Some(&job.id),
         file_id: None,
         template_id: &job.template_id,
+        about: None,
         origin,
         data: body,
     }

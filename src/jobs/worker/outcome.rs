@@ -243,9 +243,10 @@ impl Recorded {
         NewEvent {
             event_type: self.event,
             account_id: &job.account_id,
-            job_id: &job.id,
+            job_id: Some(&job.id),
             file_id: Some(file_id),
             template_id: &self.template,
+            about: None,
             origin: Origin::System,
             data: self.data.clone(),
         }
