@@ -120,10 +120,14 @@ impl Services {
             allowed_networks: delivery.allowed_networks.clone(),
             https_only: delivery.https_only,
         };
-        let public_url = settings
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", settings.bind));
+        let public_url = settings.public_url.clone().unwrap_or_else(|| {
+            if settings.workers_enabled {
+                // A worker-only host, or one bound to every interface, does
+                // not know the address receivers reach the API at.
+                tracing::warn!(bind = %settings.bind, "DOCPUSH_PUBLIC_URL is not set: result links name the bound address, which receivers may not reach");
+            }
+            format!("http://{}", settings.bind)
+        });
         let links = ResultLinks::new(secrets.clone(), &public_url);
         let sender = Sender::new(db.clone(), blobs.clone(), delivery, links.clone());
         let templates = Templates::new(
@@ -209,6 +213,9 @@ impl Application {
             &settings.public_url,
             listener.as_ref().and_then(|l| l.local_addr().ok()),
         ) {
+            if addr.ip().is_unspecified() {
+                tracing::warn!(%addr, "DOCPUSH_PUBLIC_URL is not set: result links name the bound address, which receivers cannot reach");
+            }
             settings.public_url = Some(format!("http://{addr}"));
         }
         let services = Services::build(settings).await?;

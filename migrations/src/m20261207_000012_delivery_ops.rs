@@ -5,7 +5,7 @@
 //! and background tasks that survive a restart.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -134,14 +134,17 @@ impl MigrationTrait for Migration {
 }
 
 /// Lets `table.job_id` be null. SQLite cannot alter a column: the table is
-/// rebuilt from its own stored definition, rows and indexes.
+/// rebuilt from its own stored definition, rows and indexes, in one
+/// transaction (SQLite's migrations run without one), so that an upgrade
+/// cut off half way leaves the table as it was. A table already rebuilt
+/// (the migration's record was lost) is left alone.
 async fn job_optional(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
-    let db = m.get_connection();
     if m.get_database_backend() == DbBackend::Postgres {
         let sql = format!("ALTER TABLE {table} ALTER COLUMN job_id DROP NOT NULL");
-        db.execute_unprepared(&sql).await?;
+        m.get_connection().execute_unprepared(&sql).await?;
         return Ok(());
     }
+    let txn = m.get_connection().begin().await?;
     let definitions = |kind: &str| {
         Statement::from_sql_and_values(
             DbBackend::Sqlite,
@@ -154,13 +157,16 @@ async fn job_optional(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
             .map(|r| r.try_get::<String>("", "sql"))
             .collect::<Result<Vec<_>, _>>()
     };
-    let created = read(db.query_all(definitions("table")).await?)?;
-    let indexes = read(db.query_all(definitions("index")).await?)?;
+    let created = read(txn.query_all(definitions("table")).await?)?;
+    let indexes = read(txn.query_all(definitions("index")).await?)?;
     let [created] = created.as_slice() else {
         return Err(DbErr::Migration(format!("table {table} not found")));
     };
     let column = "\"job_id\" text NOT NULL";
     if !created.contains(column) {
+        if created.contains("\"job_id\" text") {
+            return Ok(());
+        }
         return Err(DbErr::Migration(format!(
             "{table}.job_id is not defined as expected: {created}"
         )));
@@ -170,18 +176,18 @@ async fn job_optional(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
         &format!("\"{table}_rebuilt\""),
         1,
     );
-    db.execute_unprepared(&rebuilt).await?;
+    txn.execute_unprepared(&rebuilt).await?;
     for sql in [
         format!("INSERT INTO {table}_rebuilt SELECT * FROM {table}"),
         format!("DROP TABLE {table}"),
         format!("ALTER TABLE {table}_rebuilt RENAME TO {table}"),
     ] {
-        db.execute_unprepared(&sql).await?;
+        txn.execute_unprepared(&sql).await?;
     }
     for index in indexes {
-        db.execute_unprepared(&index).await?;
+        txn.execute_unprepared(&index).await?;
     }
-    Ok(())
+    txn.commit().await
 }
 
 #[derive(DeriveIden)]

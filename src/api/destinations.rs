@@ -188,7 +188,7 @@ fn instant(member: &str, v: &str) -> AppResult<i64> {
     request_body(content = Option<RecoverInput>, description = "The window; `since` may instead be a query parameter"),
     responses((status = 202, description = "The task, to follow at `GET /v1/tasks/{task_id}`", body = TaskView),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, description = "The destination is disabled", body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "The destination is disabled, or a recovery of it has not ended", body = ErrorBody),
         (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn recover(
     id: web::Path<String>,

@@ -199,7 +199,7 @@ impl From<DestinationError> for AppError {
         match e {
             E::NotFound(_) => Self::NotFound(m),
             E::Invalid(m) => Self::Unprocessable(m),
-            E::NotAWebhook(_) | E::Disabled { .. } => Self::Conflict(m),
+            E::NotAWebhook(_) | E::Disabled { .. } | E::Recovering { .. } => Self::Conflict(m),
             E::Target(t) => t.into(),
             E::Database(d) => d.into(),
         }

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 
 pub use super::delivery_claims::{
@@ -22,6 +22,9 @@ pub async fn insert_events(
     new_events: Vec<events::Model>,
     new_deliveries: Vec<deliveries::Model>,
 ) -> Result<(), DbError> {
+    if new_events.is_empty() {
+        return Ok(());
+    }
     events::Entity::insert_many(
         new_events
             .into_iter()
@@ -195,13 +198,15 @@ pub struct Unsuccessful<'a> {
 /// statement (at half the attempts failing, one per delivery was a third of
 /// the recording's statements); a delivery whose lease was lost meanwhile is
 /// left alone. Returns how many were written.
+/// Records retries and dead letters of `owner`'s claims; returns the ids
+/// settled (a claim lost meanwhile is not: its new holder records it).
 pub async fn settle_unsuccessful(
     db: &impl ConnectionTrait,
     owner: &str,
     rows: &[Unsuccessful<'_>],
-) -> Result<u64, DbError> {
+) -> Result<Vec<DeliveryId>, DbError> {
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(Vec::new());
     }
     let mut values: Vec<sea_orm::Value> = vec![now_ms().into(), owner.into()];
     let mut tuples = Vec::with_capacity(rows.len());
@@ -225,11 +230,17 @@ pub async fn settle_unsuccessful(
          attempts = attempts + 1, updated_at = $1, lease_owner = NULL, lease_expires_at = NULL \
          FROM (VALUES {}) AS v \
          WHERE deliveries.id IN ({}) AND deliveries.id = v.column1 \
-         AND deliveries.lease_owner = $2 AND deliveries.status = 'pending'",
+         AND deliveries.lease_owner = $2 AND deliveries.status = 'pending' \
+         RETURNING deliveries.id",
         tuples.join(", "),
         ids.join(", ")
     );
-    Ok(super::exec(db, &sql, values).await?.rows_affected())
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), &sql, values);
+    db.query_all(statement)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get::<DeliveryId>("", "id")?))
+        .collect()
 }
 
 /// Of `file_ids`, those with a delivery of one of `event_types` not succeeded yet.

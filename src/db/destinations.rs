@@ -1,6 +1,7 @@
 //! Destinations, scoped to their account; deleted ones stay for their delivery history.
 
 use sea_orm::sea_query::Expr;
+use sea_orm::ActiveValue::{Set, Unchanged};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder,
@@ -17,12 +18,65 @@ pub async fn insert(
     Ok(d.into_active_model().insert(db).await?)
 }
 
-pub async fn update(
+/// Saves what a client sets on destination `d` (its config, filters and how
+/// it is operated), leaving `enabled` and its health to [`set_enabled`] and
+/// the delivery engine, which may have changed them since `d` was read.
+pub async fn update_settings(
     db: &impl ConnectionTrait,
-    mut d: destinations::Model,
-) -> Result<destinations::Model, DbError> {
-    d.updated_at = now_ms();
-    Ok(d.into_active_model().reset_all().update(db).await?)
+    d: &destinations::Model,
+) -> Result<(), DbError> {
+    destinations::ActiveModel {
+        id: Unchanged(d.id.clone()),
+        config: Set(d.config.clone()),
+        events: Set(d.events.clone()),
+        templates: Set(d.templates.clone()),
+        rules: Set(d.rules.clone()),
+        disable_after_ms: Set(d.disable_after_ms),
+        rate_limit: Set(d.rate_limit),
+        max_payload_bytes: Set(d.max_payload_bytes),
+        updated_at: Set(now_ms()),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    Ok(())
+}
+
+/// Enables or disables destination `id` by its account's wish. Returns the
+/// destination as it was when this call changed it (`None` when it already
+/// was so): enabling ends its run of failures, which its caller announces.
+pub async fn set_enabled(
+    db: &impl ConnectionTrait,
+    id: &DestinationId,
+    enabled: bool,
+) -> Result<Option<destinations::Model>, DbError> {
+    let Some(before) = destinations::Entity::find_by_id(id.clone()).one(db).await? else {
+        return Ok(None);
+    };
+    let change = match enabled {
+        true => end_run(id)
+            .col_expr(destinations::Column::Enabled, Expr::value(1))
+            .col_expr(
+                destinations::Column::DisabledReason,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(destinations::Column::Enabled.eq(0)),
+        false => destinations::Entity::update_many()
+            .col_expr(destinations::Column::Enabled, Expr::value(0))
+            .col_expr(
+                destinations::Column::DisabledReason,
+                Expr::value("disabled by the account"),
+            )
+            .filter(destinations::Column::Id.eq(id))
+            .filter(destinations::Column::Enabled.ne(0)),
+    };
+    let changed = change
+        .col_expr(destinations::Column::UpdatedAt, Expr::value(now_ms()))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    Ok(changed.then_some(before))
 }
 
 /// Live destinations of an account, oldest first.
@@ -52,7 +106,7 @@ pub async fn get(
 
 /// A destination by id, deleted or not.
 pub async fn get_any(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     id: &DestinationId,
 ) -> Result<Option<destinations::Model>, DbError> {
     Ok(destinations::Entity::find_by_id(id.clone()).one(db).await?)
@@ -135,9 +189,30 @@ pub async fn note_success(
     id: &DestinationId,
 ) -> Result<Option<destinations::Model>, DbError> {
     // Read and written in the database, not from the copy loaded with the
-    // deliveries: another process may have changed it since.
+    // deliveries: another process may have changed it since. The announced
+    // run is ended by its own statement, so that one announced between the
+    // read and the write is still seen as announced.
     let before = destinations::Entity::find_by_id(id.clone()).one(db).await?;
-    let res = destinations::Entity::update_many()
+    let Some(before) = before.filter(|b| {
+        b.failing_since.is_some() || b.consecutive_failures != 0 || b.failing_reported_at.is_some()
+    }) else {
+        return Ok(None);
+    };
+    let announced = end_run(id)
+        .filter(destinations::Column::FailingReportedAt.is_not_null())
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if !announced {
+        end_run(id).exec(db).await?;
+    }
+    Ok(announced.then_some(before))
+}
+
+/// Clears destination `id`'s run of failures (to be narrowed further).
+fn end_run(id: &DestinationId) -> sea_orm::UpdateMany<destinations::Entity> {
+    destinations::Entity::update_many()
         .col_expr(
             destinations::Column::FailingSince,
             Expr::value(Option::<i64>::None),
@@ -152,14 +227,6 @@ pub async fn note_success(
             Expr::value(Option::<String>::None),
         )
         .filter(destinations::Column::Id.eq(id))
-        .filter(
-            destinations::Column::FailingSince
-                .is_not_null()
-                .or(destinations::Column::ConsecutiveFailures.ne(0)),
-        )
-        .exec(db)
-        .await?;
-    Ok(before.filter(|b| res.rows_affected == 1 && b.failing_reported_at.is_some()))
 }
 
 /// Adds `failures` to a destination's run (starting one if it had none) and

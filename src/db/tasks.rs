@@ -27,6 +27,18 @@ pub async fn get(
         .await?)
 }
 
+/// A task of the destination that has not ended, if any.
+pub async fn open_for(
+    db: &DatabaseConnection,
+    destination_id: &DestinationId,
+) -> Result<Option<tasks::Model>, DbError> {
+    Ok(tasks::Entity::find()
+        .filter(tasks::Column::DestinationId.eq(destination_id))
+        .filter(tasks::Column::Status.is_in([TaskStatus::Queued, TaskStatus::Running]))
+        .one(db)
+        .await?)
+}
+
 /// Leases the oldest task that is queued, or running with a lapsed lease
 /// (its process stopped), to `owner`.
 pub async fn claim(
@@ -163,9 +175,9 @@ pub async fn requeue_failed_page(
         return Ok(None);
     };
     let ids: Vec<String> = rows.into_iter().map(|(id, _)| id).collect();
-    let n = ids.len() as u64;
     let now = now_ms();
-    deliveries::Entity::update_many()
+    // Counted as queued: a row retried by other means since it was read is not.
+    let n = deliveries::Entity::update_many()
         .col_expr(
             deliveries::Column::Status,
             Expr::value(DeliveryStatus::Pending),
@@ -176,6 +188,7 @@ pub async fn requeue_failed_page(
         .filter(deliveries::Column::Id.is_in(ids))
         .filter(deliveries::Column::Status.eq(DeliveryStatus::Failed))
         .exec(db)
-        .await?;
+        .await?
+        .rows_affected;
     Ok(Some(((last_at, last_id), n)))
 }

@@ -48,6 +48,8 @@ pub(super) struct Finished {
     pub attempted_at: i64,
     /// The destination it went to (none for a template's webhook).
     pub destination: Option<DestinationId>,
+    /// Its destination was in a run of failures when the batch was claimed.
+    pub was_failing: bool,
     /// The target is gone: no retry.
     pub final_failure: bool,
 }
@@ -169,6 +171,16 @@ pub(super) enum Turn {
 pub(super) async fn send(state: &Dispatcher, p: Prepared) -> Turn {
     let attempted_at = db::now_ms();
     let d = p.delivery;
+    let was_failing = match &p.plan {
+        Plan::Send(_, target) => match &**target {
+            Target::Destination(boxed) => {
+                let dest = &boxed.0;
+                dest.failing_since.is_some() || dest.consecutive_failures != 0
+            }
+            Target::TemplateWebhook(_) => false,
+        },
+        _ => false,
+    };
     let made = match p.plan {
         Plan::Send(ev, target) => {
             let out = |seed_keys, max_body: Option<i64>| Outgoing {
@@ -232,6 +244,7 @@ pub(super) async fn send(state: &Dispatcher, p: Prepared) -> Turn {
         result,
         attempted_at,
         destination,
+        was_failing,
         final_failure,
     })
 }

@@ -136,6 +136,12 @@ pub async fn emit_all(
             };
             deliveries.push(delivery(Some(d.id.clone()), failed));
         }
+        // An operational event nobody subscribes to is not kept: it has no job
+        // whose purge would take it, and no delivery whose purge would.
+        if ev.event_type.is_operational() && deliveries.len() == before {
+            stored.push(Emitted { id, deliveries: 0 });
+            continue;
+        }
         rows.push(entities::events::Model {
             id: id.clone(),
             account_id: ev.account_id.clone(),

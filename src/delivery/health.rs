@@ -24,6 +24,8 @@ pub const FAILING_AFTER: i64 = 5;
 #[derive(Default)]
 pub(super) struct Tally {
     succeeded: bool,
+    /// The destination was failing when its deliveries were claimed.
+    was_failing: bool,
     failures: i64,
     gone: bool,
     last_error: Option<String>,
@@ -35,6 +37,7 @@ pub(super) fn tally(batch: &[Finished]) -> HashMap<&DestinationId, Tally> {
     for f in batch.iter().filter(|f| !f.final_failure) {
         let Some(dest) = &f.destination else { continue };
         let t = tallies.entry(dest).or_default();
+        t.was_failing |= f.was_failing;
         if f.result.is_delivered() {
             t.succeeded = true;
         } else {
@@ -54,8 +57,19 @@ pub(super) async fn note(
     default_disable_after: Duration,
 ) -> Result<Vec<(DestinationId, String)>, DbError> {
     let mut to_disable = Vec::new();
+    // Rows locked in one order by every process: two batches over the same
+    // destinations cannot wait on each other.
+    let mut tallies: Vec<_> = tallies.into_iter().collect();
+    tallies.sort_by(|a, b| a.0.cmp(b.0));
     for (id, t) in tallies {
-        // One success in the batch ends the run.
+        // One success in the batch ends the run. A destination that was not
+        // failing when its deliveries were claimed (a few milliseconds ago)
+        // has no run to end: its successes cost no write, which is most of
+        // them. (A run another process began since is ended by the next
+        // success after it is seen.)
+        if t.succeeded && !t.was_failing {
+            continue;
+        }
         if t.succeeded {
             if let Some(d) = db::destinations::note_success(txn, id).await? {
                 let reason = "a delivery succeeded";

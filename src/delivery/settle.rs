@@ -145,6 +145,7 @@ pub(super) async fn record(
     let succeeded = q::settle_succeeded(&txn, owner, &ok_ids).await?;
     let mut retries = false;
     let mut unsuccessful = Vec::new();
+    let mut exhausted = Vec::new();
     for f in batch.iter().filter(|f| !f.result.is_delivered()) {
         let attempts = f.delivery.attempts as usize + 1;
         let delay = retry_delay(
@@ -166,7 +167,7 @@ pub(super) async fn record(
                 tracing::warn!(delivery_id = %f.delivery.id, attempts, "delivery dead-lettered");
                 // A target gone or disabled is announced as such, not delivery by delivery.
                 if !f.final_failure && !f.result.is_gone() {
-                    health::exhausted(&txn, f, attempts).await?;
+                    exhausted.push((f, attempts));
                 }
                 (DeliveryStatus::Failed, db::now_ms())
             }
@@ -178,7 +179,12 @@ pub(super) async fn record(
             last_error: f.result.error().as_deref().map(without_nul),
         });
     }
-    q::settle_unsuccessful(&txn, owner, &unsuccessful).await?;
+    let settled = q::settle_unsuccessful(&txn, owner, &unsuccessful).await?;
+    for (f, attempts) in exhausted {
+        if settled.contains(&f.delivery.id) {
+            health::exhausted(&txn, f, attempts).await?;
+        }
+    }
     let default_disable_after = state.settings.disable_after;
     let to_disable = health::note(&txn, health::tally(batch), default_disable_after).await?;
     txn.commit().await?;

@@ -4,7 +4,7 @@
 //! seconds is not taken: the delivery goes back to the queue for a while,
 //! so a backlog waits in the database rather than in claims that lapse.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use super::worker::Dispatcher;
 use crate::db::{self, DbError};
@@ -30,10 +30,10 @@ pub(super) async fn wait_turn(
     id: &DestinationId,
     per_second: i64,
 ) -> Result<Turn, DbError> {
-    let now = now_us();
-    let interval = 1_000_000 / per_second.max(1);
     let horizon = HORIZON.as_micros() as i64;
-    let Some(slot) = db::rate_slots::reserve(&state.db, id, now, interval, horizon).await? else {
+    let Some((slot, now)) =
+        db::rate_slots::reserve(&state.db, id, interval(per_second), horizon).await?
+    else {
         state.metrics.observe_throttle(id, None);
         return Ok(Turn::Later);
     };
@@ -45,8 +45,23 @@ pub(super) async fn wait_turn(
     Ok(Turn::Go)
 }
 
-fn now_us() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
+/// The spacing of starts for `per_second`, rounded up, with 0.5 % to spare
+/// for the moment between a slot and its request: never more than
+/// `per_second` starts in a second, and less than 1 % fewer.
+fn interval(per_second: i64) -> i64 {
+    (1_005_000 + per_second - 1) / per_second.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_never_allow_more_than_the_limit_in_a_second() {
+        for n in [1, 3, 7, 20, 999, 10_000] {
+            let i = interval(n);
+            assert!(n * i > 1_000_000, "{n}/s: {i} µs apart");
+            assert!(n * i <= 1_010_000, "{n}/s: {i} µs apart");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 use crate::db::DbError;
 use crate::targets::TargetError;
-use crate::types::{Blame, DestinationId};
+use crate::types::{Blame, DestinationId, TaskId};
 
 /// Why a destination request failed.
 #[derive(Debug, thiserror::Error)]
@@ -14,6 +14,8 @@ pub enum DestinationError {
     NotAWebhook(DestinationId),
     #[error("destination {id} is disabled ({reason}); re-enable it first")]
     Disabled { id: DestinationId, reason: String },
+    #[error("destination {id} is being recovered already (task {task}); follow it at GET /v1/tasks/{task}")]
+    Recovering { id: DestinationId, task: TaskId },
     #[error(transparent)]
     Target(#[from] TargetError),
     #[error(transparent)]

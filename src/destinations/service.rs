@@ -315,31 +315,23 @@ impl Destinations {
         d.templates = input.templates.to_json().to_string();
         d.rules = input.rules.as_ref().map(|r| r.to_json().to_string());
         input.operation.apply(&mut d);
-        let was_disabled = d.enabled == 0;
         let enabled = input.enabled.unwrap_or(true);
-        d.enabled = i64::from(enabled);
-        // The run that ended, for the announcement.
-        let ended = d.clone();
-        if enabled {
-            d.disabled_reason = None;
-            d.failing_since = None;
-            d.consecutive_failures = 0;
-            d.failing_reported_at = None;
-            d.last_failure = None;
-        } else if d.disabled_reason.is_none() {
-            d.disabled_reason = Some("disabled by the account".into());
-        }
         // A secret made by this change (the signature scheme changed) is shown once, as on create.
         let new_secret = match (&stored, &input.config) {
             (Config::Webhook(old), Config::Webhook(new)) => old.secret != new.secret,
             _ => false,
         };
         let txn = self.db.begin().await.map_err(DbError::from)?;
-        let d = db::destinations::update(&txn, d).await?;
-        if was_disabled && enabled {
+        db::destinations::update_settings(&txn, &d).await?;
+        // Re-enabling ends the run of failures that disabled it: announced with it.
+        let ended = db::destinations::set_enabled(&txn, id, enabled).await?;
+        if let Some(ended) = ended.filter(|_| enabled) {
             let reason = format!("re-enabled by {}", Actor::describe(&actor.name()));
             delivery::announce(&txn, &ended, EventType::DestinationRecovered, &reason).await?;
         }
+        let d = db::destinations::get_any(&txn, id)
+            .await?
+            .ok_or_else(|| DestinationError::NotFound(id.clone()))?;
         txn.commit().await.map_err(DbError::from)?;
         let after = self.view(&d, new_secret)?;
         let action = "destination.updated";
@@ -377,7 +369,8 @@ impl Destinations {
         };
         w.rotate_secret(db::now_ms(), self.rotation_grace);
         d.config = Config::Webhook(w).seal(&self.secrets);
-        let d = db::destinations::update(&self.db, d).await?;
+        db::destinations::update_settings(&self.db, &d).await?;
+        let d = self.owned(account_id, id).await?;
         let after = self.view(&d, true)?;
         let action = "destination.secret_rotated";
         self.audited(account_id, actor, action, id, Some(&before), Some(&after))
@@ -404,9 +397,12 @@ impl Destinations {
         if until_ms.is_some_and(|u| u <= since_ms) {
             return Err(bad("until: must be later than since".into()));
         }
-        Ok(self
-            .tasks
+        self.tasks
             .recover(account_id, id, since_ms, until_ms)
-            .await?)
+            .await?
+            .map_err(|open| DestinationError::Recovering {
+                id: id.clone(),
+                task: open.task_id,
+            })
     }
 }

@@ -120,16 +120,21 @@ pub struct Rule {
 
 impl Rule {
     pub fn matches(&self, f: &EventFacts) -> bool {
+        // An operational event is about a destination, not a template: a
+        // template or category filter does not keep it out.
+        let by_template = !f.event.is_operational();
         self.events.as_ref().is_none_or(|e| e.wants(f.event))
             && self.origins.as_ref().is_none_or(|o| o.contains(&f.origin))
-            && self
-                .templates
-                .as_ref()
-                .is_none_or(|t| t.matches(f.template_id))
-            && self
-                .categories
-                .as_ref()
-                .is_none_or(|c| f.category.is_some_and(|mine| c.iter().any(|x| x == mine)))
+            && (!by_template
+                || self
+                    .templates
+                    .as_ref()
+                    .is_none_or(|t| t.matches(f.template_id)))
+            && (!by_template
+                || self
+                    .categories
+                    .as_ref()
+                    .is_none_or(|c| f.category.is_some_and(|mine| c.iter().any(|x| x == mine))))
     }
 
     /// The rule as stored and shown: only the members it has.
@@ -231,7 +236,8 @@ pub fn destination_wants(d: &destinations::Model, f: &EventFacts) -> Result<bool
     }
     let events: EventFilter = serde_json::from_str(&d.events)
         .map_err(|e| TargetError::Unreadable(format!("stored event filter: {e}")))?;
-    Ok(events.wants(f.event) && TemplateFilter::from_stored(&d.templates)?.matches(f.template_id))
+    let templates = TemplateFilter::from_stored(&d.templates)?;
+    Ok(events.wants(f.event) && (f.event.is_operational() || templates.matches(f.template_id)))
 }
 
 /// How the OpenAPI document describes a rule.

@@ -81,14 +81,19 @@ impl Tasks {
     }
 
     /// Stores a task that queues again every failed delivery of
-    /// `destination_id` created in `[since, until)`.
+    /// `destination_id` created in `[since, until)`; `Err(Ok(task))` when
+    /// one of the destination's recoveries has not ended (one at a time, so
+    /// that a client repeating the request cannot pile work up).
     pub async fn recover(
         &self,
         account_id: &AccountId,
         destination_id: &DestinationId,
         since: i64,
         until: Option<i64>,
-    ) -> Result<TaskView, DbError> {
+    ) -> Result<Result<TaskView, TaskView>, DbError> {
+        if let Some(open) = db::tasks::open_for(&self.db, destination_id).await? {
+            return Ok(Err(open.into()));
+        }
         let total = db::tasks::count_failed(&self.db, destination_id, since, until).await?;
         let now = db::now_ms();
         let t = tasks::Model {
@@ -111,7 +116,7 @@ impl Tasks {
         };
         let t = db::tasks::insert(&self.db, t).await?;
         self.ready.notify_one();
-        Ok(t.into())
+        Ok(Ok(t.into()))
     }
 
     pub async fn get(

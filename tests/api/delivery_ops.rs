@@ -81,10 +81,10 @@ async fn a_failing_receiver_is_announced_disabled_kept_and_recovered_for_its_win
         .await;
     let id = failing["id"].as_str().unwrap();
     assert_eq!(failing["disable_after"], "2s");
-    app.create_destination(
-        json!({"type": "webhook", "config": {"url": ops.url}, "events": OPERATIONAL}),
-    )
-    .await;
+    // Its template filter is about documents: events about destinations still reach it.
+    app.create_destination(json!({"type": "webhook", "config": {"url": ops.url},
+        "events": OPERATIONAL, "templates": [t]}))
+        .await;
     let since = chrono::Utc::now() - chrono::Duration::seconds(1);
 
     for i in 0..2 {
@@ -278,6 +278,19 @@ async fn a_recovery_task_resumes_after_a_restart_where_it_stood() {
         .deliveries(&format!("status=pending&destination_id={id}"))
         .await;
     assert_eq!(queued.len(), 2, "the first step's deliveries are queued");
+    let again = app
+        .post_json(
+            &format!("/v1/destinations/{id}/recover"),
+            &app.key,
+            &json!({"since": since}),
+        )
+        .await;
+    assert_eq!(
+        again.status().as_u16(),
+        409,
+        "one recovery of a destination at a time"
+    );
+    assert!(again.text().await.unwrap().contains(&task_id));
 
     let app = app.restart(|s| s.workers_enabled = true).await;
     let done = task_done(&app, &task_id).await;
