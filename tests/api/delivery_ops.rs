@@ -454,6 +454,7 @@ async fn a_rate_limit_paces_a_backlog_and_fails_none() {
 
     let got = receiver.wait_for(n).await;
     let (rate, most) = pace(&got);
+    println!("the receiver saw {rate:.2} deliveries/s, at most {most} in one second");
     assert!((18.0..=22.0).contains(&rate), "{rate:.1}/s");
     // One of slack: the receiver sees arrivals, not the starts the limit counts.
     assert!(most <= 21, "{most} in one second");

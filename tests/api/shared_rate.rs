@@ -130,6 +130,7 @@ async fn postgres_only_a_rate_limit_holds_across_two_worker_processes() {
 
     let got = receiver.wait_for(n).await;
     let (rate, most) = pace(&got);
+    println!("the receiver saw {rate:.2} deliveries/s, at most {most} in one second");
     assert!((18.0..=22.0).contains(&rate), "{rate:.1}/s");
     assert!(most <= 21, "{most} in one second");
     assert_eq!(once_each(&got), n);
