@@ -338,28 +338,6 @@ pub async fn requeue_failed(db: &DatabaseConnection, id: &DeliveryId) -> Result<
     Ok(res.rows_affected == 1)
 }
 
-/// Puts a destination's failed deliveries created since `since_ms` back in the queue; returns how many.
-pub async fn requeue_failed_since(
-    db: &DatabaseConnection,
-    destination_id: &DestinationId,
-    since_ms: i64,
-) -> Result<u64, DbError> {
-    let res = deliveries::Entity::update_many()
-        .col_expr(
-            deliveries::Column::Status,
-            Expr::value(DeliveryStatus::Pending),
-        )
-        .col_expr(deliveries::Column::NextAttemptAt, Expr::value(now_ms()))
-        .col_expr(deliveries::Column::Attempts, Expr::value(0))
-        .col_expr(deliveries::Column::UpdatedAt, Expr::value(now_ms()))
-        .filter(deliveries::Column::DestinationId.eq(destination_id))
-        .filter(deliveries::Column::Status.eq(DeliveryStatus::Failed))
-        .filter(deliveries::Column::CreatedAt.gte(since_ms))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
-}
-
 /// Deletes settled deliveries of operational events (those with no job)
 /// created before `before`, their attempts, and the events left without
 /// deliveries; at most `limit` deliveries a call. Returns how many.

@@ -9,6 +9,5 @@ mod service;
 mod views;
 
 pub use error::DestinationError;
-pub use operation::DEFAULT_MAX_PAYLOAD_BYTES;
 pub use service::Destinations;
 pub use views::DestinationView;

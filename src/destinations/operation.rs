@@ -8,8 +8,6 @@ use super::DestinationError;
 use crate::db::entities::destinations;
 use crate::types::DestinationKind;
 
-pub use crate::outbound::links::DEFAULT_MAX_PAYLOAD_BYTES;
-
 /// The highest `rate_limit` accepted: beyond it the limit would be the engine itself.
 const MAX_RATE: u32 = 10_000;
 

@@ -6,13 +6,14 @@ use std::time::Duration;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use super::input::DestinationInput;
-use super::operation::{format_duration, Operation, DEFAULT_MAX_PAYLOAD_BYTES};
+use super::operation::{format_duration, Operation};
 use super::views::DestinationView;
 use super::DestinationError;
 use crate::audit::{Audit, Object};
 use crate::crypto::SecretBox;
 use crate::db::{self, entities::destinations, rfc3339, DbError};
 use crate::delivery;
+use crate::outbound::links::DEFAULT_MAX_PAYLOAD_BYTES;
 use crate::outbound::EventFilter;
 use crate::targets::{self, Config, Rules, TemplateFilter, UrlRules};
 use crate::tasks::{TaskView, Tasks};

@@ -388,7 +388,7 @@ async fn recover_and_the_new_settings_refuse_what_they_cannot_do() {
 }
 
 /// The rate the receiver saw over `got`, and the most arrivals in any one second.
-pub(crate) fn pace(got: &[Received]) -> (f64, usize) {
+fn pace(got: &[Received]) -> (f64, usize) {
     let at: Vec<Instant> = got.iter().map(|r| r.at).collect();
     let span = at[at.len() - 1].duration_since(at[0]).as_secs_f64();
     let most = (0..at.len())
@@ -403,8 +403,19 @@ pub(crate) fn pace(got: &[Received]) -> (f64, usize) {
     ((at.len() - 1) as f64 / span, most)
 }
 
+/// `n` deliveries, each once, at 20/s ± 10 % and never more than 20 in
+/// one second (one of slack: the receiver sees arrivals, not the starts the
+/// limit counts).
+pub(crate) fn assert_paced_at_20(got: &[Received], n: usize) {
+    let (rate, most) = pace(got);
+    println!("the receiver saw {rate:.2} deliveries/s, at most {most} in one second");
+    assert!((18.0..=22.0).contains(&rate), "{rate:.1}/s");
+    assert!(most <= 21, "{most} in one second");
+    assert_eq!(once_each(got), n);
+}
+
 /// Each event once, under its own webhook-id.
-pub(crate) fn once_each(got: &[Received]) -> usize {
+fn once_each(got: &[Received]) -> usize {
     let by_id: HashMap<String, usize> = got.iter().fold(HashMap::new(), |mut m, r| {
         *m.entry(r.header("webhook-id")).or_default() += 1;
         m
@@ -452,13 +463,7 @@ async fn a_rate_limit_paces_a_backlog_and_fails_none() {
         .await;
     assert_eq!(resp.status().as_u16(), 202);
 
-    let got = receiver.wait_for(n).await;
-    let (rate, most) = pace(&got);
-    println!("the receiver saw {rate:.2} deliveries/s, at most {most} in one second");
-    assert!((18.0..=22.0).contains(&rate), "{rate:.1}/s");
-    // One of slack: the receiver sees arrivals, not the starts the limit counts.
-    assert!(most <= 21, "{most} in one second");
-    assert_eq!(once_each(&got), n);
+    assert_paced_at_20(&receiver.wait_for(n).await, n);
     eventually("every delivery succeeded", || async {
         app.deliveries(&format!("status=succeeded&destination_id={id}&limit=200"))
             .await

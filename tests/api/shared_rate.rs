@@ -5,7 +5,7 @@
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::delivery_ops::{once_each, pace};
+use crate::delivery_ops::assert_paced_at_20;
 use crate::helpers::{b64, fresh_postgres, Receiver};
 use crate::hosts::{free_port, Api, Host};
 use docpush_samples::{invoice_template_fields, Invoice};
@@ -128,12 +128,7 @@ async fn postgres_only_a_rate_limit_holds_across_two_worker_processes() {
     .await;
     assert_eq!(resp.status().as_u16(), 202);
 
-    let got = receiver.wait_for(n).await;
-    let (rate, most) = pace(&got);
-    println!("the receiver saw {rate:.2} deliveries/s, at most {most} in one second");
-    assert!((18.0..=22.0).contains(&rate), "{rate:.1}/s");
-    assert!(most <= 21, "{most} in one second");
-    assert_eq!(once_each(&got), n);
+    assert_paced_at_20(&receiver.wait_for(n).await, n);
     crate::helpers::eventually("every delivery succeeded", || async {
         count("succeeded").await == n
     })
